@@ -1,0 +1,2 @@
+//! corio's reactor backends.
+#![warn(missing_docs)]

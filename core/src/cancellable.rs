@@ -1,0 +1,68 @@
+//! Making any future a checkpoint (rule C9).
+
+use crate::runtime::current;
+use crate::task::Cancelled;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Wraps `future` so that a cancel delivered to the task drops it and
+/// returns `Err(Cancelled)` (rule C9). Without the wrapper, a future that is
+/// not a corio checkpoint (a channel from another crate, say) does not notice
+/// a cancel: the task is woken, the future returns `Pending` again, and the
+/// cancel waits for the task's next checkpoint.
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// use corio_core::FutureExt;
+/// # let lp = EventLoop::builder(ParkReactor::new()).build();
+/// lp.block_on(async {
+///     let task = corio_core::spawn(std::future::pending::<()>().cancellable());
+///     corio_core::yield_now().await.unwrap();
+///     task.cancel();
+///     assert!(task.await.unwrap_err().is_cancelled());
+/// })
+/// .unwrap();
+/// ```
+pub fn cancellable<F: Future>(future: F) -> Cancellable<F> {
+    Cancellable { future: Some(future) }
+}
+
+/// Extension methods for futures.
+pub trait FutureExt: Future + Sized {
+    /// See [`cancellable`].
+    fn cancellable(self) -> Cancellable<Self> {
+        cancellable(self)
+    }
+}
+
+impl<F: Future> FutureExt for F {}
+
+/// The future returned by [`cancellable`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct Cancellable<F> {
+    future: Option<F>,
+}
+
+impl<F: Future> Future for Cancellable<F> {
+    type Output = Result<F::Output, Cancelled>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out,
+        // only polled in place or dropped in place (set to `None`).
+        let slot = unsafe { &mut self.get_unchecked_mut().future };
+        if let Err(cancelled) = current::checkpoint() {
+            *slot = None; // rule C9: the inner future is dropped
+            return Poll::Ready(Err(cancelled));
+        }
+        let Some(future) = slot.as_mut() else {
+            panic!("Cancellable polled after it completed");
+        };
+        // SAFETY: pinned in place, see above.
+        let output = std::task::ready!(unsafe { Pin::new_unchecked(future) }.poll(cx));
+        *slot = None;
+        Poll::Ready(Ok(output))
+    }
+}

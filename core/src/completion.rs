@@ -1,0 +1,294 @@
+//! `Completion<T>`: asyncio's `Future` — a value that callbacks and threads
+//! can set, and tasks can await.
+//!
+//! # Invariants (rules F1–F3)
+//!
+//! * It is pending, then exactly one of done (with a value) or cancelled;
+//!   both are final. Setting or cancelling a finished completion changes
+//!   nothing and says so.
+//! * Done-callbacks run through the loop's ready queue in the order they
+//!   were added, never inline — also when added after completion — each in
+//!   the context current when it was added.
+//! * Awaiting is a checkpoint: a cancel delivered to the awaiting task also
+//!   cancels the completion (asyncio's `Task.cancel` cancels the future it
+//!   waits on).
+//!
+//! The state sits behind a `Mutex` because any thread may complete it; a
+//! completion is a rendezvous, not a hot path (channels are).
+
+use crate::runtime::current;
+use crate::runtime::{CallbackRef, LoopHandle};
+use crate::task::Cancelled;
+use std::borrow::Cow;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+/// Why [`Completion::result`] or a setter refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FutureError {
+    /// Read before it finished, or set after it finished (asyncio's
+    /// `InvalidStateError`).
+    InvalidState,
+    /// It was cancelled.
+    Cancelled(Cancelled),
+}
+
+impl fmt::Display for FutureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FutureError::InvalidState => f.write_str("invalid state: the future is not in the state this operation needs"),
+            FutureError::Cancelled(c) => c.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for FutureError {}
+
+enum Outcome<T> {
+    Pending,
+    Done(T),
+    Cancelled(Cancelled),
+}
+
+struct State<T> {
+    outcome: Outcome<T>,
+    /// Awaiters, by the slot each `Wait` remembers.
+    waiters: Vec<Option<Waker>>,
+    /// Done-callbacks held by their loop until release.
+    callbacks: Vec<(LoopHandle, u64)>,
+}
+
+/// A settable future (asyncio's `loop.create_future()`).
+///
+/// Clones share the same state. Awaiting needs `T: Clone` (every awaiter gets
+/// the value); wrap large values in an `Arc`.
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// use corio_core::Completion;
+/// # let lp = EventLoop::builder(ParkReactor::new()).build();
+/// let value = lp.block_on(async {
+///     let fut = Completion::new();
+///     let setter = fut.clone();
+///     corio_core::call_soon(move || setter.set_result(7).unwrap());
+///     fut.wait().await
+/// });
+/// assert_eq!(value.unwrap().unwrap(), 7);
+/// ```
+pub struct Completion<T> {
+    inner: Arc<Mutex<State<T>>>,
+}
+
+impl<T> Clone for Completion<T> {
+    fn clone(&self) -> Self {
+        Completion { inner: self.inner.clone() }
+    }
+}
+
+impl<T> Default for Completion<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Completion<T> {
+    /// A pending completion.
+    pub fn new() -> Self {
+        Completion {
+            inner: Arc::new(Mutex::new(State { outcome: Outcome::Pending, waiters: Vec::new(), callbacks: Vec::new() })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Finishes with `value`; `Err(InvalidState)` if already finished (F2).
+    pub fn set_result(&self, value: T) -> Result<(), FutureError> {
+        self.finish(Outcome::Done(value))
+    }
+
+    /// Cancels; `false` if already finished (F2).
+    pub fn cancel(&self) -> bool {
+        self.finish(Outcome::Cancelled(Cancelled::new(None))).is_ok()
+    }
+
+    /// Cancels with a message; `false` if already finished.
+    pub fn cancel_with(&self, message: impl Into<Cow<'static, str>>) -> bool {
+        self.finish(Outcome::Cancelled(Cancelled::new(Some(message.into())))).is_ok()
+    }
+
+    fn finish(&self, outcome: Outcome<T>) -> Result<(), FutureError> {
+        let (waiters, callbacks) = {
+            let mut state = self.lock();
+            if !matches!(state.outcome, Outcome::Pending) {
+                return Err(FutureError::InvalidState);
+            }
+            state.outcome = outcome;
+            (std::mem::take(&mut state.waiters), std::mem::take(&mut state.callbacks))
+        };
+        waiters.into_iter().flatten().for_each(Waker::wake);
+        for (handle, id) in callbacks {
+            release_callback(&handle, id);
+        }
+        Ok(())
+    }
+
+    /// Whether it finished (done or cancelled).
+    pub fn done(&self) -> bool {
+        !matches!(self.lock().outcome, Outcome::Pending)
+    }
+
+    /// Whether it was cancelled.
+    pub fn cancelled(&self) -> bool {
+        matches!(self.lock().outcome, Outcome::Cancelled(_))
+    }
+
+    /// The value: `Err(InvalidState)` while pending, `Err(Cancelled)` if
+    /// cancelled (F2).
+    pub fn result(&self) -> Result<T, FutureError>
+    where
+        T: Clone,
+    {
+        match &self.lock().outcome {
+            Outcome::Pending => Err(FutureError::InvalidState),
+            Outcome::Done(value) => Ok(value.clone()),
+            Outcome::Cancelled(c) => Err(FutureError::Cancelled(c.clone())),
+        }
+    }
+
+    /// Schedules `callback` on the running loop when this finishes — with
+    /// `call_soon`, never inline, also if it already has (F3).
+    ///
+    /// # Panics
+    ///
+    /// If no loop is running on this thread (asyncio futures belong to a
+    /// loop).
+    #[track_caller]
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Completion<T>) + 'static)
+    where
+        T: 'static,
+    {
+        let this = self.clone();
+        let callback = CallbackRef::local(move || callback(&this));
+        let (id, handle) = current::expect_running(|l| (l.hold_callback(callback), l.handle()));
+        let mut state = self.lock();
+        if matches!(state.outcome, Outcome::Pending) {
+            state.callbacks.push((handle, id));
+        } else {
+            drop(state);
+            release_callback(&handle, id);
+        }
+    }
+
+    /// Waits for the value (a checkpoint); see [`Wait`].
+    pub fn wait(&self) -> Wait<T>
+    where
+        T: Clone,
+    {
+        Wait { completion: self.clone(), slot: None }
+    }
+}
+
+fn release_callback(handle: &LoopHandle, id: u64) {
+    if handle.is_current() {
+        current::with_running(|l| l.release_held(id, true));
+    } else {
+        // From another thread (or a stopped loop): hand it to the loop. A
+        // closed loop has dropped its held callbacks already.
+        let _ = handle.run_on_loop(move || {
+            current::with_running(|l| l.release_held(id, true));
+        });
+    }
+}
+
+impl<T: Clone> IntoFuture for &Completion<T> {
+    type Output = Result<T, Cancelled>;
+    type IntoFuture = Wait<T>;
+
+    fn into_future(self) -> Wait<T> {
+        self.wait()
+    }
+}
+
+impl<T> fmt::Debug for Completion<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.lock().outcome {
+            Outcome::Pending => "pending",
+            Outcome::Done(_) => "done",
+            Outcome::Cancelled(_) => "cancelled",
+        };
+        f.debug_struct("Completion").field("state", &state).finish()
+    }
+}
+
+/// The future returned by [`Completion::wait`]: the value, or
+/// `Err(Cancelled)` if the completion was cancelled or the awaiting task's
+/// cancel was delivered here (which cancels the completion too).
+#[must_use = "futures do nothing unless awaited"]
+pub struct Wait<T> {
+    completion: Completion<T>,
+    slot: Option<usize>,
+}
+
+impl<T: Clone> Future for Wait<T> {
+    type Output = Result<T, Cancelled>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Err(cancelled) = current::checkpoint() {
+            // A token of its own: the task's token must not stay alive in
+            // the completion, or a task that swallows it would end cancelled.
+            self.completion.finish(Outcome::Cancelled(Cancelled::new(cancelled.message_cow()))).ok();
+            self.forget_slot();
+            return Poll::Ready(Err(cancelled));
+        }
+        let mut state = self.completion.lock();
+        match &state.outcome {
+            Outcome::Done(value) => {
+                let value = value.clone();
+                drop(state);
+                self.forget_slot();
+                Poll::Ready(Ok(value))
+            }
+            Outcome::Cancelled(c) => {
+                let c = current::adopt_cancelled(c.clone());
+                drop(state);
+                self.forget_slot();
+                Poll::Ready(Err(c))
+            }
+            Outcome::Pending => {
+                let waker = Some(cx.waker().clone());
+                match self.slot {
+                    Some(slot) => state.waiters[slot] = waker,
+                    None => {
+                        state.waiters.push(waker);
+                        let slot = state.waiters.len() - 1;
+                        drop(state);
+                        self.slot = Some(slot);
+                    }
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Wait<T> {
+    fn forget_slot(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            if let Some(waiter) = self.completion.lock().waiters.get_mut(slot) {
+                *waiter = None;
+            }
+        }
+    }
+}
+
+impl<T> Drop for Wait<T> {
+    fn drop(&mut self) {
+        self.forget_slot();
+    }
+}

@@ -1,0 +1,143 @@
+//! Which context is current on this thread.
+//!
+//! While a loop runs, the thread-local `CURRENT` points at the loop's
+//! current-context slot, into which the loop swaps each task's or callback's
+//! context before running it (an O(1) swap, no copy). Outside a loop, a
+//! per-thread context is current.
+//!
+//! Access is through [`with_current`]/[`with_current_mut`], whose closures are
+//! leaf operations: they run no user code, so the `&mut` they hand out is
+//! never aliased. Values replaced by a write are returned out of the closure
+//! and dropped after it, because a value's destructor is user code.
+
+use super::store::{ContextStore, ContextValue, CowContext, VarKey};
+use crate::loom::corio_thread_local;
+use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
+
+/// A context as the rest of the crate sees it, whatever its store type.
+pub(crate) trait DynContext {
+    /// The identity of this copy (tokens remember it).
+    fn id(&self) -> u64;
+    fn get(&self, key: VarKey) -> Option<ContextValue>;
+    fn insert(&mut self, key: VarKey, value: ContextValue) -> Option<ContextValue>;
+    fn remove(&mut self, key: VarKey) -> Option<ContextValue>;
+    fn entries(&self) -> Vec<(VarKey, ContextValue)>;
+}
+
+/// A store plus the identity of this particular copy.
+#[derive(Debug)]
+pub(crate) struct Context<X> {
+    id: u64,
+    store: X,
+}
+
+corio_thread_local! {
+    static NEXT_ID: Cell<u64> = Cell::new(1);
+}
+
+fn next_id() -> u64 {
+    // Identities only need to differ among contexts used on one thread:
+    // tokens are `!Send`, and a context moved to another thread is rebuilt
+    // there with a new identity.
+    NEXT_ID.with(|n| {
+        let id = n.get();
+        n.set(id + 1);
+        id
+    })
+}
+
+impl<X: ContextStore> Context<X> {
+    pub(crate) fn new() -> Self {
+        Context { id: next_id(), store: X::default() }
+    }
+
+    pub(crate) fn from_entries(entries: Vec<(VarKey, ContextValue)>) -> Self {
+        let mut ctx = Self::new();
+        for (key, value) in entries {
+            ctx.store.insert(key, value);
+        }
+        ctx
+    }
+
+    /// An O(1) copy with its own identity.
+    pub(crate) fn snapshot(&self) -> Self {
+        Context { id: next_id(), store: self.store.clone() }
+    }
+}
+
+impl<X: ContextStore> DynContext for Context<X> {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn get(&self, key: VarKey) -> Option<ContextValue> {
+        self.store.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: VarKey, value: ContextValue) -> Option<ContextValue> {
+        self.store.insert(key, value)
+    }
+
+    fn remove(&mut self, key: VarKey) -> Option<ContextValue> {
+        self.store.remove(key)
+    }
+
+    fn entries(&self) -> Vec<(VarKey, ContextValue)> {
+        self.store.entries()
+    }
+}
+
+corio_thread_local! {
+    /// The running loop's current-context slot, if a loop is running here.
+    static CURRENT: Cell<Option<NonNull<dyn DynContext>>> = Cell::new(None);
+}
+
+corio_thread_local! {
+    /// The thread's own context, used when no loop is running.
+    static THREAD_CONTEXT: RefCell<Option<Context<CowContext>>> = RefCell::new(None);
+}
+
+/// Runs `f` on the current context.
+pub(crate) fn with_current<R>(f: impl FnOnce(&dyn DynContext) -> R) -> R {
+    match CURRENT.with(Cell::get) {
+        // SAFETY: `CURRENT` is only set by an `InstallGuard`, whose creator
+        // guarantees the slot outlives the guard and is not otherwise
+        // borrowed while user code runs; `f` is a leaf operation.
+        Some(slot) => f(unsafe { slot.as_ref() }),
+        None => THREAD_CONTEXT.with(|t| f(t.borrow_mut().get_or_insert_with(Context::new))),
+    }
+}
+
+/// Runs `f` on the current context, mutably.
+pub(crate) fn with_current_mut<R>(f: impl FnOnce(&mut dyn DynContext) -> R) -> R {
+    match CURRENT.with(Cell::get) {
+        // SAFETY: as in `with_current`; `f` does not re-enter, so this is the
+        // only reference to the slot while it runs.
+        Some(mut slot) => f(unsafe { slot.as_mut() }),
+        None => THREAD_CONTEXT.with(|t| f(t.borrow_mut().get_or_insert_with(Context::new))),
+    }
+}
+
+/// Makes a loop's context slot current until dropped.
+pub(crate) struct InstallGuard {
+    previous: Option<NonNull<dyn DynContext>>,
+}
+
+impl InstallGuard {
+    /// # Safety
+    ///
+    /// `slot` must stay valid, and must not be accessed except through
+    /// [`with_current`]/[`with_current_mut`] or between runnables, until the
+    /// guard is dropped.
+    pub(crate) unsafe fn install(slot: NonNull<dyn DynContext>) -> Self {
+        let previous = CURRENT.with(|c| c.replace(Some(slot)));
+        InstallGuard { previous }
+    }
+}
+
+impl Drop for InstallGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.previous));
+    }
+}

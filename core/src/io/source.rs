@@ -1,0 +1,162 @@
+//! `Async<T>`: a non-blocking file descriptor registered with the loop.
+
+use super::registry::{Direction, IoKey};
+use crate::runtime::current::{self, with_local};
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+use std::task::{Context, Poll};
+
+/// A non-blocking I/O object registered with the running loop's reactor.
+///
+/// Operations try the system call first and wait for readiness only when it
+/// returns `WouldBlock`, so a ready socket costs one syscall and no reactor
+/// round trip. The source belongs to the loop it was registered on: polling
+/// it on another thread fails with an error. Waiting is a checkpoint (see the
+/// [module docs](super)).
+///
+/// ```no_run
+/// # use corio_core::io::Async;
+/// # async fn demo() -> std::io::Result<()> {
+/// let (a, b) = std::os::unix::net::UnixStream::pair()?;
+/// let (a, b) = (Async::new(a)?, Async::new(b)?);
+/// a.write_with(|s| std::io::Write::write(&mut &*s, b"hi")).await?;
+/// let mut buf = [0; 2];
+/// b.read_with(|s| std::io::Read::read(&mut &*s, &mut buf)).await?;
+/// assert_eq!(&buf, b"hi");
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Async<T: AsFd> {
+    io: Option<T>,
+    key: IoKey,
+    /// The loop's identity (compared, never dereferenced).
+    owner: usize,
+}
+
+fn no_loop() -> io::Error {
+    io::Error::other("corio: no event loop is running on this thread to register the I/O source with")
+}
+
+fn wrong_loop() -> io::Error {
+    io::Error::other("corio: I/O source used outside the event loop it is registered with")
+}
+
+impl<T: AsFd> Async<T> {
+    /// Makes `io` non-blocking and registers it with the running loop.
+    ///
+    /// Fails if no loop is running, or if the reactor refuses the descriptor
+    /// (closed: `EBADF`; already registered: `EEXIST`).
+    pub fn new(io: T) -> io::Result<Async<T>> {
+        set_nonblocking(io.as_fd().as_raw_fd())?;
+        let fd = io.as_fd().as_raw_fd();
+        let (key, owner) = current::with_running(|l| l.io_register(fd).map(|key| (key, l.owner() as usize)))
+            .ok_or_else(no_loop)??;
+        Ok(Async { io: Some(io), key, owner })
+    }
+
+    /// The wrapped I/O object.
+    pub fn get_ref(&self) -> &T {
+        self.io.as_ref().expect("present until drop")
+    }
+
+    /// The wrapped I/O object, mutably. Do not replace its descriptor.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.io.as_mut().expect("present until drop")
+    }
+
+    /// Deregisters and returns the I/O object (still non-blocking).
+    pub fn into_inner(mut self) -> io::Result<T> {
+        let io = self.io.take().expect("present until drop");
+        self.deregister(io.as_fd().as_raw_fd())?;
+        Ok(io)
+    }
+
+    fn deregister(&self, fd: std::os::fd::RawFd) -> io::Result<()> {
+        with_local(self.owner as *const (), |l| l.io_deregister(self.key, fd)).unwrap_or(Ok(()))
+    }
+
+    /// Waits until the source may be ready in `direction` (a checkpoint).
+    pub fn poll_ready(&self, direction: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Err(cancelled) = current::checkpoint() {
+            return Poll::Ready(Err(cancelled.into()));
+        }
+        if !current::is_running(self.owner as *const ()) {
+            return Poll::Ready(Err(wrong_loop()));
+        }
+        current::with_running(|l| l.io_poll_ready(self.key, direction, cx)).unwrap_or(Poll::Ready(Err(wrong_loop())))
+    }
+
+    /// Waits until the source may be readable.
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_ready(Direction::Read, cx)).await
+    }
+
+    /// Waits until the source may be writable.
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_ready(Direction::Write, cx)).await
+    }
+
+    /// Forgets cached readiness: the next wait blocks until a new event.
+    pub fn clear_ready(&self, direction: Direction) {
+        current::with_running(|l| l.io_clear_ready(self.key, direction));
+    }
+
+    /// Polls `op` until it does not return `WouldBlock`.
+    pub fn poll_io<R>(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            match self.poll_ready(direction, cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => return Poll::Pending,
+            }
+            match op(self.get_ref()) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.clear_ready(direction),
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// Runs a read-like operation until it does not return `WouldBlock`.
+    pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io(Direction::Read, cx, &mut op)).await
+    }
+
+    /// Runs a write-like operation until it does not return `WouldBlock`.
+    pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io(Direction::Write, cx, &mut op)).await
+    }
+}
+
+impl<T: AsFd> Drop for Async<T> {
+    fn drop(&mut self) {
+        if let Some(io) = self.io.take() {
+            // Deregister before the descriptor closes (the reactor contract).
+            // Off the loop's thread there is no loop to reach; closing the
+            // descriptor removes it from epoll, and the slot is reclaimed when
+            // the loop closes.
+            let _ = self.deregister(io.as_fd().as_raw_fd());
+            drop(io);
+        }
+    }
+}
+
+fn set_nonblocking(fd: std::os::fd::RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we borrow; F_GETFL/F_SETFL do not touch
+    // memory. A closed descriptor yields EBADF, reported as an error.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        if flags & libc::O_NONBLOCK == 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == -1 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

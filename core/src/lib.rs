@@ -1,0 +1,49 @@
+//! corio's core: the four traits and the event loop generic over them.
+//!
+//! * [`reactor::Reactor`] — readiness I/O (epoll, kqueue, io_uring, mock).
+//! * [`clock::Clock`] — time (system, virtual).
+//! * [`executor::Executor`] — the order of each iteration's ready batch
+//!   (FIFO, seeded random).
+//! * [`context::ContextStore`] — context-variable snapshots with O(1) copy.
+//!
+//! [`runtime::EventLoop`] is asyncio's event loop over them; [`task`] holds
+//! tasks and cancellation; [`time`] the sleeps; [`io`] sockets;
+//! [`Completion`] asyncio's settable future. Most programs use the `corio`
+//! facade crate, which picks a backend and re-exports all of this.
+//!
+//! ```
+//! use corio_core::reactor::ParkReactor;
+//! use corio_core::runtime::EventLoop;
+//! use std::time::Duration;
+//!
+//! let lp = EventLoop::new(ParkReactor::new());
+//! let answer = lp.block_on(async {
+//!     let task = corio_core::spawn(async {
+//!         corio_core::sleep(Duration::from_millis(1)).await?;
+//!         Ok::<_, corio_core::task::Cancelled>(42)
+//!     });
+//!     task.await
+//! });
+//! assert_eq!(answer.unwrap().unwrap().unwrap(), 42);
+//! ```
+
+#![warn(missing_docs)]
+
+mod cancellable;
+pub mod clock;
+mod completion;
+pub mod context;
+pub mod executor;
+pub mod io;
+pub(crate) mod loom;
+pub mod reactor;
+pub mod runtime;
+pub mod task;
+pub mod time;
+
+pub use cancellable::{cancellable, Cancellable, FutureExt};
+pub use completion::{Completion, FutureError, Wait};
+pub use runtime::current::{
+    call_at, call_later, call_soon, current_task_handle as current_task, handle, spawn, stop, time, try_handle,
+};
+pub use time::{sleep, sleep_until, yield_now};

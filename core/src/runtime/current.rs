@@ -1,0 +1,419 @@
+//! The running loop, as seen from code running on it.
+//!
+//! Free functions (`spawn`, `sleep`, `call_soon`, ...) and handles reach the
+//! loop through thread-locals: the loop running on this thread (set for the
+//! duration of `run_forever`/`block_on`), the task it is polling, and every
+//! loop created on this thread (so a handle can reach its loop between runs).
+//! This is the one place with dynamic dispatch (`dyn Local`): one indirect
+//! call per free-function call. The loop's own poll, wake and schedule paths
+//! are statically dispatched.
+
+use super::callback::{CallbackRef, Handle, TimerHandle};
+use super::exception::ExceptionContext;
+use super::handle::LoopHandle;
+use super::registry::DoneCallback;
+use super::timers::TimerKey;
+use crate::io::{Direction, IoKey};
+use crate::loom::corio_thread_local;
+use crate::task::raw::{self, RawTask, Spawner, TaskName, TaskRef};
+use crate::task::{Cancelled, Panic, Task};
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::io;
+use std::os::fd::RawFd;
+use std::panic::Location;
+use std::ptr::NonNull;
+use std::rc::Weak;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+/// The loop's services for code running on its thread.
+pub(crate) trait Local {
+    fn owner(&self) -> *const ();
+    fn now(&self) -> Instant;
+    fn stop(&self);
+    fn handle(&self) -> LoopHandle;
+    fn report(&self, context: ExceptionContext);
+
+    // tasks
+    fn spawner(&self) -> (Spawner, u64);
+    /// Registers a new task (`registry`) and queues it (`queued`), or runs its
+    /// first step now if `eager`.
+    fn adopt(&self, registry: TaskRef, queued: TaskRef, eager: bool);
+    fn cancel_task(&self, task: RawTask, message: Option<Cow<'static, str>>) -> bool;
+    fn uncancel_task(&self, task: RawTask) -> u32;
+    fn deliver_cancel(&self, task: RawTask) -> Cancelled;
+    fn forward_cancel(&self, task: RawTask) -> Option<Cow<'static, str>>;
+    fn adopt_cancelled(&self, task: RawTask, cancelled: Cancelled) -> Cancelled;
+    fn add_done_callback(&self, task: RawTask, callback: DoneCallback);
+
+    // callbacks and timers
+    fn call_soon(&self, callback: CallbackRef);
+    fn call_at(&self, when: Instant, callback: CallbackRef) -> TimerKey;
+    fn timer_cancelled(&self, key: TimerKey);
+    fn sleep_register(&self, when: Instant, waker: Waker) -> TimerKey;
+    /// Refreshes a sleep's waker; `false` if the timer already fired.
+    fn sleep_update(&self, key: TimerKey, waker: &Waker) -> bool;
+    fn sleep_cancel(&self, key: TimerKey);
+    /// Keeps a callback on the loop until [`Local::release_held`] queues it.
+    fn hold_callback(&self, callback: CallbackRef) -> u64;
+    fn release_held(&self, id: u64, run: bool);
+
+    // I/O
+    fn io_register(&self, fd: RawFd) -> io::Result<IoKey>;
+    fn io_poll_ready(&self, key: IoKey, direction: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    fn io_clear_ready(&self, key: IoKey, direction: Direction);
+    fn io_deregister(&self, key: IoKey, fd: RawFd) -> io::Result<()>;
+}
+
+corio_thread_local! {
+    static RUNNING: Cell<Option<NonNull<dyn Local>>> = Cell::new(None);
+}
+corio_thread_local! {
+    /// The running loop's owner pointer, for the wake fast path.
+    static RUNNING_OWNER: Cell<*const ()> = Cell::new(std::ptr::null());
+}
+corio_thread_local! {
+    static CURRENT_TASK: Cell<Option<RawTask>> = Cell::new(None);
+}
+corio_thread_local! {
+    /// Every loop created on this thread (normally one).
+    static LOCAL_LOOPS: RefCell<Vec<Weak<dyn Local>>> = RefCell::new(Vec::new());
+}
+
+const NO_LOOP: &str = "corio: no event loop is running on this thread \
+    (call this inside EventLoop::block_on, run_forever or corio::run)";
+
+/// Whether the loop `owner` is the one running on this thread.
+#[inline]
+pub(crate) fn is_running(owner: *const ()) -> bool {
+    RUNNING_OWNER.with(|r| r.get() == owner)
+}
+
+/// Runs `f` with the running loop, if any.
+pub(crate) fn with_running<R>(f: impl FnOnce(&dyn Local) -> R) -> Option<R> {
+    // SAFETY: `RUNNING` is set by `RunGuard` for exactly as long as the loop
+    // core it points to is borrowed by `run_forever`/`block_on`.
+    RUNNING.with(Cell::get).map(|local| f(unsafe { local.as_ref() }))
+}
+
+/// Runs `f` with the running loop; panics with a clear message if none.
+#[track_caller]
+pub(crate) fn expect_running<R>(f: impl FnOnce(&dyn Local) -> R) -> R {
+    with_running(f).unwrap_or_else(|| panic!("{NO_LOOP}"))
+}
+
+/// Runs `f` with the loop `owner` if it lives on this thread (running or
+/// not).
+pub(crate) fn with_local<R>(owner: *const (), f: impl FnOnce(&dyn Local) -> R) -> Option<R> {
+    if is_running(owner) {
+        return with_running(f);
+    }
+    let local = LOCAL_LOOPS.with(|loops| {
+        loops.borrow().iter().filter_map(Weak::upgrade).find(|l| l.owner() == owner)
+    })?;
+    Some(f(&*local))
+}
+
+pub(crate) fn register_local(local: Weak<dyn Local>) {
+    LOCAL_LOOPS.with(|loops| {
+        let mut loops = loops.borrow_mut();
+        loops.retain(|l| l.strong_count() > 0);
+        loops.push(local);
+    });
+}
+
+/// Makes a loop the running one until dropped.
+pub(crate) struct RunGuard {
+    previous: Option<NonNull<dyn Local>>,
+    previous_owner: *const (),
+}
+
+impl RunGuard {
+    /// # Safety
+    ///
+    /// `local` must outlive the guard.
+    pub(crate) unsafe fn enter(local: NonNull<dyn Local>, owner: *const ()) -> RunGuard {
+        RunGuard {
+            previous: RUNNING.with(|r| r.replace(Some(local))),
+            previous_owner: RUNNING_OWNER.with(|r| r.replace(owner)),
+        }
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        RUNNING.with(|r| r.set(self.previous));
+        RUNNING_OWNER.with(|r| r.set(self.previous_owner));
+    }
+}
+
+/// Whether any loop is running on this thread.
+pub(crate) fn any_running() -> bool {
+    RUNNING.with(Cell::get).is_some()
+}
+
+/// Marks `task` as the one being polled until dropped.
+pub(crate) struct TaskGuard(Option<RawTask>);
+
+impl TaskGuard {
+    pub(crate) fn enter(task: RawTask) -> TaskGuard {
+        TaskGuard(CURRENT_TASK.with(|c| c.replace(Some(task))))
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        CURRENT_TASK.with(|c| c.set(self.0));
+    }
+}
+
+pub(crate) fn current_task() -> Option<RawTask> {
+    CURRENT_TASK.with(Cell::get)
+}
+
+// ----- tasks -----------------------------------------------------------------
+
+pub(crate) fn spawn_local<F>(
+    future: F,
+    name: Option<Cow<'static, str>>,
+    eager: bool,
+    location: &'static Location<'static>,
+) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    expect_running(|local| {
+        let (spawner, id) = local.spawner();
+        let name = name.map(|n| Box::new(TaskName(n.into())));
+        // SAFETY: `F` is 'static; three references: registry, queue, handle.
+        let raw = RawTask::from_header(unsafe { raw::allocate(future, spawner, id, location, name, 3) });
+        // SAFETY: the three references just created are handed out once each.
+        unsafe {
+            local.adopt(TaskRef::from_raw(raw), TaskRef::from_raw(raw), eager);
+            Task::from_raw(raw)
+        }
+    })
+}
+
+/// Requests a soft cancel of `task` from wherever we are.
+pub(crate) fn cancel_task(task: RawTask, message: Option<Cow<'static, str>>) -> bool {
+    if let Some(accepted) = with_local(task.owner(), |l| l.cancel_task(task, message.clone())) {
+        return accepted;
+    }
+    let task_ref = retain(task);
+    post_to_owner(task, move || {
+        with_running(|l| l.cancel_task(task_ref.raw(), message));
+    });
+    !task.is_complete()
+}
+
+pub(crate) fn uncancel_task(task: RawTask) -> u32 {
+    if let Some(n) = with_local(task.owner(), |l| l.uncancel_task(task)) {
+        return n;
+    }
+    let task_ref = retain(task);
+    post_to_owner(task, move || {
+        with_running(|l| l.uncancel_task(task_ref.raw()));
+    });
+    task.cancel_requests().saturating_sub(1)
+}
+
+pub(crate) fn abort_task(task: RawTask) {
+    let (_, must_schedule) = task.state().request(crate::task::state::ABORT);
+    if must_schedule {
+        // SAFETY: the transition added the queue's reference, which we hand
+        // to the owner's scheduler (the owner and its vtable belong together).
+        unsafe { (task.sched().schedule)(task.owner(), TaskRef::from_raw(task)) };
+    }
+}
+
+pub(crate) fn add_done_callback(task: RawTask, callback: DoneCallback) -> Result<(), WrongThread> {
+    with_local(task.owner(), |l| l.add_done_callback(task, callback)).ok_or(WrongThread)
+}
+
+/// A task reference for a closure sent to the task's loop.
+fn retain(task: RawTask) -> TaskRef {
+    task.state().ref_inc();
+    // SAFETY: we just added the reference.
+    unsafe { TaskRef::from_raw(task) }
+}
+
+fn post_to_owner(task: RawTask, f: impl FnOnce() + Send + 'static) {
+    // SAFETY: the owner pointer and its vtable belong together. A closed
+    // loop refuses the closure; its tasks are complete by then, so there is
+    // nothing left to cancel.
+    unsafe { (task.sched().post)(task.owner(), Box::new(f)) };
+}
+
+/// The awaiting task's pending cancel, delivered at a checkpoint.
+pub(crate) fn deliver_cancel(task: RawTask) -> Cancelled {
+    expect_running(|l| l.deliver_cancel(task))
+}
+
+/// Takes the awaiting task's pending cancel to pass it on (C6).
+pub(crate) fn forward_cancel(task: RawTask) -> Option<Cow<'static, str>> {
+    expect_running(|l| l.forward_cancel(task))
+}
+
+/// Re-issues `cancelled` as a cancellation of the current task.
+pub(crate) fn adopt_cancelled(cancelled: Cancelled) -> Cancelled {
+    match current_task() {
+        Some(task) => with_running(|l| l.adopt_cancelled(task, cancelled.clone())).unwrap_or(cancelled),
+        None => cancelled,
+    }
+}
+
+/// If the current task has a pending cancel, delivers it.
+#[inline]
+pub(crate) fn checkpoint() -> Result<(), Cancelled> {
+    match current_task() {
+        Some(task) if task.state().load().has(crate::task::state::CANCEL) => Err(deliver_cancel(task)),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn report_unretrieved_panic(task: RawTask, panic: Panic) {
+    let mut context = Some(ExceptionContext::unretrieved_panic(task, panic));
+    let reported = with_local(task.owner(), |l| l.report(context.take().expect("taken once")));
+    if reported.is_none() {
+        // Dropped on a thread without the task's loop: there is no handler
+        // to reach synchronously, so use the default one.
+        if let Some(context) = context {
+            context.print_default();
+        }
+    }
+}
+
+pub(crate) fn timer_cancelled(owner: *const (), key: TimerKey) {
+    with_local(owner, |l| l.timer_cancelled(key));
+}
+
+/// Called from a task that is not on its loop's thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrongThread;
+
+impl std::fmt::Display for WrongThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("this operation must be called on the task's event loop thread")
+    }
+}
+
+impl std::error::Error for WrongThread {}
+
+// ----- public free functions -------------------------------------------------
+
+/// Spawns `future` as a task on the running loop (asyncio's `create_task`).
+///
+/// The task first runs in a later loop iteration (rule T1) and is named
+/// `Task-{id}`; use [`task::Builder`](crate::task::Builder) for a name or an
+/// eager start. The future need not be `Send`: the loop is bound to its
+/// thread. To spawn from another thread, use [`LoopHandle::spawn`].
+///
+/// # Panics
+///
+/// If no loop is running on this thread.
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// # let lp = EventLoop::builder(ParkReactor::new()).build();
+/// let out = lp.block_on(async {
+///     let shared = std::rc::Rc::new(5); // not Send: fine on the loop's thread
+///     let s = shared.clone();
+///     corio_core::spawn(async move { *s * 2 }).await.unwrap()
+/// });
+/// assert_eq!(out.unwrap(), 10);
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_local(future, None, false, Location::caller())
+}
+
+/// Schedules `callback` to run in the next loop iteration (asyncio's
+/// `call_soon`), in a copy of the current context (rule X2).
+///
+/// # Panics
+///
+/// If no loop is running on this thread.
+#[track_caller]
+pub fn call_soon(callback: impl FnOnce() + 'static) -> Handle {
+    let callback = CallbackRef::local(callback);
+    expect_running(|l| l.call_soon(callback.clone()));
+    Handle { callback }
+}
+
+/// Schedules `callback` to run after `delay` (asyncio's `call_later`).
+///
+/// # Panics
+///
+/// If no loop is running on this thread.
+#[track_caller]
+pub fn call_later(delay: std::time::Duration, callback: impl FnOnce() + 'static) -> TimerHandle {
+    let when = time() + delay;
+    call_at(when, callback)
+}
+
+/// Schedules `callback` to run at `when` (asyncio's `call_at`). A time in the
+/// past runs in the next iteration.
+///
+/// # Panics
+///
+/// If no loop is running on this thread.
+#[track_caller]
+pub fn call_at(when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle {
+    let callback = CallbackRef::local(callback);
+    expect_running(|l| TimerHandle {
+        key: l.call_at(when, callback.clone()),
+        handle: Handle { callback },
+        when,
+        owner: l.owner(),
+    })
+}
+
+/// The running loop's time (asyncio's `loop.time()`): its clock's `now`.
+///
+/// # Panics
+///
+/// If no loop is running on this thread.
+#[track_caller]
+pub fn time() -> Instant {
+    expect_running(|l| l.now())
+}
+
+/// Stops the running loop after the current iteration (asyncio's
+/// `loop.stop()`, rule L9).
+///
+/// # Panics
+///
+/// If no loop is running on this thread.
+#[track_caller]
+pub fn stop() {
+    expect_running(|l| l.stop())
+}
+
+/// A `Send` handle to the running loop, for other threads.
+///
+/// # Panics
+///
+/// If no loop is running on this thread.
+#[track_caller]
+pub fn handle() -> LoopHandle {
+    expect_running(|l| l.handle())
+}
+
+/// A handle to the loop running on this thread, if any (never panics).
+pub fn try_handle() -> Option<LoopHandle> {
+    with_running(|l| l.handle())
+}
+
+/// The task being polled on this thread, if any (asyncio's `current_task()`).
+pub fn current_task_handle() -> Option<crate::task::AnyTask> {
+    current_task().map(|raw| crate::task::AnyTask::from_ref(retain(raw)))
+}

@@ -1,0 +1,913 @@
+//! The event loop: asyncio's `BaseEventLoop`, generic over the four traits.
+//!
+//! One iteration ([`LoopCore::run_once`], asyncio's `_run_once`):
+//!
+//! 1. take work handed over by other threads;
+//! 2. purge cancelled timers (rule L6);
+//! 3. poll the reactor — with timeout 0 while anything is ready (and then
+//!    only every `poll_interval` iterations, and never without I/O sources),
+//!    otherwise until the next deadline, or indefinitely (L5); on a virtual
+//!    clock, jump to the deadline instead of waiting;
+//! 4. move due timers to the ready queue (L3, L4);
+//! 5. run exactly the runnables that were ready when this step began (L1,
+//!    L2), in the order the executor picks.
+//!
+//! A loop belongs to the thread that built it (`EventLoop` is `!Send`);
+//! other threads reach it through a [`LoopHandle`].
+
+use super::callback::{CallbackRef, Handle, Runnable, TimerHandle};
+use super::current::{self, RunGuard, TaskGuard};
+use super::error::LoopError;
+use super::exception::ExceptionContext;
+use super::handle::LoopHandle;
+use super::registry::{TaskEntry, TaskRegistry};
+use super::shared::{owner_ref, LoopShared, Remote};
+use super::timers::TimerQueue;
+use crate::clock::{Clock, SystemClock};
+use crate::context::{self, Context, ContextStore, CowContext, DynContext, InstallGuard};
+use crate::executor::{Executor, Fifo};
+use crate::io::registry::IoRegistry;
+use crate::loom::Arc;
+use crate::reactor::{Event, Reactor};
+use crate::task::raw::{self, RawTask, Spawner, Step, TaskRef};
+use crate::task::state::{RunDecision, ABORT, CANCEL, CANCELLED, JOIN_INTEREST, JOIN_WAKER, PANICKED};
+use crate::task::waker::VTables;
+use crate::task::{Cancelled, JoinError, Panic, Task, TaskInfo};
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::mem;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+/// How often a busy loop still polls the reactor for I/O, in iterations.
+pub const DEFAULT_POLL_INTERVAL: u32 = 32;
+
+/// How long [`EventLoop::shutdown`] waits for cancelled tasks by default.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What a timer does when it fires.
+pub(crate) enum Timer<X> {
+    /// `call_later`/`call_at`: queue the callback.
+    Callback(CallbackRef, Context<X>),
+    /// `sleep`: wake the sleeping task.
+    Wake(Waker),
+}
+
+/// Counters a test (or a curious user) can read cheaply.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LoopStats {
+    /// Loop iterations run.
+    pub iterations: u64,
+    /// Calls to `Reactor::poll`.
+    pub reactor_polls: u64,
+    /// Calls to `Reactor::poll` that could block (non-zero timeout).
+    pub reactor_waits: u64,
+    /// Task polls.
+    pub task_polls: u64,
+    /// Callbacks run.
+    pub callbacks: u64,
+    /// Times another thread had to wake this loop with `Reactor::notify`.
+    pub notifies: u64,
+}
+
+/// Builds an [`EventLoop`] from a reactor, then optionally a clock, an
+/// executor and a context store.
+///
+/// ```
+/// use corio_core::clock::VirtualClock;
+/// use corio_core::executor::SeededRandom;
+/// use corio_core::reactor::ParkReactor;
+/// use corio_core::runtime::EventLoop;
+/// use std::time::Duration;
+///
+/// let clock = VirtualClock::new();
+/// let lp = EventLoop::builder(ParkReactor::new())
+///     .clock(clock.clone())
+///     .executor(SeededRandom::new(7))
+///     .build();
+/// lp.block_on(corio_core::sleep(Duration::from_secs(3600))).unwrap().unwrap();
+/// assert_eq!(clock.elapsed(), Duration::from_secs(3600)); // instantly
+/// ```
+pub struct Builder<R, C = SystemClock, E = Fifo, X = CowContext> {
+    reactor: R,
+    clock: C,
+    executor: E,
+    poll_interval: u32,
+    _context: std::marker::PhantomData<X>,
+}
+
+impl<R: Reactor> Builder<R> {
+    fn new(reactor: R) -> Self {
+        Builder {
+            reactor,
+            clock: SystemClock,
+            executor: Fifo,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            _context: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
+    /// Uses `clock` (e.g. a [`VirtualClock`](crate::clock::VirtualClock)).
+    pub fn clock<C2: Clock>(self, clock: C2) -> Builder<R, C2, E, X> {
+        Builder { reactor: self.reactor, clock, executor: self.executor, poll_interval: self.poll_interval, _context: self._context }
+    }
+
+    /// Uses `executor` (e.g. [`SeededRandom`](crate::executor::SeededRandom)).
+    pub fn executor<E2: Executor>(self, executor: E2) -> Builder<R, C, E2, X> {
+        Builder { reactor: self.reactor, clock: self.clock, executor, poll_interval: self.poll_interval, _context: self._context }
+    }
+
+    /// Uses the context store `X2` (e.g. [`HamtContext`](crate::context::HamtContext)).
+    pub fn context_store<X2: ContextStore>(self) -> Builder<R, C, E, X2> {
+        Builder {
+            reactor: self.reactor,
+            clock: self.clock,
+            executor: self.executor,
+            poll_interval: self.poll_interval,
+            _context: std::marker::PhantomData,
+        }
+    }
+
+    /// While work is ready, poll the reactor (with timeout 0) only every
+    /// `iterations` iterations (default [`DEFAULT_POLL_INTERVAL`]); 1 polls
+    /// every iteration, as asyncio does.
+    pub fn poll_interval(mut self, iterations: u32) -> Self {
+        self.poll_interval = iterations.max(1);
+        self
+    }
+
+    /// Builds the loop, bound to the calling thread.
+    pub fn build(self) -> EventLoop<R, C, E, X> {
+        let core = Rc::new(LoopCore {
+            shared: Arc::new(LoopShared::new(self.reactor)),
+            clock: self.clock,
+            executor: RefCell::new(self.executor),
+            timers: RefCell::new(TimerQueue::new()),
+            tasks: RefCell::new(TaskRegistry::new()),
+            io: RefCell::new(IoRegistry::default()),
+            held: RefCell::new(Default::default()),
+            next_held: Cell::new(0),
+            context: UnsafeCell::new(Context::new()),
+            batch: RefCell::new(VecDeque::new()),
+            events: RefCell::new(Vec::new()),
+            wake_buf: RefCell::new(Vec::new()),
+            remote_buf: RefCell::new(Vec::new()),
+            running: Cell::new(false),
+            stopping: Cell::new(false),
+            closed: Cell::new(false),
+            busy_iterations: Cell::new(0),
+            poll_interval: self.poll_interval,
+            exception_handler: RefCell::new(None),
+            stats: Cell::new(LoopStats::default()),
+        });
+        let weak: std::rc::Weak<dyn current::Local> = Rc::downgrade(&(core.clone() as Rc<dyn current::Local>));
+        current::register_local(weak);
+        EventLoop { core }
+    }
+}
+
+/// An event loop: a ready queue, a timer heap and a reactor, run on one
+/// thread (asyncio's event loop).
+///
+/// ```
+/// use corio_core::reactor::ParkReactor;
+/// use corio_core::runtime::EventLoop;
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+///
+/// let lp = EventLoop::builder(ParkReactor::new()).build();
+/// let out = Rc::new(RefCell::new(Vec::new()));
+/// let o = out.clone();
+/// lp.call_later(Duration::from_millis(1), move || o.borrow_mut().push("later"));
+/// let o = out.clone();
+/// lp.call_soon(move || o.borrow_mut().push("soon"));
+/// lp.call_later(Duration::from_millis(2), corio_core::stop);
+/// lp.run_forever().unwrap();
+/// assert_eq!(*out.borrow(), ["soon", "later"]);
+/// ```
+pub struct EventLoop<R: Reactor, C: Clock = SystemClock, E: Executor = Fifo, X: ContextStore = CowContext> {
+    core: Rc<LoopCore<R, C, E, X>>,
+}
+
+impl<R: Reactor> EventLoop<R> {
+    /// Starts building a loop over `reactor`.
+    pub fn builder(reactor: R) -> Builder<R> {
+        Builder::new(reactor)
+    }
+
+    /// A loop over `reactor` with the system clock, FIFO order and the
+    /// default context store.
+    pub fn new(reactor: R) -> Self {
+        Builder::new(reactor).build()
+    }
+}
+
+impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
+    /// Schedules `callback` for the next iteration (rule L1).
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
+        let callback = CallbackRef::local(callback);
+        self.core.push(Runnable::Callback(callback.clone(), self.core.spawn_context()));
+        Handle { callback }
+    }
+
+    /// Schedules `callback` after `delay`.
+    pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> TimerHandle {
+        self.call_at(self.time() + delay, callback)
+    }
+
+    /// Schedules `callback` at `when`; a time in the past runs next
+    /// iteration.
+    pub fn call_at(&self, when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle {
+        let callback = CallbackRef::local(callback);
+        let key = self.core.timers.borrow_mut().insert(when, Timer::Callback(callback.clone(), self.core.spawn_context()));
+        TimerHandle { handle: Handle { callback }, when, key, owner: self.core.shared.as_owner() }
+    }
+
+    /// The loop's time.
+    pub fn time(&self) -> Instant {
+        self.core.clock.now()
+    }
+
+    /// Spawns a task; it first runs when the loop runs. The future need not
+    /// be `Send`.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        // SAFETY: 'static future.
+        unsafe { self.core.spawn_unchecked(future, Location::caller()) }
+    }
+
+    /// A handle for other threads: `call_soon_threadsafe`, `spawn`, `stop`.
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle::new(self.core.shared.clone())
+    }
+
+    /// Stops the loop after the current iteration (rule L9). Called before
+    /// `run_forever`, the loop runs one iteration and stops.
+    pub fn stop(&self) {
+        self.core.stopping.set(true);
+    }
+
+    /// Runs until [`stop`](EventLoop::stop) (asyncio's `run_forever`).
+    ///
+    /// Fails if a loop is already running on this thread (rule L9), and, on
+    /// a virtual clock, if nothing can ever happen again (deadlock, L5).
+    pub fn run_forever(&self) -> Result<(), LoopError> {
+        let _running = self.core.enter()?;
+        loop {
+            self.core.run_once()?;
+            if self.core.stopping.replace(false) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Runs `future` to completion as the loop's first task and returns its
+    /// output (asyncio's `run_until_complete`). The future may borrow: it is
+    /// dropped before this returns, whatever happens.
+    ///
+    /// Errors: another loop running on this thread, a `stop()` before the
+    /// future finished, a deadlock on a virtual clock, a reactor failure, or
+    /// the future itself panicking or ending cancelled.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> Result<F::Output, LoopError> {
+        let location = Location::caller();
+        let _running = self.core.enter()?;
+        // SAFETY: `RootGuard` drops the future's stage before we return, even
+        // when unwinding, so borrows inside it never dangle.
+        let root = RootGuard { core: &self.core, task: unsafe { self.core.spawn_unchecked(future, location) } };
+        while !root.task.done() {
+            self.core.run_once()?;
+            if self.core.stopping.replace(false) && !root.task.done() {
+                return Err(LoopError::Stopped);
+            }
+        }
+        root.into_output()
+    }
+
+    /// `block_on` under asyncio's name.
+    #[track_caller]
+    pub fn run_until_complete<F: Future>(&self, future: F) -> Result<F::Output, LoopError> {
+        self.block_on(future)
+    }
+
+    /// asyncio.run's teardown: cancel every remaining task, run until they
+    /// finish or `grace` passes (on the loop's clock), then abort the rest,
+    /// reporting each to the exception handler.
+    pub fn shutdown(&self, grace: Duration) -> Result<(), LoopError> {
+        let _running = self.core.enter()?;
+        self.core.shutdown(grace)
+    }
+
+    /// Installs the exception handler (rule L8); the default prints to
+    /// standard error.
+    pub fn set_exception_handler(&self, handler: impl FnMut(ExceptionContext) + 'static) {
+        *self.core.exception_handler.borrow_mut() = Some(Box::new(handler));
+    }
+
+    /// Whether the loop is running.
+    pub fn is_running(&self) -> bool {
+        self.core.running.get()
+    }
+
+    /// Live tasks.
+    pub fn task_count(&self) -> usize {
+        self.core.tasks.borrow().len()
+    }
+
+    /// Live timers.
+    pub fn timer_count(&self) -> usize {
+        self.core.timers.borrow().len()
+    }
+
+    /// Timer-heap entries, including cancelled ones awaiting purge (L6).
+    pub fn timer_heap_len(&self) -> usize {
+        self.core.timers.borrow().heap_len()
+    }
+
+    /// The loop's counters.
+    pub fn stats(&self) -> LoopStats {
+        let mut stats = self.core.stats.get();
+        stats.notifies = self.core.shared.notifies.load(crate::loom::Ordering::Relaxed) as u64;
+        stats
+    }
+
+    /// The loop's clock.
+    pub fn clock(&self) -> &C {
+        &self.core.clock
+    }
+
+    /// The loop's reactor.
+    pub fn reactor(&self) -> &R {
+        &self.core.shared.reactor
+    }
+
+    /// Closes the loop: aborts every task (dropping its future here), drops
+    /// pending callbacks and timers, and refuses work from handles.
+    /// Dropping the loop does the same.
+    pub fn close(self) {}
+}
+
+impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Drop for EventLoop<R, C, E, X> {
+    fn drop(&mut self) {
+        self.core.close();
+    }
+}
+
+/// Keeps `block_on`'s future from outliving the call.
+struct RootGuard<'a, R: Reactor, C: Clock, E: Executor, X: ContextStore, T> {
+    core: &'a LoopCore<R, C, E, X>,
+    task: Task<T>,
+}
+
+impl<R: Reactor, C: Clock, E: Executor, X: ContextStore, T> RootGuard<'_, R, C, E, X, T> {
+    fn into_output(self) -> Result<T, LoopError> {
+        let this = mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the task is moved out once.
+        let mut task = unsafe { std::ptr::read(&this.task) };
+        let waker = Waker::noop();
+        let result = match std::pin::Pin::new(&mut task).poll(&mut std::task::Context::from_waker(waker)) {
+            std::task::Poll::Ready(result) => result,
+            std::task::Poll::Pending => unreachable!("the root task is done"),
+        };
+        result.map_err(LoopError::from)
+    }
+}
+
+impl<R: Reactor, C: Clock, E: Executor, X: ContextStore, T> Drop for RootGuard<'_, R, C, E, X, T> {
+    fn drop(&mut self) {
+        if !self.task.done() {
+            let raw = self.task_raw();
+            self.core.finish_cancelled(raw, Cancelled::new(Some("block_on returned before the future finished".into())));
+        }
+    }
+}
+
+impl<R: Reactor, C: Clock, E: Executor, X: ContextStore, T> RootGuard<'_, R, C, E, X, T> {
+    fn task_raw(&self) -> RawTask {
+        self.task.raw_task()
+    }
+}
+
+/// Restores the loop's "not running" state.
+pub(crate) struct Running<'a, R: Reactor, C: Clock, E: Executor, X: ContextStore> {
+    core: &'a LoopCore<R, C, E, X>,
+    _run: RunGuard,
+    _context: InstallGuard,
+}
+
+impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Drop for Running<'_, R, C, E, X> {
+    fn drop(&mut self) {
+        self.core.running.set(false);
+    }
+}
+
+/// The loop's state; lives in an `Rc` so the thread-local can point at it.
+pub(crate) struct LoopCore<R, C, E, X> {
+    pub(crate) shared: Arc<LoopShared<R, X>>,
+    pub(crate) clock: C,
+    executor: RefCell<E>,
+    pub(crate) timers: RefCell<TimerQueue<Timer<X>>>,
+    pub(crate) tasks: RefCell<TaskRegistry<X>>,
+    pub(crate) io: RefCell<IoRegistry>,
+    /// Callbacks waiting for a completion future (asyncio's done-callbacks).
+    pub(crate) held: RefCell<std::collections::HashMap<u64, (CallbackRef, Context<X>)>>,
+    pub(crate) next_held: Cell<u64>,
+    /// The context of whatever runs now. Installed as the thread's current
+    /// context while the loop runs; each runnable's context is swapped in
+    /// and out around it (an O(1) swap).
+    context: UnsafeCell<Context<X>>,
+    batch: RefCell<VecDeque<Runnable<X>>>,
+    events: RefCell<Vec<Event>>,
+    pub(crate) wake_buf: RefCell<Vec<Waker>>,
+    remote_buf: RefCell<Vec<Remote>>,
+    pub(crate) running: Cell<bool>,
+    pub(crate) stopping: Cell<bool>,
+    pub(crate) closed: Cell<bool>,
+    busy_iterations: Cell<u32>,
+    poll_interval: u32,
+    exception_handler: RefCell<Option<Box<dyn FnMut(ExceptionContext)>>>,
+    stats: Cell<LoopStats>,
+}
+
+impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
+    // ----- running ----------------------------------------------------------
+
+    /// Makes this the running loop of the thread.
+    fn enter(&self) -> Result<Running<'_, R, C, E, X>, LoopError> {
+        if self.closed.get() {
+            return Err(LoopError::Closed);
+        }
+        if current::any_running() {
+            return Err(LoopError::AlreadyRunning);
+        }
+        self.running.set(true);
+        let local: &(dyn current::Local + 'static) = self;
+        // SAFETY: the guard lives inside `Running`, which borrows `self`.
+        let run = unsafe { RunGuard::enter(NonNull::from(local), self.shared.as_owner()) };
+        let slot: NonNull<dyn DynContext> = NonNull::new(self.context.get() as *mut dyn DynContext).expect("non-null");
+        // SAFETY: the slot lives in `self`, which outlives the guard; the
+        // loop swaps it only between runnables.
+        let context = unsafe { InstallGuard::install(slot) };
+        Ok(Running { core: self, _run: run, _context: context })
+    }
+
+    fn bump(&self, f: impl FnOnce(&mut LoopStats)) {
+        let mut stats = self.stats.get();
+        f(&mut stats);
+        self.stats.set(stats);
+    }
+
+    /// One iteration; see the module documentation.
+    pub(crate) fn run_once(&self) -> Result<(), LoopError> {
+        self.bump(|s| s.iterations += 1);
+        self.take_remote_work();
+        self.timers.borrow_mut().purge();
+
+        if self.has_ready() || self.stopping.get() {
+            // Busy. I/O still gets a look every `poll_interval` iterations, so
+            // a loop that always has work cannot starve its sockets; a loop
+            // without sources never enters the reactor at all.
+            let busy = self.busy_iterations.get() + 1;
+            if busy >= self.poll_interval && self.io.borrow().len() > 0 {
+                self.busy_iterations.set(0);
+                self.poll_reactor(Some(Duration::ZERO))?;
+            } else {
+                self.busy_iterations.set(busy);
+            }
+        } else {
+            self.busy_iterations.set(0);
+            match self.idle_timeout()? {
+                Some(Duration::ZERO) => self.poll_reactor(Some(Duration::ZERO))?,
+                timeout => {
+                    if self.shared.park() {
+                        let polled = self.poll_reactor(timeout);
+                        self.shared.unpark_self();
+                        polled?;
+                    }
+                }
+            }
+        }
+
+        self.fire_due_timers();
+        self.run_ready_batch();
+        Ok(())
+    }
+
+    /// How long an idle loop may wait: until the next timer, forever, or —
+    /// on a virtual clock — not at all (time jumps), or it is a deadlock.
+    fn idle_timeout(&self) -> Result<Option<Duration>, LoopError> {
+        let next = self.timers.borrow_mut().next_deadline();
+        match next {
+            Some(deadline) => {
+                let now = self.clock.now();
+                if deadline <= now || self.clock.advance_to(deadline) {
+                    Ok(Some(Duration::ZERO))
+                } else {
+                    Ok(Some(deadline - now))
+                }
+            }
+            None if self.clock.is_virtual()
+                && self.shared.handles.load(crate::loom::Ordering::SeqCst) == 0
+                && !self.shared.has_remote()
+                && self.shared.reactor.is_quiescent() =>
+            {
+                Err(LoopError::Deadlock { tasks: self.describe_tasks() })
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn describe_tasks(&self) -> Vec<String> {
+        let tasks = self.tasks.borrow().tasks();
+        tasks
+            .into_iter()
+            .map(|t| format!("{} (spawned at {})", crate::task::task_name(t), t.header().location))
+            .collect()
+    }
+
+    fn poll_reactor(&self, timeout: Option<Duration>) -> Result<(), LoopError> {
+        self.bump(|s| {
+            s.reactor_polls += 1;
+            if timeout != Some(Duration::ZERO) {
+                s.reactor_waits += 1;
+            }
+        });
+        let mut events = mem::take(&mut *self.events.borrow_mut());
+        events.clear();
+        match self.shared.reactor.poll(&mut events, timeout) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(LoopError::Reactor(err)),
+        }
+        if !events.is_empty() {
+            let mut wake = mem::take(&mut *self.wake_buf.borrow_mut());
+            {
+                let mut io = self.io.borrow_mut();
+                for event in &events {
+                    io.dispatch(event, &mut wake);
+                }
+            }
+            wake.drain(..).for_each(Waker::wake);
+            *self.wake_buf.borrow_mut() = wake;
+        }
+        *self.events.borrow_mut() = events;
+        Ok(())
+    }
+
+    fn fire_due_timers(&self) {
+        if self.timers.borrow().is_empty() {
+            return; // no clock read without timers
+        }
+        let now = self.clock.now();
+        loop {
+            let due = self.timers.borrow_mut().pop_due(now);
+            match due {
+                None => return,
+                Some((_, Timer::Callback(callback, context))) => self.push(Runnable::Callback(callback, context)),
+                Some((_, Timer::Wake(waker))) => waker.wake(),
+            }
+        }
+    }
+
+    /// Runs exactly what was ready when this step began (rules L1, L2).
+    fn run_ready_batch(&self) {
+        let mut batch = mem::take(&mut *self.batch.borrow_mut());
+        // SAFETY: loop thread, no other borrow of the queue.
+        unsafe { self.shared.with_ready(|ready| mem::swap(ready, &mut batch)) };
+        loop {
+            let next = self.executor.borrow_mut().next(&mut batch);
+            match next {
+                None => break,
+                Some(Runnable::Task(task)) => self.run_task(task),
+                Some(Runnable::Callback(callback, context)) => self.run_callback(callback, context),
+            }
+        }
+        *self.batch.borrow_mut() = batch;
+    }
+
+    fn has_ready(&self) -> bool {
+        // SAFETY: loop thread, no other borrow of the queue.
+        unsafe { self.shared.with_ready(|ready| !ready.is_empty()) }
+    }
+
+    /// Queues a runnable (loop thread; running or not).
+    pub(crate) fn push(&self, runnable: Runnable<X>) {
+        // SAFETY: `EventLoop` is `!Send` and `Local` is only reachable on its
+        // thread, so this is the loop's thread; pushes are leaf operations.
+        unsafe { self.shared.push_local(runnable) }
+    }
+
+    fn take_remote_work(&self) {
+        if !self.shared.has_remote() {
+            return;
+        }
+        let mut items = mem::take(&mut *self.remote_buf.borrow_mut());
+        self.shared.drain_remote(&mut items);
+        for item in items.drain(..) {
+            match item {
+                Remote::Wake(task) => self.push(Runnable::Task(task)),
+                Remote::Spawn { registry, queued, context } => {
+                    self.register(registry, Context::from_entries(context));
+                    self.push(Runnable::Task(queued));
+                }
+                Remote::Callback(callback, context) => {
+                    self.push(Runnable::Callback(callback, Context::from_entries(context)))
+                }
+                Remote::Run(f) => f(),
+            }
+        }
+        *self.remote_buf.borrow_mut() = items;
+    }
+
+    // ----- contexts ---------------------------------------------------------
+
+    /// Swaps `context` in as the current one, returning the previous.
+    fn swap_context(&self, context: Context<X>) -> Context<X> {
+        // SAFETY: between runnables nobody holds a reference to the slot
+        // (context accesses are leaf operations).
+        unsafe { mem::replace(&mut *self.context.get(), context) }
+    }
+
+    /// A copy of the current context for a new task or callback (X1, X2).
+    pub(crate) fn spawn_context(&self) -> Context<X> {
+        if self.running.get() {
+            // SAFETY: a shared read between context operations.
+            unsafe { (*self.context.get()).snapshot() }
+        } else {
+            // Not running: the caller's context is the thread's own.
+            Context::from_entries(context::snapshot_entries())
+        }
+    }
+
+    // ----- tasks ------------------------------------------------------------
+
+    pub(crate) fn spawner(&self) -> (Spawner, u64) {
+        let id = self.shared.next_task_id();
+        let spawner = Spawner { sched: VTables::<LoopShared<R, X>>::get(), owner: owner_ref(&self.shared) };
+        (spawner, id)
+    }
+
+    /// Allocates and registers a task; it runs at the next iteration.
+    ///
+    /// # Safety
+    ///
+    /// If `F` is not 'static, the task's stage must be dropped before its
+    /// borrows end (see `RootGuard`).
+    unsafe fn spawn_unchecked<F: Future>(&self, future: F, location: &'static Location<'static>) -> Task<F::Output> {
+        let (spawner, id) = self.spawner();
+        // SAFETY: forwarded; three references: registry, queue, handle.
+        let raw = RawTask::from_header(unsafe { raw::allocate(future, spawner, id, location, None, 3) });
+        // SAFETY: each of the three references is handed out once.
+        unsafe {
+            self.adopt_task(TaskRef::from_raw(raw), TaskRef::from_raw(raw), false);
+            Task::from_raw(raw)
+        }
+    }
+
+    fn register(&self, task: TaskRef, context: Context<X>) {
+        self.tasks.borrow_mut().insert(TaskEntry { task, context, started: false, extras: None });
+    }
+
+    pub(crate) fn adopt_task(&self, registry: TaskRef, queued: TaskRef, eager: bool) {
+        let raw = registry.raw();
+        self.register(registry, self.spawn_context());
+        if self.closed.get() {
+            // A destructor spawned during close: it will never run.
+            self.finish_cancelled(raw, Cancelled::new(Some("the event loop is closed".into())));
+        } else if eager {
+            self.run_task(queued);
+        } else {
+            self.push(Runnable::Task(queued));
+        }
+    }
+
+    /// Swaps the task's context with the loop's current one (in and out).
+    fn swap_task_context(&self, raw: RawTask) {
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.get_mut(raw).expect("a running task is registered");
+        // SAFETY: between runnables; see `swap_context`.
+        unsafe { mem::swap(&mut entry.context, &mut *self.context.get()) };
+    }
+
+    /// Runs one step of a task (the queue's reference is `task`).
+    fn run_task(&self, task: TaskRef) {
+        let raw = task.raw();
+        let before = match raw.state().transition_to_running() {
+            RunDecision::Skip => return,
+            RunDecision::Poll(before) => before,
+        };
+        let started = {
+            let mut tasks = self.tasks.borrow_mut();
+            let entry = tasks.get_mut(raw).expect("a scheduled task is registered");
+            mem::replace(&mut entry.started, true)
+        };
+        if before.has(ABORT) {
+            return self.finish_cancelled(raw, Cancelled::new(None));
+        }
+        if !started && before.has(CANCEL) {
+            // Rule C4: cancelled before it ever ran; the body never runs.
+            let cancelled = self.deliver_cancel(raw);
+            return self.finish_cancelled(raw, cancelled);
+        }
+
+        self.bump(|s| s.task_polls += 1);
+        self.swap_task_context(raw);
+        let step = {
+            let _current = TaskGuard::enter(raw);
+            // SAFETY: loop thread, task RUNNING.
+            unsafe { raw.poll() }
+        };
+        self.swap_task_context(raw);
+
+        match step {
+            Step::Pending => {
+                if raw.state().transition_to_idle() {
+                    self.push(Runnable::Task(task)); // woken while running
+                }
+            }
+            Step::Ready => {
+                let cancelled = self.tasks.borrow_mut().get_mut(raw).and_then(|e| e.holds_delivered_cancel().cloned());
+                match cancelled {
+                    // The body returned holding the cancellation it was given:
+                    // it ends cancelled (see `task::Cancelled`).
+                    Some(cancelled) => {
+                        // SAFETY: the loop owns the stage until completion.
+                        unsafe { raw.set_error(JoinError::Cancelled(cancelled)) };
+                        self.complete(raw, CANCELLED);
+                    }
+                    None => self.complete(raw, 0),
+                }
+            }
+            Step::Panicked => self.complete(raw, PANICKED),
+        }
+    }
+
+    /// Ends a task that will not run again as cancelled, dropping its future.
+    pub(crate) fn finish_cancelled(&self, raw: RawTask, cancelled: Cancelled) {
+        // SAFETY: the loop owns the stage until completion.
+        unsafe { raw.set_error(JoinError::Cancelled(cancelled)) };
+        self.complete(raw, CANCELLED);
+    }
+
+    /// Publishes a task's end: done-callbacks (F3), the joiner, the registry.
+    fn complete(&self, raw: RawTask, outcome: usize) {
+        // The registry's reference keeps the task alive until the end here.
+        let mut entry = self.tasks.borrow_mut().remove(raw);
+        let before = raw.state().transition_to_complete(outcome);
+        let callbacks = entry.as_mut().and_then(|e| e.extras.take()).map(|x| x.done_callbacks).unwrap_or_default();
+        if !callbacks.is_empty() {
+            let info = TaskInfo::of(raw);
+            for (callback, context) in callbacks {
+                let info = info.clone();
+                self.push(Runnable::Callback(CallbackRef::local(move || callback(&info)), context));
+            }
+        }
+        self.notify_joiner(raw, before);
+        drop(entry);
+    }
+
+    fn notify_joiner(&self, raw: RawTask, before: crate::task::state::Snapshot) {
+        if !before.has(JOIN_INTEREST) {
+            // Nobody can read the output: report a panic (L8), drop the rest.
+            // SAFETY: no handle, so the loop owns the stage.
+            if let Some(panic) = unsafe { raw.take_panic() } {
+                self.report(ExceptionContext::task_panic(raw, panic));
+            }
+            // SAFETY: as above.
+            unsafe { raw.discard() };
+        } else if before.has(JOIN_WAKER) {
+            // SAFETY: COMPLETE with JOIN_WAKER: the handle no longer writes
+            // the slot; reading it is ours.
+            unsafe { raw.read_join_waker(|waker| waker.map(Waker::wake_by_ref)) };
+        }
+    }
+
+    pub(crate) fn report(&self, context: ExceptionContext) {
+        let handler = self.exception_handler.borrow_mut().take();
+        match handler {
+            Some(mut handler) => {
+                let result = panic::catch_unwind(AssertUnwindSafe(|| handler(context)));
+                let mut slot = self.exception_handler.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(handler);
+                }
+                if result.is_err() {
+                    eprintln!("corio: the exception handler panicked");
+                }
+            }
+            None => context.print_default(),
+        }
+    }
+
+    fn run_callback(&self, callback: CallbackRef, context: Context<X>) {
+        if callback.is_cancelled() {
+            return;
+        }
+        self.bump(|s| s.callbacks += 1);
+        let outer = self.swap_context(context);
+        let result = panic::catch_unwind(AssertUnwindSafe(|| callback.run()));
+        let context = self.swap_context(outer);
+        drop(context);
+        if let Err(payload) = result {
+            self.report(ExceptionContext::callback_panic(Panic::new(payload)));
+        }
+    }
+
+    // ----- cancellation -----------------------------------------------------
+
+    pub(crate) fn deliver_cancel(&self, raw: RawTask) -> Cancelled {
+        raw.state().take_cancel();
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(entry) = tasks.get_mut(raw) else {
+            return Cancelled::new(None);
+        };
+        let extras = entry.extras();
+        let cancelled = Cancelled::new(extras.cancel_message.take());
+        extras.delivered.retain(Cancelled::is_shared);
+        extras.delivered.push(cancelled.clone());
+        cancelled
+    }
+
+    // ----- teardown ---------------------------------------------------------
+
+    fn shutdown(&self, grace: Duration) -> Result<(), LoopError> {
+        for task in self.tasks.borrow().tasks() {
+            current::cancel_task(task, None);
+        }
+        let deadline = self.clock.now() + grace;
+        // A timer at the deadline bounds how long an idle loop waits.
+        let wake_up = self.timers.borrow_mut().insert(deadline, Timer::Callback(CallbackRef::local(|| {}), Context::new()));
+        while !self.tasks.borrow().is_empty() && self.clock.now() < deadline {
+            self.run_once()?;
+        }
+        self.timers.borrow_mut().cancel(wake_up);
+        for task in self.tasks.borrow().tasks() {
+            self.report(ExceptionContext::ignored_cancellation(task));
+            self.finish_cancelled(task, Cancelled::new(Some("aborted at shutdown".into())));
+        }
+        Ok(())
+    }
+
+    fn close(&self) {
+        if self.closed.replace(true) {
+            return;
+        }
+        // Run destructors as if the loop were running, so futures that touch
+        // the loop while being dropped (timers, sockets) find it.
+        let entered = self.enter_for_close();
+        for item in self.shared.close() {
+            if let Remote::Spawn { registry, queued, context } = item {
+                let raw = registry.raw();
+                self.register(registry, Context::from_entries(context));
+                drop(queued);
+                self.finish_cancelled(raw, Cancelled::new(Some("the event loop is closed".into())));
+            }
+        }
+        loop {
+            let tasks = self.tasks.borrow().tasks();
+            if tasks.is_empty() {
+                break;
+            }
+            for task in tasks {
+                self.finish_cancelled(task, Cancelled::new(Some("the event loop is closed".into())));
+            }
+        }
+        let timers = self.timers.borrow_mut().drain();
+        drop(timers);
+        let held = mem::take(&mut *self.held.borrow_mut());
+        drop(held);
+        let wakers = self.io.borrow_mut().clear();
+        drop(wakers);
+        // SAFETY: loop thread; the queue must be empty before the shared
+        // state can be dropped on another thread.
+        let ready = unsafe { self.shared.with_ready(mem::take) };
+        drop(ready);
+        let batch = mem::take(&mut *self.batch.borrow_mut());
+        drop(batch);
+        drop(entered);
+    }
+
+    fn enter_for_close(&self) -> Option<(RunGuard, InstallGuard)> {
+        if current::any_running() {
+            return None; // closing from inside another loop: its guards stay
+        }
+        let local: &(dyn current::Local + 'static) = self;
+        // SAFETY: dropped at the end of `close`, while `self` lives.
+        let run = unsafe { RunGuard::enter(NonNull::from(local), self.shared.as_owner()) };
+        let slot: NonNull<dyn DynContext> = NonNull::new(self.context.get() as *mut dyn DynContext).expect("non-null");
+        // SAFETY: as above.
+        let context = unsafe { InstallGuard::install(slot) };
+        Some((run, context))
+    }
+}

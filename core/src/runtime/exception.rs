@@ -1,0 +1,93 @@
+//! What the loop's exception handler receives (asyncio's
+//! `call_exception_handler` context).
+//!
+//! The loop never lets a panic from a callback or task unwind through it
+//! (rule L8): callbacks' panics, panics of tasks nobody can join, panics that
+//! were never retrieved, and tasks that ignored cancellation at shutdown all
+//! arrive here, and the loop keeps running. The default handler prints to
+//! standard error.
+
+use crate::task::raw::RawTask;
+use crate::task::{task_name, Panic, TaskId};
+use std::fmt;
+use std::panic::Location;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExceptionKind {
+    /// A `call_soon`/`call_later` callback panicked.
+    CallbackPanicked,
+    /// A task panicked and its handle had been dropped: nobody can join it.
+    TaskPanicked,
+    /// A task's handle was dropped without reading the panic it ended with
+    /// (asyncio's "Task exception was never retrieved").
+    PanicNeverRetrieved,
+    /// At shutdown a task did not finish within the grace period after being
+    /// cancelled; it was aborted.
+    IgnoredCancellation,
+}
+
+/// The report passed to the exception handler.
+#[derive(Debug)]
+pub struct ExceptionContext {
+    /// What happened.
+    pub kind: ExceptionKind,
+    /// A human-readable summary.
+    pub message: String,
+    /// The task involved, if any: id, name and spawn location.
+    pub task: Option<(TaskId, String, &'static Location<'static>)>,
+    /// The panic, if there was one.
+    pub panic: Option<Panic>,
+}
+
+impl ExceptionContext {
+    pub(crate) fn callback_panic(panic: Panic) -> Self {
+        ExceptionContext {
+            kind: ExceptionKind::CallbackPanicked,
+            message: format!("exception in callback: {panic}"),
+            task: None,
+            panic: Some(panic),
+        }
+    }
+
+    fn for_task(kind: ExceptionKind, what: &str, task: RawTask, panic: Option<Panic>) -> Self {
+        let name = task_name(task);
+        let location = task.header().location;
+        let detail = panic.as_ref().map(|p| format!(": {p}")).unwrap_or_default();
+        ExceptionContext {
+            kind,
+            message: format!("{what} ({name}, spawned at {location}){detail}"),
+            task: Some((TaskId(task.header().id), name, location)),
+            panic,
+        }
+    }
+
+    pub(crate) fn task_panic(task: RawTask, panic: Panic) -> Self {
+        Self::for_task(ExceptionKind::TaskPanicked, "a detached task panicked", task, Some(panic))
+    }
+
+    pub(crate) fn unretrieved_panic(task: RawTask, panic: Panic) -> Self {
+        Self::for_task(ExceptionKind::PanicNeverRetrieved, "Task exception was never retrieved", task, Some(panic))
+    }
+
+    pub(crate) fn ignored_cancellation(task: RawTask) -> Self {
+        Self::for_task(
+            ExceptionKind::IgnoredCancellation,
+            "task did not finish after cancellation within the shutdown grace period; aborted",
+            task,
+            None,
+        )
+    }
+
+    /// What the default handler does: print the message to standard error.
+    pub fn print_default(&self) {
+        eprintln!("corio: {self}");
+    }
+}
+
+impl fmt::Display for ExceptionContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}

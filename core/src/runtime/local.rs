@@ -1,0 +1,210 @@
+//! The loop's services for code running on its thread: `impl Local for
+//! LoopCore`, reached through the thread-local in `current.rs`.
+
+use super::callback::{CallbackRef, Runnable};
+use super::current::Local;
+use super::event_loop::{LoopCore, Timer};
+use super::exception::ExceptionContext;
+use super::handle::LoopHandle;
+use super::registry::DoneCallback;
+use super::timers::TimerKey;
+use crate::clock::Clock;
+use crate::context::ContextStore;
+use crate::executor::Executor;
+use crate::io::{Direction, IoKey};
+use crate::reactor::Reactor;
+use crate::task::raw::{RawTask, Spawner, TaskRef};
+use crate::task::state::CANCEL;
+use crate::task::{Cancelled, TaskInfo};
+use std::borrow::Cow;
+use std::io;
+use std::mem;
+use std::os::fd::RawFd;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C, E, X> {
+    fn owner(&self) -> *const () {
+        self.shared.as_owner()
+    }
+
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    fn stop(&self) {
+        self.stopping.set(true);
+    }
+
+    fn handle(&self) -> LoopHandle {
+        LoopHandle::new(self.shared.clone())
+    }
+
+    fn report(&self, context: ExceptionContext) {
+        LoopCore::report(self, context)
+    }
+
+    // ----- tasks ------------------------------------------------------------
+
+    fn spawner(&self) -> (Spawner, u64) {
+        LoopCore::spawner(self)
+    }
+
+    fn adopt(&self, registry: TaskRef, queued: TaskRef, eager: bool) {
+        self.adopt_task(registry, queued, eager)
+    }
+
+    fn cancel_task(&self, raw: RawTask, message: Option<Cow<'static, str>>) -> bool {
+        let must_schedule = {
+            let mut tasks = self.tasks.borrow_mut();
+            let Some(entry) = tasks.get_mut(raw) else {
+                return false; // complete (or not this loop's)
+            };
+            let already_pending = raw.state().load().has(CANCEL);
+            let (accepted, must_schedule) = raw.state().request(CANCEL);
+            if !accepted {
+                return false;
+            }
+            raw.set_cancel_requests(raw.cancel_requests().saturating_add(1));
+            // The first message of the requests pending together wins (C1).
+            if !already_pending && (message.is_some() || entry.extras.is_some()) {
+                entry.extras().cancel_message = message;
+            }
+            must_schedule
+        };
+        if must_schedule {
+            // SAFETY: the transition added the queue's reference.
+            self.push(Runnable::Task(unsafe { TaskRef::from_raw(raw) }));
+        }
+        true
+    }
+
+    fn uncancel_task(&self, raw: RawTask) -> u32 {
+        let remaining = raw.cancel_requests().saturating_sub(1);
+        raw.set_cancel_requests(remaining);
+        if remaining == 0 {
+            // Rule C2 (3.13): at zero, a request not yet delivered is
+            // withdrawn.
+            raw.state().take_cancel();
+            if let Some(entry) = self.tasks.borrow_mut().get_mut(raw) {
+                if let Some(extras) = entry.extras.as_mut() {
+                    extras.cancel_message = None;
+                }
+            }
+        }
+        remaining
+    }
+
+    fn deliver_cancel(&self, raw: RawTask) -> Cancelled {
+        LoopCore::deliver_cancel(self, raw)
+    }
+
+    fn forward_cancel(&self, raw: RawTask) -> Option<Cow<'static, str>> {
+        raw.state().take_cancel();
+        let mut tasks = self.tasks.borrow_mut();
+        tasks.get_mut(raw)?.extras.as_mut()?.cancel_message.take()
+    }
+
+    fn adopt_cancelled(&self, raw: RawTask, cancelled: Cancelled) -> Cancelled {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(entry) = tasks.get_mut(raw) else {
+            return cancelled;
+        };
+        let own = Cancelled::new(cancelled.message_cow());
+        let extras = entry.extras();
+        extras.delivered.retain(Cancelled::is_shared);
+        extras.delivered.push(own.clone());
+        own
+    }
+
+    fn add_done_callback(&self, raw: RawTask, callback: DoneCallback) {
+        let context = self.spawn_context();
+        let mut tasks = self.tasks.borrow_mut();
+        match tasks.get_mut(raw) {
+            Some(entry) => entry.extras().done_callbacks.push((callback, context)),
+            None => {
+                drop(tasks);
+                // Already complete: still through call_soon, never inline (F3).
+                let info = TaskInfo::of(raw);
+                self.push(Runnable::Callback(CallbackRef::local(move || callback(&info)), context));
+            }
+        }
+    }
+
+    // ----- callbacks and timers --------------------------------------------
+
+    fn call_soon(&self, callback: CallbackRef) {
+        self.push(Runnable::Callback(callback, self.spawn_context()));
+    }
+
+    fn call_at(&self, when: Instant, callback: CallbackRef) -> TimerKey {
+        let context = self.spawn_context();
+        self.timers.borrow_mut().insert(when, Timer::Callback(callback, context))
+    }
+
+    fn timer_cancelled(&self, key: TimerKey) {
+        let removed = self.timers.borrow_mut().cancel(key);
+        drop(removed); // user destructors run after the borrow ends
+    }
+
+    fn sleep_register(&self, when: Instant, waker: Waker) -> TimerKey {
+        self.timers.borrow_mut().insert(when, Timer::Wake(waker))
+    }
+
+    fn sleep_update(&self, key: TimerKey, waker: &Waker) -> bool {
+        match self.timers.borrow_mut().get_mut(key) {
+            Some(Timer::Wake(current)) => {
+                if !current.will_wake(waker) {
+                    *current = waker.clone();
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn sleep_cancel(&self, key: TimerKey) {
+        let removed = self.timers.borrow_mut().cancel(key);
+        drop(removed);
+    }
+
+    fn hold_callback(&self, callback: CallbackRef) -> u64 {
+        let id = self.next_held.get();
+        self.next_held.set(id + 1);
+        let context = self.spawn_context();
+        self.held.borrow_mut().insert(id, (callback, context));
+        id
+    }
+
+    fn release_held(&self, id: u64, run: bool) {
+        let held = self.held.borrow_mut().remove(&id);
+        if let Some((callback, context)) = held {
+            if run {
+                self.push(Runnable::Callback(callback, context));
+            }
+        }
+    }
+
+    // ----- I/O --------------------------------------------------------------
+
+    fn io_register(&self, fd: RawFd) -> io::Result<IoKey> {
+        self.io.borrow_mut().register(&self.shared.reactor, fd)
+    }
+
+    fn io_poll_ready(&self, key: IoKey, direction: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.borrow_mut().poll_ready(key, direction, cx)
+    }
+
+    fn io_clear_ready(&self, key: IoKey, direction: Direction) {
+        self.io.borrow_mut().clear_ready(key, direction)
+    }
+
+    fn io_deregister(&self, key: IoKey, fd: RawFd) -> io::Result<()> {
+        let mut wake = mem::take(&mut *self.wake_buf.borrow_mut());
+        let result = self.io.borrow_mut().deregister(&self.shared.reactor, key, fd, &mut wake);
+        // Waiters on a deregistered source get an error on their next poll.
+        wake.drain(..).for_each(Waker::wake);
+        *self.wake_buf.borrow_mut() = wake;
+        result
+    }
+}

@@ -1,0 +1,110 @@
+//! The loop's registry of live tasks: what `asyncio.all_tasks()` sees.
+//!
+//! Each live task has one entry, holding a task reference (so a task whose
+//! wakers were all dropped is still reachable for teardown), the task's
+//! context, and the state that only the loop's thread touches: whether it has
+//! started, its pending cancel message, the cancellations delivered to it,
+//! and its done-callbacks. The entry's index is stored in the task header, so
+//! every lookup is O(1). Entries leave when the task completes.
+
+use crate::context::Context;
+use crate::task::raw::{RawTask, TaskRef};
+use crate::task::{Cancelled, TaskInfo};
+use std::borrow::Cow;
+
+pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskInfo)>;
+
+/// Rarely used per-task state, allocated on first use.
+pub(crate) struct Extras<X> {
+    /// The message of the pending cancel request (first one wins).
+    pub(crate) cancel_message: Option<Cow<'static, str>>,
+    /// Cancellations handed to this task that may still be alive; if one is
+    /// when the body returns, the task ends cancelled.
+    pub(crate) delivered: Vec<Cancelled>,
+    pub(crate) done_callbacks: Vec<(DoneCallback, Context<X>)>,
+}
+
+impl<X> Default for Extras<X> {
+    fn default() -> Self {
+        Extras { cancel_message: None, delivered: Vec::new(), done_callbacks: Vec::new() }
+    }
+}
+
+pub(crate) struct TaskEntry<X> {
+    pub(crate) task: TaskRef,
+    pub(crate) context: Context<X>,
+    /// Polled at least once (a task cancelled before that never runs, C4).
+    pub(crate) started: bool,
+    pub(crate) extras: Option<Box<Extras<X>>>,
+}
+
+impl<X> TaskEntry<X> {
+    pub(crate) fn extras(&mut self) -> &mut Extras<X> {
+        self.extras.get_or_insert_with(Default::default)
+    }
+
+    /// Whether a cancellation delivered to the task is still held somewhere
+    /// besides this entry.
+    pub(crate) fn holds_delivered_cancel(&self) -> Option<&Cancelled> {
+        self.extras.as_ref()?.delivered.iter().find(|c| c.is_shared())
+    }
+}
+
+pub(crate) struct TaskRegistry<X> {
+    entries: Vec<Option<TaskEntry<X>>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl<X> TaskRegistry<X> {
+    pub(crate) fn new() -> Self {
+        TaskRegistry { entries: Vec::new(), free: Vec::new(), len: 0 }
+    }
+
+    pub(crate) fn insert(&mut self, entry: TaskEntry<X>) {
+        let raw = entry.task.raw();
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.entries[slot as usize] = Some(entry);
+                slot
+            }
+            None => {
+                self.entries.push(Some(entry));
+                u32::try_from(self.entries.len() - 1).expect("more than 2^32 live tasks")
+            }
+        };
+        raw.set_slot(slot);
+        self.len += 1;
+    }
+
+    pub(crate) fn get_mut(&mut self, raw: RawTask) -> Option<&mut TaskEntry<X>> {
+        let entry = self.entries.get_mut(raw.slot() as usize)?.as_mut()?;
+        (entry.task.raw() == raw).then_some(entry)
+    }
+
+    pub(crate) fn remove(&mut self, raw: RawTask) -> Option<TaskEntry<X>> {
+        let slot = raw.slot();
+        let cell = self.entries.get_mut(slot as usize)?;
+        if cell.as_ref()?.task.raw() != raw {
+            return None;
+        }
+        let entry = cell.take();
+        self.free.push(slot);
+        self.len -= 1;
+        raw.set_slot(u32::MAX);
+        entry
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The live tasks, in slot order.
+    pub(crate) fn tasks(&self) -> Vec<RawTask> {
+        self.entries.iter().flatten().map(|e| e.task.raw()).collect()
+    }
+}

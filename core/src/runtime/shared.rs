@@ -1,0 +1,235 @@
+//! The part of a loop other threads can reach: its ready queue (own thread
+//! only), the cross-thread queue, the park flag, and the reactor.
+//!
+//! # Invariants
+//!
+//! * The local ready queue is touched only on the loop's thread while the
+//!   loop is the running one there ([`super::current::is_running`]); wakes on
+//!   that thread push to it with no atomic beyond the task's state word.
+//! * Everything from other threads goes through the remote queue, under its
+//!   mutex. Pushes are refused once the loop is closed; closing takes the
+//!   mutex, so nothing is accepted after the final drain (loom model 7).
+//! * The park protocol (loom model 2). The loop, before blocking in the
+//!   reactor, sets `parked` and *then* checks `remote_pending`; a remote
+//!   pusher sets `remote_pending` and *then* clears `parked` with a
+//!   compare-exchange, calling `notify()` only if it was the one to clear it.
+//!   Both sides use `SeqCst`, so at least one of them sees the other: either
+//!   the loop does not block, or the pusher notifies. A wake while the loop is
+//!   busy costs no syscall (rule L7).
+//! * When the last `Arc` is dropped — possibly on another thread, by a task's
+//!   last waker — the local queue is already empty: the loop drains it on its
+//!   own thread when it closes.
+
+use super::callback::{CallbackRef, Runnable};
+use super::current;
+use crate::context::{ContextValue, VarKey};
+use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, UnsafeCell};
+use crate::reactor::Reactor;
+use crate::task::raw::TaskRef;
+use crate::task::waker::Schedule;
+use std::collections::VecDeque;
+
+/// Work handed to the loop from another thread.
+pub(crate) enum Remote {
+    /// A wake: the entry owns the queue reference.
+    Wake(TaskRef),
+    /// A task spawned from another thread: references for the registry and
+    /// for the ready queue, and the spawner's context.
+    Spawn { registry: TaskRef, queued: TaskRef, context: Vec<(VarKey, ContextValue)> },
+    /// `call_soon_threadsafe`.
+    Callback(CallbackRef, Vec<(VarKey, ContextValue)>),
+    /// An operation on the loop's own state (a cancel from another thread,
+    /// `stop()` through a handle), run as soon as the loop drains the queue.
+    Run(Box<dyn FnOnce() + Send>),
+}
+
+struct RemoteQueue {
+    items: Vec<Remote>,
+    closed: bool,
+}
+
+/// The loop is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoopClosed;
+
+impl std::fmt::Display for LoopClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the event loop is closed")
+    }
+}
+
+impl std::error::Error for LoopClosed {}
+
+pub(crate) struct LoopShared<R, X> {
+    /// Loop thread only; see the module invariants.
+    ready: UnsafeCell<VecDeque<Runnable<X>>>,
+    remote: Mutex<RemoteQueue>,
+    remote_pending: AtomicBool,
+    parked: AtomicBool,
+    /// Live `LoopHandle`s: with none, no other thread can add work (used to
+    /// report deadlocks on a virtual clock).
+    pub(crate) handles: AtomicUsize,
+    pub(crate) reactor: R,
+    /// Cross-thread wakes that had to notify a parked loop (for tests).
+    pub(crate) notifies: AtomicUsize,
+    /// Task ids (`Task-N`), shared by local and cross-thread spawns.
+    next_task_id: AtomicU64,
+}
+
+// SAFETY: `ready` (which holds `Rc`s and contexts) is only touched on the
+// loop's thread, while it runs there, and is empty whenever the loop is not
+// running (it is drained at close); every other field is `Send + Sync`.
+unsafe impl<R: Send, X> Send for LoopShared<R, X> {}
+// SAFETY: as above.
+unsafe impl<R: Sync, X> Sync for LoopShared<R, X> {}
+
+impl<R: Reactor, X: 'static> LoopShared<R, X> {
+    pub(crate) fn new(reactor: R) -> Self {
+        LoopShared {
+            ready: UnsafeCell::new(VecDeque::new()),
+            remote: Mutex::new(RemoteQueue { items: Vec::new(), closed: false }),
+            remote_pending: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
+            handles: AtomicUsize::new(0),
+            reactor,
+            notifies: AtomicUsize::new(0),
+            next_task_id: AtomicU64::new(1),
+        }
+    }
+
+    pub(crate) fn next_task_id(&self) -> u64 {
+        self.next_task_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn as_owner(&self) -> *const () {
+        self as *const Self as *const ()
+    }
+
+    /// Pushes to the local ready queue.
+    ///
+    /// # Safety
+    ///
+    /// On the loop's thread, with no borrow of the queue live (pushes are
+    /// leaf operations, so the only borrow is the loop's own, in
+    /// [`LoopShared::with_ready`], which runs no user code).
+    pub(crate) unsafe fn push_local(&self, runnable: Runnable<X>) {
+        // SAFETY: per the caller.
+        self.ready.with_mut(|q| unsafe { (*q).push_back(runnable) });
+    }
+
+    /// Runs `f` on the local ready queue.
+    ///
+    /// # Safety
+    ///
+    /// As for [`push_local`](LoopShared::push_local); `f` runs no user code.
+    pub(crate) unsafe fn with_ready<T>(&self, f: impl FnOnce(&mut VecDeque<Runnable<X>>) -> T) -> T {
+        // SAFETY: per the caller.
+        self.ready.with_mut(|q| f(unsafe { &mut *q }))
+    }
+
+    /// Hands `item` to the loop from any thread; refused once closed.
+    pub(crate) fn post(&self, item: Remote) -> Result<(), Remote> {
+        {
+            let mut queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+            if queue.closed {
+                return Err(item);
+            }
+            queue.items.push(item);
+            self.remote_pending.store(true, Ordering::SeqCst);
+        }
+        self.unpark();
+        Ok(())
+    }
+
+    /// Wakes the loop if (and only if) it is parked.
+    pub(crate) fn unpark(&self) {
+        // The compare-exchange makes exactly one pusher pay for the syscall,
+        // and (being a read-modify-write) it reads the latest `parked`.
+        if self.parked.compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            self.notifies.fetch_add(1, Ordering::Relaxed);
+            // An error here means the reactor's wake-up descriptor is gone,
+            // which only happens after the loop has closed.
+            let _ = self.reactor.notify();
+        }
+    }
+
+    /// Whether anything was posted since the last drain.
+    pub(crate) fn has_remote(&self) -> bool {
+        self.remote_pending.load(Ordering::SeqCst)
+    }
+
+    /// Swaps the posted items into `into` (which must be empty).
+    pub(crate) fn drain_remote(&self, into: &mut Vec<Remote>) {
+        if !self.has_remote() {
+            return;
+        }
+        let mut queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+        self.remote_pending.store(false, Ordering::SeqCst);
+        std::mem::swap(&mut queue.items, into);
+    }
+
+    /// Marks the loop parked. Returns `false` (and un-parks) if work arrived
+    /// meanwhile, in which case the loop must not block.
+    ///
+    /// The queue is checked under its mutex: either the pusher's unlock came
+    /// first and we see its item, or our unlock did and the pusher's
+    /// compare-exchange is ordered after our `parked` store and sees it.
+    pub(crate) fn park(&self) -> bool {
+        #[cfg(not(corio_mutant = "park_check_before_flag"))]
+        self.parked.store(true, Ordering::SeqCst);
+        let queued = !self.remote.lock().unwrap_or_else(|e| e.into_inner()).items.is_empty();
+        // MUTANT (loom model 2): publish the flag only after checking for
+        // work; a push in between sees the loop not parked and does not
+        // notify, and the loop then blocks with the work queued.
+        #[cfg(corio_mutant = "park_check_before_flag")]
+        self.parked.store(true, Ordering::SeqCst);
+        if queued {
+            self.parked.store(false, Ordering::SeqCst);
+            return false;
+        }
+        // MUTANT (loom model 2): clear the flag after the check instead of
+        // after the wait; pushers then never notify a loop that blocks.
+        #[cfg(corio_mutant = "park_flag_cleared_early")]
+        self.parked.store(false, Ordering::SeqCst);
+        true
+    }
+
+    pub(crate) fn unpark_self(&self) {
+        self.parked.store(false, Ordering::SeqCst);
+    }
+
+    /// Refuses further posts and returns what was queued.
+    pub(crate) fn close(&self) -> Vec<Remote> {
+        let mut queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+        queue.closed = true;
+        self.remote_pending.store(false, Ordering::SeqCst);
+        std::mem::take(&mut queue.items)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.remote.lock().unwrap_or_else(|e| e.into_inner()).closed
+    }
+}
+
+impl<R: Reactor, X: 'static> Schedule for LoopShared<R, X> {
+    fn schedule(&self, task: TaskRef) {
+        if current::is_running(self.as_owner()) {
+            // SAFETY: we are on the loop's thread and it is running; a push
+            // is a leaf operation.
+            unsafe { self.push_local(Runnable::Task(task)) };
+        } else {
+            // Refused only when closed; the task was completed at close, and
+            // dropping the entry releases the reference.
+            let _ = self.post(Remote::Wake(task));
+        }
+    }
+
+    fn post(&self, f: Box<dyn FnOnce() + Send>) -> bool {
+        LoopShared::post(self, Remote::Run(f)).is_ok()
+    }
+}
+
+/// Allocation helper: the strong count a new task takes of its loop.
+pub(crate) fn owner_ref<R: Reactor, X: 'static>(shared: &Arc<LoopShared<R, X>>) -> *const () {
+    Arc::into_raw(shared.clone()) as *const ()
+}

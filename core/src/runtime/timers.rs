@@ -1,0 +1,228 @@
+//! The timer heap: a binary min-heap of deadlines over a slab of timers.
+//!
+//! # Invariants
+//!
+//! * Timers fire in deadline order; equal deadlines fire in insertion order
+//!   (each entry carries a sequence number; asyncio leaves ties unordered,
+//!   corio does not — rule L3).
+//! * A cancelled timer never fires: cancelling frees its slot at once (the
+//!   slot's generation moves on), and its heap entry becomes stale. Stale
+//!   entries are counted; [`TimerQueue::purge`] rebuilds the heap when more
+//!   than 100 entries are scheduled and more than half are stale, and
+//!   otherwise pops stale entries off the front (asyncio's rule, L6), so
+//!   memory stays bounded under `call_later` + `cancel` churn.
+//! * A key identifies one timer for its lifetime: a slot reused by a later
+//!   timer has another generation, so a stale key never touches it.
+//!
+//! Inserting, cancelling and firing are O(log n) (cancel is O(1)); nothing
+//! here is O(n) per loop iteration except the rebuild, which runs only when
+//! half the heap is garbage, so its cost is amortised over the cancels.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+/// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`.
+pub const PURGE_MIN_SCHEDULED: usize = 100;
+
+/// Identifies one timer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimerKey {
+    slot: u32,
+    generation: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    when: Instant,
+    seq: u64,
+    slot: u32,
+    generation: u32,
+}
+
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.when, self.seq).cmp(&(other.when, other.seq))
+    }
+}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[derive(Debug)]
+struct Slot<T> {
+    generation: u32,
+    value: Option<T>,
+}
+
+/// Timers carrying a `T` each; see the [module docs](self).
+///
+/// ```
+/// use corio_core::runtime::timers::TimerQueue;
+/// use std::time::{Duration, Instant};
+///
+/// let t0 = Instant::now();
+/// let mut timers = TimerQueue::new();
+/// timers.insert(t0 + Duration::from_millis(20), "later20");
+/// timers.insert(t0 + Duration::from_millis(10), "later10");
+/// let cancelled = timers.insert(t0 + Duration::from_millis(15), "cancelled!");
+/// timers.cancel(cancelled);
+/// let fired: Vec<_> =
+///     std::iter::from_fn(|| timers.pop_due(t0 + Duration::from_secs(1)).map(|(_, v)| v)).collect();
+/// assert_eq!(fired, ["later10", "later20"]);
+/// ```
+#[derive(Debug)]
+pub struct TimerQueue<T> {
+    heap: BinaryHeap<Reverse<Entry>>,
+    slots: Vec<Slot<T>>,
+    free: Vec<u32>,
+    /// Heap entries whose timer was cancelled (stale).
+    stale: usize,
+    next_seq: u64,
+}
+
+impl<T> Default for TimerQueue<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> TimerQueue<T> {
+    /// An empty queue.
+    pub fn new() -> Self {
+        TimerQueue { heap: BinaryHeap::new(), slots: Vec::new(), free: Vec::new(), stale: 0, next_seq: 0 }
+    }
+
+    /// Schedules `value` at `when`.
+    pub fn insert(&mut self, when: Instant, value: T) -> TimerKey {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(Slot { generation: 0, value: None });
+                u32::try_from(self.slots.len() - 1).expect("more than 2^32 timers")
+            }
+        };
+        let entry = &mut self.slots[slot as usize];
+        entry.value = Some(value);
+        let generation = entry.generation;
+        self.heap.push(Reverse(Entry { when, seq: self.next_seq, slot, generation }));
+        self.next_seq += 1;
+        TimerKey { slot, generation }
+    }
+
+    /// The live timer `key`, if it has neither fired nor been cancelled.
+    pub fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
+        let slot = self.slots.get_mut(key.slot as usize)?;
+        if slot.generation != key.generation {
+            return None;
+        }
+        slot.value.as_mut()
+    }
+
+    /// Whether `key` is still scheduled.
+    pub fn contains(&self, key: TimerKey) -> bool {
+        self.slots
+            .get(key.slot as usize)
+            .is_some_and(|s| s.generation == key.generation && s.value.is_some())
+    }
+
+    /// Cancels `key`, returning its value; `None` if it already fired or was
+    /// cancelled.
+    pub fn cancel(&mut self, key: TimerKey) -> Option<T> {
+        let value = self.release(key.slot, key.generation)?;
+        self.stale += 1;
+        Some(value)
+    }
+
+    fn release(&mut self, slot: u32, generation: u32) -> Option<T> {
+        let entry = self.slots.get_mut(slot as usize)?;
+        if entry.generation != generation {
+            return None;
+        }
+        let value = entry.value.take()?;
+        entry.generation = entry.generation.wrapping_add(1);
+        self.free.push(slot);
+        Some(value)
+    }
+
+    fn is_live(&self, e: &Entry) -> bool {
+        self.slots[e.slot as usize].generation == e.generation
+    }
+
+    /// asyncio's purge (rule L6): rebuild when more than
+    /// [`PURGE_MIN_SCHEDULED`] entries are scheduled and more than half are
+    /// stale; otherwise drop stale entries from the front.
+    pub fn purge(&mut self) {
+        #[cfg(not(corio_mutant = "skip_timer_purge"))]
+        if self.heap.len() > PURGE_MIN_SCHEDULED && self.stale * 2 > self.heap.len() {
+            let slots = &self.slots;
+            self.heap.retain(|Reverse(e)| slots[e.slot as usize].generation == e.generation);
+            self.stale = 0;
+            return;
+        }
+        // MUTANT (proptest `timer_heap_memory_bounded`): never rebuild, so a
+        // far-future timer at the front pins every cancelled entry behind it.
+        self.pop_stale_front();
+    }
+
+    fn pop_stale_front(&mut self) {
+        while let Some(Reverse(front)) = self.heap.peek() {
+            if self.is_live(front) {
+                break;
+            }
+            self.heap.pop();
+            self.stale -= 1;
+        }
+    }
+
+    /// The earliest live deadline.
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        self.pop_stale_front();
+        self.heap.peek().map(|Reverse(e)| e.when)
+    }
+
+    /// Removes and returns the earliest live timer due at or before `now`.
+    pub fn pop_due(&mut self, now: Instant) -> Option<(TimerKey, T)> {
+        loop {
+            let Reverse(front) = *self.heap.peek()?;
+            if !self.is_live(&front) {
+                self.heap.pop();
+                self.stale -= 1;
+                continue;
+            }
+            if front.when > now {
+                return None;
+            }
+            self.heap.pop();
+            let value = self.release(front.slot, front.generation).expect("live entry has a value");
+            return Some((TimerKey { slot: front.slot, generation: front.generation }, value));
+        }
+    }
+
+    /// Live timers.
+    pub fn len(&self) -> usize {
+        self.heap.len() - self.stale
+    }
+
+    /// Whether no live timer is scheduled.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Heap entries including stale ones (what the purge rule bounds).
+    pub fn heap_len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Removes every timer, returning their values (loop teardown).
+    pub fn drain(&mut self) -> Vec<T> {
+        self.heap.clear();
+        self.stale = 0;
+        self.free.clear();
+        let values = self.slots.drain(..).filter_map(|s| s.value).collect();
+        values
+    }
+}

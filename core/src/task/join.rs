@@ -1,0 +1,319 @@
+//! The `Task<T>` handle and how a task's end is reported.
+
+use super::raw::{RawTask, TaskRef};
+use super::state::{CANCEL, CANCELLED, COMPLETE, JOIN_WAKER, PANICKED};
+use super::{AnyTask, Cancelled};
+use crate::runtime::current;
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Why a task produced no value.
+#[derive(Debug)]
+pub enum JoinError {
+    /// The task was cancelled: its body returned the `Cancelled` it was
+    /// given, it was cancelled before it first ran (rule C4), or it was
+    /// aborted (C7). Also what awaiting a task returns when the *awaiting*
+    /// task's cancellation is delivered there.
+    Cancelled(Cancelled),
+    /// The task panicked; the payload is kept (rule T4).
+    Panicked(Panic),
+}
+
+impl JoinError {
+    /// Whether the task was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, JoinError::Cancelled(_))
+    }
+
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self, JoinError::Panicked(_))
+    }
+
+    /// The panic, if it was one.
+    pub fn into_panic(self) -> Option<Panic> {
+        match self {
+            JoinError::Panicked(panic) => Some(panic),
+            JoinError::Cancelled(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Cancelled(c) => write!(f, "task {c}"),
+            JoinError::Panicked(p) => write!(f, "task panicked: {p}"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<Cancelled> for JoinError {
+    fn from(c: Cancelled) -> JoinError {
+        JoinError::Cancelled(c)
+    }
+}
+
+/// A caught panic: its payload, and its message when it had one.
+pub struct Panic {
+    payload: Option<Box<dyn Any + Send + 'static>>,
+    message: Option<String>,
+}
+
+impl Panic {
+    pub(crate) fn new(payload: Box<dyn Any + Send + 'static>) -> Panic {
+        let message = payload
+            .downcast_ref::<&'static str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned());
+        Panic { payload: Some(payload), message }
+    }
+
+    /// The panic message (`panic!("...")`), if the payload was a string.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The payload, to inspect or to resume the panic with
+    /// `std::panic::resume_unwind`. `None` if it was already taken.
+    pub fn into_payload(self) -> Option<Box<dyn Any + Send + 'static>> {
+        self.payload
+    }
+
+    /// Moves the payload into a new `Panic`, leaving this one with only the
+    /// message.
+    pub(crate) fn take(&mut self) -> Panic {
+        Panic { payload: self.payload.take(), message: self.message.clone() }
+    }
+}
+
+impl fmt::Debug for Panic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Panic").field("message", &self.message).finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Panic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message().unwrap_or("<non-string payload>"))
+    }
+}
+
+/// A task's identity, unique within its loop. Task names default to
+/// `Task-{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub(crate) u64);
+
+impl TaskId {
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What a done-callback learns about the task that finished.
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    /// The task's id.
+    pub id: TaskId,
+    /// The task's name.
+    pub name: String,
+    /// It ended cancelled.
+    pub cancelled: bool,
+    /// It panicked.
+    pub panicked: bool,
+}
+
+impl TaskInfo {
+    pub(crate) fn of(raw: RawTask) -> TaskInfo {
+        let state = raw.state().load();
+        TaskInfo {
+            id: TaskId(raw.header().id),
+            name: task_name(raw),
+            cancelled: state.has(CANCELLED),
+            panicked: state.has(PANICKED),
+        }
+    }
+
+    /// asyncio's `Future.cancelled()`.
+    pub fn cancelled(&self) -> bool {
+        self.cancelled
+    }
+}
+
+pub(crate) fn task_name(raw: RawTask) -> String {
+    match &raw.header().name {
+        Some(name) => name.0.to_string(),
+        None => format!("Task-{}", raw.header().id),
+    }
+}
+
+/// An owned handle to a spawned task.
+///
+/// Awaiting it gives `Result<T, JoinError>`. Dropping it detaches the task,
+/// which keeps running (rule T5). Awaiting it is a checkpoint: if the
+/// awaiting task is cancelled meanwhile, the cancel is passed on to this task
+/// (asyncio's `Task.cancel` of the future it waits on, rule C6) and the await
+/// returns whatever this task then ends with.
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// # let lp = EventLoop::builder(ParkReactor::new()).build();
+/// let answer = lp.block_on(async {
+///     let task = corio_core::spawn(async { 6 * 7 });
+///     assert_eq!(task.name(), "Task-2"); // Task-1 is the block_on future
+///     task.await
+/// });
+/// assert_eq!(answer.unwrap().unwrap(), 42);
+/// ```
+#[must_use = "dropping a Task detaches it; await it or call .detach() to say so"]
+pub struct Task<T> {
+    raw: RawTask,
+    _output: PhantomData<T>,
+}
+
+// SAFETY: the handle's operations are atomic or posted to the task's loop; it
+// moves the output `T` to wherever it is awaited, so `T` must be `Send`.
+unsafe impl<T: Send> Send for Task<T> {}
+// SAFETY: as above; `&Task` offers no access to `T`.
+unsafe impl<T: Send> Sync for Task<T> {}
+
+impl<T> Unpin for Task<T> {}
+
+impl<T> std::ops::Deref for Task<T> {
+    type Target = AnyTask;
+
+    /// The control half of the handle: `cancel`, `abort`, `name`, ...
+    fn deref(&self) -> &AnyTask {
+        AnyTask::borrowed(&self.raw)
+    }
+}
+
+impl<T> Task<T> {
+    /// # Safety
+    ///
+    /// `raw` is a task with output `T`, `JOIN_INTEREST` set, and the caller
+    /// transfers one reference.
+    pub(crate) unsafe fn from_raw(raw: RawTask) -> Task<T> {
+        Task { raw, _output: PhantomData }
+    }
+
+    pub(crate) fn raw_task(&self) -> RawTask {
+        self.raw
+    }
+
+    fn take_result(&mut self) -> Result<T, JoinError> {
+        let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
+        // SAFETY: the task is COMPLETE and this handle has JOIN_INTEREST, so
+        // the handle owns the stage; `out` has the task's output type.
+        unsafe { self.raw.take_output(&mut out as *mut _ as *mut ()) };
+        match out {
+            Poll::Ready(Err(JoinError::Cancelled(c))) => {
+                // A cancelled task's awaiter receives a cancellation of its
+                // own, so letting it propagate cancels the awaiter too, as a
+                // CancelledError escaping an `await` does in asyncio.
+                Err(JoinError::Cancelled(current::adopt_cancelled(c)))
+            }
+            Poll::Ready(result) => result,
+            Poll::Pending => unreachable!("take_output always fills the slot"),
+        }
+    }
+
+    /// The join protocol (see `state.rs`): register the waker unless the
+    /// task completed, and re-check through the compare-exchange.
+    fn poll_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        let state = self.raw.state().load();
+        if state.has(COMPLETE) {
+            return Poll::Ready(self.take_result());
+        }
+        if state.has(JOIN_WAKER) {
+            // SAFETY: JOIN_WAKER is set and the task is not complete, so the
+            // loop does not read the slot until it completes; reading it to
+            // compare is a shared read the handle is allowed.
+            let same = unsafe { self.raw.read_join_waker(|w| w.is_some_and(|w| w.will_wake(cx.waker()))) };
+            if same {
+                return Poll::Pending;
+            }
+            if self.raw.state().unset_join_waker().is_err() {
+                return Poll::Ready(self.take_result());
+            }
+        }
+        // SAFETY: JOIN_WAKER is clear and the task not complete: the handle
+        // owns the slot.
+        unsafe { self.raw.with_join_waker(|w| *w = Some(cx.waker().clone())) };
+        match self.raw.state().set_join_waker() {
+            Ok(_) => Poll::Pending,
+            Err(_) => Poll::Ready(self.take_result()),
+        }
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        // The checkpoint: a cancel pending on the task that awaits us.
+        if let Some(awaiter) = current::current_task() {
+            if awaiter != this.raw && awaiter.state().load().has(CANCEL) {
+                if this.done() {
+                    return Poll::Ready(Err(JoinError::Cancelled(current::deliver_cancel(awaiter))));
+                }
+                // Pass the cancel on and keep waiting for this task's end.
+                let message = current::forward_cancel(awaiter);
+                current::cancel_task(this.raw, message);
+            }
+        }
+        this.poll_join(cx)
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        match self.raw.state().unset_join_interest() {
+            Ok(_) => {
+                // The loop drops the output when the task completes. The
+                // slot is ours again (JOIN_WAKER cleared): free the waker.
+                // SAFETY: JOIN_WAKER and JOIN_INTEREST are clear and the task
+                // was not complete, so the loop never reads the slot.
+                unsafe { self.raw.with_join_waker(|w| *w = None) };
+            }
+            Err(_) => {
+                // Complete: the output is ours to drop. A panic nobody looked
+                // at is reported, as asyncio reports "exception was never
+                // retrieved".
+                // SAFETY: COMPLETE with JOIN_INTEREST: the handle owns the stage.
+                if let Some(panic) = unsafe { self.raw.take_panic() } {
+                    current::report_unretrieved_panic(self.raw, panic);
+                }
+                // SAFETY: as above.
+                unsafe { self.raw.discard() };
+            }
+        }
+        // SAFETY: the handle owns one reference.
+        drop(unsafe { TaskRef::from_raw(self.raw) });
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("state", &self.raw.state().load())
+            .finish()
+    }
+}

@@ -1,0 +1,98 @@
+//! Tasks: futures the loop drives, with asyncio's lifecycle and cancellation.
+//!
+//! # Model
+//!
+//! A task is one heap allocation holding a header (state word, reference
+//! count, vtables, id, spawn location) and the future, which is replaced by
+//! its output when it finishes (`raw.rs`). The loop polls it when it is
+//! scheduled; its waker schedules it again (`waker.rs`). A [`Task`] handle
+//! awaits the output as `Result<T, JoinError>`.
+//!
+//! # Invariants
+//!
+//! * A task is polled only on its loop's thread, never concurrently with
+//!   itself, and never after it completed. Its future is dropped on that
+//!   thread too — when it returns, panics, is aborted or the loop closes.
+//! * Scheduling is idempotent: however many wakes arrive, a task is queued at
+//!   most once, and a wake during a poll re-queues it after the poll
+//!   (`state.rs`).
+//! * The output is handed over exactly once: to the handle if it still
+//!   exists at completion, otherwise dropped by the loop.
+//! * Cancellation requests are counted; delivery is edge-triggered: one
+//!   pending request is delivered at the next checkpoint, after which awaits
+//!   run normally until the next `cancel()` ([`Cancelled`] describes how a
+//!   task ends cancelled).
+//!
+//! The same invariants are stated next to the code that keeps them, and loom
+//! models 1, 3, 5 and 7 in `corio-verify` check them under every interleaving
+//! they can reach.
+
+mod any;
+mod cancel;
+mod join;
+pub(crate) mod raw;
+pub(crate) mod state;
+pub(crate) mod waker;
+
+pub use any::AnyTask;
+pub use cancel::Cancelled;
+pub use join::{JoinError, Panic, Task, TaskId, TaskInfo};
+pub(crate) use join::task_name;
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::panic::Location;
+
+/// Spawns with options: a name, or an eager start.
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// # let lp = EventLoop::builder(ParkReactor::new()).build();
+/// lp.block_on(async {
+///     let task = corio_core::task::Builder::new().name("fetcher").spawn(async { 1 });
+///     assert_eq!(task.name(), "fetcher");
+///     assert_eq!(task.await.unwrap(), 1);
+/// })
+/// .unwrap();
+/// ```
+#[derive(Debug, Default)]
+pub struct Builder {
+    name: Option<Cow<'static, str>>,
+    eager: bool,
+}
+
+impl Builder {
+    /// Default options: named `Task-{id}`, first run in a later iteration.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the task.
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Runs the task's first step immediately, inside `spawn`, until its
+    /// first suspension (asyncio's eager task factory, rule T1's option).
+    pub fn eager(mut self, eager: bool) -> Builder {
+        self.eager = eager;
+        self
+    }
+
+    /// Spawns `future` on the running loop; see [`spawn`](crate::spawn).
+    ///
+    /// # Panics
+    ///
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let location = Location::caller();
+        crate::runtime::current::spawn_local(future, self.name, self.eager, location)
+    }
+}

@@ -1,0 +1,426 @@
+//! A task as one allocation: a type-erased header, then the future (later its
+//! output) in a stage cell.
+//!
+//! ```text
+//! +------------------------------- Cell<F> ------------------------------+
+//! | Header: state | vtable | sched | owner | join waker | id | location  |
+//! |         cancel requests | registry slot | name                       |
+//! | Stage<F>: Pending(F) -> Ready(Result<F::Output, JoinError>) -> Taken |
+//! +----------------------------------------------------------------------+
+//! ```
+//!
+//! Everything generic over the future lives in [`TaskVTable`]; everything
+//! generic over the loop lives in [`SchedVTable`]. The loop polls through the
+//! first, wakers schedule through the second, so neither side needs `dyn`.
+
+use super::join::{JoinError, Panic};
+use super::state::{State, COMPLETE};
+use super::waker::SchedVTable;
+use crate::loom::{AtomicU32, LeakTrack, Ordering, UnsafeCell};
+use std::future::Future;
+use std::mem::{self, ManuallyDrop};
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, RawWaker, Waker};
+
+/// What one poll of a task's future did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    Pending,
+    /// The future returned; its output is in the stage.
+    Ready,
+    /// The future panicked; the stage holds `JoinError::Panicked`.
+    Panicked,
+}
+
+/// Operations that depend on the future's type.
+pub(crate) struct TaskVTable {
+    /// Polls the future once; see [`Step`].
+    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Step,
+    /// Drops the future or output in the stage and stores `err` instead.
+    set_error: unsafe fn(NonNull<Header>, JoinError),
+    /// Moves the stage's result into `*dst: Poll<Result<T, JoinError>>`.
+    take_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Takes a stored panic out, leaving a payload-less one.
+    take_panic: unsafe fn(NonNull<Header>) -> Option<Panic>,
+    /// Drops the future or output in the stage, leaving it empty.
+    discard: unsafe fn(NonNull<Header>),
+    /// Drops whatever the stage holds, then frees the allocation.
+    dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// A custom task name (boxed twice so the header stays one word for it).
+#[derive(Debug)]
+pub(crate) struct TaskName(pub(crate) Box<str>);
+
+/// The type-erased part of every task.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: State,
+    vtable: &'static TaskVTable,
+    sched: &'static SchedVTable,
+    /// The loop's shared state (`Arc<S>` as a raw pointer; the task owns one
+    /// strong count, released when the task is freed).
+    owner: *const (),
+    /// See `state.rs` for who may touch it when.
+    join_waker: UnsafeCell<Option<Waker>>,
+    pub(crate) id: u64,
+    pub(crate) location: &'static Location<'static>,
+    /// asyncio's `cancelling()`. Written on the loop's thread only; read
+    /// anywhere.
+    pub(crate) cancel_requests: AtomicU32,
+    /// Index in the loop's task registry. Loop thread only.
+    pub(crate) slot: UnsafeCell<u32>,
+    pub(crate) name: Option<Box<TaskName>>,
+    _leak: LeakTrack,
+}
+
+#[repr(C)]
+struct Cell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+enum Stage<F: Future> {
+    Pending(F),
+    Ready(Result<F::Output, JoinError>),
+    Taken,
+}
+
+/// What the loop provides when it creates a task.
+pub(crate) struct Spawner {
+    pub(crate) sched: &'static SchedVTable,
+    /// A strong count of the loop's shared state, handed to the task.
+    pub(crate) owner: *const (),
+}
+
+/// Allocates a task. The task starts `SCHEDULED` with a handle and `refs`
+/// references, which the caller distributes (queue, registry, handle).
+///
+/// # Safety
+///
+/// If `F` (or its output) borrows, the caller must ensure the task's stage
+/// is dropped (via `set_error`) before the borrow ends; only the header may
+/// outlive it.
+pub(crate) unsafe fn allocate<F: Future>(
+    future: F,
+    spawner: Spawner,
+    id: u64,
+    location: &'static Location<'static>,
+    name: Option<Box<TaskName>>,
+    refs: usize,
+) -> NonNull<Header> {
+    let cell = Box::new(Cell {
+        header: Header {
+            state: State::new(refs),
+            vtable: vtable_for::<F>(),
+            sched: spawner.sched,
+            owner: spawner.owner,
+            join_waker: UnsafeCell::new(None),
+            id,
+            location,
+            cancel_requests: AtomicU32::new(0),
+            slot: UnsafeCell::new(u32::MAX),
+            name,
+            _leak: LeakTrack::new(),
+        },
+        stage: UnsafeCell::new(Stage::Pending(future)),
+    });
+    NonNull::from(Box::leak(cell)).cast()
+}
+
+fn vtable_for<F: Future>() -> &'static TaskVTable {
+    struct For<F>(F);
+    impl<F: Future> For<F> {
+        const VTABLE: TaskVTable = TaskVTable {
+            poll: poll::<F>,
+            set_error: set_error::<F>,
+            take_output: take_output::<F>,
+            take_panic: take_panic::<F>,
+            discard: discard::<F>,
+            dealloc: dealloc::<F>,
+        };
+    }
+    &For::<F>::VTABLE
+}
+
+/// # Safety (all vtable functions)
+///
+/// `ptr` points to a live `Cell<F>` of exactly this `F`. `poll` is called only
+/// by the loop's thread while the task is `RUNNING`; the stage functions only
+/// by whoever owns the stage at that point (see `state.rs`).
+unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a UnsafeCell<Stage<F>> {
+    // SAFETY: `Cell` is `repr(C)` with the header first, so a header pointer
+    // is a cell pointer; the caller guarantees the type.
+    unsafe { &ptr.cast::<Cell<F>>().as_ref().stage }
+}
+
+/// Drops `value`, catching a panic from its destructor.
+fn drop_catching<T>(value: T) -> Result<(), Panic> {
+    panic::catch_unwind(AssertUnwindSafe(move || drop(value))).map_err(Panic::new)
+}
+
+unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Step {
+    // SAFETY: see `stage`; the task is RUNNING on this thread, so nobody else
+    // touches the stage.
+    unsafe { stage::<F>(ptr) }.with_mut(|stage| {
+        // SAFETY: exclusive access, as above.
+        let stage = unsafe { &mut *stage };
+        let Stage::Pending(future) = stage else {
+            unreachable!("a task is polled only until it completes");
+        };
+        // SAFETY: the future lives in a heap cell that never moves until it
+        // is dropped in place.
+        let future = unsafe { Pin::new_unchecked(future) };
+        let result = panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+        let output = match result {
+            Ok(Poll::Pending) => return Step::Pending,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(JoinError::Panicked(Panic::new(payload))),
+        };
+        let finished = mem::replace(stage, Stage::Taken);
+        let outcome = match (output, drop_catching(finished)) {
+            (Ok(output), Ok(())) => Ok(output),
+            (Ok(_), Err(panic)) => Err(JoinError::Panicked(panic)),
+            (Err(err), _) => Err(err),
+        };
+        let step = if outcome.is_ok() { Step::Ready } else { Step::Panicked };
+        *stage = Stage::Ready(outcome);
+        step
+    })
+}
+
+unsafe fn set_error<F: Future>(ptr: NonNull<Header>, err: JoinError) {
+    // SAFETY: the caller owns the stage (see `TaskVTable`).
+    let old = unsafe { stage::<F>(ptr) }
+        .with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Ready(Err(err))));
+    // The outcome is already decided; a destructor that panics now cannot
+    // change it, and unwinding into the loop would lose other tasks.
+    let _ = drop_catching(old);
+}
+
+unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
+    // SAFETY: the caller owns the stage and passes a `Poll<Result<F::Output,
+    // JoinError>>` slot.
+    unsafe {
+        let taken = stage::<F>(ptr).with_mut(|stage| mem::replace(&mut *stage, Stage::Taken));
+        let Stage::Ready(result) = taken else {
+            unreachable!("the output is taken once, after completion");
+        };
+        *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(result);
+    }
+}
+
+unsafe fn take_panic<F: Future>(ptr: NonNull<Header>) -> Option<Panic> {
+    // SAFETY: the caller owns the stage.
+    unsafe { stage::<F>(ptr) }.with_mut(|stage| match unsafe { &mut *stage } {
+        Stage::Ready(Err(JoinError::Panicked(panic))) => Some(panic.take()),
+        _ => None,
+    })
+}
+
+unsafe fn discard<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the caller owns the stage.
+    let old = unsafe { stage::<F>(ptr) }
+        .with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Taken));
+    let _ = drop_catching(old);
+}
+
+unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the last reference is gone, so nobody else can reach the cell;
+    // it was allocated by `Box` in `allocate`.
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
+    let (sched, owner) = (cell.header.sched, cell.header.owner);
+    let stage = cell.stage.with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Taken));
+    drop(cell);
+    let _ = drop_catching(stage);
+    // SAFETY: the task owned one strong count of the loop's shared state.
+    unsafe { (sched.release_owner)(owner) };
+}
+
+/// A non-owning pointer to a task; all task operations go through it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct RawTask(NonNull<Header>);
+
+// SAFETY: the header is designed for concurrent access: the state word is
+// atomic and every other field is either immutable after allocation or
+// guarded by the state machine (see `state.rs`).
+unsafe impl Send for RawTask {}
+// SAFETY: as above.
+unsafe impl Sync for RawTask {}
+
+impl RawTask {
+    pub(crate) fn from_header(ptr: NonNull<Header>) -> RawTask {
+        RawTask(ptr)
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a `RawTask` is only used while someone holds a reference.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) fn state(&self) -> &State {
+        &self.header().state
+    }
+
+    pub(crate) fn owner(self) -> *const () {
+        self.header().owner
+    }
+
+    pub(crate) fn sched(self) -> &'static SchedVTable {
+        self.header().sched
+    }
+
+    /// Polls once with a waker that borrows this task (no reference-count
+    /// traffic unless the future clones it).
+    ///
+    /// # Safety
+    ///
+    /// Only the loop's thread, with the task `RUNNING`.
+    pub(crate) unsafe fn poll(self) -> Step {
+        let raw = RawWaker::new(self.0.as_ptr() as *const (), &self.sched().waker);
+        // SAFETY: the vtable's functions match the header; the waker is not
+        // dropped (ManuallyDrop), so it borrows the reference the caller holds.
+        let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: forwarded from the caller.
+        unsafe { (self.header().vtable.poll)(self.0, &mut cx) }
+    }
+
+    /// # Safety
+    ///
+    /// The caller owns the stage (the loop, before completing the task).
+    pub(crate) unsafe fn set_error(self, err: JoinError) {
+        // SAFETY: forwarded.
+        unsafe { (self.header().vtable.set_error)(self.0, err) }
+    }
+
+    /// # Safety
+    ///
+    /// The caller owns the stage and `dst` is a `Poll<Result<T, JoinError>>`
+    /// for this task's output type `T`.
+    pub(crate) unsafe fn take_output(self, dst: *mut ()) {
+        // SAFETY: forwarded.
+        unsafe { (self.header().vtable.take_output)(self.0, dst) }
+    }
+
+    /// # Safety
+    ///
+    /// The caller owns the stage.
+    pub(crate) unsafe fn take_panic(self) -> Option<Panic> {
+        // SAFETY: forwarded.
+        unsafe { (self.header().vtable.take_panic)(self.0) }
+    }
+
+    /// Drops the future or output (a completed task whose handle is gone).
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the stage.
+    pub(crate) unsafe fn discard(self) {
+        // SAFETY: forwarded.
+        unsafe { (self.header().vtable.discard)(self.0) }
+    }
+
+    /// Runs `f` with the join-waker slot.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the slot (see `state.rs`).
+    pub(crate) unsafe fn with_join_waker<R>(self, f: impl FnOnce(&mut Option<Waker>) -> R) -> R {
+        // SAFETY: exclusive access per the caller's ownership of the slot.
+        self.header().join_waker.with_mut(|slot| f(unsafe { &mut *slot }))
+    }
+
+    /// Runs `f` with a shared view of the join-waker slot.
+    ///
+    /// # Safety
+    ///
+    /// Nobody writes the slot meanwhile (see `state.rs`).
+    pub(crate) unsafe fn read_join_waker<R>(self, f: impl FnOnce(Option<&Waker>) -> R) -> R {
+        // SAFETY: no concurrent writer, per the caller.
+        self.header().join_waker.with(|slot| f(unsafe { (*slot).as_ref() }))
+    }
+
+    /// The registry slot. Loop thread only.
+    pub(crate) fn slot(self) -> u32 {
+        // SAFETY: only the loop's thread reads or writes it.
+        self.header().slot.with(|s| unsafe { *s })
+    }
+
+    /// Loop thread only.
+    pub(crate) fn set_slot(self, slot: u32) {
+        // SAFETY: only the loop's thread reads or writes it.
+        self.header().slot.with_mut(|s| unsafe { *s = slot })
+    }
+
+    pub(crate) fn cancel_requests(self) -> u32 {
+        self.header().cancel_requests.load(Ordering::Relaxed)
+    }
+
+    /// Loop thread only (the only writer).
+    pub(crate) fn set_cancel_requests(self, n: u32) {
+        self.header().cancel_requests.store(n, Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_complete(self) -> bool {
+        self.state().load().has(COMPLETE)
+    }
+
+    /// Drops one reference, freeing the task if it was the last.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the reference it drops.
+    pub(crate) unsafe fn drop_ref(self) {
+        if self.state().ref_dec() {
+            // SAFETY: that was the last reference.
+            unsafe { (self.header().vtable.dealloc)(self.0) }
+        }
+    }
+}
+
+/// An owned reference to a task.
+pub(crate) struct TaskRef(RawTask);
+
+impl TaskRef {
+    /// # Safety
+    ///
+    /// The caller transfers one reference it owns.
+    pub(crate) unsafe fn from_raw(raw: RawTask) -> TaskRef {
+        TaskRef(raw)
+    }
+
+    pub(crate) fn raw(&self) -> RawTask {
+        self.0
+    }
+
+    /// Gives the reference up without dropping it.
+    pub(crate) fn into_raw(self) -> RawTask {
+        ManuallyDrop::new(self).0
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        self.0.state().ref_inc();
+        TaskRef(self.0)
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: a `TaskRef` owns one reference.
+        unsafe { self.0.drop_ref() }
+    }
+}
+
+impl std::fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskRef")
+            .field("id", &self.0.header().id)
+            .field("state", &self.0.state().load())
+            .finish()
+    }
+}

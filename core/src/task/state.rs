@@ -1,0 +1,279 @@
+//! The task state word: lifecycle bits and the reference count in one atomic.
+//!
+//! ```text
+//!  63 ........ 10 | 9       8        | 7      6     | 5         4          3       | 2        1       0
+//!  reference count| PANICKED CANCELLED| CANCEL ABORT | JOIN_WAKER JOIN_INTEREST   | COMPLETE RUNNING SCHEDULED
+//! ```
+//!
+//! # Invariants
+//!
+//! * `SCHEDULED` means the task will be polled: if `RUNNING` is clear, a ready
+//!   queue holds one reference for it; if `RUNNING` is set, the step that is
+//!   polling it keeps its reference and re-queues the task when it returns
+//!   `Pending`. So a wake never adds a second queue entry.
+//! * `COMPLETE` is final. Once set, the future has been dropped and the stage
+//!   holds the output (or the `JoinError`); `SCHEDULED`/`RUNNING` are clear.
+//!   `CANCELLED`/`PANICKED` are set together with `COMPLETE` and say which
+//!   outcome it holds, so anyone can ask without touching the stage.
+//! * The output belongs to the `Task` handle iff `JOIN_INTEREST` was set when
+//!   `COMPLETE` was set; otherwise the loop drops it on completion. Clearing
+//!   `JOIN_INTEREST` fails once `COMPLETE` is set, so exactly one side drops
+//!   the output (loom model 3).
+//! * The join-waker slot is written only by the handle, and only while
+//!   `JOIN_WAKER` and `COMPLETE` are both clear; the loop reads it only after
+//!   it set `COMPLETE` while `JOIN_WAKER` was set. Setting `JOIN_WAKER` fails
+//!   once `COMPLETE` is set, so a completion never misses a registered waker
+//!   (loom model 1).
+//! * Every waker, the handle, the loop's task registry and a queue entry each
+//!   own one reference; the task is freed when the count reaches zero
+//!   (loom model 5).
+//! * `CANCEL` (a soft cancel request not yet delivered) is only set and
+//!   cleared on the loop's thread; `ABORT` may be set from any thread.
+
+use crate::loom::{AtomicUsize, Ordering};
+use std::fmt;
+
+pub(crate) const SCHEDULED: usize = 1 << 0;
+pub(crate) const RUNNING: usize = 1 << 1;
+pub(crate) const COMPLETE: usize = 1 << 2;
+pub(crate) const JOIN_INTEREST: usize = 1 << 3;
+pub(crate) const JOIN_WAKER: usize = 1 << 4;
+pub(crate) const ABORT: usize = 1 << 5;
+pub(crate) const CANCEL: usize = 1 << 6;
+pub(crate) const CANCELLED: usize = 1 << 7;
+pub(crate) const PANICKED: usize = 1 << 8;
+
+const REF_SHIFT: u32 = 10;
+const REF_ONE: usize = 1 << REF_SHIFT;
+const FLAGS: usize = REF_ONE - 1;
+
+/// A copy of the state word.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Snapshot(pub(crate) usize);
+
+impl Snapshot {
+    pub(crate) fn has(self, bits: usize) -> bool {
+        self.0 & bits != 0
+    }
+
+    pub(crate) fn refs(self) -> usize {
+        self.0 >> REF_SHIFT
+    }
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (SCHEDULED, "SCHEDULED"),
+            (RUNNING, "RUNNING"),
+            (COMPLETE, "COMPLETE"),
+            (JOIN_INTEREST, "JOIN_INTEREST"),
+            (JOIN_WAKER, "JOIN_WAKER"),
+            (ABORT, "ABORT"),
+            (CANCEL, "CANCEL"),
+            (CANCELLED, "CANCELLED"),
+            (PANICKED, "PANICKED"),
+        ];
+        let set: Vec<_> = names.iter().filter(|(b, _)| self.has(*b)).map(|(_, n)| *n).collect();
+        write!(f, "{} refs={}", set.join("|"), self.refs())
+    }
+}
+
+/// What the loop should do with a task it popped from a ready queue.
+pub(crate) enum RunDecision {
+    /// Poll it. The snapshot is the state before `RUNNING` was set.
+    Poll(Snapshot),
+    /// It completed while queued (e.g. the loop closed); drop the queue's
+    /// reference.
+    Skip,
+}
+
+pub(crate) struct State(AtomicUsize);
+
+impl State {
+    /// A new task: scheduled, with a handle, holding `refs` references.
+    pub(crate) fn new(refs: usize) -> State {
+        State(AtomicUsize::new(SCHEDULED | JOIN_INTEREST | refs * REF_ONE))
+    }
+
+    pub(crate) fn load(&self) -> Snapshot {
+        Snapshot(self.0.load(Ordering::Acquire))
+    }
+
+    /// Applies `f` until the compare-exchange succeeds. `f` returns the new
+    /// word and a result, or `Err` to stop without writing.
+    fn update<T>(&self, mut f: impl FnMut(Snapshot) -> Result<(usize, T), T>) -> T {
+        let mut current = self.0.load(Ordering::Acquire);
+        loop {
+            let (next, out) = match f(Snapshot(current)) {
+                Ok(pair) => pair,
+                Err(out) => return out,
+            };
+            match self.0.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return out,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    // ----- references -------------------------------------------------------
+
+    pub(crate) fn ref_inc(&self) {
+        let previous = self.0.fetch_add(REF_ONE, Ordering::Relaxed);
+        if previous >> REF_SHIFT >= (usize::MAX >> REF_SHIFT) / 2 {
+            // Like `Arc`: an overflow can only come from leaking wakers in a
+            // loop; continuing would risk a use-after-free.
+            std::process::abort();
+        }
+    }
+
+    /// Drops one reference; returns true if it was the last.
+    pub(crate) fn ref_dec(&self) -> bool {
+        #[cfg(not(corio_mutant = "waker_refcount_nonatomic"))]
+        let previous = self.0.fetch_sub(REF_ONE, Ordering::AcqRel);
+        // MUTANT (loom model 5): a load and a store where a read-modify-write
+        // is needed; two threads dropping wakers at once lose a decrement.
+        #[cfg(corio_mutant = "waker_refcount_nonatomic")]
+        let previous = {
+            let p = self.0.load(Ordering::Acquire);
+            self.0.store(p - REF_ONE, Ordering::Release);
+            p
+        };
+        debug_assert!(previous >> REF_SHIFT >= 1, "task reference count underflow");
+        previous >> REF_SHIFT == 1
+    }
+
+    // ----- scheduling -------------------------------------------------------
+
+    /// A wake. Returns true if the caller must push the task to a ready
+    /// queue; a reference for that queue entry has then been added.
+    pub(crate) fn transition_to_notified(&self) -> bool {
+        self.update(|s| {
+            if s.has(COMPLETE | SCHEDULED) {
+                Err(false)
+            } else if s.has(RUNNING) {
+                Ok((s.0 | SCHEDULED, false))
+            } else {
+                Ok(((s.0 | SCHEDULED) + REF_ONE, true))
+            }
+        })
+    }
+
+    /// Requests `bit` (ABORT or CANCEL) and wakes the task so it sees it.
+    /// Returns `(accepted, must_schedule)`: not accepted if already complete.
+    pub(crate) fn request(&self, bit: usize) -> (bool, bool) {
+        self.update(|s| {
+            if s.has(COMPLETE) {
+                Err((false, false))
+            } else if s.has(SCHEDULED) {
+                Ok((s.0 | bit, (true, false)))
+            } else if s.has(RUNNING) {
+                Ok((s.0 | bit | SCHEDULED, (true, false)))
+            } else {
+                Ok(((s.0 | bit | SCHEDULED) + REF_ONE, (true, true)))
+            }
+        })
+    }
+
+    /// Clears a pending soft cancel; returns whether one was pending.
+    pub(crate) fn take_cancel(&self) -> bool {
+        self.0.fetch_and(!CANCEL, Ordering::AcqRel) & CANCEL != 0
+    }
+
+    /// The loop popped the task (holding the queue's reference).
+    pub(crate) fn transition_to_running(&self) -> RunDecision {
+        self.update(|s| {
+            debug_assert!(!s.has(RUNNING), "task polled twice at once: {s:?}");
+            if s.has(COMPLETE) {
+                Ok((s.0 & !SCHEDULED, RunDecision::Skip))
+            } else {
+                Ok(((s.0 & !SCHEDULED) | RUNNING, RunDecision::Poll(s)))
+            }
+        })
+    }
+
+    /// The poll returned `Pending`. Returns true if the task was woken while
+    /// running: the caller re-queues it with the reference it holds.
+    pub(crate) fn transition_to_idle(&self) -> bool {
+        self.update(|s| Ok((s.0 & !RUNNING, s.has(SCHEDULED))))
+    }
+
+    /// The task finished with the outcome `outcome` (0, CANCELLED or
+    /// PANICKED). Returns the state before.
+    pub(crate) fn transition_to_complete(&self, outcome: usize) -> Snapshot {
+        debug_assert_eq!(outcome & !(CANCELLED | PANICKED), 0);
+        self.update(|s| {
+            debug_assert!(!s.has(COMPLETE), "task completed twice: {s:?}");
+            Ok(((s.0 & !(RUNNING | SCHEDULED | CANCEL | ABORT)) | COMPLETE | outcome, s))
+        })
+    }
+
+    // ----- the join handle --------------------------------------------------
+
+    /// The handle is going away. `Ok`: the loop will drop the output when the
+    /// task completes. `Err`: the task is complete and the handle must drop
+    /// the output itself.
+    pub(crate) fn unset_join_interest(&self) -> Result<Snapshot, Snapshot> {
+        #[cfg(not(corio_mutant = "handle_drop_nonatomic"))]
+        return self.update(|s| {
+            debug_assert!(s.has(JOIN_INTEREST));
+            if s.has(COMPLETE) {
+                Err(Err(s))
+            } else {
+                Ok((s.0 & !(JOIN_INTEREST | JOIN_WAKER), Ok(s)))
+            }
+        });
+        // MUTANT (loom model 3): check and clear in two steps. A completion
+        // in between sees JOIN_INTEREST still set and leaves the output to a
+        // handle that has already decided the loop will drop it.
+        #[cfg(corio_mutant = "handle_drop_nonatomic")]
+        {
+            let s = self.load();
+            if s.has(COMPLETE) {
+                return Err(s);
+            }
+            self.0.fetch_and(!(JOIN_INTEREST | JOIN_WAKER), Ordering::AcqRel);
+            Ok(s)
+        }
+    }
+
+    /// Publishes the waker the handle just wrote. Fails if the task completed
+    /// meanwhile (the handle then reads the output instead).
+    pub(crate) fn set_join_waker(&self) -> Result<Snapshot, Snapshot> {
+        #[cfg(not(corio_mutant = "join_waker_unchecked"))]
+        return self.update(|s| {
+            debug_assert!(s.has(JOIN_INTEREST) && !s.has(JOIN_WAKER));
+            if s.has(COMPLETE) {
+                Err(Err(s))
+            } else {
+                Ok((s.0 | JOIN_WAKER, Ok(s)))
+            }
+        });
+        // MUTANT (loom model 1): publish the waker without re-checking for a
+        // completion that happened after the handle looked; that completion
+        // saw no waker, and nobody ever wakes the handle.
+        #[cfg(corio_mutant = "join_waker_unchecked")]
+        Ok(Snapshot(self.0.fetch_or(JOIN_WAKER, Ordering::AcqRel)))
+    }
+
+    /// Takes the waker slot back to replace the waker. Fails if complete.
+    pub(crate) fn unset_join_waker(&self) -> Result<Snapshot, Snapshot> {
+        self.update(|s| {
+            debug_assert!(s.has(JOIN_INTEREST | JOIN_WAKER));
+            if s.has(COMPLETE) {
+                Err(Err(s))
+            } else {
+                Ok((s.0 & !JOIN_WAKER, Ok(s)))
+            }
+        })
+    }
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.load().fmt(f)
+    }
+}
+
+#[allow(dead_code)]
+const _: () = assert!(FLAGS >= PANICKED);

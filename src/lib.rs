@@ -1,0 +1,2 @@
+//! corio facade.
+pub use corio_core::*;
