@@ -1,2 +1,137 @@
-//! corio facade.
-pub use corio_core::*;
+//! # corio
+//!
+//! An asyncio-style async runtime for Rust: an event loop with a ready queue,
+//! a timer heap and a reactor; tasks with asyncio's cancellation (counted,
+//! edge-triggered, delivered at checkpoints); context variables copied into
+//! every task; and a small trait-based core whose I/O, time, scheduling and
+//! context layers are swappable backends.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let answer = corio::run(async {
+//!     let task = corio::spawn(async {
+//!         corio::sleep(Duration::from_millis(1)).await?;
+//!         Ok::<_, corio::Cancelled>(42)
+//!     });
+//!     task.await
+//! });
+//! assert_eq!(answer.unwrap().unwrap().unwrap(), 42);
+//! ```
+//!
+//! # Backends
+//!
+//! Pick the reactor with cargo features: `epoll` (the default on Linux,
+//! through the `native` feature) or `mock` (deterministic: injected
+//! readiness, virtual clock, seeded scheduling — see [`backend::mock`]).
+//! [`EventLoop`] and [`run`] use [`DefaultReactor`]; any combination of
+//! reactor, clock, executor and context store can be built with
+//! [`runtime::EventLoop::builder`].
+//!
+//! # asyncio names
+//!
+//! `asyncio.run` → [`run`]; `create_task` → [`spawn`]; `loop.call_soon` →
+//! [`call_soon`]; `asyncio.sleep` → [`sleep`]; `Task.cancel(msg)` →
+//! [`Task::cancel_with`]; `CancelledError` → [`Cancelled`]; `loop.create_future`
+//! → [`Completion`]; `contextvars.ContextVar` → [`ContextVar`]. The full map is
+//! in `docs/semantics.md`.
+
+#![warn(missing_docs)]
+
+use std::future::Future;
+use std::io;
+
+pub use corio_core::{
+    call_at, call_later, call_soon, cancellable, current_task, handle, sleep, sleep_until, spawn, stop, time,
+    try_handle, yield_now, Cancellable, Completion, FutureError, FutureExt, Wait,
+};
+pub use corio_core::{clock, context, executor, reactor, runtime, task};
+
+pub use corio_core::context::{ContextVar, Token};
+pub use corio_core::runtime::{Handle, LoopError, LoopHandle, TimerHandle};
+pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task};
+
+/// Sockets and non-blocking file descriptors on the loop's reactor.
+pub mod net {
+    pub use corio_core::io::{TcpListener, TcpStream};
+}
+
+/// The generic I/O wrapper.
+pub mod io_source {
+    pub use corio_core::io::{Async, Direction};
+}
+
+/// The reactor backends compiled into this build.
+pub mod backend {
+    #[cfg(feature = "epoll")]
+    pub use corio_backends::epoll;
+    #[cfg(feature = "mock")]
+    pub use corio_backends::mock;
+    pub use corio_core::reactor::ParkReactor;
+}
+
+/// The reactor [`EventLoop`] and [`run`] use: epoll when the `epoll` feature
+/// is on (the default), else the mock when `mock` is on, else a reactor
+/// without I/O.
+#[cfg(feature = "epoll")]
+pub type DefaultReactor = corio_backends::epoll::EpollReactor;
+/// The reactor [`EventLoop`] and [`run`] use: epoll when the `epoll` feature
+/// is on (the default), else the mock when `mock` is on, else a reactor
+/// without I/O.
+#[cfg(all(not(feature = "epoll"), feature = "mock"))]
+pub type DefaultReactor = corio_backends::mock::MockReactor;
+/// The reactor [`EventLoop`] and [`run`] use: epoll when the `epoll` feature
+/// is on (the default), else the mock when `mock` is on, else a reactor
+/// without I/O.
+#[cfg(all(not(feature = "epoll"), not(feature = "mock")))]
+pub type DefaultReactor = corio_core::reactor::ParkReactor;
+
+/// The default event loop: [`DefaultReactor`], the system clock, FIFO order.
+pub type EventLoop = corio_core::runtime::EventLoop<DefaultReactor>;
+
+fn default_reactor() -> io::Result<DefaultReactor> {
+    #[cfg(feature = "epoll")]
+    return corio_backends::epoll::EpollReactor::new();
+    #[cfg(all(not(feature = "epoll"), feature = "mock"))]
+    return Ok(corio_backends::mock::MockReactor::new());
+    #[cfg(all(not(feature = "epoll"), not(feature = "mock")))]
+    return Ok(corio_core::reactor::ParkReactor::new());
+}
+
+/// A builder over a new [`DefaultReactor`], to choose the clock, executor
+/// or context store.
+///
+/// ```
+/// use corio::clock::VirtualClock;
+/// use std::time::Duration;
+///
+/// let lp = corio::builder().unwrap().clock(VirtualClock::new()).build();
+/// lp.block_on(corio::sleep(Duration::from_secs(60))).unwrap().unwrap(); // instant
+/// ```
+pub fn builder() -> io::Result<runtime::Builder<DefaultReactor>> {
+    Ok(runtime::EventLoop::builder(default_reactor()?))
+}
+
+/// A new default event loop for this thread (asyncio's `new_event_loop`).
+pub fn new_event_loop() -> io::Result<EventLoop> {
+    Ok(runtime::EventLoop::new(default_reactor()?))
+}
+
+/// Runs `future` on a new default loop and tears the loop down (asyncio's
+/// `asyncio.run`): once the future finishes, every task still alive is
+/// cancelled and given [`DEFAULT_SHUTDOWN_GRACE`](runtime::DEFAULT_SHUTDOWN_GRACE)
+/// to finish its cleanup; the rest are aborted and reported; then the loop
+/// closes.
+///
+/// Errors: the reactor could not be created, another loop is running on
+/// this thread, or the future panicked or ended cancelled ([`LoopError`]).
+#[track_caller]
+pub fn run<F: Future>(future: F) -> Result<F::Output, LoopError> {
+    let lp = new_event_loop().map_err(LoopError::Reactor)?;
+    let output = lp.block_on(future);
+    let teardown = lp.shutdown(runtime::DEFAULT_SHUTDOWN_GRACE);
+    lp.close();
+    let output = output?;
+    teardown?;
+    Ok(output)
+}
