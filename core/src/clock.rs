@@ -95,9 +95,7 @@ impl VirtualClock {
     /// Moves time forward by `by`.
     pub fn advance(&self, by: Duration) {
         let ns = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        self.inner
-            .offset_ns
-            .fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
+        self.inner.offset_ns.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Virtual time elapsed since the clock was created.
@@ -119,11 +117,9 @@ impl Clock for VirtualClock {
     }
 
     fn advance_to(&self, deadline: Instant) -> bool {
-        let target = u64::try_from(deadline.saturating_duration_since(self.inner.origin).as_nanos())
-            .unwrap_or(u64::MAX);
-        self.inner
-            .offset_ns
-            .fetch_max(target, std::sync::atomic::Ordering::Relaxed);
+        let target =
+            u64::try_from(deadline.saturating_duration_since(self.inner.origin).as_nanos()).unwrap_or(u64::MAX);
+        self.inner.offset_ns.fetch_max(target, std::sync::atomic::Ordering::Relaxed);
         true
     }
 

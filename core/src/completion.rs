@@ -39,7 +39,9 @@ pub enum FutureError {
 impl fmt::Display for FutureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FutureError::InvalidState => f.write_str("invalid state: the future is not in the state this operation needs"),
+            FutureError::InvalidState => {
+                f.write_str("invalid state: the future is not in the state this operation needs")
+            }
             FutureError::Cancelled(c) => c.fmt(f),
         }
     }
@@ -99,7 +101,11 @@ impl<T> Completion<T> {
     /// A pending completion.
     pub fn new() -> Self {
         Completion {
-            inner: Arc::new(Mutex::new(State { outcome: Outcome::Pending, waiters: Vec::new(), callbacks: Vec::new() })),
+            inner: Arc::new(Mutex::new(State {
+                outcome: Outcome::Pending,
+                waiters: Vec::new(),
+                callbacks: Vec::new(),
+            })),
         }
     }
 

@@ -69,11 +69,8 @@ mod imp {
                         if now >= deadline {
                             break;
                         }
-                        notified = self
-                            .cond
-                            .wait_timeout(notified, deadline - now)
-                            .unwrap_or_else(|e| e.into_inner())
-                            .0;
+                        notified =
+                            self.cond.wait_timeout(notified, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
                     }
                 }
             }

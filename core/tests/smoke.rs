@@ -26,7 +26,10 @@ fn t02_like() {
             }
         });
         let o3 = o.clone();
-        t.add_done_callback(move |info| o3.borrow_mut().push(format!("done-cb cancelled={}", if info.cancelled() {"True"} else {"False"}))).unwrap();
+        t.add_done_callback(move |info| {
+            o3.borrow_mut().push(format!("done-cb cancelled={}", if info.cancelled() { "True" } else { "False" }))
+        })
+        .unwrap();
         corio_core::sleep(Duration::ZERO).await.unwrap();
         t.cancel_with("stop");
         o.borrow_mut().push("after-cancel-call".into());
@@ -35,6 +38,10 @@ fn t02_like() {
             other => o.borrow_mut().push(format!("unexpected {other:?}")),
         }
         corio_core::sleep(Duration::ZERO).await.unwrap();
-    }).unwrap();
-    assert_eq!(out.borrow().join(" | "), "after-cancel-call | caught:stop:cancelling=1 | cleanup-done | done-cb cancelled=True | awaiter-saw-cancel");
+    })
+    .unwrap();
+    assert_eq!(
+        out.borrow().join(" | "),
+        "after-cancel-call | caught:stop:cancelling=1 | cleanup-done | done-cb cancelled=True | awaiter-saw-cancel"
+    );
 }

@@ -53,10 +53,7 @@ impl Simulation {
 
     /// A fresh deterministic loop for this seed.
     pub fn build(&self) -> SimLoop {
-        EventLoop::builder(MockReactor::new())
-            .clock(VirtualClock::new())
-            .executor(SeededRandom::new(self.seed))
-            .build()
+        EventLoop::builder(MockReactor::new()).clock(VirtualClock::new()).executor(SeededRandom::new(self.seed)).build()
     }
 
     /// Runs `body` on a fresh loop; if it panics, prints the seed and the

@@ -26,9 +26,7 @@ pub struct HamtContext {
 
 impl std::fmt::Debug for HamtContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HamtContext")
-            .field("len", &self.map.as_ref().map_or(0, |m| m.size()))
-            .finish()
+        f.debug_struct("HamtContext").field("len", &self.map.as_ref().map_or(0, |m| m.size())).finish()
     }
 }
 
@@ -55,9 +53,6 @@ impl ContextStore for HamtContext {
     }
 
     fn entries(&self) -> Vec<(VarKey, ContextValue)> {
-        self.map
-            .iter()
-            .flat_map(|m| m.iter().map(|(k, v)| (*k, v.clone())))
-            .collect()
+        self.map.iter().flat_map(|m| m.iter().map(|(k, v)| (*k, v.clone()))).collect()
     }
 }

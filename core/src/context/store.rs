@@ -66,9 +66,7 @@ pub struct CowContext {
 
 impl std::fmt::Debug for CowContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CowContext")
-            .field("len", &self.entries.as_ref().map_or(0, |e| e.len()))
-            .finish()
+        f.debug_struct("CowContext").field("len", &self.entries.as_ref().map_or(0, |e| e.len())).finish()
     }
 }
 

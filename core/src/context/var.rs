@@ -148,10 +148,7 @@ impl<T: Clone + 'static> Token<T> {
 
 impl<T> fmt::Debug for Token<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Token")
-            .field("key", &self.key)
-            .field("context_id", &self.context_id)
-            .finish_non_exhaustive()
+        f.debug_struct("Token").field("key", &self.key).field("context_id", &self.context_id).finish_non_exhaustive()
     }
 }
 

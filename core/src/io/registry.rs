@@ -86,11 +86,8 @@ impl IoRegistry {
             return Err(err);
         }
         // A new source is assumed ready: the first operation finds out.
-        slot.source = Some(Source {
-            fd,
-            read: Half { ready: true, waker: None },
-            write: Half { ready: true, waker: None },
-        });
+        slot.source =
+            Some(Source { fd, read: Half { ready: true, waker: None }, write: Half { ready: true, waker: None } });
         self.len += 1;
         Ok(key)
     }
@@ -116,7 +113,12 @@ impl IoRegistry {
         }
     }
 
-    pub(crate) fn poll_ready(&mut self, key: IoKey, direction: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_ready(
+        &mut self,
+        key: IoKey,
+        direction: Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
         let Some(source) = self.source_mut(key) else {
             return Poll::Ready(Err(deregistered()));
         };
@@ -144,7 +146,13 @@ impl IoRegistry {
     }
 
     /// Deregisters `key`; returns the waiters to wake.
-    pub(crate) fn deregister(&mut self, reactor: &impl Reactor, key: IoKey, fd: RawFd, wake: &mut Vec<Waker>) -> io::Result<()> {
+    pub(crate) fn deregister(
+        &mut self,
+        reactor: &impl Reactor,
+        key: IoKey,
+        fd: RawFd,
+        wake: &mut Vec<Waker>,
+    ) -> io::Result<()> {
         let Some(source) = self.source_mut(key) else {
             return Err(deregistered());
         };

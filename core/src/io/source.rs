@@ -50,8 +50,8 @@ impl<T: AsFd> Async<T> {
     pub fn new(io: T) -> io::Result<Async<T>> {
         set_nonblocking(io.as_fd().as_raw_fd())?;
         let fd = io.as_fd().as_raw_fd();
-        let (key, owner) = current::with_running(|l| l.io_register(fd).map(|key| (key, l.owner() as usize)))
-            .ok_or_else(no_loop)??;
+        let (key, owner) =
+            current::with_running(|l| l.io_register(fd).map(|key| (key, l.owner() as usize))).ok_or_else(no_loop)??;
         Ok(Async { io: Some(io), key, owner })
     }
 

@@ -134,7 +134,11 @@ impl AsyncWrite for TcpStream {
         self.inner.poll_io(Direction::Write, cx, |s| (&*s).write(buf))
     }
 
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         self.inner.poll_io(Direction::Write, cx, |s| (&*s).write_vectored(bufs))
     }
 

@@ -110,9 +110,8 @@ pub(crate) fn with_local<R>(owner: *const (), f: impl FnOnce(&dyn Local) -> R) -
     if is_running(owner) {
         return with_running(f);
     }
-    let local = LOCAL_LOOPS.with(|loops| {
-        loops.borrow().iter().filter_map(Weak::upgrade).find(|l| l.owner() == owner)
-    })?;
+    let local =
+        LOCAL_LOOPS.with(|loops| loops.borrow().iter().filter_map(Weak::upgrade).find(|l| l.owner() == owner))?;
     Some(f(&*local))
 }
 

@@ -44,7 +44,9 @@ impl fmt::Display for LoopError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoopError::Closed => f.write_str("the event loop is closed"),
-            LoopError::AlreadyRunning => f.write_str("cannot run an event loop while another loop is running on this thread"),
+            LoopError::AlreadyRunning => {
+                f.write_str("cannot run an event loop while another loop is running on this thread")
+            }
             LoopError::Stopped => f.write_str("the event loop stopped before the future completed"),
             LoopError::Deadlock { tasks } => {
                 write!(f, "deadlock: nothing can make progress; blocked tasks: {}", tasks.join(", "))

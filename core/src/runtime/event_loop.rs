@@ -115,12 +115,24 @@ impl<R: Reactor> Builder<R> {
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
     /// Uses `clock` (e.g. a [`VirtualClock`](crate::clock::VirtualClock)).
     pub fn clock<C2: Clock>(self, clock: C2) -> Builder<R, C2, E, X> {
-        Builder { reactor: self.reactor, clock, executor: self.executor, poll_interval: self.poll_interval, _context: self._context }
+        Builder {
+            reactor: self.reactor,
+            clock,
+            executor: self.executor,
+            poll_interval: self.poll_interval,
+            _context: self._context,
+        }
     }
 
     /// Uses `executor` (e.g. [`SeededRandom`](crate::executor::SeededRandom)).
     pub fn executor<E2: Executor>(self, executor: E2) -> Builder<R, C, E2, X> {
-        Builder { reactor: self.reactor, clock: self.clock, executor, poll_interval: self.poll_interval, _context: self._context }
+        Builder {
+            reactor: self.reactor,
+            clock: self.clock,
+            executor,
+            poll_interval: self.poll_interval,
+            _context: self._context,
+        }
     }
 
     /// Uses the context store `X2` (e.g. [`HamtContext`](crate::context::HamtContext)).
@@ -226,7 +238,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
     /// iteration.
     pub fn call_at(&self, when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle {
         let callback = CallbackRef::local(callback);
-        let key = self.core.timers.borrow_mut().insert(when, Timer::Callback(callback.clone(), self.core.spawn_context()));
+        let key =
+            self.core.timers.borrow_mut().insert(when, Timer::Callback(callback.clone(), self.core.spawn_context()));
         TimerHandle { handle: Handle { callback }, when, key, owner: self.core.shared.as_owner() }
     }
 
@@ -388,7 +401,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore, T> Drop for RootGuard<'
     fn drop(&mut self) {
         if !self.task.done() {
             let raw = self.task_raw();
-            self.core.finish_cancelled(raw, Cancelled::new(Some("block_on returned before the future finished".into())));
+            self.core
+                .finish_cancelled(raw, Cancelled::new(Some("block_on returned before the future finished".into())));
         }
     }
 }
@@ -847,7 +861,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
         let deadline = self.clock.now() + grace;
         // A timer at the deadline bounds how long an idle loop waits.
-        let wake_up = self.timers.borrow_mut().insert(deadline, Timer::Callback(CallbackRef::local(|| {}), Context::new()));
+        let wake_up =
+            self.timers.borrow_mut().insert(deadline, Timer::Callback(CallbackRef::local(|| {}), Context::new()));
         while !self.tasks.borrow().is_empty() && self.clock.now() < deadline {
             self.run_once()?;
         }

@@ -114,7 +114,11 @@ impl LoopHandle {
     pub(crate) fn new<R: Reactor, X: 'static>(shared: Arc<LoopShared<R, X>>) -> LoopHandle {
         shared.handles.fetch_add(1, Ordering::SeqCst);
         let counter = &shared.handles as *const _;
-        LoopHandle { owner: Arc::into_raw(shared) as *const (), vtable: &HandleVTables::<LoopShared<R, X>>::VTABLE, counter }
+        LoopHandle {
+            owner: Arc::into_raw(shared) as *const (),
+            vtable: &HandleVTables::<LoopShared<R, X>>::VTABLE,
+            counter,
+        }
     }
 
     /// Schedules `callback` on the loop (asyncio's `call_soon_threadsafe`,
@@ -148,8 +152,7 @@ impl LoopHandle {
         // SAFETY: 'static future; three references: registry, queue, handle.
         let raw = RawTask::from_header(unsafe { raw::allocate(future, spawner, id, location, None, 3) });
         // SAFETY: each reference is handed out once.
-        let (registry, queued, task) =
-            unsafe { (TaskRef::from_raw(raw), TaskRef::from_raw(raw), Task::from_raw(raw)) };
+        let (registry, queued, task) = unsafe { (TaskRef::from_raw(raw), TaskRef::from_raw(raw), Task::from_raw(raw)) };
         let item = Remote::Spawn { registry, queued, context: context::snapshot_entries() };
         // SAFETY: as above.
         match unsafe { (self.vtable.post)(self.owner, item) } {

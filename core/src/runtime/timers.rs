@@ -124,9 +124,7 @@ impl<T> TimerQueue<T> {
 
     /// Whether `key` is still scheduled.
     pub fn contains(&self, key: TimerKey) -> bool {
-        self.slots
-            .get(key.slot as usize)
-            .is_some_and(|s| s.generation == key.generation && s.value.is_some())
+        self.slots.get(key.slot as usize).is_some_and(|s| s.generation == key.generation && s.value.is_some())
     }
 
     /// Cancels `key`, returning its value; `None` if it already fired or was

@@ -36,8 +36,8 @@ pub(crate) mod waker;
 
 pub use any::AnyTask;
 pub use cancel::Cancelled;
-pub use join::{JoinError, Panic, Task, TaskId, TaskInfo};
 pub(crate) use join::task_name;
+pub use join::{JoinError, Panic, Task, TaskId, TaskInfo};
 
 use std::borrow::Cow;
 use std::future::Future;

@@ -193,8 +193,7 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Step {
 
 unsafe fn set_error<F: Future>(ptr: NonNull<Header>, err: JoinError) {
     // SAFETY: the caller owns the stage (see `TaskVTable`).
-    let old = unsafe { stage::<F>(ptr) }
-        .with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Ready(Err(err))));
+    let old = unsafe { stage::<F>(ptr) }.with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Ready(Err(err))));
     // The outcome is already decided; a destructor that panics now cannot
     // change it, and unwinding into the loop would lose other tasks.
     let _ = drop_catching(old);
@@ -222,8 +221,7 @@ unsafe fn take_panic<F: Future>(ptr: NonNull<Header>) -> Option<Panic> {
 
 unsafe fn discard<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the caller owns the stage.
-    let old = unsafe { stage::<F>(ptr) }
-        .with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Taken));
+    let old = unsafe { stage::<F>(ptr) }.with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Taken));
     let _ = drop_catching(old);
 }
 
@@ -418,9 +416,6 @@ impl Drop for TaskRef {
 
 impl std::fmt::Debug for TaskRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskRef")
-            .field("id", &self.0.header().id)
-            .field("state", &self.0.state().load())
-            .finish()
+        f.debug_struct("TaskRef").field("id", &self.0.header().id).field("state", &self.0.state().load()).finish()
     }
 }
