@@ -66,6 +66,12 @@ pub struct Panic {
     message: Option<String>,
 }
 
+// SAFETY: the payload (`dyn Any + Send`, not `Sync`) is only reachable by
+// value (`into_payload`) or through `&mut self` (`take`): no `&Panic` method
+// touches it, so sharing a `&Panic` between threads shares nothing unsynced.
+// (tokio's `JoinError` wraps its payload the same way.)
+unsafe impl Sync for Panic {}
+
 impl Panic {
     pub(crate) fn new(payload: Box<dyn Any + Send + 'static>) -> Panic {
         let message = payload
@@ -210,6 +216,11 @@ impl<T> Task<T> {
     pub(crate) unsafe fn from_raw(raw: RawTask) -> Task<T> {
         Task { raw, _output: PhantomData }
     }
+
+    /// Detaches the task explicitly: it keeps running (rule T5), and its
+    /// output is dropped when it finishes. The same as dropping the handle,
+    /// but says so.
+    pub fn detach(self) {}
 
     pub(crate) fn raw_task(&self) -> RawTask {
         self.raw
