@@ -59,8 +59,11 @@ struct State<T> {
     outcome: Outcome<T>,
     /// Awaiters, by the slot each `Wait` remembers.
     waiters: Vec<Option<Waker>>,
-    /// Done-callbacks held by their loop until release.
-    callbacks: Vec<(LoopHandle, u64)>,
+    /// Done-callbacks held by their loop until release, each with the
+    /// number of waiter slots taken before it was added: an awaiter is
+    /// resumed by a done-callback of its own in asyncio, so awaiters and
+    /// callbacks are released in the one order they were added in (F3).
+    callbacks: Vec<(usize, LoopHandle, u64)>,
 }
 
 /// A settable future (asyncio's `loop.create_future()`).
@@ -137,8 +140,16 @@ impl<T> Completion<T> {
             state.outcome = outcome;
             (std::mem::take(&mut state.waiters), std::mem::take(&mut state.callbacks))
         };
-        waiters.into_iter().flatten().for_each(Waker::wake);
-        for (handle, id) in callbacks {
+        let mut callbacks = callbacks.into_iter().peekable();
+        for (slot, waiter) in waiters.into_iter().enumerate() {
+            while let Some((_, handle, id)) = callbacks.next_if(|(before, ..)| *before <= slot) {
+                release_callback(&handle, id);
+            }
+            if let Some(waker) = waiter {
+                waker.wake();
+            }
+        }
+        for (_, handle, id) in callbacks {
             release_callback(&handle, id);
         }
         Ok(())
@@ -184,7 +195,8 @@ impl<T> Completion<T> {
         let (id, handle) = current::expect_running(|l| (l.hold_callback(callback), l.handle()));
         let mut state = self.lock();
         if matches!(state.outcome, Outcome::Pending) {
-            state.callbacks.push((handle, id));
+            let before = state.waiters.len();
+            state.callbacks.push((before, handle, id));
         } else {
             drop(state);
             release_callback(&handle, id);

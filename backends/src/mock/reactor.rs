@@ -88,7 +88,13 @@ impl Clone for MockInjector {
 
 impl Drop for MockInjector {
     fn drop(&mut self) {
-        self.inner.injectors.fetch_sub(1, Ordering::SeqCst);
+        if self.inner.injectors.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // The last injector: a loop parked in `poll` because one existed
+            // must wake up and look again, or a deadlock (L5) would hang.
+            // Latched like a notify, so a poll that starts later sees it too.
+            self.inner.lock().notified = true;
+            self.inner.wake.notify_all();
+        }
     }
 }
 
@@ -244,5 +250,195 @@ impl Reactor for MockReactor {
     fn is_quiescent(&self) -> bool {
         let state = self.inner.lock();
         state.pending.is_empty() && !state.notified && self.inner.injectors.load(Ordering::SeqCst) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    use std::sync::mpsc;
+
+    /// A descriptor number that is never open (above any per-process limit).
+    const NEVER_OPEN: RawFd = i32::MAX - 1;
+
+    fn poll_now(reactor: &MockReactor) -> Vec<Event> {
+        let mut events = Vec::new();
+        reactor.poll(&mut events, Some(Duration::ZERO)).unwrap();
+        events
+    }
+
+    #[test]
+    fn registration_follows_the_reactor_contract() {
+        let reactor = MockReactor::new();
+        let err = reactor.register(NEVER_OPEN, 1, Interest::BOTH).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF));
+        assert_eq!(reactor.registered(), 0);
+
+        let (a, _b) = UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        reactor.register(fd, 1, Interest::BOTH).unwrap();
+        let err = reactor.register(fd, 2, Interest::BOTH).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(reactor.key_of(fd), Some(1), "a refused registration changes nothing");
+
+        reactor.modify(fd, 3, Interest::READABLE).unwrap();
+        assert_eq!(reactor.key_of(fd), Some(3));
+        reactor.deregister(fd).unwrap();
+        assert_eq!(reactor.key_of(fd), None);
+        assert_eq!(reactor.deregister(fd).unwrap_err().raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(reactor.modify(fd, 1, Interest::BOTH).unwrap_err().raw_os_error(), Some(libc::ENOENT));
+    }
+
+    #[test]
+    fn readiness_exists_only_when_injected() {
+        let reactor = MockReactor::new();
+        let (a, b) = UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        assert!(!reactor.inject_readable(fd), "not registered");
+        reactor.register(fd, 5, Interest::BOTH).unwrap();
+        std::io::Write::write_all(&mut &b, b"data").unwrap();
+        assert!(poll_now(&reactor).is_empty(), "real readiness is invisible");
+
+        assert!(reactor.inject_readable(fd));
+        assert!(reactor.inject_writable(fd));
+        assert!(reactor.inject(fd, true, true));
+        assert_eq!(
+            poll_now(&reactor),
+            [
+                Event { key: 5, readable: true, writable: false },
+                Event { key: 5, readable: false, writable: true },
+                Event { key: 5, readable: true, writable: true },
+            ]
+        );
+        assert!(poll_now(&reactor).is_empty(), "delivered once");
+    }
+
+    #[test]
+    fn spurious_and_duplicate_faults() {
+        let reactor = MockReactor::new();
+        let (a, _b) = UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        reactor.register(fd, 8, Interest::BOTH).unwrap();
+        assert!(reactor.inject_spurious(fd));
+        assert_eq!(poll_now(&reactor), [Event { key: 8, readable: true, writable: true }]);
+
+        reactor.set_duplicates(2);
+        reactor.inject_readable(fd);
+        let events = poll_now(&reactor);
+        assert_eq!(events, [Event { key: 8, readable: true, writable: false }; 3]);
+        reactor.set_duplicates(0);
+        reactor.inject_readable(fd);
+        assert_eq!(poll_now(&reactor).len(), 1);
+    }
+
+    #[test]
+    fn deregistering_drops_pending_events() {
+        let reactor = MockReactor::new();
+        let (a, _b) = UnixStream::pair().unwrap();
+        let (c, _d) = UnixStream::pair().unwrap();
+        reactor.register(a.as_raw_fd(), 1, Interest::BOTH).unwrap();
+        reactor.register(c.as_raw_fd(), 2, Interest::BOTH).unwrap();
+        reactor.inject_readable(a.as_raw_fd());
+        reactor.inject_readable(c.as_raw_fd());
+        reactor.deregister(a.as_raw_fd()).unwrap();
+        assert_eq!(poll_now(&reactor), [Event { key: 2, readable: true, writable: false }]);
+    }
+
+    #[test]
+    fn polls_are_recorded() {
+        let reactor = MockReactor::new();
+        let (a, _b) = UnixStream::pair().unwrap();
+        reactor.register(a.as_raw_fd(), 1, Interest::BOTH).unwrap();
+        poll_now(&reactor);
+        reactor.inject_readable(a.as_raw_fd());
+        reactor.inject_writable(a.as_raw_fd());
+        reactor.poll(&mut Vec::new(), Some(Duration::from_secs(30))).unwrap(); // events pending: no wait
+        reactor.notify().unwrap();
+        reactor.poll(&mut Vec::new(), None).unwrap(); // notified: no wait
+        assert_eq!(
+            reactor.polls(),
+            [
+                PollRecord { timeout: Some(Duration::ZERO), events: 0 },
+                PollRecord { timeout: Some(Duration::from_secs(30)), events: 2 },
+                PollRecord { timeout: None, events: 0 },
+            ]
+        );
+        assert_eq!(reactor.notifies(), 1);
+    }
+
+    #[test]
+    fn notify_is_latched() {
+        let reactor = MockReactor::new();
+        reactor.notify().unwrap();
+        reactor.notify().unwrap();
+        assert!(!reactor.is_quiescent(), "a pending notification can still wake the loop");
+        reactor.poll(&mut Vec::new(), None).unwrap(); // returns at once
+        assert!(reactor.is_quiescent(), "consumed by the poll");
+        assert_eq!(reactor.notifies(), 2);
+    }
+
+    #[test]
+    fn quiescence_tracks_pending_events_and_injectors() {
+        let reactor = MockReactor::new();
+        assert!(reactor.is_quiescent());
+        let (a, _b) = UnixStream::pair().unwrap();
+        reactor.register(a.as_raw_fd(), 1, Interest::BOTH).unwrap();
+        assert!(reactor.is_quiescent(), "a registered source alone never becomes ready");
+        reactor.inject_readable(a.as_raw_fd());
+        assert!(!reactor.is_quiescent(), "an event is pending");
+        poll_now(&reactor);
+        assert!(reactor.is_quiescent());
+
+        let injector = reactor.injector();
+        let clone = injector.clone();
+        assert!(!reactor.is_quiescent(), "an injector may still inject");
+        drop(injector);
+        assert!(!reactor.is_quiescent(), "a clone is still alive");
+        drop(clone);
+        // Dropping the last injector wakes the poller once, so a loop parked
+        // because of it looks again (and then finds itself deadlocked).
+        assert!(!reactor.is_quiescent());
+        reactor.poll(&mut Vec::new(), None).unwrap(); // returns at once
+        assert!(reactor.is_quiescent());
+    }
+
+    #[test]
+    fn an_injector_on_another_thread_wakes_a_blocked_poll() {
+        let reactor = MockReactor::new();
+        let (a, _b) = UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        reactor.register(fd, 4, Interest::BOTH).unwrap();
+        let injector = reactor.injector();
+        let (tx, rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            rx.recv().unwrap();
+            assert!(injector.inject(fd, true, false));
+            assert!(!injector.inject(-1, true, false), "unregistered");
+            injector // keep it alive: only the injection may wake the poll
+        });
+        tx.send(()).unwrap();
+        let mut events = Vec::new();
+        reactor.poll(&mut events, None).unwrap();
+        assert_eq!(events, [Event { key: 4, readable: true, writable: false }]);
+        drop(thread.join().unwrap());
+    }
+
+    #[test]
+    fn the_last_injector_dropped_on_another_thread_wakes_a_blocked_poll() {
+        let reactor = MockReactor::new();
+        let injector = reactor.injector();
+        let (tx, rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            rx.recv().unwrap();
+            drop(injector);
+        });
+        tx.send(()).unwrap();
+        let mut events = Vec::new();
+        reactor.poll(&mut events, None).unwrap(); // must not block forever
+        assert!(events.is_empty());
+        thread.join().unwrap();
+        assert!(reactor.is_quiescent());
     }
 }

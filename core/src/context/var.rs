@@ -130,7 +130,6 @@ impl<T: 'static> fmt::Debug for ContextVar<T> {
 
 /// Returned by [`ContextVar::set`]; restores the previous value when passed
 /// to [`ContextVar::reset`]. Bound to the thread (and context) it was made in.
-#[must_use = "a token is only useful to reset the variable"]
 pub struct Token<T> {
     key: VarKey,
     context_id: u64,

@@ -4,12 +4,13 @@
 //!
 //! * A source is registered with the reactor once, for both directions,
 //!   edge-triggered; its readiness is cached here. An event sets the flag and
-//!   wakes the waiter; an operation that hits `WouldBlock` clears the flag
+//!   wakes every waiter in that direction (several tasks may share a source);
+//!   an operation that hits `WouldBlock` clears the flag
 //!   and waits for the next edge. Both happen on the loop's thread, so there
 //!   is no race between clearing and the next event.
 //! * The reactor key carries the slot's generation, so an event for a source
 //!   that was deregistered (and whose slot was reused) is ignored.
-//! * Deregistering wakes both waiters; their next poll finds the key stale and
+//! * Deregistering wakes all waiters; their next poll finds the key stale and
 //!   returns an error instead of hanging.
 
 use std::io;
@@ -47,7 +48,9 @@ impl IoKey {
 #[derive(Debug, Default)]
 struct Half {
     ready: bool,
-    waker: Option<Waker>,
+    /// Every task waiting in this direction (several tasks may share a
+    /// source, e.g. acceptors on one listener); an event wakes them all.
+    wakers: Vec<Waker>,
 }
 
 #[derive(Debug)]
@@ -86,8 +89,11 @@ impl IoRegistry {
             return Err(err);
         }
         // A new source is assumed ready: the first operation finds out.
-        slot.source =
-            Some(Source { fd, read: Half { ready: true, waker: None }, write: Half { ready: true, waker: None } });
+        slot.source = Some(Source {
+            fd,
+            read: Half { ready: true, wakers: Vec::new() },
+            write: Half { ready: true, wakers: Vec::new() },
+        });
         self.len += 1;
         Ok(key)
     }
@@ -108,7 +114,7 @@ impl IoRegistry {
         for (ready, half) in [(event.readable, &mut source.read), (event.writable, &mut source.write)] {
             if ready {
                 half.ready = true;
-                wake.extend(half.waker.take());
+                wake.append(&mut half.wakers);
             }
         }
     }
@@ -129,9 +135,8 @@ impl IoRegistry {
         if half.ready {
             return Poll::Ready(Ok(()));
         }
-        match &mut half.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
+        if !half.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            half.wakers.push(cx.waker().clone());
         }
         Poll::Pending
     }
@@ -157,8 +162,8 @@ impl IoRegistry {
             return Err(deregistered());
         };
         debug_assert_eq!(source.fd, fd, "deregistering a key with another descriptor");
-        wake.extend(source.read.waker.take());
-        wake.extend(source.write.waker.take());
+        wake.append(&mut source.read.wakers);
+        wake.append(&mut source.write.wakers);
         let slot = &mut self.slots[key.index as usize];
         slot.source = None;
         slot.generation = slot.generation.wrapping_add(1);
@@ -176,8 +181,8 @@ impl IoRegistry {
         let mut wake = Vec::new();
         for slot in &mut self.slots {
             if let Some(mut source) = slot.source.take() {
-                wake.extend(source.read.waker.take());
-                wake.extend(source.write.waker.take());
+                wake.append(&mut source.read.wakers);
+                wake.append(&mut source.write.wakers);
             }
             slot.generation = slot.generation.wrapping_add(1);
         }

@@ -67,12 +67,22 @@ impl TcpStream {
         }
         let stream = Async::new(std::net::TcpStream::from(socket))?;
         // The connect finishes when the socket becomes writable; it failed if
-        // the socket then carries an error.
-        stream.writable().await?;
-        if let Some(err) = stream.get_ref().take_error()? {
-            return Err(err);
-        }
-        stream.get_ref().peer_addr()?;
+        // the socket then carries an error. A new source is assumed ready, so
+        // the first look may come before the handshake is done: "not
+        // connected yet" counts as `WouldBlock`, which clears the cached
+        // readiness and waits for the real edge.
+        stream
+            .write_with(|s| {
+                if let Some(err) = s.take_error()? {
+                    return Err(err);
+                }
+                match s.peer_addr() {
+                    Ok(_) => Ok(()),
+                    Err(err) if err.kind() == io::ErrorKind::NotConnected => Err(io::ErrorKind::WouldBlock.into()),
+                    Err(err) => Err(err),
+                }
+            })
+            .await?;
         Ok(TcpStream { inner: stream })
     }
 

@@ -57,6 +57,9 @@ pub(crate) enum Timer<X> {
     Wake(Waker),
 }
 
+/// The loop's exception handler (rule L8).
+type ExceptionHandler = Box<dyn FnMut(ExceptionContext)>;
+
 /// Counters a test (or a curious user) can read cheaply.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct LoopStats {
@@ -450,7 +453,7 @@ pub(crate) struct LoopCore<R, C, E, X> {
     pub(crate) closed: Cell<bool>,
     busy_iterations: Cell<u32>,
     poll_interval: u32,
-    exception_handler: RefCell<Option<Box<dyn FnMut(ExceptionContext)>>>,
+    exception_handler: RefCell<Option<ExceptionHandler>>,
     stats: Cell<LoopStats>,
 }
 
@@ -465,6 +468,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         if current::any_running() {
             return Err(LoopError::AlreadyRunning);
         }
+        // The loop's base context starts as a copy of the calling thread's,
+        // so the first task (block_on's future) sees the thread's values, as
+        // asyncio.run's task does (X1).
+        let base = Context::from_entries(context::snapshot_entries());
+        // SAFETY: not running yet, so nothing borrows the slot.
+        let old = unsafe { mem::replace(&mut *self.context.get(), base) };
+        drop(old);
         self.running.set(true);
         let local: &(dyn current::Local + 'static) = self;
         // SAFETY: the guard lives inside `Running`, which borrows `self`.
@@ -711,7 +721,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.get_mut(raw).expect("a running task is registered");
         // SAFETY: between runnables; see `swap_context`.
-        unsafe { mem::swap(&mut entry.context, &mut *self.context.get()) };
+        unsafe { std::ptr::swap(&mut entry.context, self.context.get()) };
     }
 
     /// Runs one step of a task (the queue's reference is `task`).
@@ -779,15 +789,20 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // The registry's reference keeps the task alive until the end here.
         let mut entry = self.tasks.borrow_mut().remove(raw);
         let before = raw.state().transition_to_complete(outcome);
-        let callbacks = entry.as_mut().and_then(|e| e.extras.take()).map(|x| x.done_callbacks).unwrap_or_default();
-        if !callbacks.is_empty() {
-            let info = TaskInfo::of(raw);
-            for (callback, context) in callbacks {
-                let info = info.clone();
-                self.push(Runnable::Callback(CallbackRef::local(move || callback(&info)), context));
-            }
-        }
+        let extras = entry.as_mut().and_then(|e| e.extras.take());
+        let (callbacks, joiner_at) = extras.map(|x| (x.done_callbacks, x.joiner_at)).unwrap_or_default();
+        let info = (!callbacks.is_empty()).then(|| TaskInfo::of(raw));
+        let mut callbacks = callbacks.into_iter();
+        let mut schedule = |(callback, context): (crate::runtime::registry::DoneCallback, Context<X>)| {
+            let info = info.clone().expect("computed when there are callbacks");
+            self.push(Runnable::Callback(CallbackRef::local(move || callback(&info)), context));
+        };
+        // A joiner resumes as asyncio's awaiting task does, through a
+        // done-callback of its own: after the callbacks added before it
+        // started waiting, before the ones added later (F3).
+        callbacks.by_ref().take(joiner_at.unwrap_or(usize::MAX)).for_each(&mut schedule);
         self.notify_joiner(raw, before);
+        callbacks.for_each(schedule);
         drop(entry);
     }
 
@@ -856,7 +871,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     // ----- teardown ---------------------------------------------------------
 
     fn shutdown(&self, grace: Duration) -> Result<(), LoopError> {
-        for task in self.tasks.borrow().tasks() {
+        // Collect first: the registry must not stay borrowed while tasks are
+        // cancelled or completed (both borrow it mutably).
+        let tasks = self.tasks.borrow().tasks();
+        for task in tasks {
             current::cancel_task(task, None);
         }
         let deadline = self.clock.now() + grace;
@@ -867,7 +885,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             self.run_once()?;
         }
         self.timers.borrow_mut().cancel(wake_up);
-        for task in self.tasks.borrow().tasks() {
+        let tasks = self.tasks.borrow().tasks();
+        for task in tasks {
             self.report(ExceptionContext::ignored_cancellation(task));
             self.finish_cancelled(task, Cancelled::new(Some("aborted at shutdown".into())));
         }
@@ -881,7 +900,17 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // Run destructors as if the loop were running, so futures that touch
         // the loop while being dropped (timers, sockets) find it.
         let entered = self.enter_for_close();
-        for item in self.shared.close() {
+        #[cfg(not(corio_mutant = "close_skips_remote_spawns"))]
+        let remote = self.shared.close();
+        // MUTANT (loom model 7): drop the tasks spawned from other threads
+        // that were still in the remote queue instead of ending them
+        // cancelled; their handles then wait forever.
+        #[cfg(corio_mutant = "close_skips_remote_spawns")]
+        let remote: Vec<Remote> = {
+            drop(self.shared.close());
+            Vec::new()
+        };
+        for item in remote {
             if let Remote::Spawn { registry, queued, context } = item {
                 let raw = registry.raw();
                 self.register(registry, Context::from_entries(context));

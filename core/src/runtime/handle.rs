@@ -209,7 +209,14 @@ impl Drop for LoopHandle {
     fn drop(&mut self) {
         // SAFETY: the counter lives in the shared state we still hold.
         unsafe {
-            (*self.counter).fetch_sub(1, Ordering::SeqCst);
+            let last = (*self.counter).fetch_sub(1, Ordering::SeqCst) == 1;
+            if last && !current::is_running(self.owner) {
+                // A loop on a virtual clock may be parked only because this
+                // handle existed: make it look again, so it reports the
+                // deadlock (L5) instead of waiting forever. Posting wakes it
+                // only if it is parked (and is refused once it is closed).
+                let _ = (self.vtable.post)(self.owner, Remote::Run(Box::new(|| {})));
+            }
             (self.vtable.release)(self.owner);
         }
     }

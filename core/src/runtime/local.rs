@@ -14,7 +14,7 @@ use crate::executor::Executor;
 use crate::io::{Direction, IoKey};
 use crate::reactor::Reactor;
 use crate::task::raw::{RawTask, Spawner, TaskRef};
-use crate::task::state::CANCEL;
+use crate::task::state::{CANCEL, JOIN_WAKER};
 use crate::task::{Cancelled, TaskInfo};
 use std::borrow::Cow;
 use std::io;
@@ -66,9 +66,17 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
                 return false;
             }
             raw.set_cancel_requests(raw.cancel_requests().saturating_add(1));
-            // The first message of the requests pending together wins (C1).
-            if !already_pending && (message.is_some() || entry.extras.is_some()) {
-                entry.extras().cancel_message = message;
+            // As asyncio 3.13's `Task.cancel`: a request that finds the task
+            // waiting (idle: this request schedules it) cancels what it waits
+            // for, so its message wins over later ones (C1); one that finds
+            // it ready or running sets `_must_cancel`, and the last message
+            // wins until the task runs.
+            let extras = entry.extras();
+            if !already_pending {
+                extras.cancel_message = message;
+                extras.cancel_latched = must_schedule;
+            } else if !extras.cancel_latched {
+                extras.cancel_message = message;
             }
             must_schedule
         };
@@ -84,10 +92,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         raw.set_cancel_requests(remaining);
         if remaining == 0 {
             // Rule C2 (3.13): at zero, a request not yet delivered is
-            // withdrawn.
-            raw.state().take_cancel();
-            if let Some(entry) = self.tasks.borrow_mut().get_mut(raw) {
-                if let Some(extras) = entry.extras.as_mut() {
+            // withdrawn — unless it found the task waiting, where asyncio
+            // has already cancelled the awaited future (see `cancel_latched`).
+            let mut tasks = self.tasks.borrow_mut();
+            let latched = tasks.get_mut(raw).and_then(|e| e.extras.as_ref()).is_some_and(|x| x.cancel_latched);
+            if !latched {
+                raw.state().take_cancel();
+                if let Some(extras) = tasks.get_mut(raw).and_then(|e| e.extras.as_mut()) {
                     extras.cancel_message = None;
                 }
             }
@@ -121,7 +132,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         let context = self.spawn_context();
         let mut tasks = self.tasks.borrow_mut();
         match tasks.get_mut(raw) {
-            Some(entry) => entry.extras().done_callbacks.push((callback, context)),
+            Some(entry) => {
+                let extras = entry.extras();
+                if extras.joiner_at.is_none() && raw.state().load().has(JOIN_WAKER) {
+                    extras.joiner_at = Some(extras.done_callbacks.len()); // a joiner waits already
+                }
+                extras.done_callbacks.push((callback, context));
+            }
             None => {
                 drop(tasks);
                 // Already complete: still through call_soon, never inline (F3).

@@ -16,17 +16,33 @@ pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskInfo)>;
 
 /// Rarely used per-task state, allocated on first use.
 pub(crate) struct Extras<X> {
-    /// The message of the pending cancel request (first one wins).
+    /// The message of the pending cancel request.
     pub(crate) cancel_message: Option<Cow<'static, str>>,
+    /// The pending request found the task waiting: asyncio would have
+    /// cancelled the future it waits on, with that request's message, so the
+    /// message is fixed (first one wins, C1) and `uncancel` no longer
+    /// withdraws it (C2). A request that found the task ready or running only
+    /// sets asyncio's `_must_cancel`: later messages replace it, and
+    /// `uncancel` to 0 withdraws it.
+    pub(crate) cancel_latched: bool,
     /// Cancellations handed to this task that may still be alive; if one is
     /// when the body returns, the task ends cancelled.
     pub(crate) delivered: Vec<Cancelled>,
     pub(crate) done_callbacks: Vec<(DoneCallback, Context<X>)>,
+    /// How many done-callbacks were added before a joiner was seen waiting
+    /// (it resumes between those and the later ones, F3).
+    pub(crate) joiner_at: Option<usize>,
 }
 
 impl<X> Default for Extras<X> {
     fn default() -> Self {
-        Extras { cancel_message: None, delivered: Vec::new(), done_callbacks: Vec::new() }
+        Extras {
+            cancel_message: None,
+            cancel_latched: false,
+            delivered: Vec::new(),
+            done_callbacks: Vec::new(),
+            joiner_at: None,
+        }
     }
 }
 

@@ -131,9 +131,14 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     pub(crate) fn post(&self, item: Remote) -> Result<(), Remote> {
         {
             let mut queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+            #[cfg(not(corio_mutant = "post_accepts_after_close"))]
             if queue.closed {
                 return Err(item);
             }
+            // MUTANT (loom model 7): accept items after the final drain at
+            // close; nobody ever runs or drops them (a queued task reference
+            // keeps the shared state alive: a leak, or a handle that waits
+            // forever).
             queue.items.push(item);
             self.remote_pending.store(true, Ordering::SeqCst);
         }

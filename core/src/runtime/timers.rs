@@ -220,7 +220,14 @@ impl<T> TimerQueue<T> {
         self.heap.clear();
         self.stale = 0;
         self.free.clear();
-        let values = self.slots.drain(..).filter_map(|s| s.value).collect();
+        // Keep the slots and move every generation on, so a key issued
+        // before the drain never names a timer inserted after it.
+        let mut values = Vec::new();
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            values.extend(slot.value.take());
+            slot.generation = slot.generation.wrapping_add(1);
+            self.free.push(index as u32);
+        }
         values
     }
 }

@@ -93,7 +93,7 @@ pub(crate) struct State(AtomicUsize);
 impl State {
     /// A new task: scheduled, with a handle, holding `refs` references.
     pub(crate) fn new(refs: usize) -> State {
-        State(AtomicUsize::new(SCHEDULED | JOIN_INTEREST | refs * REF_ONE))
+        State(AtomicUsize::new(SCHEDULED | JOIN_INTEREST | (refs * REF_ONE)))
     }
 
     pub(crate) fn load(&self) -> Snapshot {

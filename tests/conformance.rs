@@ -1,0 +1,189 @@
+//! Conformance: the asyncio oracle programs in `tests/oracle/`, ported to
+//! corio line by line, must print the trace CPython 3.13 prints.
+//!
+//! Each port runs on the virtual clock, so `call_later(0.02)` and
+//! `sleep(10)` are exact and instant. The expected traces are the oracle's
+//! `.expected` files, compiled in with `include_str!` so the suite builds and
+//! runs from a plain clone.
+
+use corio::clock::VirtualClock;
+use corio::context::ContextVar;
+use corio::{Cancelled, Completion, JoinError};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+type Out = Rc<RefCell<Vec<String>>>;
+
+fn vloop() -> corio::runtime::EventLoop<corio::DefaultReactor, VirtualClock> {
+    corio::builder().unwrap().clock(VirtualClock::new()).build()
+}
+
+fn expected(file: &str) -> &str {
+    file.strip_suffix('\n').unwrap_or(file)
+}
+
+fn push(out: &Out, line: impl Into<String>) {
+    out.borrow_mut().push(line.into());
+}
+
+/// Python's `str(bool)`.
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+// ----- t01_loop_order.py ------------------------------------------------------
+
+// rules L1 L2 L3 L9
+// call_soon FIFO (L1); a callback scheduled during an iteration runs in the
+// next one, after cb2 and cb3 (L2); call_later in deadline order, a cancelled
+// timer never runs (L3); loop.stop from a timer ends run_forever (L9).
+fn t01_loop_order() -> String {
+    let lp = vloop();
+    let out: Out = Rc::default();
+
+    fn cb(out: Out, n: u32) {
+        push(&out, format!("cb{n}"));
+        if n == 1 {
+            let o = out.clone();
+            corio::call_soon(move || cb(o, 10)); // scheduled during iteration -> after cb2, cb3
+        }
+    }
+
+    let o = out.clone();
+    lp.call_later(Duration::from_secs_f64(0.02), move || push(&o, "later20"));
+    let o = out.clone();
+    lp.call_later(Duration::from_secs_f64(0.01), move || push(&o, "later10"));
+    let o = out.clone();
+    let h = lp.call_later(Duration::from_secs_f64(0.015), move || push(&o, "cancelled!"));
+    h.cancel();
+    for i in [1, 2, 3] {
+        let o = out.clone();
+        lp.call_soon(move || cb(o, i));
+    }
+    lp.call_later(Duration::from_secs_f64(0.03), corio::stop);
+    lp.run_forever().unwrap();
+    lp.close();
+    let trace = out.borrow().join(" ");
+    trace
+}
+
+#[test]
+fn t01_loop_order_matches_oracle() {
+    // rules L1 L2 L3 L9
+    assert_eq!(t01_loop_order(), expected(include_str!("oracle/t01_loop_order.expected")));
+}
+
+// ----- t02_task_cancel.py -----------------------------------------------------
+
+// rules C1 C2 C3 C5 F3 T1
+// cancel delivers at the next await with its message (C1); cancelling() is 1
+// in the handler (C2); the cleanup may await (C5) and its sleep(0) proceeds
+// (C3, edge-triggered); done-callbacks go through call_soon before the
+// awaiter resumes (F3).
+async fn worker(out: Out) -> Result<(), Cancelled> {
+    match corio::sleep(Duration::from_secs(10)).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let cancelling = corio::current_task().unwrap().cancelling();
+            push(&out, format!("caught:{}:cancelling={cancelling}", e.message().unwrap_or("")));
+            corio::sleep(Duration::ZERO).await?; // async cleanup is allowed
+            push(&out, "cleanup-done");
+            Err(e) // raise
+        }
+    }
+}
+
+async fn t02_main() -> String {
+    let out: Out = Rc::default();
+    let t = corio::spawn(worker(out.clone()));
+    let o = out.clone();
+    t.add_done_callback(move |f| push(&o, format!("done-cb cancelled={}", py_bool(f.cancelled())))).unwrap();
+    corio::sleep(Duration::ZERO).await.unwrap();
+    t.cancel_with("stop");
+    push(&out, "after-cancel-call");
+    match t.await {
+        Err(JoinError::Cancelled(_)) => push(&out, "awaiter-saw-cancel"),
+        other => panic!("unexpected join result: {other:?}"),
+    }
+    corio::sleep(Duration::ZERO).await.unwrap();
+    let trace = out.borrow().join(" | ");
+    trace
+}
+
+#[test]
+fn t02_task_cancel_matches_oracle() {
+    // rules C1 C2 C3 C5 F3 T1
+    let lp = vloop();
+    let trace = lp.block_on(t02_main()).unwrap();
+    assert_eq!(trace, expected(include_str!("oracle/t02_task_cancel.expected")));
+}
+
+// ----- t06_contextvars.py -----------------------------------------------------
+
+// rules X1 X2 X3 X4
+// A task gets a copy of the context at creation (X1); writes in a child are
+// invisible to the parent and vice versa; reset(token) restores the default
+// (X3, X4); a call_soon callback runs in the context captured when it was
+// scheduled (X2); loop.create_future is a Completion.
+static VAR: ContextVar<&'static str> = ContextVar::with_default("var", "default");
+
+async fn child(out: Out, name: &'static str) -> Result<(), Cancelled> {
+    push(&out, format!("{name}-sees={}", VAR.get().unwrap()));
+    let _ = VAR.set(name);
+    corio::sleep(Duration::ZERO).await?;
+    push(&out, format!("{name}-after={}", VAR.get().unwrap()));
+    Ok(())
+}
+
+async fn t06_main() -> String {
+    let out: Out = Rc::default();
+    let tok = VAR.set("parent");
+    let t1 = corio::spawn(child(out.clone(), "c1"));
+    let _ = VAR.set("parent2");
+    let t2 = corio::spawn(child(out.clone(), "c2"));
+    // asyncio.gather(t1, t2): both already run concurrently; await in order.
+    t1.await.unwrap().unwrap();
+    t2.await.unwrap().unwrap();
+    push(&out, format!("parent={}", VAR.get().unwrap()));
+    VAR.reset(tok).unwrap();
+    push(&out, format!("after-reset={}", VAR.get().unwrap()));
+    let _ = VAR.set("for-callback");
+    let fut = Completion::new();
+    let setter = fut.clone();
+    corio::call_soon(move || setter.set_result(VAR.get().unwrap()).unwrap());
+    let _ = VAR.set("changed");
+    push(&out, format!("callback-saw={}", fut.wait().await.unwrap()));
+    let trace = out.borrow().join(" | ");
+    trace
+}
+
+#[test]
+fn t06_contextvars_matches_oracle() {
+    // rules X1 X2 X3 X4
+    let lp = vloop();
+    let trace = lp.block_on(t06_main()).unwrap();
+    assert_eq!(trace, expected(include_str!("oracle/t06_contextvars.expected")));
+}
+
+#[test]
+fn oracle_copies_are_complete() {
+    // The seven oracle programs travel with the repository (later issues port
+    // t03, t04, t05 and t07); each has its expected trace.
+    for (program, trace) in [
+        (include_str!("oracle/t01_loop_order.py"), include_str!("oracle/t01_loop_order.expected")),
+        (include_str!("oracle/t02_task_cancel.py"), include_str!("oracle/t02_task_cancel.expected")),
+        (include_str!("oracle/t03_taskgroup.py"), include_str!("oracle/t03_taskgroup.expected")),
+        (include_str!("oracle/t04_timeout.py"), include_str!("oracle/t04_timeout.expected")),
+        (include_str!("oracle/t05_locks.py"), include_str!("oracle/t05_locks.expected")),
+        (include_str!("oracle/t06_contextvars.py"), include_str!("oracle/t06_contextvars.expected")),
+        (include_str!("oracle/t07_queue.py"), include_str!("oracle/t07_queue.expected")),
+    ] {
+        assert!(program.contains("import asyncio"));
+        assert!(!expected(trace).is_empty());
+    }
+}

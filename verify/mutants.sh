@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# corio's mutation check: a check that cannot fail proves nothing.
+#
+# Each known-dangerous bug is planted in corio-core behind `cfg(corio_mutant = "NAME")`, next to the real code, with
+# a `// MUTANT (...)` comment. `CORIO_MUTANT=NAME` turns it on: core/build.rs turns the variable into the cfg for
+# corio-core only, so switching mutants rebuilds core and its dependents, never the other dependencies. For every
+# mutant in the table below this script builds the mutated core in its own cargo process, runs the mutant's check and
+# requires it to FAIL (a non-zero exit: a failed assertion, a loom deadlock or leak report, or a loom abort; never
+# `#[should_panic]`, since loom aborts the process on a deadlock).
+#
+# Before that, every distinct check is run once on the un-mutated build and must PASS; a mutant whose check fails
+# without the mutant proves nothing and is reported INVALID.
+#
+# Usage:
+#   verify/mutants.sh                 run every mutant in the table
+#   verify/mutants.sh NAME...         run only these mutants
+#   verify/mutants.sh --list          print the table
+# Environment:
+#   MUTANTS_SKIP_BASELINE=1           skip the un-mutated runs (when you just ran them)
+#   MUTANTS_TIMEOUT=SECONDS           limit per check run (default 900); a timeout counts as not caught
+#   MUTANTS_TARGET_DIR=DIR            target dir of non-loom checks (default target/mutants, so that switching
+#                                     CORIO_MUTANT does not invalidate the core build in target/)
+#   LOOM_MAX_PREEMPTIONS, LOOM_MAX_BRANCHES   loom bounds (defaults 2 and 10000, the CI settings)
+# Output: one line per mutant (caught / SURVIVED / INVALID / BUILD-FAILED / TIMEOUT), then `N/M mutants caught`.
+# Exit status: 0 iff every selected mutant was caught. Logs: target/mutants-logs/.
+#
+# THE TABLE (below, between MUTANTS and its closing EOF): one mutant per line,
+#
+#     NAME | COMMAND
+#
+# NAME is the cfg value (unique in the table). COMMAND is a shell command, run from the repository root with
+# CORIO_MUTANT=NAME exported, that must exit non-zero when the mutant is planted and zero when it is not. Prefix it
+# with `loom ` for a loom model: that runs the rest with RUSTFLAGS="--cfg corio_loom" and
+# CARGO_TARGET_DIR=target/loom (and the loom bounds above). Other commands run with CARGO_TARGET_DIR=target/mutants.
+# The script builds first, with `--no-run` added after `cargo test` (and anything after ` -- ` dropped), so that a
+# mutant that does not compile is reported BUILD-FAILED rather than counted as caught. Blank lines and lines
+# starting with `#` are ignored.
+
+set -uo pipefail
+
+read -r -d '' MUTANTS <<'EOF'
+# Loom models (verify/tests/loom_*.rs).
+waker_refcount_nonatomic  | loom cargo test -p corio-verify --release --test loom_waker_refs
+handle_drop_nonatomic     | loom cargo test -p corio-verify --release --test loom_handle_drop
+join_waker_unchecked      | loom cargo test -p corio-verify --release --test loom_join
+park_check_before_flag    | loom cargo test -p corio-verify --release --test loom_park
+park_flag_cleared_early   | loom cargo test -p corio-verify --release --test loom_park
+close_skips_remote_spawns | loom cargo test -p corio-verify --release --test loom_shutdown
+post_accepts_after_close  | loom cargo test -p corio-verify --release --test loom_shutdown
+
+# Properties (verify/tests/prop_*.rs).
+skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers
+EOF
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT" || exit 2
+LOGS="$ROOT/target/mutants-logs"
+mkdir -p "$LOGS"
+TIMEOUT="${MUTANTS_TIMEOUT:-900}"
+export CARGO_TARGET_DIR="${MUTANTS_TARGET_DIR:-$ROOT/target/mutants}"
+
+# `loom CMD...`: runs CMD as a loom model build.
+loom() {
+    RUSTFLAGS="--cfg corio_loom" CARGO_TARGET_DIR="$ROOT/target/loom" \
+        LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}" LOOM_MAX_BRANCHES="${LOOM_MAX_BRANCHES:-10000}" "$@"
+}
+
+# The build-only form of a check command.
+build_command() {
+    local cmd="${1%% -- *}"
+    printf '%s' "${cmd/cargo test/cargo test --no-run}"
+}
+
+# run LOG COMMAND: runs COMMAND (with the `loom` helper available) under the timeout; returns its status (124 on
+# timeout).
+run() {
+    local log="$1" cmd="$2"
+    timeout -k 10 "$TIMEOUT" bash -c "$(declare -f loom); ROOT='$ROOT'; $cmd" >>"$log" 2>&1
+}
+
+names=()
+commands=()
+while IFS= read -r line; do
+    [[ -z "${line//[[:space:]]/}" || "$line" =~ ^[[:space:]]*# ]] && continue
+    name="${line%%|*}"
+    name="$(echo "$name" | xargs)"
+    cmd="$(echo "${line#*|}" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')"
+    if [[ -z "$name" || "$line" != *"|"* || -z "$cmd" ]]; then
+        echo "mutants.sh: bad table line: $line" >&2
+        exit 2
+    fi
+    for existing in "${names[@]}"; do
+        [[ "$existing" == "$name" ]] && { echo "mutants.sh: duplicate mutant $name" >&2; exit 2; }
+    done
+    names+=("$name")
+    commands+=("$cmd")
+done <<<"$MUTANTS"
+
+if [[ "${1:-}" == "--list" ]]; then
+    for i in "${!names[@]}"; do printf '%-28s %s\n' "${names[$i]}" "${commands[$i]}"; done
+    exit 0
+fi
+
+# The selection.
+selected=()
+if [[ $# -eq 0 ]]; then
+    selected=("${!names[@]}")
+else
+    for want in "$@"; do
+        found=""
+        for i in "${!names[@]}"; do [[ "${names[$i]}" == "$want" ]] && found="$i"; done
+        if [[ -z "$found" ]]; then
+            echo "mutants.sh: unknown mutant '$want' (see --list)" >&2
+            exit 2
+        fi
+        selected+=("$found")
+    done
+fi
+
+start=$SECONDS
+declare -A baseline # command -> ok | fails | build-failed | timeout
+
+# 1. The un-mutated build must pass every distinct check.
+if [[ "${MUTANTS_SKIP_BASELINE:-0}" != 1 ]]; then
+    unset CORIO_MUTANT
+    for i in "${selected[@]}"; do
+        cmd="${commands[$i]}"
+        [[ -n "${baseline[$cmd]:-}" ]] && continue
+        log="$LOGS/baseline-$(echo "$cmd" | tr -c 'a-zA-Z0-9_' '_' | cut -c1-80).log"
+        : >"$log"
+        t=$SECONDS
+        if ! run "$log" "$(build_command "$cmd")"; then
+            baseline[$cmd]=build-failed
+        else
+            run "$log" "$cmd"
+            case $? in
+                0) baseline[$cmd]=ok ;;
+                124) baseline[$cmd]=timeout ;;
+                *) baseline[$cmd]=fails ;;
+            esac
+        fi
+        printf 'baseline %-13s %4ss  %s\n' "${baseline[$cmd]}" "$((SECONDS - t))" "$cmd"
+    done
+fi
+
+# 2. Each mutant must make its check fail.
+caught=0
+for i in "${selected[@]}"; do
+    name="${names[$i]}" cmd="${commands[$i]}"
+    log="$LOGS/$name.log"
+    : >"$log"
+    t=$SECONDS
+    base="${baseline[$cmd]:-ok}"
+    if [[ "$base" != ok ]]; then
+        result="INVALID (the check does not pass without the mutant: $base)"
+    else
+        export CORIO_MUTANT="$name"
+        if ! run "$log" "$(build_command "$cmd")"; then
+            result="BUILD-FAILED"
+        else
+            run "$log" "$cmd"
+            case $? in
+                0) result="SURVIVED" ;;
+                124) result="TIMEOUT" ;;
+                *) result="caught"; caught=$((caught + 1)) ;;
+            esac
+        fi
+        unset CORIO_MUTANT
+    fi
+    printf '%-28s %-9s %4ss  %s\n' "$name" "$result" "$((SECONDS - t))" "$cmd"
+done
+
+echo "$caught/${#selected[@]} mutants caught ($((SECONDS - start))s; logs in ${LOGS#"$ROOT"/})"
+[[ "$caught" -eq "${#selected[@]}" ]]

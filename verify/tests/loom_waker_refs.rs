@@ -1,0 +1,84 @@
+//! Loom model 5: waker reference counts return to zero.
+//!
+//! Every waker owns one task reference (`core/src/task/waker.rs`): `clone` adds one, `drop` removes one, `wake`
+//! consumes one; a wake that schedules the task adds one for the queue entry. The task is freed when the count
+//! reaches zero, and each task carries a `loom::alloc::Track` (core's `LeakTrack` under `corio_loom`), so loom fails
+//! the model if any execution ends with the task still allocated; it also tracks the loop's shared state, which every
+//! task holds a strong count of. A count that reaches zero too early shows up as a use after free (the track is
+//! dropped twice, or the explicit drop counts below are off).
+//!
+//! The task (the root future of `block_on`) clones its waker on the first poll and hands the clones to two threads:
+//! one wakes by value, the other clones again, wakes by reference and drops both. Their reference-count updates race
+//! with each other and with the loop, which drops its queue and registry references as it polls and completes the
+//! task. Caught mutant: `waker_refcount_nonatomic`.
+#![cfg(corio_loom)]
+
+mod loom_support;
+
+use corio_core::reactor::ParkReactor;
+use corio_core::runtime::EventLoop;
+use loom_support::{check, Counted, Counter};
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+/// Pending on the first poll (handing waker clones to two threads), ready on the next.
+struct WakedFromThreads {
+    polls: usize,
+    _guard: Counted,
+    output: Counter,
+    threads: Rc<RefCell<Vec<loom::thread::JoinHandle<()>>>>,
+}
+
+impl Future for WakedFromThreads {
+    type Output = Counted;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Counted> {
+        self.polls += 1;
+        if self.polls > 1 {
+            return Poll::Ready(self.output.token());
+        }
+        let by_value = cx.waker().clone();
+        let by_ref = cx.waker().clone();
+        let mut threads = self.threads.borrow_mut();
+        threads.push(loom::thread::spawn(move || by_value.wake()));
+        threads.push(loom::thread::spawn(move || {
+            let extra = by_ref.clone();
+            by_ref.wake_by_ref();
+            drop(by_ref);
+            drop(extra);
+        }));
+        Poll::Pending
+    }
+}
+
+#[test]
+fn waker_refcounts_return_to_zero() {
+    check("loom_waker_refs::waker_refcounts_return_to_zero", || {
+        let lp = EventLoop::new(ParkReactor::new());
+        let future_drops = Counter::new();
+        let output_drops = Counter::new();
+        let threads = Rc::new(RefCell::new(Vec::new()));
+        let future = WakedFromThreads {
+            polls: 0,
+            _guard: future_drops.token(),
+            output: output_drops.clone(),
+            threads: threads.clone(),
+        };
+
+        let output = lp.block_on(future).unwrap();
+        assert_eq!(future_drops.get(), 1, "the future is dropped when the task completes");
+        drop(output);
+        assert_eq!(output_drops.get(), 1);
+
+        for thread in threads.take() {
+            thread.join().unwrap();
+        }
+        drop(lp);
+        assert_eq!(future_drops.get(), 1);
+        assert_eq!(output_drops.get(), 1);
+        // The task itself must be freed by now: loom's leak check runs when this execution ends.
+    });
+}
