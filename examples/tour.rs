@@ -95,7 +95,9 @@ async fn tasks() -> Result<(), Cancelled> {
     let joined = doomed.await;
     std::panic::set_hook(hook);
     match joined {
-        Err(JoinError::Panicked(panic)) => println!("   a panicking task -> JoinError::Panicked({:?})", panic.message()),
+        Err(JoinError::Panicked(panic)) => {
+            println!("   a panicking task -> JoinError::Panicked({:?})", panic.message())
+        }
         other => println!("   unexpected: {other:?}"),
     }
     let (a, b) = (log(), log());

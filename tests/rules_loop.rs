@@ -120,8 +120,6 @@ fn l3_timers_run_in_deadline_order_ties_in_insertion_order() {
 }
 
 #[test]
-#[ignore = "known divergence: corio resumes a task whose sleep timer fired in the same iteration; \
-            asyncio resumes it one iteration later (the timer only sets the sleep's future)"]
 fn l3_task_woken_by_a_timer_resumes_in_the_next_iteration_as_in_asyncio() {
     // rule L3 and asyncio's sleep: checked against CPython ("cb a b").
     let lp = vloop();

@@ -50,6 +50,11 @@ post_accepts_after_close  | loom cargo test -p corio-verify --release --test loo
 
 # Properties (verify/tests/prop_*.rs).
 skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers
+batch_not_snapshot        | cargo test -p corio-verify --release --test prop_loop_order
+
+# Call contracts (verify/tests/mock_*.rs).
+poll_every_iteration      | cargo test -p corio-verify --release --test mock_reactor_calls
+notify_always             | cargo test -p corio-verify --release --test mock_reactor_calls
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,6 +63,9 @@ LOGS="$ROOT/target/mutants-logs"
 mkdir -p "$LOGS"
 TIMEOUT="${MUTANTS_TIMEOUT:-900}"
 export CARGO_TARGET_DIR="${MUTANTS_TARGET_DIR:-$ROOT/target/mutants}"
+# A mutant's failing cases are not regressions of the real code: keep them out
+# of verify/proptest-regressions/.
+export PROPTEST_DISABLE_FAILURE_PERSISTENCE=1
 
 # `loom CMD...`: runs CMD as a loom model build.
 loom() {

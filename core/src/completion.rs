@@ -57,13 +57,15 @@ enum Outcome<T> {
 
 struct State<T> {
     outcome: Outcome<T>,
-    /// Awaiters, by the slot each `Wait` remembers.
-    waiters: Vec<Option<Waker>>,
-    /// Done-callbacks held by their loop until release, each with the
-    /// number of waiter slots taken before it was added: an awaiter is
-    /// resumed by a done-callback of its own in asyncio, so awaiters and
-    /// callbacks are released in the one order they were added in (F3).
-    callbacks: Vec<(usize, LoopHandle, u64)>,
+    /// Awaiters and done-callbacks share one sequence: an awaiter is resumed
+    /// by a done-callback of its own in asyncio, so both are released in the
+    /// one order they were added in (F3).
+    next_seq: u64,
+    /// Awaiters, by the sequence number each `Wait` remembers. A `Wait` that
+    /// goes away removes its entry, so the list holds live awaiters only.
+    waiters: Vec<(u64, Waker)>,
+    /// Done-callbacks held by their loop until release.
+    callbacks: Vec<(u64, LoopHandle, u64)>,
 }
 
 /// A settable future (asyncio's `loop.create_future()`).
@@ -106,6 +108,7 @@ impl<T> Completion<T> {
         Completion {
             inner: Arc::new(Mutex::new(State {
                 outcome: Outcome::Pending,
+                next_seq: 0,
                 waiters: Vec::new(),
                 callbacks: Vec::new(),
             })),
@@ -141,13 +144,11 @@ impl<T> Completion<T> {
             (std::mem::take(&mut state.waiters), std::mem::take(&mut state.callbacks))
         };
         let mut callbacks = callbacks.into_iter().peekable();
-        for (slot, waiter) in waiters.into_iter().enumerate() {
-            while let Some((_, handle, id)) = callbacks.next_if(|(before, ..)| *before <= slot) {
+        for (seq, waker) in waiters {
+            while let Some((_, handle, id)) = callbacks.next_if(|(added, ..)| *added < seq) {
                 release_callback(&handle, id);
             }
-            if let Some(waker) = waiter {
-                waker.wake();
-            }
+            waker.wake();
         }
         for (_, handle, id) in callbacks {
             release_callback(&handle, id);
@@ -195,8 +196,9 @@ impl<T> Completion<T> {
         let (id, handle) = current::expect_running(|l| (l.hold_callback(callback), l.handle()));
         let mut state = self.lock();
         if matches!(state.outcome, Outcome::Pending) {
-            let before = state.waiters.len();
-            state.callbacks.push((before, handle, id));
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            state.callbacks.push((seq, handle, id));
         } else {
             drop(state);
             release_callback(&handle, id);
@@ -208,7 +210,7 @@ impl<T> Completion<T> {
     where
         T: Clone,
     {
-        Wait { completion: self.clone(), slot: None }
+        Wait { completion: self.clone(), seq: None }
     }
 }
 
@@ -250,7 +252,8 @@ impl<T> fmt::Debug for Completion<T> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<T> {
     completion: Completion<T>,
-    slot: Option<usize>,
+    /// This awaiter's place in the completion's sequence, once registered.
+    seq: Option<u64>,
 }
 
 impl<T: Clone> Future for Wait<T> {
@@ -261,7 +264,7 @@ impl<T: Clone> Future for Wait<T> {
             // A token of its own: the task's token must not stay alive in
             // the completion, or a task that swallows it would end cancelled.
             self.completion.finish(Outcome::Cancelled(Cancelled::new(cancelled.message_cow()))).ok();
-            self.forget_slot();
+            self.forget();
             return Poll::Ready(Err(cancelled));
         }
         let mut state = self.completion.lock();
@@ -269,24 +272,29 @@ impl<T: Clone> Future for Wait<T> {
             Outcome::Done(value) => {
                 let value = value.clone();
                 drop(state);
-                self.forget_slot();
+                self.forget();
                 Poll::Ready(Ok(value))
             }
             Outcome::Cancelled(c) => {
                 let c = current::adopt_cancelled(c.clone());
                 drop(state);
-                self.forget_slot();
+                self.forget();
                 Poll::Ready(Err(c))
             }
             Outcome::Pending => {
-                let waker = Some(cx.waker().clone());
-                match self.slot {
-                    Some(slot) => state.waiters[slot] = waker,
+                let registered = self.seq.and_then(|seq| state.waiters.iter_mut().find(|(s, _)| *s == seq));
+                match registered {
+                    Some((_, waker)) => {
+                        if !waker.will_wake(cx.waker()) {
+                            *waker = cx.waker().clone();
+                        }
+                    }
                     None => {
-                        state.waiters.push(waker);
-                        let slot = state.waiters.len() - 1;
+                        let seq = state.next_seq;
+                        state.next_seq += 1;
+                        state.waiters.push((seq, cx.waker().clone()));
                         drop(state);
-                        self.slot = Some(slot);
+                        self.seq = Some(seq);
                     }
                 }
                 Poll::Pending
@@ -296,17 +304,15 @@ impl<T: Clone> Future for Wait<T> {
 }
 
 impl<T> Wait<T> {
-    fn forget_slot(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            if let Some(waiter) = self.completion.lock().waiters.get_mut(slot) {
-                *waiter = None;
-            }
+    fn forget(&mut self) {
+        if let Some(seq) = self.seq.take() {
+            self.completion.lock().waiters.retain(|(s, _)| *s != seq);
         }
     }
 }
 
 impl<T> Drop for Wait<T> {
     fn drop(&mut self) {
-        self.forget_slot();
+        self.forget();
     }
 }

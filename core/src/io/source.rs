@@ -1,7 +1,8 @@
 //! `Async<T>`: a non-blocking file descriptor registered with the loop.
 
 use super::registry::{Direction, IoKey};
-use crate::runtime::current::{self, with_local};
+use crate::runtime::current::{self, with_loop};
+use crate::runtime::shared::LoopId;
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
@@ -30,8 +31,8 @@ use std::task::{Context, Poll};
 pub struct Async<T: AsFd> {
     io: Option<T>,
     key: IoKey,
-    /// The loop's identity (compared, never dereferenced).
-    owner: usize,
+    /// The loop it is registered with.
+    loop_id: LoopId,
 }
 
 fn no_loop() -> io::Error {
@@ -50,9 +51,9 @@ impl<T: AsFd> Async<T> {
     pub fn new(io: T) -> io::Result<Async<T>> {
         set_nonblocking(io.as_fd().as_raw_fd())?;
         let fd = io.as_fd().as_raw_fd();
-        let (key, owner) =
-            current::with_running(|l| l.io_register(fd).map(|key| (key, l.owner() as usize))).ok_or_else(no_loop)??;
-        Ok(Async { io: Some(io), key, owner })
+        let (key, loop_id) =
+            current::with_running(|l| l.io_register(fd).map(|key| (key, l.id()))).ok_or_else(no_loop)??;
+        Ok(Async { io: Some(io), key, loop_id })
     }
 
     /// The wrapped I/O object.
@@ -73,7 +74,7 @@ impl<T: AsFd> Async<T> {
     }
 
     fn deregister(&self, fd: std::os::fd::RawFd) -> io::Result<()> {
-        with_local(self.owner as *const (), |l| l.io_deregister(self.key, fd)).unwrap_or(Ok(()))
+        with_loop(self.loop_id, |l| l.io_deregister(self.key, fd)).unwrap_or(Ok(()))
     }
 
     /// Waits until the source may be ready in `direction` (a checkpoint).
@@ -81,7 +82,7 @@ impl<T: AsFd> Async<T> {
         if let Err(cancelled) = current::checkpoint() {
             return Poll::Ready(Err(cancelled.into()));
         }
-        if !current::is_running(self.owner as *const ()) {
+        if !current::is_current(self.loop_id) {
             return Poll::Ready(Err(wrong_loop()));
         }
         current::with_running(|l| l.io_poll_ready(self.key, direction, cx)).unwrap_or(Poll::Ready(Err(wrong_loop())))

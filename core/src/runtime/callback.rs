@@ -119,6 +119,10 @@ pub(crate) enum Runnable<X> {
     Task(TaskRef),
     /// A callback, with the context it runs in.
     Callback(CallbackRef, Context<X>),
+    /// A fired sleep: waking it queues the task for the *next* iteration, as
+    /// asyncio's timer callback only resolves the sleep's future (rule L3's
+    /// order of a sleeper and a callback due at the same time).
+    Wake(std::task::Waker),
 }
 
 /// A callback scheduled with `call_soon`; asyncio's `Handle`.
@@ -162,7 +166,7 @@ pub struct TimerHandle {
     pub(crate) handle: Handle,
     pub(crate) when: Instant,
     pub(crate) key: TimerKey,
-    pub(crate) owner: *const (),
+    pub(crate) loop_id: super::shared::LoopId,
 }
 
 impl TimerHandle {
@@ -171,7 +175,7 @@ impl TimerHandle {
     pub fn cancel(&self) {
         if !self.handle.cancelled() {
             self.handle.cancel();
-            super::current::timer_cancelled(self.owner, self.key);
+            super::current::timer_cancelled(self.loop_id, self.key);
         }
     }
 

@@ -12,6 +12,7 @@ use super::callback::{CallbackRef, Handle, TimerHandle};
 use super::exception::ExceptionContext;
 use super::handle::LoopHandle;
 use super::registry::DoneCallback;
+use super::shared::LoopId;
 use super::timers::TimerKey;
 use crate::io::{Direction, IoKey};
 use crate::loom::corio_thread_local;
@@ -31,6 +32,7 @@ use std::time::Instant;
 /// The loop's services for code running on its thread.
 pub(crate) trait Local {
     fn owner(&self) -> *const ();
+    fn id(&self) -> LoopId;
     fn now(&self) -> Instant;
     fn stop(&self);
     fn handle(&self) -> LoopHandle;
@@ -75,6 +77,10 @@ corio_thread_local! {
     static RUNNING_OWNER: Cell<*const ()> = Cell::new(std::ptr::null());
 }
 corio_thread_local! {
+    /// The running loop's id (`LoopId::NONE` if none).
+    static RUNNING_ID: Cell<LoopId> = Cell::new(LoopId::NONE);
+}
+corio_thread_local! {
     static CURRENT_TASK: Cell<Option<RawTask>> = Cell::new(None);
 }
 corio_thread_local! {
@@ -89,6 +95,21 @@ const NO_LOOP: &str = "corio: no event loop is running on this thread \
 #[inline]
 pub(crate) fn is_running(owner: *const ()) -> bool {
     RUNNING_OWNER.with(|r| r.get() == owner)
+}
+
+/// Whether the loop with `id` is the one running on this thread.
+#[inline]
+pub(crate) fn is_current(id: LoopId) -> bool {
+    RUNNING_ID.with(|r| r.get() == id)
+}
+
+/// Runs `f` with the loop `id` if it lives on this thread (running or not).
+pub(crate) fn with_loop<R>(id: LoopId, f: impl FnOnce(&dyn Local) -> R) -> Option<R> {
+    if is_current(id) {
+        return with_running(f);
+    }
+    let local = LOCAL_LOOPS.with(|loops| loops.borrow().iter().filter_map(Weak::upgrade).find(|l| l.id() == id))?;
+    Some(f(&*local))
 }
 
 /// Runs `f` with the running loop, if any.
@@ -127,6 +148,7 @@ pub(crate) fn register_local(local: Weak<dyn Local>) {
 pub(crate) struct RunGuard {
     previous: Option<NonNull<dyn Local>>,
     previous_owner: *const (),
+    previous_id: LoopId,
 }
 
 impl RunGuard {
@@ -134,9 +156,12 @@ impl RunGuard {
     ///
     /// `local` must outlive the guard.
     pub(crate) unsafe fn enter(local: NonNull<dyn Local>, owner: *const ()) -> RunGuard {
+        // SAFETY: `local` is live (the caller's contract).
+        let id = unsafe { local.as_ref() }.id();
         RunGuard {
             previous: RUNNING.with(|r| r.replace(Some(local))),
             previous_owner: RUNNING_OWNER.with(|r| r.replace(owner)),
+            previous_id: RUNNING_ID.with(|r| r.replace(id)),
         }
     }
 }
@@ -145,6 +170,7 @@ impl Drop for RunGuard {
     fn drop(&mut self) {
         RUNNING.with(|r| r.set(self.previous));
         RUNNING_OWNER.with(|r| r.set(self.previous_owner));
+        RUNNING_ID.with(|r| r.set(self.previous_id));
     }
 }
 
@@ -286,8 +312,8 @@ pub(crate) fn report_unretrieved_panic(task: RawTask, panic: Panic) {
     }
 }
 
-pub(crate) fn timer_cancelled(owner: *const (), key: TimerKey) {
-    with_local(owner, |l| l.timer_cancelled(key));
+pub(crate) fn timer_cancelled(id: LoopId, key: TimerKey) {
+    with_loop(id, |l| l.timer_cancelled(key));
 }
 
 /// Called from a task that is not on its loop's thread.
@@ -372,7 +398,7 @@ pub fn call_at(when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle 
         key: l.call_at(when, callback.clone()),
         handle: Handle { callback },
         when,
-        owner: l.owner(),
+        loop_id: l.id(),
     })
 }
 

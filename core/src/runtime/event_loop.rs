@@ -243,7 +243,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
         let callback = CallbackRef::local(callback);
         let key =
             self.core.timers.borrow_mut().insert(when, Timer::Callback(callback.clone(), self.core.spawn_context()));
-        TimerHandle { handle: Handle { callback }, when, key, owner: self.core.shared.as_owner() }
+        TimerHandle { handle: Handle { callback }, when, key, loop_id: self.core.shared.id }
     }
 
     /// The loop's time.
@@ -503,7 +503,12 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             // a loop that always has work cannot starve its sockets; a loop
             // without sources never enters the reactor at all.
             let busy = self.busy_iterations.get() + 1;
-            if busy >= self.poll_interval && self.io.borrow().len() > 0 {
+            let due = busy >= self.poll_interval && self.io.borrow().len() > 0;
+            // MUTANT (mock_reactor_calls): poll on every busy iteration, as
+            // tokio's lone yield does (an epoll_wait per yield).
+            #[cfg(corio_mutant = "poll_every_iteration")]
+            let due = true;
+            if due {
                 self.busy_iterations.set(0);
                 self.poll_reactor(Some(Duration::ZERO))?;
             } else {
@@ -599,7 +604,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             match due {
                 None => return,
                 Some((_, Timer::Callback(callback, context))) => self.push(Runnable::Callback(callback, context)),
-                Some((_, Timer::Wake(waker))) => waker.wake(),
+                Some((_, Timer::Wake(waker))) => self.push(Runnable::Wake(waker)),
             }
         }
     }
@@ -611,10 +616,20 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         unsafe { self.shared.with_ready(|ready| mem::swap(ready, &mut batch)) };
         loop {
             let next = self.executor.borrow_mut().next(&mut batch);
+            // MUTANT (prop_loop_order): keep running what becomes ready during
+            // the batch, so a callback scheduled now runs in this iteration
+            // instead of the next (breaks L2).
+            #[cfg(corio_mutant = "batch_not_snapshot")]
+            let next = next.or_else(|| {
+                // SAFETY: as above.
+                unsafe { self.shared.with_ready(|ready| mem::swap(ready, &mut batch)) };
+                self.executor.borrow_mut().next(&mut batch)
+            });
             match next {
                 None => break,
                 Some(Runnable::Task(task)) => self.run_task(task),
                 Some(Runnable::Callback(callback, context)) => self.run_callback(callback, context),
+                Some(Runnable::Wake(waker)) => waker.wake(),
             }
         }
         *self.batch.borrow_mut() = batch;

@@ -7,6 +7,7 @@ use super::event_loop::{LoopCore, Timer};
 use super::exception::ExceptionContext;
 use super::handle::LoopHandle;
 use super::registry::DoneCallback;
+use super::shared::LoopId;
 use super::timers::TimerKey;
 use crate::clock::Clock;
 use crate::context::ContextStore;
@@ -26,6 +27,10 @@ use std::time::Instant;
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C, E, X> {
     fn owner(&self) -> *const () {
         self.shared.as_owner()
+    }
+
+    fn id(&self) -> LoopId {
+        self.shared.id
     }
 
     fn now(&self) -> Instant {

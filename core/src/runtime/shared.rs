@@ -74,6 +74,24 @@ pub(crate) struct LoopShared<R, X> {
     pub(crate) notifies: AtomicUsize,
     /// Task ids (`Task-N`), shared by local and cross-thread spawns.
     next_task_id: AtomicU64,
+    /// This loop's identity for the lifetime of the process. Objects that do
+    /// not keep the loop alive (timer handles, sleeps, I/O sources) name it
+    /// by id, not by address: an address can be reused by a later loop.
+    pub(crate) id: LoopId,
+}
+
+/// A loop's process-unique identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct LoopId(pub(crate) u64);
+
+impl LoopId {
+    /// No loop: what the thread-local holds when none runs.
+    pub(crate) const NONE: LoopId = LoopId(0);
+
+    fn next() -> LoopId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        LoopId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 // SAFETY: `ready` (which holds `Rc`s and contexts) is only touched on the
@@ -94,6 +112,7 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
             reactor,
             notifies: AtomicUsize::new(0),
             next_task_id: AtomicU64::new(1),
+            id: LoopId::next(),
         }
     }
 
@@ -150,7 +169,12 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     pub(crate) fn unpark(&self) {
         // The compare-exchange makes exactly one pusher pay for the syscall,
         // and (being a read-modify-write) it reads the latest `parked`.
-        if self.parked.compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+        let was_parked = self.parked.compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst).is_ok();
+        // MUTANT (mock_reactor_calls): notify on every cross-thread wake, also
+        // when the loop is busy: a syscall where none is needed (breaks L7).
+        #[cfg(corio_mutant = "notify_always")]
+        let was_parked = true;
+        if was_parked {
             self.notifies.fetch_add(1, Ordering::Relaxed);
             // An error here means the reactor's wake-up descriptor is gone,
             // which only happens after the loop has closed.

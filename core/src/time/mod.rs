@@ -2,8 +2,14 @@
 //!
 //! A sleep registers one timer with the running loop on its first poll (no
 //! allocation: timers live in the loop's slab) and cancels it when dropped
-//! early (W8's register + cancel). `sleep(Duration::ZERO)` registers nothing
-//! and yields once, as `asyncio.sleep(0)` does.
+//! early (W8's register + cancel). A sleep whose deadline is not in the
+//! future registers nothing and yields once, as `asyncio.sleep(0)` does.
+//!
+//! A timer that fires does not resume its task in the same iteration: it
+//! queues a wake-up that runs with that iteration's batch, and the task runs
+//! in the next — asyncio's timer only resolves the sleep's future, whose
+//! callback then schedules the task. So a sleeper and a callback due at the
+//! same time run callback first, as in asyncio.
 
 mod sleep;
 mod yield_now;

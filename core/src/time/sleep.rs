@@ -1,4 +1,5 @@
-use crate::runtime::current::{self, with_local};
+use crate::runtime::current::{self, with_loop};
+use crate::runtime::shared::LoopId;
 use crate::runtime::timers::TimerKey;
 use crate::task::Cancelled;
 use std::future::Future;
@@ -29,7 +30,8 @@ pub fn sleep(duration: Duration) -> Sleep {
 }
 
 /// Waits until `deadline` on the running loop's clock (a checkpoint). A
-/// deadline in the past completes at the next iteration.
+/// deadline that has passed yields once and completes at the next
+/// iteration, as `asyncio.sleep` with a non-positive delay does.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep { deadline: Deadline::At(deadline), state: State::Idle }
 }
@@ -44,7 +46,7 @@ enum Deadline {
 enum State {
     Idle,
     Yielded,
-    Registered { key: TimerKey, owner: usize },
+    Registered { key: TimerKey, loop_id: LoopId },
     Done,
 }
 
@@ -60,10 +62,10 @@ pub struct Sleep {
 impl Sleep {
     /// Forgets the timer (dropped sleeps and cancelled ones).
     fn deregister(&mut self) {
-        if let State::Registered { key, owner } = self.state {
+        if let State::Registered { key, loop_id } = self.state {
             // Off the loop's thread there is no loop to reach; the timer then
             // fires once, harmlessly, and is reclaimed.
-            with_local(owner as *const (), |l| l.sleep_cancel(key));
+            with_loop(loop_id, |l| l.sleep_cancel(key));
         }
         self.state = State::Done;
     }
@@ -83,7 +85,7 @@ impl Future for Sleep {
                 this.state = State::Done;
                 Poll::Ready(Ok(()))
             }
-            State::Registered { key, owner } if current::is_running(owner as *const ()) => {
+            State::Registered { key, loop_id } if current::is_current(loop_id) => {
                 if current::expect_running(|l| l.sleep_update(key, cx.waker())) {
                     Poll::Pending
                 } else {
@@ -93,19 +95,23 @@ impl Future for Sleep {
             }
             State::Idle | State::Registered { .. } => {
                 // First poll (or moved to another loop: start over there).
-                if let Deadline::After(Duration::ZERO) = this.deadline {
-                    this.state = State::Yielded;
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
-                let (key, owner) = current::expect_running(|l| {
+                let registered = current::expect_running(|l| {
+                    let now = l.now();
                     let when = match this.deadline {
-                        Deadline::After(duration) => l.now() + duration,
+                        Deadline::After(duration) => now + duration,
                         Deadline::At(instant) => instant,
                     };
-                    (l.sleep_register(when, cx.waker().clone()), l.owner() as usize)
+                    // asyncio: a delay <= 0 is `sleep(0)`, a bare yield that
+                    // resumes in the next iteration; no timer.
+                    (when > now).then(|| (l.sleep_register(when, cx.waker().clone()), l.id()))
                 });
-                this.state = State::Registered { key, owner };
+                this.state = match registered {
+                    Some((key, loop_id)) => State::Registered { key, loop_id },
+                    None => {
+                        cx.waker().wake_by_ref();
+                        State::Yielded
+                    }
+                };
                 Poll::Pending
             }
         }
