@@ -23,7 +23,7 @@
 //!
 //! Pick the reactor with cargo features: `epoll` (the default on Linux,
 //! through the `native` feature) or `mock` (deterministic: injected
-//! readiness, virtual clock, seeded scheduling — see [`backend::mock`]).
+//! readiness, virtual clock, seeded scheduling — see `corio::backend::mock`).
 //! [`EventLoop`] and [`run`] use [`DefaultReactor`]; any combination of
 //! reactor, clock, executor and context store can be built with
 //! [`runtime::EventLoop::builder`].
@@ -32,7 +32,7 @@
 //!
 //! `asyncio.run` → [`run`]; `create_task` → [`spawn`]; `loop.call_soon` →
 //! [`call_soon`]; `asyncio.sleep` → [`sleep`]; `Task.cancel(msg)` →
-//! [`Task::cancel_with`]; `CancelledError` → [`Cancelled`]; `loop.create_future`
+//! [`AnyTask::cancel_with`]; `CancelledError` → [`Cancelled`]; `loop.create_future`
 //! → [`Completion`]; `contextvars.ContextVar` → [`ContextVar`]. The full map is
 //! in `docs/semantics.md`.
 
@@ -135,3 +135,8 @@ pub fn run<F: Future>(future: F) -> Result<F::Output, LoopError> {
     teardown?;
     Ok(output)
 }
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,9 +1,7 @@
 //! Cancellation rules C1–C5, C7, C9 (see `docs/semantics.md`), on the
 //! virtual clock.
 
-use corio::clock::VirtualClock;
 use corio::{Cancelled, FutureExt, JoinError};
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -11,19 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-type Out = Rc<RefCell<Vec<String>>>;
-
-fn vloop() -> corio::runtime::EventLoop<corio::DefaultReactor, VirtualClock> {
-    corio::builder().unwrap().clock(VirtualClock::new()).build()
-}
-
-fn push(out: &Out, line: impl Into<String>) {
-    out.borrow_mut().push(line.into());
-}
-
-fn trace(out: &Out) -> String {
-    out.borrow().join(" ")
-}
+mod common;
+use common::{push, trace, vloop, Out};
 
 fn msg(c: &Cancelled) -> String {
     c.message().unwrap_or("<none>").to_string()

@@ -1,25 +1,13 @@
 //! Context-variable rules X1–X4 (see `docs/semantics.md`).
 
-use corio::clock::VirtualClock;
 use corio::context::TokenError;
 use corio::{ContextVar, Token};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-type Out = Rc<RefCell<Vec<String>>>;
-
-fn vloop() -> corio::runtime::EventLoop<corio::DefaultReactor, VirtualClock> {
-    corio::builder().unwrap().clock(VirtualClock::new()).build()
-}
-
-fn push(out: &Out, line: impl Into<String>) {
-    out.borrow_mut().push(line.into());
-}
-
-fn trace(out: &Out) -> String {
-    out.borrow().join(" ")
-}
+mod common;
+use common::{push, trace, vloop, Out};
 
 static NAME: ContextVar<&'static str> = ContextVar::with_default("name", "default");
 static COUNT: ContextVar<u32> = ContextVar::new("count");

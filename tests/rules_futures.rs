@@ -1,25 +1,12 @@
 //! Future rules F1–F3 for `corio::Completion` (asyncio's `Future`; see
 //! `docs/semantics.md`).
 
-use corio::clock::VirtualClock;
 use corio::{Completion, ContextVar, FutureError};
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-type Out = Rc<RefCell<Vec<String>>>;
-
-fn vloop() -> corio::runtime::EventLoop<corio::DefaultReactor, VirtualClock> {
-    corio::builder().unwrap().clock(VirtualClock::new()).build()
-}
-
-fn push(out: &Out, line: impl Into<String>) {
-    out.borrow_mut().push(line.into());
-}
-
-fn trace(out: &Out) -> String {
-    out.borrow().join(" ")
-}
+mod common;
+use common::{push, trace, vloop, Out};
 
 fn state<T>(c: &Completion<T>) -> (bool, bool) {
     (c.done(), c.cancelled())

@@ -14,19 +14,8 @@ use std::rc::Rc;
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
-type Out = Rc<RefCell<Vec<String>>>;
-
-fn vloop() -> corio::runtime::EventLoop<corio::DefaultReactor, VirtualClock> {
-    corio::builder().unwrap().clock(VirtualClock::new()).build()
-}
-
-fn push(out: &Out, line: impl Into<String>) {
-    out.borrow_mut().push(line.into());
-}
-
-fn trace(out: &Out) -> String {
-    out.borrow().join(" ")
-}
+mod common;
+use common::{push, trace, vloop, Out};
 
 /// A callback that records `tick{n}` once per iteration for `n` in
 /// `1..=last`, rescheduling itself: it marks iteration boundaries.

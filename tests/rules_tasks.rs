@@ -1,24 +1,11 @@
 //! Task rules T1–T5 (see `docs/semantics.md`), on the virtual clock.
 
-use corio::clock::VirtualClock;
 use corio::{JoinError, Task};
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-type Out = Rc<RefCell<Vec<String>>>;
-
-fn vloop() -> corio::runtime::EventLoop<corio::DefaultReactor, VirtualClock> {
-    corio::builder().unwrap().clock(VirtualClock::new()).build()
-}
-
-fn push(out: &Out, line: impl Into<String>) {
-    out.borrow_mut().push(line.into());
-}
-
-fn trace(out: &Out) -> String {
-    out.borrow().join(" ")
-}
+mod common;
+use common::{push, trace, vloop, Out};
 
 // ----- T1 ----------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 //! corio's reactor backends, each behind a cargo feature.
 //!
-//! * `epoll` — [`epoll::EpollReactor`], Linux's readiness API through the
+//! * `epoll` — `epoll::EpollReactor`, Linux's readiness API through the
 //!   `polling` crate, edge-triggered.
-//! * `mock` — [`mock`]: a reactor whose readiness tests inject (with faults
+//! * `mock` — `mock`: a reactor whose readiness tests inject (with faults
 //!   on demand), plus a simulation harness over the virtual clock and the
 //!   seeded-random executor that prints its seed on failure.
 //!

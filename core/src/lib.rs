@@ -7,7 +7,7 @@
 //! * [`context::ContextStore`] — context-variable snapshots with O(1) copy.
 //!
 //! [`runtime::EventLoop`] is asyncio's event loop over them; [`task`] holds
-//! tasks and cancellation; [`time`] the sleeps; [`io`] sockets;
+//! tasks and cancellation; [`mod@time`] the sleeps; [`io`] sockets;
 //! [`Completion`] asyncio's settable future. Most programs use the `corio`
 //! facade crate, which picks a backend and re-exports all of this.
 //!

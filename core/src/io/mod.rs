@@ -1,6 +1,6 @@
 //! Readiness-based I/O on the loop's reactor.
 //!
-//! * [`registry`]: the loop's table of registered sources — readiness flags
+//! * `registry`: the loop's table of registered sources — readiness flags
 //!   and the wakers waiting for them.
 //! * [`Async`]: wraps any non-blocking file descriptor and turns
 //!   `WouldBlock` into waiting for readiness (smol's `Async<T>`).

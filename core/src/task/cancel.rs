@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 /// The error a checkpoint returns when its task's cancellation is delivered.
 ///
-/// Carries the message given to [`Task::cancel_with`](super::Task::cancel_with)
+/// Carries the message given to [`AnyTask::cancel_with`](super::AnyTask::cancel_with)
 /// (the first one, when several cancels were requested before delivery).
 ///
 /// ```
