@@ -51,9 +51,13 @@ pub use corio_core::context::{ContextVar, Token};
 pub use corio_core::runtime::{Handle, LoopError, LoopHandle, TimerHandle};
 pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task};
 
-/// Sockets and non-blocking file descriptors on the loop's reactor.
+/// Sockets on the loop's reactor: TCP, UDP and Unix domain sockets, owned
+/// stream halves, and the accept loop that backs off on `EMFILE`.
 pub mod net {
-    pub use corio_core::io::{TcpListener, TcpStream};
+    pub use corio_core::io::{
+        Incoming, Listener, OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split, TcpListener, TcpStream, UdpSocket,
+        UnixDatagram, UnixListener, UnixStream, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN,
+    };
 }
 
 /// The generic I/O wrapper.
