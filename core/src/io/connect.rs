@@ -58,9 +58,10 @@ pub(crate) async fn with_timeout<T>(
             return Poll::Ready(out);
         }
         match deadline.as_mut().poll(cx) {
-            Poll::Ready(Ok(())) => {
-                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, format!("{what} timed out after {duration:?}"))))
-            }
+            Poll::Ready(Ok(())) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("{what} timed out after {duration:?}"),
+            ))),
             Poll::Ready(Err(cancelled)) => Poll::Ready(Err(cancelled.into())),
             Poll::Pending => Poll::Pending,
         }

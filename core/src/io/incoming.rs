@@ -147,8 +147,5 @@ fn out_of_resources(err: &io::Error) -> bool {
 }
 
 fn connection_failed(err: &io::Error) -> bool {
-    matches!(
-        err.raw_os_error(),
-        Some(libc::ECONNABORTED | libc::EPROTO | libc::ECONNRESET | libc::EPERM | libc::EINTR)
-    )
+    matches!(err.raw_os_error(), Some(libc::ECONNABORTED | libc::EPROTO | libc::ECONNRESET | libc::EPERM | libc::EINTR))
 }

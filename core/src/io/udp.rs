@@ -130,7 +130,5 @@ impl UdpSocket {
 
 /// The first address `addr` resolves to (a datagram goes to one place).
 fn one_addr(addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
-    addr.to_socket_addrs()?
-        .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to send to"))
+    addr.to_socket_addrs()?.next().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to send to"))
 }
