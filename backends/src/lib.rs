@@ -21,6 +21,9 @@ pub mod epoll;
 #[cfg(feature = "mock")]
 pub mod mock;
 
+#[cfg(feature = "kqueue")]
+pub mod kqueue;
+
 #[cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))]
 pub mod uring;
 
