@@ -106,7 +106,13 @@ mod default_backend {
     not(all(feature = "uring", any(target_os = "linux", target_os = "android"))),
     not(all(
         feature = "kqueue",
-        any(target_os = "macos", target_os = "ios", target_os = "freebsd", target_os = "netbsd", target_os = "dragonfly")
+        any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "dragonfly"
+        )
     ))
 ))]
 mod default_backend {
@@ -122,7 +128,13 @@ mod default_backend {
     not(all(feature = "uring", any(target_os = "linux", target_os = "android"))),
     not(all(
         feature = "kqueue",
-        any(target_os = "macos", target_os = "ios", target_os = "freebsd", target_os = "netbsd", target_os = "dragonfly")
+        any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "dragonfly"
+        )
     ))
 ))]
 mod default_backend {
@@ -138,7 +150,13 @@ mod default_backend {
     all(feature = "uring", any(target_os = "linux", target_os = "android")),
     all(
         feature = "kqueue",
-        any(target_os = "macos", target_os = "ios", target_os = "freebsd", target_os = "netbsd", target_os = "dragonfly")
+        any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "dragonfly"
+        )
     )
 )))]
 mod default_backend {

@@ -32,15 +32,10 @@ pub const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(1);
 /// The longest back-off.
 pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for super::TcpListener {}
-    impl Sealed for super::UnixListener {}
-}
-
-/// A listening socket [`Incoming`] can accept from ([`TcpListener`],
-/// [`UnixListener`]).
-pub trait Listener: sealed::Sealed {
+/// A listening socket [`Incoming`] can accept from: [`TcpListener`],
+/// [`UnixListener`], and any listener of your own (the mock backend's
+/// simulated network implements it too).
+pub trait Listener {
     /// What one accept gives: the stream and the peer's address.
     type Connection;
 
@@ -88,7 +83,8 @@ pub struct Incoming<'a, L> {
 }
 
 impl<'a, L: Listener> Incoming<'a, L> {
-    pub(crate) fn new(listener: &'a L) -> Self {
+    /// An accept loop over `listener`.
+    pub fn new(listener: &'a L) -> Self {
         Incoming { listener, backoff: None, delay: ACCEPT_BACKOFF_MIN, backoffs: 0 }
     }
 
