@@ -59,8 +59,12 @@ impl Listener for UnixListener {
     }
 }
 
-/// An accept loop over a listener, with the error policy of the
-/// [module documentation](self). Made by `listener.incoming()`.
+/// An accept loop over a listener. Made by `listener.incoming()`.
+///
+/// Out of descriptors (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`), it sleeps
+/// — 1 ms doubling to [`ACCEPT_BACKOFF_MAX`], reset by a success — and
+/// retries instead of spinning; a failed connection (`ECONNABORTED`, ...)
+/// is skipped; any other error, and a cancellation, is returned.
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
