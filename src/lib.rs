@@ -21,9 +21,10 @@
 //!
 //! # Backends
 //!
-//! Pick the reactor with cargo features: `epoll` (the default on Linux,
-//! through the `native` feature) or `mock` (deterministic: injected
-//! readiness, virtual clock, seeded scheduling — see `corio::backend::mock`).
+//! Pick the reactor with cargo features: `native` (the default: epoll on
+//! Linux, kqueue on macOS and the BSDs), `uring` (io_uring, Linux), or
+//! `mock` (deterministic: injected readiness or a simulated network,
+//! virtual clock, seeded scheduling — see `corio::backend::mock`).
 //! [`EventLoop`] and [`run`] use [`DefaultReactor`]; any combination of
 //! reactor, clock, executor and context store can be built with
 //! [`runtime::EventLoop::builder`].
@@ -51,9 +52,13 @@ pub use corio_core::context::{ContextVar, Token};
 pub use corio_core::runtime::{Handle, LoopError, LoopHandle, TimerHandle};
 pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task};
 
-/// Sockets and non-blocking file descriptors on the loop's reactor.
+/// Sockets on the loop's reactor: TCP, UDP and Unix domain sockets, owned
+/// stream halves, and the accept loop that backs off on `EMFILE`.
 pub mod net {
-    pub use corio_core::io::{TcpListener, TcpStream};
+    pub use corio_core::io::{
+        Incoming, Listener, OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split, TcpListener, TcpStream, UdpSocket,
+        UnixDatagram, UnixListener, UnixStream, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN,
+    };
 }
 
 /// The generic I/O wrapper.
@@ -65,37 +70,113 @@ pub mod io_source {
 pub mod backend {
     #[cfg(feature = "epoll")]
     pub use corio_backends::epoll;
+    #[cfg(feature = "kqueue")]
+    pub use corio_backends::kqueue;
     #[cfg(feature = "mock")]
     pub use corio_backends::mock;
+    #[cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))]
+    pub use corio_backends::uring;
     pub use corio_core::reactor::ParkReactor;
 }
 
-/// The reactor [`EventLoop`] and [`run`] use: epoll when the `epoll` feature
-/// is on (the default), else the mock when `mock` is on, else a reactor
-/// without I/O.
-#[cfg(feature = "epoll")]
-pub type DefaultReactor = corio_backends::epoll::EpollReactor;
-/// The reactor [`EventLoop`] and [`run`] use: epoll when the `epoll` feature
-/// is on (the default), else the mock when `mock` is on, else a reactor
-/// without I/O.
-#[cfg(all(not(feature = "epoll"), feature = "mock"))]
-pub type DefaultReactor = corio_backends::mock::MockReactor;
-/// The reactor [`EventLoop`] and [`run`] use: epoll when the `epoll` feature
-/// is on (the default), else the mock when `mock` is on, else a reactor
-/// without I/O.
-#[cfg(all(not(feature = "epoll"), not(feature = "mock")))]
-pub type DefaultReactor = corio_core::reactor::ParkReactor;
+// The default reactor, by feature and platform (see docs/backends.md): uring
+// when enabled (Linux), else kqueue on macOS/BSD, else epoll, else the mock,
+// else a reactor without I/O.
+#[cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))]
+mod default_backend {
+    pub type Reactor = corio_backends::uring::UringReactor;
+    pub fn new() -> std::io::Result<Reactor> {
+        Reactor::new()
+    }
+}
+
+#[cfg(all(
+    feature = "kqueue",
+    any(target_os = "macos", target_os = "ios", target_os = "freebsd", target_os = "netbsd", target_os = "dragonfly")
+))]
+mod default_backend {
+    pub type Reactor = corio_backends::kqueue::KqueueReactor<corio_backends::kqueue::OsKqueue>;
+    pub fn new() -> std::io::Result<Reactor> {
+        Reactor::new()
+    }
+}
+
+#[cfg(all(
+    feature = "epoll",
+    not(all(feature = "uring", any(target_os = "linux", target_os = "android"))),
+    not(all(
+        feature = "kqueue",
+        any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "dragonfly"
+        )
+    ))
+))]
+mod default_backend {
+    pub type Reactor = corio_backends::epoll::EpollReactor;
+    pub fn new() -> std::io::Result<Reactor> {
+        Reactor::new()
+    }
+}
+
+#[cfg(all(
+    feature = "mock",
+    not(feature = "epoll"),
+    not(all(feature = "uring", any(target_os = "linux", target_os = "android"))),
+    not(all(
+        feature = "kqueue",
+        any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "dragonfly"
+        )
+    ))
+))]
+mod default_backend {
+    pub type Reactor = corio_backends::mock::MockReactor;
+    pub fn new() -> std::io::Result<Reactor> {
+        Ok(Reactor::new())
+    }
+}
+
+#[cfg(not(any(
+    feature = "mock",
+    feature = "epoll",
+    all(feature = "uring", any(target_os = "linux", target_os = "android")),
+    all(
+        feature = "kqueue",
+        any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "dragonfly"
+        )
+    )
+)))]
+mod default_backend {
+    pub type Reactor = corio_core::reactor::ParkReactor;
+    pub fn new() -> std::io::Result<Reactor> {
+        Ok(Reactor::new())
+    }
+}
+
+/// The reactor [`EventLoop`] and [`run`] use: io_uring when the `uring`
+/// feature is on (Linux), kqueue on macOS/BSD and epoll on Linux (the
+/// `native` default), else the mock when `mock` is on, else a reactor
+/// without I/O. See `docs/backends.md`.
+pub type DefaultReactor = default_backend::Reactor;
 
 /// The default event loop: [`DefaultReactor`], the system clock, FIFO order.
 pub type EventLoop = corio_core::runtime::EventLoop<DefaultReactor>;
 
 fn default_reactor() -> io::Result<DefaultReactor> {
-    #[cfg(feature = "epoll")]
-    return corio_backends::epoll::EpollReactor::new();
-    #[cfg(all(not(feature = "epoll"), feature = "mock"))]
-    return Ok(corio_backends::mock::MockReactor::new());
-    #[cfg(all(not(feature = "epoll"), not(feature = "mock")))]
-    return Ok(corio_core::reactor::ParkReactor::new());
+    default_backend::new()
 }
 
 /// A builder over a new [`DefaultReactor`], to choose the clock, executor

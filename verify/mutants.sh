@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # corio's mutation check: a check that cannot fail proves nothing.
 #
-# Each known-dangerous bug is planted in corio-core behind `cfg(corio_mutant = "NAME")`, next to the real code, with
+# Each known-dangerous bug is planted in corio-core (or corio-backends) behind `cfg(corio_mutant = "NAME")`, next to the real code, with
 # a `// MUTANT (...)` comment. `CORIO_MUTANT=NAME` turns it on: core/build.rs turns the variable into the cfg for
 # corio-core only, so switching mutants rebuilds core and its dependents, never the other dependencies. For every
 # mutant in the table below this script builds the mutated core in its own cargo process, runs the mutant's check and
@@ -55,6 +55,11 @@ batch_not_snapshot        | cargo test -p corio-verify --release --test prop_loo
 # Call contracts (verify/tests/mock_*.rs).
 poll_every_iteration      | cargo test -p corio-verify --release --test mock_reactor_calls
 notify_always             | cargo test -p corio-verify --release --test mock_reactor_calls
+
+# I/O (issue 5): the faults suite, the accept loop, the io_uring backend.
+deregister_forgets_waiters | cargo test -p corio --test io_suite -- mock::a_source_deregistered
+accept_backoff_fixed      | cargo test -p corio --test io_emfile
+uring_no_rearm            | cargo test -p corio-backends --features uring --lib -- uring::tests::multishot
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -2,6 +2,11 @@
 //!
 //! * `epoll` — `epoll::EpollReactor`, Linux's readiness API through the
 //!   `polling` crate, edge-triggered.
+//! * `uring` — `uring::UringReactor`, io_uring in readiness mode
+//!   (multishot poll), one submission batch per loop iteration.
+//! * `kqueue` — `kqueue`: the translation from interests to kevent changes
+//!   and from kevents to events, in plain Rust over a syscall trait; the OS
+//!   shim (`kqueue::KqueueReactor::new`) exists on BSD and macOS only.
 //! * `mock` — `mock`: a reactor whose readiness tests inject (with faults
 //!   on demand), plus a simulation harness over the virtual clock and the
 //!   seeded-random executor that prints its seed on failure.
@@ -15,3 +20,12 @@ pub mod epoll;
 
 #[cfg(feature = "mock")]
 pub mod mock;
+
+#[cfg(feature = "kqueue")]
+pub mod kqueue;
+
+#[cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))]
+pub mod uring;
+
+#[cfg(test)]
+mod contract;

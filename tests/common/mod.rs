@@ -23,3 +23,5 @@ pub fn push(out: &Out, line: impl Into<String>) {
 pub fn trace(out: &Out) -> String {
     out.borrow().join(" ")
 }
+
+pub mod net;

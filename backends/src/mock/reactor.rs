@@ -109,6 +109,22 @@ fn inject(inner: &Inner, fd: RawFd, readable: bool, writable: bool) -> bool {
     true
 }
 
+/// Injects from code running on the loop's own thread (the simulated
+/// network). Unlike a [`MockInjector`] it does not keep the loop from
+/// reporting a deadlock: everything it will ever inject is caused by the
+/// loop running (a socket operation, a delivery timer), so a loop with
+/// nothing to run cannot be waiting for it.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalInjector {
+    inner: Arc<Inner>,
+}
+
+impl LocalInjector {
+    pub(crate) fn inject(&self, fd: RawFd, readable: bool, writable: bool) -> bool {
+        inject(&self.inner, fd, readable, writable)
+    }
+}
+
 impl MockInjector {
     /// See [`MockReactor::inject`].
     pub fn inject(&self, fd: RawFd, readable: bool, writable: bool) -> bool {
@@ -126,6 +142,10 @@ impl MockReactor {
     pub fn injector(&self) -> MockInjector {
         self.inner.injectors.fetch_add(1, Ordering::SeqCst);
         MockInjector { inner: self.inner.clone() }
+    }
+
+    pub(crate) fn local_injector(&self) -> LocalInjector {
+        LocalInjector { inner: self.inner.clone() }
     }
 
     /// Reports `fd` readable and/or writable at the next poll. Returns

@@ -2,19 +2,45 @@
 //!
 //! * `registry`: the loop's table of registered sources — readiness flags
 //!   and the wakers waiting for them.
-//! * [`Async`]: wraps any non-blocking file descriptor and turns
+//! * [`Async`]: wraps any non-blocking file descriptor (`AsFd`) and turns
 //!   `WouldBlock` into waiting for readiness (smol's `Async<T>`).
-//! * [`TcpListener`], [`TcpStream`]: TCP on top of `Async`.
+//! * [`TcpListener`], [`TcpStream`] (`tcp`); [`UdpSocket`] (`udp`);
+//!   [`UnixListener`], [`UnixStream`], [`UnixDatagram`] (`unix`) — each on
+//!   top of `Async`.
+//! * [`OwnedReadHalf`], [`OwnedWriteHalf`] (`split`): stream halves that
+//!   move into different tasks.
+//! * [`Incoming`] (`incoming`): the accept loop that backs off when the
+//!   process runs out of descriptors.
 //!
-//! Every wait for readiness is a checkpoint: a pending cancel of the task
-//! makes it return an `io::Error` carrying the [`Cancelled`](crate::task::Cancelled)
-//! (kind `Interrupted`), so `?` propagates the cancellation and the task ends
-//! cancelled.
+//! # Invariants
+//!
+//! * Every wait for readiness is a checkpoint: a pending cancel of the task
+//!   makes it return an `io::Error` carrying the
+//!   [`Cancelled`](crate::task::Cancelled) (kind `Interrupted`), so `?`
+//!   propagates the cancellation and the task ends cancelled.
+//! * An operation tries the system call first; only `WouldBlock` clears the
+//!   cached readiness and waits for the next edge. A ready socket costs one
+//!   system call and no reactor round trip.
+//! * A source belongs to the loop it was registered on; using it on another
+//!   thread is an error, never a hang. A source deregistered while tasks
+//!   wait on it wakes them with an error (`NotConnected`).
+//! * Nothing here buffers in user space: `poll_flush` is a no-op, and
+//!   `AsyncBufRead` comes from wrapping a stream in
+//!   `futures_util::io::BufReader`.
 
+mod connect;
+mod incoming;
 pub(crate) mod registry;
 mod source;
+mod split;
 mod tcp;
+mod udp;
+mod unix;
 
+pub use incoming::{Incoming, Listener, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN};
 pub use registry::{Direction, IoKey};
 pub use source::Async;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split};
 pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

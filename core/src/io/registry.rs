@@ -162,6 +162,13 @@ impl IoRegistry {
             return Err(deregistered());
         };
         debug_assert_eq!(source.fd, fd, "deregistering a key with another descriptor");
+        // MUTANT (io_suite): forget the waiters instead of waking them, so a
+        // task waiting on a deregistered source waits forever.
+        #[cfg(corio_mutant = "deregister_forgets_waiters")]
+        {
+            source.read.wakers.clear();
+            source.write.wakers.clear();
+        }
         wake.append(&mut source.read.wakers);
         wake.append(&mut source.write.wakers);
         let slot = &mut self.slots[key.index as usize];

@@ -3,9 +3,11 @@
 use super::registry::{Direction, IoKey};
 use crate::runtime::current::{self, with_loop};
 use crate::runtime::shared::LoopId;
+use futures_io::{AsyncRead, AsyncWrite};
 use std::future::poll_fn;
-use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// A non-blocking I/O object registered with the running loop's reactor.
@@ -69,11 +71,22 @@ impl<T: AsFd> Async<T> {
     /// Deregisters and returns the I/O object (still non-blocking).
     pub fn into_inner(mut self) -> io::Result<T> {
         let io = self.io.take().expect("present until drop");
-        self.deregister(io.as_fd().as_raw_fd())?;
+        self.deregister_fd(io.as_fd().as_raw_fd())?;
         Ok(io)
     }
 
-    fn deregister(&self, fd: std::os::fd::RawFd) -> io::Result<()> {
+    /// Stops watching the descriptor now, while keeping it open (asyncio's
+    /// `remove_reader`/`remove_writer` for both directions).
+    ///
+    /// Every task waiting on this source wakes up with an error (kind
+    /// `NotConnected`, "the I/O source was deregistered from its event
+    /// loop"), and so does every later operation: nothing hangs on a source
+    /// the loop no longer watches. Deregistering twice is an error.
+    pub fn deregister(&self) -> io::Result<()> {
+        self.deregister_fd(self.get_ref().as_fd().as_raw_fd())
+    }
+
+    fn deregister_fd(&self, fd: RawFd) -> io::Result<()> {
         with_loop(self.loop_id, |l| l.io_deregister(self.key, fd)).unwrap_or(Ok(()))
     }
 
@@ -141,13 +154,59 @@ impl<T: AsFd> Drop for Async<T> {
             // Off the loop's thread there is no loop to reach; closing the
             // descriptor removes it from epoll, and the slot is reclaimed when
             // the loop closes.
-            let _ = self.deregister(io.as_fd().as_raw_fd());
+            let _ = self.deregister_fd(io.as_fd().as_raw_fd());
             drop(io);
         }
     }
 }
 
-fn set_nonblocking(fd: std::os::fd::RawFd) -> io::Result<()> {
+// The futures ecosystem's traits, for any source whose shared reference reads
+// or writes (sockets, pipes): `Async<UnixStream>` works with
+// `futures_util::io::AsyncReadExt` and friends.
+
+impl<T: AsFd> AsyncRead for Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Read, cx, |mut io| io.read(buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Read, cx, |mut io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: AsFd> AsyncWrite for Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Write, cx, |mut io| io.write(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Write, cx, |mut io| io.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_io(Direction::Write, cx, |mut io| io.flush())
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we borrow; F_GETFL/F_SETFL do not touch
     // memory. A closed descriptor yields EBADF, reported as an error.
     unsafe {

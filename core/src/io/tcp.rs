@@ -1,12 +1,22 @@
-//! TCP over the loop's reactor.
+//! TCP over the loop's reactor: [`TcpListener`] and [`TcpStream`].
+//!
+//! Both wrap the `std::net` type in an [`Async`]: an operation tries the
+//! system call first and waits for readiness only on `WouldBlock`, and every
+//! wait is a checkpoint. `&TcpStream` reads and writes too (a socket's two
+//! directions are independent), so one task can read while another writes;
+//! [`TcpStream::into_split`] gives owned halves for tasks that must own them.
 
+use super::connect;
+use super::incoming::Incoming;
 use super::registry::Direction;
 use super::source::Async;
+use super::split::{OwnedReadHalf, OwnedWriteHalf};
 use futures_io::{AsyncRead, AsyncWrite};
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// A TCP socket server, listening for connections.
 ///
@@ -24,7 +34,7 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Binds to `addr` and registers with the running loop. Resolving a
-    /// host name blocks; pass addresses.
+    /// host name blocks the loop; pass addresses.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         TcpListener::from_std(std::net::TcpListener::bind(addr)?)
     }
@@ -34,22 +44,70 @@ impl TcpListener {
         Ok(TcpListener { inner: Async::new(listener)? })
     }
 
-    /// Accepts a connection (a checkpoint).
+    /// Deregisters and returns the `std` listener (left non-blocking).
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        self.inner.into_inner()
+    }
+
+    /// Accepts a connection (a checkpoint). Reports every error, including
+    /// `EMFILE`; [`incoming`](TcpListener::incoming) is the accept loop that
+    /// backs off instead.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = self.inner.read_with(|l| l.accept()).await?;
-        Ok((TcpStream::from_std(stream)?, addr))
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection; see [`accept`](TcpListener::accept).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        self.inner
+            .poll_io(Direction::Read, cx, |l| l.accept())
+            .map(|accepted| accepted.and_then(|(stream, addr)| Ok((TcpStream::from_std(stream)?, addr))))
+    }
+
+    /// An accept loop that survives running out of descriptors (see
+    /// [`Incoming`]).
+    pub fn incoming(&self) -> Incoming<'_, TcpListener> {
+        Incoming::new(self)
     }
 
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()
     }
+
+    /// Sets `IP_TTL` for accepted connections.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.inner.get_ref().set_ttl(ttl)
+    }
+
+    /// `IP_TTL`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.inner.get_ref().ttl()
+    }
+
+    /// The registered source, for readiness waits of your own.
+    pub fn as_async(&self) -> &Async<std::net::TcpListener> {
+        &self.inner
+    }
 }
 
 /// A TCP connection.
 ///
-/// Implements `futures_io::AsyncRead`/`AsyncWrite`, so the futures ecosystem's
-/// extension traits (`AsyncReadExt::read_exact`, ...) work on it.
+/// Implements `futures_io::AsyncRead`/`AsyncWrite` (also on `&TcpStream`), so
+/// the futures ecosystem's extension traits (`AsyncReadExt::read_exact`,
+/// `AsyncBufReadExt::read_line` over `futures_util::io::BufReader`, ...) work
+/// on it. It is not buffered: each read or write is one system call.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use corio_core::io::TcpStream;
+/// use std::time::Duration;
+/// let stream = TcpStream::connect_timeout("127.0.0.1:7878", Duration::from_secs(3)).await?;
+/// stream.set_nodelay(true)?;
+/// stream.write_all(b"ping\n").await?;
+/// let mut buf = [0; 64];
+/// let n = stream.read(&mut buf).await?;
+/// # let _ = n; Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct TcpStream {
     inner: Async<std::net::TcpStream>,
@@ -57,33 +115,36 @@ pub struct TcpStream {
 
 impl TcpStream {
     /// Connects to `addr` (a checkpoint while the handshake is in flight).
-    pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    ///
+    /// Each resolved address is tried in turn; the last error is returned
+    /// if none accepts. Resolving a host name blocks the loop; pass
+    /// addresses (`SocketAddr`, `"127.0.0.1:80"`).
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last = None;
+        for addr in addr.to_socket_addrs()? {
+            match TcpStream::connect_addr(addr).await {
+                Ok(stream) => return Ok(stream),
+                // A cancellation ends the attempt, it is not a bad address.
+                Err(err) if crate::task::Cancelled::find(&err).is_some() => return Err(err),
+                Err(err) => last = Some(err),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to")))
+    }
+
+    /// [`connect`](TcpStream::connect), failing with `TimedOut` when the
+    /// handshake has not finished within `timeout` of loop time.
+    pub async fn connect_timeout(addr: impl ToSocketAddrs, timeout: Duration) -> io::Result<TcpStream> {
+        connect::with_timeout(timeout, "connect", TcpStream::connect(addr)).await
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
         socket.set_nonblocking(true)?;
-        match socket.connect(&addr.into()) {
-            Ok(()) => {}
-            Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(err) => return Err(err),
-        }
-        let stream = Async::new(std::net::TcpStream::from(socket))?;
-        // The connect finishes when the socket becomes writable; it failed if
-        // the socket then carries an error. A new source is assumed ready, so
-        // the first look may come before the handshake is done: "not
-        // connected yet" counts as `WouldBlock`, which clears the cached
-        // readiness and waits for the real edge.
-        stream
-            .write_with(|s| {
-                if let Some(err) = s.take_error()? {
-                    return Err(err);
-                }
-                match s.peer_addr() {
-                    Ok(_) => Ok(()),
-                    Err(err) if err.kind() == io::ErrorKind::NotConnected => Err(io::ErrorKind::WouldBlock.into()),
-                    Err(err) => Err(err),
-                }
-            })
-            .await?;
-        Ok(TcpStream { inner: stream })
+        connect::start(&socket, &addr.into())?;
+        let stream = TcpStream { inner: Async::new(std::net::TcpStream::from(socket))? };
+        connect::finish(&stream.inner).await?;
+        Ok(stream)
     }
 
     /// Registers an existing connection with the running loop.
@@ -91,14 +152,36 @@ impl TcpStream {
         Ok(TcpStream { inner: Async::new(stream)? })
     }
 
-    /// Reads some bytes; `Ok(0)` at end of stream.
+    /// Deregisters and returns the `std` stream (left non-blocking).
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        self.inner.into_inner()
+    }
+
+    /// Reads some bytes; `Ok(0)` at end of stream (or for an empty `buf`).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read_with(|s| (&*s).read(buf)).await
     }
 
-    /// Writes some bytes.
+    /// Reads into several buffers with one system call.
+    pub async fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.inner.read_with(|s| (&*s).read_vectored(bufs)).await
+    }
+
+    /// Reads without consuming: the bytes stay for the next read.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_with(|s| s.peek(buf)).await
+    }
+
+    /// Writes some bytes. When the peer does not read, the socket buffer
+    /// fills and this waits (back-pressure).
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         self.inner.write_with(|s| (&*s).write(buf)).await
+    }
+
+    /// Writes from several buffers with one system call (`writev`); may
+    /// write only part of them.
+    pub async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.inner.write_with(|s| (&*s).write_vectored(bufs)).await
     }
 
     /// Writes all of `buf`.
@@ -112,9 +195,17 @@ impl TcpStream {
         Ok(())
     }
 
-    /// Shuts down the read, write, or both halves.
+    /// Shuts down the read, write, or both halves. Shutting down the write
+    /// half sends end-of-stream to the peer (a half-close): the peer's reads
+    /// return 0 while it can still write back.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.get_ref().shutdown(how)
+    }
+
+    /// Splits into halves that can move into different tasks; see
+    /// [`OwnedReadHalf`] and [`OwnedWriteHalf`].
+    pub fn into_split(self) -> (OwnedReadHalf<TcpStream>, OwnedWriteHalf<TcpStream>) {
+        super::split::split(self)
     }
 
     /// The remote address.
@@ -127,19 +218,110 @@ impl TcpStream {
         self.inner.get_ref().local_addr()
     }
 
-    /// Sets `TCP_NODELAY`.
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm).
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.inner.get_ref().set_nodelay(nodelay)
+    }
+
+    /// `TCP_NODELAY`.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.get_ref().nodelay()
+    }
+
+    /// Sets `IP_TTL`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.inner.get_ref().set_ttl(ttl)
+    }
+
+    /// `IP_TTL`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.inner.get_ref().ttl()
+    }
+
+    /// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes dropping the stream
+    /// reset the connection (the peer sees `ConnectionReset`) instead of
+    /// closing it gracefully.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        socket2::SockRef::from(self.inner.get_ref()).set_linger(linger)
+    }
+
+    /// `SO_LINGER`.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        socket2::SockRef::from(self.inner.get_ref()).linger()
+    }
+
+    /// Sets `SO_KEEPALIVE`.
+    pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
+        socket2::SockRef::from(self.inner.get_ref()).set_keepalive(keepalive)
+    }
+
+    /// `SO_KEEPALIVE`.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        socket2::SockRef::from(self.inner.get_ref()).keepalive()
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.inner.get_ref().take_error()
+    }
+
+    /// The registered source, for readiness waits of your own.
+    pub fn as_async(&self) -> &Async<std::net::TcpStream> {
+        &self.inner
     }
 }
 
 impl AsyncRead for TcpStream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.inner.poll_io(Direction::Read, cx, |s| (&*s).read(buf))
+        Pin::new(&mut &*self).poll_read(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_read_vectored(cx, bufs)
     }
 }
 
 impl AsyncWrite for TcpStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_close(cx)
+    }
+}
+
+impl AsyncRead for &TcpStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.inner.poll_io(Direction::Read, cx, |s| (&*s).read(buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_io(Direction::Read, cx, |s| (&*s).read_vectored(bufs))
+    }
+}
+
+impl AsyncWrite for &TcpStream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.inner.poll_io(Direction::Write, cx, |s| (&*s).write(buf))
     }
@@ -152,11 +334,31 @@ impl AsyncWrite for TcpStream {
         self.inner.poll_io(Direction::Write, cx, |s| (&*s).write_vectored(bufs))
     }
 
+    /// Nothing is buffered in user space: a no-op.
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
 
+    /// Shuts down the write half (the peer reads end-of-stream).
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl super::split::Split for TcpStream {
+    fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_read(cx, buf)
+    }
+
+    fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored_shared(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
     }
 }

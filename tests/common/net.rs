@@ -1,0 +1,217 @@
+//! One I/O test suite, every backend: the tests in `tests/io_suite.rs` are
+//! generic over [`Net`], and `per_backend!` instantiates each of them for
+//! epoll and io_uring (real loopback TCP, system clock) and for the mock
+//! (the simulated network with latency, jitter, small buffers and an
+//! `EAGAIN` storm, on the virtual clock under a fixed seed).
+
+#![allow(dead_code, async_fn_in_trait)]
+
+use corio::net::{TcpListener, TcpStream};
+use corio_backends::epoll::EpollReactor;
+use corio_backends::mock::{NetConfig, SimListener, SimNet, SimStream, Simulation};
+use corio_backends::uring::UringReactor;
+use futures_util::io::{AsyncRead, AsyncWrite};
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::time::Duration;
+
+/// A backend as the suite sees it: a loop, and streams to test.
+pub trait Net: 'static {
+    const NAME: &'static str;
+    type Listener: 'static;
+    type Stream: AsyncRead + AsyncWrite + Unpin + 'static;
+
+    /// Runs `future` on a fresh loop of this backend.
+    fn block_on<F: Future>(future: F) -> F::Output;
+    /// A listener on a fresh loopback address.
+    fn listen() -> io::Result<Self::Listener>;
+    fn addr(listener: &Self::Listener) -> SocketAddr;
+    async fn accept(listener: &Self::Listener) -> io::Result<Self::Stream>;
+    async fn connect(addr: SocketAddr) -> io::Result<Self::Stream>;
+    async fn read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize>;
+    async fn write(stream: &Self::Stream, buf: &[u8]) -> io::Result<usize>;
+    fn shutdown_write(stream: &Self::Stream) -> io::Result<()>;
+    /// Closes abortively: the peer sees `ConnectionReset`.
+    fn reset(stream: Self::Stream) -> io::Result<()>;
+    /// Stops watching the stream while it stays open.
+    fn deregister(stream: &Self::Stream) -> io::Result<()>;
+    /// An address nobody listens on.
+    fn closed_addr() -> SocketAddr;
+}
+
+// ----- real sockets: epoll and io_uring -----------------------------------------
+
+macro_rules! real_backend {
+    ($name:ident, $label:literal, $reactor:expr) => {
+        pub struct $name;
+
+        impl Net for $name {
+            const NAME: &'static str = $label;
+            type Listener = TcpListener;
+            type Stream = TcpStream;
+
+            fn block_on<F: Future>(future: F) -> F::Output {
+                let reactor = $reactor.unwrap_or_else(|err| {
+                    panic!("{} is not available here ({err}); the suite needs every backend", $label)
+                });
+                let lp = corio::runtime::EventLoop::new(reactor);
+                let out = lp.block_on(future).expect("the loop runs the test");
+                lp.shutdown(Duration::from_secs(5)).expect("teardown");
+                out
+            }
+
+            fn listen() -> io::Result<TcpListener> {
+                TcpListener::bind("127.0.0.1:0")
+            }
+
+            fn addr(listener: &TcpListener) -> SocketAddr {
+                listener.local_addr().unwrap()
+            }
+
+            async fn accept(listener: &TcpListener) -> io::Result<TcpStream> {
+                Ok(listener.accept().await?.0)
+            }
+
+            async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+                TcpStream::connect(addr).await
+            }
+
+            async fn read(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+                stream.read(buf).await
+            }
+
+            async fn write(stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+                stream.write(buf).await
+            }
+
+            fn shutdown_write(stream: &TcpStream) -> io::Result<()> {
+                stream.shutdown(Shutdown::Write)
+            }
+
+            fn reset(stream: TcpStream) -> io::Result<()> {
+                stream.set_linger(Some(Duration::ZERO))
+            }
+
+            fn deregister(stream: &TcpStream) -> io::Result<()> {
+                stream.as_async().deregister()
+            }
+
+            fn closed_addr() -> SocketAddr {
+                // A free port, closed again: nobody listens there.
+                std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+            }
+        }
+    };
+}
+
+real_backend!(Epoll, "epoll", EpollReactor::new());
+real_backend!(Uring, "io_uring", UringReactor::new());
+
+// ----- the simulated network ------------------------------------------------------
+
+/// The seed of the mock runs (`CORIO_SEED` overrides it, as in every
+/// simulation).
+pub const SIM_SEED: u64 = 0x5eed;
+
+/// The network the suite runs on: 1 ms latency with up to 2 ms of jitter
+/// (segments overtake each other), 16 KiB receive buffers (back-pressure
+/// early), 512-byte segments, and 5% spurious `EAGAIN`s.
+pub fn sim_config() -> NetConfig {
+    NetConfig::default()
+        .latency(Duration::from_millis(1))
+        .jitter(Duration::from_millis(2))
+        .capacity(16 * 1024)
+        .segment(512)
+        .eagain_per_mille(50)
+}
+
+thread_local! {
+    static SIM_NET: RefCell<Option<SimNet>> = const { RefCell::new(None) };
+}
+
+/// The simulated network of the running mock test.
+pub fn sim_net() -> SimNet {
+    SIM_NET.with(|n| n.borrow().clone().expect("inside Mock::block_on"))
+}
+
+pub struct Mock;
+
+impl Net for Mock {
+    const NAME: &'static str = "mock";
+    type Listener = SimListener;
+    type Stream = SimStream;
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let sim = Simulation::new(SIM_SEED);
+        sim.run(|lp| {
+            let net = SimNet::new(lp.reactor(), sim.seed(), sim_config());
+            SIM_NET.with(|n| *n.borrow_mut() = Some(net));
+            let out = lp.block_on(future);
+            let teardown = lp.shutdown(Duration::from_secs(5));
+            SIM_NET.with(|n| *n.borrow_mut() = None);
+            teardown.expect("teardown");
+            out.expect("the loop runs the test")
+        })
+    }
+
+    fn listen() -> io::Result<SimListener> {
+        SimListener::bind(&sim_net(), "127.0.0.1:0".parse().unwrap())
+    }
+
+    fn addr(listener: &SimListener) -> SocketAddr {
+        listener.local_addr()
+    }
+
+    async fn accept(listener: &SimListener) -> io::Result<SimStream> {
+        Ok(listener.accept().await?.0)
+    }
+
+    async fn connect(addr: SocketAddr) -> io::Result<SimStream> {
+        SimStream::connect(&sim_net(), addr).await
+    }
+
+    async fn read(stream: &SimStream, buf: &mut [u8]) -> io::Result<usize> {
+        stream.read(buf).await
+    }
+
+    async fn write(stream: &SimStream, buf: &[u8]) -> io::Result<usize> {
+        stream.write(buf).await
+    }
+
+    fn shutdown_write(stream: &SimStream) -> io::Result<()> {
+        stream.shutdown(Shutdown::Write);
+        Ok(())
+    }
+
+    fn reset(stream: SimStream) -> io::Result<()> {
+        stream.abort();
+        Ok(())
+    }
+
+    fn deregister(stream: &SimStream) -> io::Result<()> {
+        stream.as_async().deregister()
+    }
+
+    fn closed_addr() -> SocketAddr {
+        "127.0.0.1:1".parse().unwrap()
+    }
+}
+
+/// Instantiates each generic test `fn name<N: Net>()` once per backend, as
+/// `epoll::name`, `uring::name` and `mock::name`.
+#[macro_export]
+macro_rules! per_backend {
+    ($($test:ident),* $(,)?) => {
+        mod epoll {
+            $( #[test] fn $test() { super::$test::<$crate::common::net::Epoll>() } )*
+        }
+        mod uring {
+            $( #[test] fn $test() { super::$test::<$crate::common::net::Uring>() } )*
+        }
+        mod mock {
+            $( #[test] fn $test() { super::$test::<$crate::common::net::Mock>() } )*
+        }
+    };
+}
