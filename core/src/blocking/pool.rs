@@ -311,7 +311,7 @@ impl BlockingPool {
         // One allocation for the hand-off, one for the queue entry (which
         // holds the closure); the awaiter keeps only the hand-off.
         let job = Submitted { handoff: handoff.clone(), f, submitter: current::try_handle() };
-        self.owner.shared.submit(Box::new(job));
+        Shared::submit(&self.owner.shared, Box::new(job));
         Blocking::new(handoff, detach_on_drop)
     }
 
@@ -364,8 +364,8 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn submit(self: &Arc<Self>, job: Box<dyn Job>) {
-        let mut state = self.lock();
+    fn submit(this: &Arc<Self>, job: Box<dyn Job>) {
+        let mut state = this.lock();
         if state.shutdown {
             drop(state);
             job.refuse();
@@ -373,27 +373,33 @@ impl Shared {
         }
         state.queue.push_back(job);
         if state.idle > state.woken {
-            state.woken += 1;
+            #[cfg(not(corio_mutant = "pool_wake_uncounted"))]
+            {
+                state.woken += 1;
+            }
+            // MUTANT (loom model `loom_blocking`): wake an idle worker without
+            // counting the wake-up; the worker takes it for a spurious one,
+            // waits again, and the job is stranded in the queue.
             drop(state);
             // The worker is inside `wait` (it counted itself idle under the
             // mutex we held), so this wake-up cannot be lost. A futex wake:
             // the one syscall of a hand-off to a sleeping thread.
-            self.work.notify_one();
-        } else if state.threads < self.max_threads {
+            this.work.notify_one();
+        } else if state.threads < this.max_threads {
             state.threads += 1;
             drop(state);
-            self.start_worker();
+            Shared::start_worker(this);
         }
         // Else every thread is busy and the bound is reached: the job waits
         // for the next thread to finish.
     }
 
-    fn start_worker(self: &Arc<Self>) {
-        let shared = self.clone();
-        let started = thread::Builder::new().name(self.thread_name.clone()).spawn(move || shared.work());
+    fn start_worker(this: &Arc<Self>) {
+        let shared = this.clone();
+        let started = thread::Builder::new().name(this.thread_name.clone()).spawn(move || shared.work());
         if let Err(err) = started {
             let orphans = {
-                let mut state = self.lock();
+                let mut state = this.lock();
                 state.threads -= 1;
                 // With no thread left, nobody would ever take the queue.
                 if state.threads == 0 {
@@ -418,7 +424,11 @@ impl Shared {
             if let Some(job) = state.queue.pop_front() {
                 state.running += 1;
                 drop(state);
-                job.run();
+                // A job's own panic is caught inside `run`; this catches one
+                // from a destructor (a withdrawn job's closure, an output
+                // nobody awaits), so the worker outlives it and the pool's
+                // thread count stays true.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| job.run()));
                 state = self.lock();
                 state.running -= 1;
                 continue;
