@@ -9,7 +9,7 @@
 //! [`runtime::EventLoop`] is asyncio's event loop over them; [`task`] holds
 //! tasks and cancellation; [`mod@time`] the sleeps; [`io`] sockets;
 //! [`Completion`] asyncio's settable future; [`blocking`] the thread pool
-//! for blocking work. Most programs use the `corio` facade crate, which picks
+//! for blocking work; [`signal`] Unix signals as loop events. Most programs use the `corio` facade crate, which picks
 //! a backend and re-exports all of this.
 //!
 //! ```
@@ -40,6 +40,7 @@ pub mod io;
 pub(crate) mod loom;
 pub mod reactor;
 pub mod runtime;
+pub mod signal;
 pub mod task;
 pub mod time;
 
