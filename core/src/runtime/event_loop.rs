@@ -343,7 +343,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
     /// Makes `pool` the default blocking pool (asyncio's
     /// `set_default_executor`). The previous one is released: if nothing
     /// else holds it, it shuts down without waiting (running jobs finish,
-    /// queued ones are refused).
+    /// queued ones are refused). A pool shared by several loops is shut
+    /// down by the first of them to be torn down.
     ///
     /// ```
     /// use corio_core::blocking::BlockingPool;
