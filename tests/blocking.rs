@@ -172,6 +172,18 @@ fn b1_a_thread_within_its_keep_alive_is_reused() {
 }
 
 #[test]
+fn an_endless_keep_alive_or_a_zero_bound_is_no_panic() {
+    let pool = BlockingPool::builder().max_threads(0).keep_alive(Duration::MAX).build();
+    assert_eq!(pool.max_threads(), 1, "a bound of 0 means 1");
+    let lp = new_loop();
+    lp.set_default_executor(pool.clone());
+    let out = lp.block_on(async { corio::run_in_executor(|| 3).await.unwrap() }).unwrap();
+    assert_eq!(out, 3);
+    assert_eq!(pool.stats().threads, 1, "the idle thread waits without a deadline");
+    assert!(pool.shutdown(HANG).is_clean(), "and still exits at shutdown");
+}
+
+#[test]
 fn b2_a_job_whose_awaiter_is_cancelled_before_it_starts_never_runs() {
     let lp = new_loop();
     let pool = BlockingPool::builder().max_threads(1).build();

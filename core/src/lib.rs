@@ -9,8 +9,9 @@
 //! [`runtime::EventLoop`] is asyncio's event loop over them; [`task`] holds
 //! tasks and cancellation; [`mod@time`] the sleeps; [`io`] sockets;
 //! [`Completion`] asyncio's settable future; [`blocking`] the thread pool
-//! for blocking work; [`signal`] Unix signals as loop events. Most programs use the `corio` facade crate, which picks
-//! a backend and re-exports all of this.
+//! for blocking work; [`signal`] Unix signals as loop events. Most programs
+//! use the `corio` facade crate, which picks a backend and re-exports all
+//! of this.
 //!
 //! ```
 //! use corio_core::reactor::ParkReactor;

@@ -455,10 +455,16 @@ impl Shared {
             return (state, false);
         }
         state.idle += 1;
-        let deadline = Instant::now() + self.keep_alive;
+        // `None`: a keep-alive too long to represent, i.e. forever.
+        let deadline = Instant::now().checked_add(self.keep_alive);
         let woken = loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            state = self.work.wait_timeout(state, remaining).unwrap_or_else(|e| e.into_inner()).0;
+            state = match deadline {
+                Some(deadline) => {
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    self.work.wait_timeout(state, remaining).unwrap_or_else(|e| e.into_inner()).0
+                }
+                None => self.work.wait(state).unwrap_or_else(|e| e.into_inner()),
+            };
             // A wake-up sent for a job counts before the clock: a worker
             // someone is counting on never exits.
             if state.woken > 0 {
@@ -468,7 +474,7 @@ impl Shared {
             if state.shutdown {
                 break true;
             }
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 break false;
             }
             // A spurious wake-up: wait for the rest of the keep-alive.
