@@ -34,19 +34,22 @@
 //! `asyncio.run` → [`run`]; `create_task` → [`spawn`]; `loop.call_soon` →
 //! [`call_soon`]; `asyncio.sleep` → [`sleep`]; `Task.cancel(msg)` →
 //! [`AnyTask::cancel_with`]; `CancelledError` → [`Cancelled`]; `loop.create_future`
-//! → [`Completion`]; `contextvars.ContextVar` → [`ContextVar`]. The full map is
-//! in `docs/semantics.md`.
+//! → [`Completion`]; `contextvars.ContextVar` → [`ContextVar`];
+//! `loop.run_in_executor` → [`run_in_executor`]; `asyncio.to_thread` →
+//! [`to_thread`]. The full map is in `docs/semantics.md`.
 
 #![warn(missing_docs)]
 
 use std::future::Future;
 use std::io;
 
+pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, task};
 pub use corio_core::{
     call_at, call_later, call_soon, cancellable, current_task, handle, sleep, sleep_until, spawn, stop, time,
     try_handle, yield_now, Cancellable, Completion, FutureError, FutureExt, Wait,
 };
-pub use corio_core::{clock, context, executor, reactor, runtime, task};
+
+pub use corio_core::blocking::{run_in_executor, spawn_blocking, to_thread, Blocking, BlockingPool};
 
 pub use corio_core::context::{ContextVar, Token};
 pub use corio_core::runtime::{Handle, LoopError, LoopHandle, TimerHandle};

@@ -47,6 +47,9 @@ park_check_before_flag    | loom cargo test -p corio-verify --release --test loo
 park_flag_cleared_early   | loom cargo test -p corio-verify --release --test loom_park
 close_skips_remote_spawns | loom cargo test -p corio-verify --release --test loom_shutdown
 post_accepts_after_close  | loom cargo test -p corio-verify --release --test loom_shutdown
+blocking_withdraw_racy    | loom cargo test -p corio-verify --release --test loom_blocking
+blocking_waker_no_recheck | loom cargo test -p corio-verify --release --test loom_blocking
+pool_wake_uncounted       | loom cargo test -p corio-verify --release --test loom_blocking
 
 # Properties (verify/tests/prop_*.rs).
 skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers

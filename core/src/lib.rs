@@ -8,8 +8,10 @@
 //!
 //! [`runtime::EventLoop`] is asyncio's event loop over them; [`task`] holds
 //! tasks and cancellation; [`mod@time`] the sleeps; [`io`] sockets;
-//! [`Completion`] asyncio's settable future. Most programs use the `corio`
-//! facade crate, which picks a backend and re-exports all of this.
+//! [`Completion`] asyncio's settable future; [`blocking`] the thread pool
+//! for blocking work; [`signal`] Unix signals as loop events. Most programs
+//! use the `corio` facade crate, which picks a backend and re-exports all
+//! of this.
 //!
 //! ```
 //! use corio_core::reactor::ParkReactor;
@@ -29,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod blocking;
 mod cancellable;
 pub mod clock;
 mod completion;
@@ -38,9 +41,11 @@ pub mod io;
 pub(crate) mod loom;
 pub mod reactor;
 pub mod runtime;
+pub mod signal;
 pub mod task;
 pub mod time;
 
+pub use blocking::{run_in_executor, spawn_blocking, to_thread};
 pub use cancellable::{cancellable, Cancellable, FutureExt};
 pub use completion::{Completion, FutureError, Wait};
 pub use runtime::current::{

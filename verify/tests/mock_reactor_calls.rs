@@ -307,7 +307,10 @@ fn cross_thread_wake_of_a_busy_loop_does_not_notify() {
         .unwrap();
     assert!(ran.load(Ordering::SeqCst), "the posted callback did not run");
     other.join().unwrap();
-    assert!(spins > 0);
+    // `spins` may be 0: the other thread can post before the task's first
+    // check. The loop was busy either way (it never ran out of ready work
+    // before the callback ran), which is what the notify count is about.
+    let _ = spins;
     assert_eq!(notifies.load(Ordering::SeqCst), 0, "notify() for a loop that was busy");
     assert_eq!(lp.stats().notifies, 0);
     assert_eq!(lp.stats().reactor_polls, 0);

@@ -119,6 +119,26 @@ pub(crate) fn with_current_mut<R>(f: impl FnOnce(&mut dyn DynContext) -> R) -> R
     }
 }
 
+/// Runs `f` with a context built from `entries` as this thread's own
+/// context, then restores the thread's previous one (also if `f` panics).
+///
+/// For threads that run no loop: a blocking-pool thread runs `to_thread`'s
+/// function in a copy of its caller's context this way (rule X5), and the
+/// raw executor call in an empty one, so nothing leaks between jobs.
+pub(crate) fn scope<R>(entries: Vec<(VarKey, ContextValue)>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Context<CowContext>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            let scoped = THREAD_CONTEXT.with(|t| std::mem::replace(&mut *t.borrow_mut(), previous));
+            drop(scoped); // values' destructors run outside the borrow
+        }
+    }
+    let scoped = Context::from_entries(entries);
+    let _restore = Restore(THREAD_CONTEXT.with(|t| t.borrow_mut().replace(scoped)));
+    f()
+}
+
 /// Makes a loop's context slot current until dropped.
 pub(crate) struct InstallGuard {
     previous: Option<NonNull<dyn DynContext>>,

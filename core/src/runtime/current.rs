@@ -67,6 +67,10 @@ pub(crate) trait Local {
     fn io_poll_ready(&self, key: IoKey, direction: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     fn io_clear_ready(&self, key: IoKey, direction: Direction);
     fn io_deregister(&self, key: IoKey, fd: RawFd) -> io::Result<()>;
+
+    // blocking work
+    /// The loop's default blocking pool, created on first use.
+    fn default_executor(&self) -> crate::blocking::BlockingPool;
 }
 
 corio_thread_local! {

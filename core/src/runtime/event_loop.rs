@@ -23,6 +23,7 @@ use super::handle::LoopHandle;
 use super::registry::{TaskEntry, TaskRegistry};
 use super::shared::{owner_ref, LoopShared, Remote};
 use super::timers::TimerQueue;
+use crate::blocking::{BlockingPool, ShutdownReport};
 use crate::clock::{Clock, SystemClock};
 use crate::context::{self, Context, ContextStore, CowContext, DynContext, InstallGuard};
 use crate::executor::{Executor, Fifo};
@@ -180,6 +181,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
             poll_interval: self.poll_interval,
             exception_handler: RefCell::new(None),
             stats: Cell::new(LoopStats::default()),
+            blocking: RefCell::new(None),
         });
         let weak: std::rc::Weak<dyn current::Local> = Rc::downgrade(&(core.clone() as Rc<dyn current::Local>));
         current::register_local(weak);
@@ -320,9 +322,50 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
     /// asyncio.run's teardown: cancel every remaining task, run until they
     /// finish or `grace` passes (on the loop's clock), then abort the rest,
     /// reporting each to the exception handler.
+    ///
+    /// Then the default blocking pool is shut down: queued jobs are refused,
+    /// and running ones get up to `grace` (real time) to finish; any still
+    /// running after that are reported and left to their threads.
     pub fn shutdown(&self, grace: Duration) -> Result<(), LoopError> {
         let _running = self.core.enter()?;
         self.core.shutdown(grace)
+    }
+
+    /// The loop's default blocking pool (asyncio's default executor), which
+    /// [`run_in_executor`](crate::blocking::run_in_executor),
+    /// [`to_thread`](crate::blocking::to_thread) and
+    /// [`spawn_blocking`](crate::blocking::spawn_blocking) use; created on
+    /// first use.
+    pub fn default_executor(&self) -> BlockingPool {
+        self.core.default_executor()
+    }
+
+    /// Makes `pool` the default blocking pool (asyncio's
+    /// `set_default_executor`). The previous one is released: if nothing
+    /// else holds it, it shuts down without waiting (running jobs finish,
+    /// queued ones are refused). A pool shared by several loops is shut
+    /// down by the first of them to be torn down.
+    ///
+    /// ```
+    /// use corio_core::blocking::BlockingPool;
+    /// use corio_core::reactor::ParkReactor;
+    /// use corio_core::runtime::EventLoop;
+    ///
+    /// let lp = EventLoop::new(ParkReactor::new());
+    /// lp.set_default_executor(BlockingPool::builder().max_threads(1).build());
+    /// assert_eq!(lp.default_executor().max_threads(), 1);
+    /// ```
+    pub fn set_default_executor(&self, pool: BlockingPool) {
+        let previous = self.core.blocking.replace(Some(pool));
+        drop(previous);
+    }
+
+    /// Shuts the default blocking pool down (asyncio's
+    /// `shutdown_default_executor`): refuses queued jobs and waits up to
+    /// `timeout` for running ones. Later submissions are refused. See
+    /// [`BlockingPool::shutdown`].
+    pub fn shutdown_default_executor(&self, timeout: Duration) -> ShutdownReport {
+        self.core.shutdown_default_executor(timeout)
     }
 
     /// Installs the exception handler (rule L8); the default prints to
@@ -455,6 +498,9 @@ pub(crate) struct LoopCore<R, C, E, X> {
     poll_interval: u32,
     exception_handler: RefCell<Option<ExceptionHandler>>,
     stats: Cell<LoopStats>,
+    /// The default blocking pool (asyncio's default executor), created on
+    /// first use; shut down at teardown.
+    blocking: RefCell<Option<BlockingPool>>,
 }
 
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
@@ -905,7 +951,23 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             self.report(ExceptionContext::ignored_cancellation(task));
             self.finish_cancelled(task, Cancelled::new(Some("aborted at shutdown".into())));
         }
+        // asyncio.run's order: the tasks, then the default executor.
+        let report = self.shutdown_default_executor(grace);
+        if !report.is_clean() {
+            self.report(ExceptionContext::blocking_jobs_still_running(report.still_running, grace));
+        }
         Ok(())
+    }
+
+    // ----- blocking work ----------------------------------------------------
+
+    pub(crate) fn default_executor(&self) -> BlockingPool {
+        self.blocking.borrow_mut().get_or_insert_with(BlockingPool::new).clone()
+    }
+
+    fn shutdown_default_executor(&self, timeout: Duration) -> ShutdownReport {
+        let pool = self.blocking.borrow().clone();
+        pool.map(|pool| pool.shutdown(timeout)).unwrap_or_default()
     }
 
     fn close(&self) {
@@ -941,6 +1003,12 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             for task in tasks {
                 self.finish_cancelled(task, Cancelled::new(Some("the event loop is closed".into())));
             }
+        }
+        // Every awaiter is gone (their jobs withdrawn if not started): stop
+        // the pool without waiting, as asyncio's close does.
+        let pool = self.blocking.borrow_mut().take();
+        if let Some(pool) = pool {
+            let _ = pool.shutdown(Duration::ZERO);
         }
         let timers = self.timers.borrow_mut().drain();
         drop(timers);

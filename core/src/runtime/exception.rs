@@ -26,6 +26,9 @@ pub enum ExceptionKind {
     /// At shutdown a task did not finish within the grace period after being
     /// cancelled; it was aborted.
     IgnoredCancellation,
+    /// At shutdown, blocking-pool jobs were still running after the time
+    /// limit; their threads finish them and their results are dropped.
+    BlockingJobsStillRunning,
 }
 
 /// The report passed to the exception handler.
@@ -78,6 +81,18 @@ impl ExceptionContext {
             task,
             None,
         )
+    }
+
+    pub(crate) fn blocking_jobs_still_running(jobs: usize, limit: std::time::Duration) -> Self {
+        ExceptionContext {
+            kind: ExceptionKind::BlockingJobsStillRunning,
+            message: format!(
+                "{jobs} blocking job(s) still running {limit:?} after the pool was shut down; \
+                 their threads are left to finish them"
+            ),
+            task: None,
+            panic: None,
+        }
     }
 
     /// What the default handler does: print the message to standard error.

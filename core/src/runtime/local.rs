@@ -229,4 +229,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         *self.wake_buf.borrow_mut() = wake;
         result
     }
+
+    // ----- blocking work ----------------------------------------------------
+
+    fn default_executor(&self) -> crate::blocking::BlockingPool {
+        LoopCore::default_executor(self)
+    }
 }
