@@ -45,7 +45,7 @@ pub use corio_core::{
     call_at, call_later, call_soon, cancellable, current_task, handle, sleep, sleep_until, spawn, stop, time,
     try_handle, yield_now, Cancellable, Completion, FutureError, FutureExt, Wait,
 };
-pub use corio_core::{clock, context, executor, reactor, runtime, task};
+pub use corio_core::{clock, context, executor, reactor, runtime, sync, task};
 
 pub use corio_core::context::{ContextVar, Token};
 pub use corio_core::runtime::{Handle, LoopError, LoopHandle, TimerHandle};

@@ -7,7 +7,8 @@
 //! * [`context::ContextStore`] — context-variable snapshots with O(1) copy.
 //!
 //! [`runtime::EventLoop`] is asyncio's event loop over them; [`task`] holds
-//! tasks and cancellation; [`mod@time`] the sleeps; [`io`] sockets;
+//! tasks and cancellation; [`mod@time`] the sleeps; [`io`] sockets; [`sync`]
+//! locks, events, conditions, semaphores, barriers, queues and channels;
 //! [`Completion`] asyncio's settable future. Most programs use the `corio`
 //! facade crate, which picks a backend and re-exports all of this.
 //!
@@ -38,6 +39,7 @@ pub mod io;
 pub(crate) mod loom;
 pub mod reactor;
 pub mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 
