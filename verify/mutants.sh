@@ -47,10 +47,21 @@ park_check_before_flag    | loom cargo test -p corio-verify --release --test loo
 park_flag_cleared_early   | loom cargo test -p corio-verify --release --test loom_park
 close_skips_remote_spawns | loom cargo test -p corio-verify --release --test loom_shutdown
 post_accepts_after_close  | loom cargo test -p corio-verify --release --test loom_shutdown
+# Loom model 8: the synchronisation primitives (verify/tests/loom_sync.rs).
+lock_handoff_to_cancelled  | loom cargo test -p corio-verify --release --test loom_sync
+condition_lose_notify      | loom cargo test -p corio-verify --release --test loom_sync
+event_set_no_wake          | loom cargo test -p corio-verify --release --test loom_sync
+queue_getter_keeps_promise | loom cargo test -p corio-verify --release --test loom_sync
+oneshot_no_wake            | loom cargo test -p corio-verify --release --test loom_sync
+mpsc_no_rx_wake            | loom cargo test -p corio-verify --release --test loom_sync
 
 # Properties (verify/tests/prop_*.rs).
 skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers
 batch_not_snapshot        | cargo test -p corio-verify --release --test prop_loop_order
+
+# Sync-primitive state machines (verify/tests/prop_sync_*.rs).
+waiters_lifo               | cargo test -p corio-verify --release --test prop_sync_permits
+release_unchecked          | cargo test -p corio-verify --release --test prop_sync_permits
 
 # Call contracts (verify/tests/mock_*.rs).
 poll_every_iteration      | cargo test -p corio-verify --release --test mock_reactor_calls

@@ -79,7 +79,7 @@ impl Lock {
     /// assert!(lock.try_acquire().is_some());
     /// ```
     pub fn try_acquire(&self) -> Option<LockGuard<'_>> {
-        self.permits.try_acquire().then_some(LockGuard { lock: self })
+        self.permits.try_acquire().then(|| LockGuard { lock: self })
     }
 
     /// Whether the lock is held (including by a waiter it was handed to

@@ -59,7 +59,7 @@ impl Semaphore {
 
     /// Takes a permit if one is free and nobody waits (never waits).
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        self.permits.try_acquire().then_some(SemaphorePermit { release: Release::Plain(self) })
+        self.permits.try_acquire().then(|| SemaphorePermit { release: Release::Plain(self) })
     }
 
     /// Adds a permit (asyncio's `release()`): hands it to the first waiter,
@@ -120,7 +120,7 @@ impl BoundedSemaphore {
 
     /// Takes a permit if one is free and nobody waits (never waits).
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        self.permits.try_acquire().then_some(SemaphorePermit { release: Release::Bounded(self) })
+        self.permits.try_acquire().then(|| SemaphorePermit { release: Release::Bounded(self) })
     }
 
     /// Gives a permit back; `Err(TooManyReleases)` if all are already free.
