@@ -62,6 +62,10 @@ batch_not_snapshot        | cargo test -p corio-verify --release --test prop_loo
 # Sync-primitive state machines (verify/tests/prop_sync_*.rs).
 waiters_lifo               | cargo test -p corio-verify --release --test prop_sync_permits
 release_unchecked          | cargo test -p corio-verify --release --test prop_sync_permits
+queue_immediate_keeps_items | cargo test -p corio-verify --release --test prop_sync_queue
+event_clear_swallows_set   | cargo test -p corio-verify --release --test prop_sync_event
+condition_cancel_skips_relock | cargo test -p corio-verify --release --test prop_sync_condition
+barrier_cancel_keeps_count | cargo test -p corio-verify --release --test prop_sync_barrier
 
 # Call contracts (verify/tests/mock_*.rs).
 poll_every_iteration      | cargo test -p corio-verify --release --test mock_reactor_calls

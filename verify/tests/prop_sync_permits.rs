@@ -319,5 +319,3 @@ prop_state_machine! {
     #[test]
     fn permits_match_reference(sequential 1..48 => Sut);
 }
-
-

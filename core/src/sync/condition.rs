@@ -181,6 +181,12 @@ impl ConditionGuard<'_> {
         self.held = false;
         let _ = self.cond.lock().release(); // held by this guard
         let outcome = Notified { cond: self.cond, key: Some(key) }.await;
+        // MUTANT (prop_sync_condition): a cancelled wait returns without
+        // taking the lock again (breaks S4).
+        #[cfg(corio_mutant = "condition_cancel_skips_relock")]
+        if outcome.is_err() {
+            return outcome;
+        }
         self.cond.lock().acquire_uncancellable().await;
         self.held = true;
         outcome

@@ -196,6 +196,16 @@ impl Future for EventWait<'_> {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(_) => {
                     self.key = None;
+                    // MUTANT (prop_sync_event): a woken waiter re-checks the
+                    // flag, so a `clear()` right after `set()` swallows the
+                    // wake-up (breaks S3).
+                    #[cfg(corio_mutant = "event_clear_swallows_set")]
+                    if !self.event.is_set() {
+                        self.key = self.event.wait_or_queue(cx);
+                        if self.key.is_some() {
+                            return Poll::Pending;
+                        }
+                    }
                     Poll::Ready(Ok(()))
                 }
             },

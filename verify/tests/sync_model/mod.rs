@@ -84,6 +84,11 @@ impl Sched {
         Some((task, std::mem::take(&mut self.cancel[task])))
     }
 
+    /// A cancel that the task's run did not deliver (it was not at a checkpoint) stays pending.
+    pub fn keep_cancel(&mut self, task: usize) {
+        self.cancel[task] = true;
+    }
+
     pub fn finish(&mut self, task: usize) {
         self.done[task] = true;
     }
