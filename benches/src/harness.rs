@@ -3,7 +3,7 @@
 //! A [`Workload`] runs a fixed number of operations on one [`Runtime`] and returns the time its body took (runtime
 //! construction excluded). [`measure`] runs every selected workload on every runtime, repetition after repetition,
 //! alternating runtimes within each repetition so that drift on a shared machine hits all of them alike, and
-//! [`print_table`] reports the median ns/op, the min–max, and corio's ratio to the best peer (below 1.0: corio is
+//! [`table`] reports the median ns/op, the min–max, and corio's ratio to the best peer (below 1.0: corio is
 //! faster). Timing lives here and only here: no test asserts a duration.
 
 use std::fmt::Write as _;
@@ -22,6 +22,10 @@ pub enum Runtime {
 
 impl Runtime {
     pub const ALL: [Runtime; 3] = [Runtime::Corio, Runtime::TokioCt, Runtime::Smol];
+
+    pub fn from_name(name: &str) -> Option<Runtime> {
+        Runtime::ALL.into_iter().find(|r| r.name() == name)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -68,7 +72,7 @@ impl Samples {
     }
 }
 
-/// One workload's results: samples per runtime, in [`Runtime::ALL`] order.
+/// One workload's results: samples per runtime, in the order measured.
 pub struct Row {
     pub id: &'static str,
     pub description: &'static str,
@@ -91,13 +95,13 @@ impl Row {
 }
 
 /// Runs each workload `repetitions` times on every runtime, interleaved; one warm-up run each first.
-pub fn measure(workloads: &[Box<dyn Workload>], repetitions: usize, quick: bool) -> Vec<Row> {
+pub fn measure(workloads: &[Box<dyn Workload>], runtimes: &[Runtime], repetitions: usize, quick: bool) -> Vec<Row> {
     workloads
         .iter()
         .map(|w| {
             let ops = w.ops(quick);
-            let mut samples: Vec<(Runtime, Samples)> = Runtime::ALL.iter().map(|&r| (r, Samples::default())).collect();
-            for &runtime in &Runtime::ALL {
+            let mut samples: Vec<(Runtime, Samples)> = runtimes.iter().map(|&r| (r, Samples::default())).collect();
+            for &runtime in runtimes {
                 w.run(runtime, ops / 10 + 1); // warm-up: code, allocator, page faults
             }
             for _ in 0..repetitions {
@@ -114,12 +118,13 @@ pub fn measure(workloads: &[Box<dyn Workload>], repetitions: usize, quick: bool)
 /// The table: median ns/op (min–max) per runtime, and corio's ratio to the best peer.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
+    let Some(first) = rows.first() else { return out };
     let _ = write!(out, "| id | workload |");
-    for runtime in Runtime::ALL {
+    for (runtime, _) in &first.samples {
         let _ = write!(out, " {} ns/op (min–max) |", runtime.name());
     }
     let _ = writeln!(out, " corio / best peer |");
-    let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(Runtime::ALL.len()));
+    let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(first.samples.len()));
     for row in rows {
         let _ = write!(out, "| {} | {} |", row.id, row.description);
         for (_, s) in &row.samples {

@@ -192,23 +192,27 @@ impl Future for EventWait<'_> {
                     Poll::Pending
                 }
             },
-            Some(key) => match lock(&self.event.waiters).poll(key, cx.waker()) {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(_) => {
-                    self.key = None;
-                    // MUTANT (prop_sync_event): a woken waiter re-checks the
-                    // flag, so a `clear()` right after `set()` swallows the
-                    // wake-up (breaks S3).
-                    #[cfg(corio_mutant = "event_clear_swallows_set")]
-                    if !self.event.is_set() {
-                        self.key = self.event.wait_or_queue(cx);
-                        if self.key.is_some() {
-                            return Poll::Pending;
+            Some(key) => {
+                // The guard must be gone before a re-queue (the mutant below) locks again.
+                let polled = lock(&self.event.waiters).poll(key, cx.waker());
+                match polled {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(_) => {
+                        self.key = None;
+                        // MUTANT (prop_sync_event): a woken waiter re-checks
+                        // the flag, so a `clear()` right after `set()`
+                        // swallows the wake-up (breaks S3).
+                        #[cfg(corio_mutant = "event_clear_swallows_set")]
+                        if !self.event.is_set() {
+                            self.key = self.event.wait_or_queue(cx);
+                            if self.key.is_some() {
+                                return Poll::Pending;
+                            }
                         }
+                        Poll::Ready(Ok(()))
                     }
-                    Poll::Ready(Ok(()))
                 }
-            },
+            }
         }
     }
 }

@@ -146,10 +146,8 @@ impl Permits {
     fn abandon(&self, key: WaiterKey) {
         let mut waiters = lock(&self.waiters);
         match waiters.remove(key) {
-            Some(Removed::Waiting) => {
-                if waiters.is_empty() {
-                    self.state.fetch_and(!WAITERS, Ordering::Release);
-                }
+            Some(Removed::Waiting) if waiters.is_empty() => {
+                self.state.fetch_and(!WAITERS, Ordering::Release);
             }
             Some(Removed::Granted(())) => {
                 // MUTANT (loom_sync, prop_sync_permits): hand the lock to a
@@ -166,7 +164,7 @@ impl Permits {
                     self.state.fetch_add(ONE, Ordering::Release);
                 }
             }
-            None => {}
+            Some(Removed::Waiting) | None => {}
         }
     }
 

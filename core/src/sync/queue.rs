@@ -19,7 +19,7 @@
 //!   every waiter is woken to see it. `immediate` drops the items, counting
 //!   each as done for [`join`](Queue::join).
 
-use super::waiters::{grant_all, lock, Removed, WaiterKey, Waiters};
+use super::waiters::{grant_all, lock, wake, Removed, WaiterKey, Waiters};
 use crate::loom::Mutex;
 use crate::runtime::current;
 use crate::task::Cancelled;
@@ -236,7 +236,7 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
         }
         let waker = Self::push_item(&mut state, item);
         drop(state);
-        waker.map(Waker::wake);
+        wake(waker);
         Ok(())
     }
 
@@ -254,7 +254,7 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
         if state.items.len() > state.promised_items {
             let (item, waker) = self.pop_item(&mut state);
             drop(state);
-            waker.map(Waker::wake);
+            wake(waker);
             return Ok(item.expect("checked above"));
         }
         Err(if state.shut_down { GetError::ShutDown } else { GetError::Empty })
@@ -466,7 +466,7 @@ impl<T, O: QueueOrder<T>> Put<'_, T, O> {
             state.promised_slots = state.promised_slots.saturating_sub(1);
             let waker = self.queue.grant_slot(&mut state); // S7: pass the slot on
             drop(state);
-            waker.map(Waker::wake);
+            wake(waker);
         }
     }
 
@@ -511,7 +511,7 @@ impl<T, O: QueueOrder<T>> Future for Put<'_, T, O> {
         }
         let waker = Queue::push_item(&mut state, this.item());
         drop(state);
-        waker.map(Waker::wake);
+        wake(waker);
         Poll::Ready(Ok(()))
     }
 }
@@ -541,7 +541,7 @@ impl<T, O: QueueOrder<T>> Get<'_, T, O> {
             {
                 let waker = Queue::grant_item(&mut state); // S7: pass the item on
                 drop(state);
-                waker.map(Waker::wake);
+                wake(waker);
             }
         }
     }
@@ -581,7 +581,7 @@ impl<T, O: QueueOrder<T>> Future for Get<'_, T, O> {
         }
         let (item, waker) = queue.pop_item(&mut state);
         drop(state);
-        waker.map(Waker::wake);
+        wake(waker);
         // Only an immediate shutdown takes a promised item away.
         Poll::Ready(item.ok_or(GetError::ShutDown))
     }

@@ -211,6 +211,13 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Wakes `waker`, if any (after the caller unlocked).
+pub(crate) fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
 /// Wakers popped under a lock, woken after it is released — so a waker that
 /// runs code (or takes another lock) never does so inside a primitive's
 /// critical section. Holds up to [`WakeBatch::CAPACITY`] without

@@ -21,7 +21,7 @@
 
 use crate::loom::{Arc, Mutex};
 use crate::runtime::current;
-use crate::sync::waiters::{grant_all, lock, Removed, WaiterKey, Waiters};
+use crate::sync::waiters::{grant_all, lock, wake, Removed, WaiterKey, Waiters};
 use crate::task::Cancelled;
 use futures_core::Stream;
 use std::collections::VecDeque;
@@ -96,7 +96,7 @@ impl<T> Chan<T> {
         state.tx_count -= 1;
         let waker = if state.tx_count == 0 { state.rx_waker.take() } else { None };
         drop(state);
-        waker.map(Waker::wake);
+        wake(waker);
     }
 
     fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
@@ -109,7 +109,7 @@ impl<T> Chan<T> {
         }
         let waker = Chan::push(&mut state, value);
         drop(state);
-        waker.map(Waker::wake);
+        wake(waker);
         Ok(())
     }
 }
@@ -268,7 +268,7 @@ impl<T> Receiver<T> {
         if let Some(value) = state.items.pop_front() {
             let waker = self.chan.grant_slot(&mut state);
             drop(state);
-            waker.map(Waker::wake);
+            wake(waker);
             return Ok(value);
         }
         Err(if state.tx_count == 0 { TryRecvError::Closed } else { TryRecvError::Empty })
@@ -290,7 +290,7 @@ impl<T> Receiver<T> {
         if let Some(value) = state.items.pop_front() {
             let waker = self.chan.grant_slot(&mut state);
             drop(state);
-            waker.map(Waker::wake);
+            wake(waker);
             return Poll::Ready(Ok(Some(value)));
         }
         if state.tx_count == 0 {
@@ -343,7 +343,7 @@ impl<T> Send<'_, T> {
             state.promised_slots = state.promised_slots.saturating_sub(1);
             let waker = self.chan.grant_slot(&mut state); // S7: pass the slot on
             drop(state);
-            waker.map(Waker::wake);
+            wake(waker);
         }
     }
 
@@ -388,7 +388,7 @@ impl<T> Future for Send<'_, T> {
         }
         let waker = Chan::push(&mut state, this.value());
         drop(state);
-        waker.map(Waker::wake);
+        wake(waker);
         Poll::Ready(Ok(()))
     }
 }
