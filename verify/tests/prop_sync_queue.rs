@@ -242,6 +242,9 @@ impl Model {
     }
 }
 
+/// Tasks per case.
+const MAX_TASKS: usize = 10;
+
 struct Reference;
 
 impl ReferenceStateMachine for Reference {
@@ -275,23 +278,28 @@ impl ReferenceStateMachine for Reference {
         let tasks = state.tasks.len().max(1);
         // Values are distinct but not monotonic, so priority order differs from arrival order.
         let value = (state.next_value * 7) % 11 + 11 * (state.next_value / 11);
-        prop_oneof![
-            3 => Just(Op::SpawnGet),
-            3 => Just(Op::SpawnPut(value)),
-            1 => Just(Op::SpawnJoin),
-            2 => Just(Op::PutNowait(value)),
-            2 => Just(Op::GetNowait),
-            2 => Just(Op::TaskDone),
-            1 => any::<bool>().prop_map(Op::Shutdown),
-            3 => (0..tasks).prop_map(Op::Cancel),
-            4 => Just(Op::Settle),
-        ]
-        .boxed()
+        // Only operations whose preconditions hold, so that long runs do not stall on rejects.
+        let mut ops: Vec<(u32, BoxedStrategy<Op>)> = vec![
+            (2, Just(Op::PutNowait(value)).boxed()),
+            (2, Just(Op::GetNowait).boxed()),
+            (2, Just(Op::TaskDone).boxed()),
+            (3, (0..tasks).prop_map(Op::Cancel).boxed()),
+            (4, Just(Op::Settle).boxed()),
+        ];
+        if state.tasks.len() < MAX_TASKS {
+            ops.push((3, Just(Op::SpawnGet).boxed()));
+            ops.push((3, Just(Op::SpawnPut(value)).boxed()));
+            ops.push((1, Just(Op::SpawnJoin).boxed()));
+        }
+        if !state.shut_down {
+            ops.push((1, any::<bool>().prop_map(Op::Shutdown).boxed()));
+        }
+        proptest::strategy::Union::new_weighted(ops).boxed()
     }
 
     fn preconditions(state: &Model, op: &Op) -> bool {
         match op {
-            Op::SpawnGet | Op::SpawnPut(_) | Op::SpawnJoin => state.tasks.len() < 10,
+            Op::SpawnGet | Op::SpawnPut(_) | Op::SpawnJoin => state.tasks.len() < MAX_TASKS,
             Op::Cancel(t) => *t < state.tasks.len(),
             Op::Shutdown(_) => !state.shut_down,
             _ => true,
@@ -494,7 +502,7 @@ impl StateMachineTest for Sut {
 }
 
 prop_state_machine! {
-    #![proptest_config(sync_model::config("prop_sync_queue", 512))]
+    #![proptest_config(sync_model::config("prop_sync_queue", 1024))]
 
     #[test]
     fn queue_matches_reference(sequential 1..60 => Sut);
