@@ -731,6 +731,57 @@ fn channels_report_closed_ends_and_give_values_back() {
     .unwrap();
 }
 
+#[test]
+fn a_closed_receiver_drains_then_ends_even_with_senders_alive() {
+    vloop()
+        .block_on(async {
+            let (tx, mut rx) = mpsc::channel(4).unwrap();
+            tx.send(1).await.unwrap();
+            rx.close();
+            assert!(tx.is_closed());
+            assert_eq!(tx.try_send(2), Err(mpsc::TrySendError::Closed(2)));
+            assert_eq!(rx.recv().await?, Some(1), "what was sent before the close is still received");
+            assert_eq!(rx.recv().await?, None, "then the end, although a sender is alive");
+            assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Closed));
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn a_condition_wait_dropped_half_way_does_not_release_another_holder() {
+    vloop()
+        .block_on(async {
+            let cond = Arc::new(Condition::new());
+            let mut guard = cond.acquire().await?;
+            // Poll a wait once (it releases the lock and queues), then drop it.
+            assert!(guard.wait().now_or_never().is_none());
+            assert!(!cond.locked(), "the dropped wait left the lock released");
+            let c = cond.clone();
+            let holder = corio::spawn(async move {
+                let held = c.acquire().await?;
+                for _ in 0..3 {
+                    yield_now().await?;
+                    assert!(c.try_acquire().is_none(), "nobody released the holder's lock");
+                }
+                drop(held);
+                c.acquire().await?.notify_all();
+                R::Ok(())
+            });
+            yield_now().await?; // the holder takes the lock
+                                // This wait must take the lock back (after the holder) before releasing it.
+            guard.wait().await?;
+            assert!(cond.locked());
+            drop(guard);
+            holder.await.unwrap()?;
+            assert!(!cond.locked());
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
 // ----- across loops (threads) -----------------------------------------------------
 
 #[test]

@@ -174,9 +174,16 @@ impl ConditionGuard<'_> {
     /// [`wait_for`](ConditionGuard::wait_for).
     ///
     /// If this future is dropped before it finishes (rather than cancelled),
-    /// the lock may be left released; the guard then releases nothing.
+    /// the lock may be left released; the guard then releases nothing on
+    /// drop, and a later `wait` takes the lock again first.
     pub async fn wait(&mut self) -> Result<(), Cancelled> {
         current::checkpoint()?;
+        if !self.held {
+            // An earlier wait was dropped half-way: hold the lock again
+            // before releasing it, or we would release someone else's.
+            self.cond.lock().acquire_uncancellable().await;
+            self.held = true;
+        }
         let key = lock(&self.cond.waiters).push(std::task::Waker::noop().clone());
         self.held = false;
         let _ = self.cond.lock().release(); // held by this guard

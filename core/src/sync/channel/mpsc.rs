@@ -257,7 +257,8 @@ pub struct Receiver<T> {
 
 impl<T> Receiver<T> {
     /// Receives the next value, waiting for one (a checkpoint): `Ok(None)`
-    /// once every sender is gone and the buffer is drained.
+    /// once the buffer is drained and nothing more can come (every sender is
+    /// gone, or the receiver was closed).
     pub async fn recv(&mut self) -> Result<Option<T>, Cancelled> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -271,7 +272,7 @@ impl<T> Receiver<T> {
             wake(waker);
             return Ok(value);
         }
-        Err(if state.tx_count == 0 { TryRecvError::Closed } else { TryRecvError::Empty })
+        Err(if state.tx_count == 0 || state.rx_closed { TryRecvError::Closed } else { TryRecvError::Empty })
     }
 
     /// Closes the channel: sends fail from now on (waiting ones too); values
@@ -293,8 +294,8 @@ impl<T> Receiver<T> {
             wake(waker);
             return Poll::Ready(Ok(Some(value)));
         }
-        if state.tx_count == 0 {
-            return Poll::Ready(Ok(None));
+        if state.tx_count == 0 || state.rx_closed {
+            return Poll::Ready(Ok(None)); // drained, and nothing more can come
         }
         match &mut state.rx_waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}
