@@ -66,6 +66,7 @@ queue_immediate_keeps_items | cargo test -p corio-verify --release --test prop_s
 event_clear_swallows_set   | cargo test -p corio-verify --release --test prop_sync_event
 condition_cancel_skips_relock | cargo test -p corio-verify --release --test prop_sync_condition
 barrier_cancel_keeps_count | cargo test -p corio-verify --release --test prop_sync_barrier
+mpsc_sender_keeps_slot     | cargo test -p corio-verify --release --test prop_sync_mpsc
 
 # Call contracts (verify/tests/mock_*.rs).
 poll_every_iteration      | cargo test -p corio-verify --release --test mock_reactor_calls

@@ -342,9 +342,14 @@ impl<T> Send<'_, T> {
         let mut state = lock(&self.chan.state);
         if state.senders.remove(key) == Some(Removed::Granted(true)) {
             state.promised_slots = state.promised_slots.saturating_sub(1);
-            let waker = self.chan.grant_slot(&mut state); // S7: pass the slot on
-            drop(state);
-            wake(waker);
+            // MUTANT (prop_sync_mpsc): a sender promised a slot and then
+            // cancelled does not pass it on; the next sender waits on.
+            #[cfg(not(corio_mutant = "mpsc_sender_keeps_slot"))]
+            {
+                let waker = self.chan.grant_slot(&mut state); // S7: pass the slot on
+                drop(state);
+                wake(waker);
+            }
         }
     }
 
