@@ -20,9 +20,14 @@
 //! * A granted waiter owns one permit. If it is cancelled or dropped before
 //!   it takes it, it releases it again, which hands it to the next waiter
 //!   (rule S7).
+//! * Grants go to the head of the FIFO, so the granted waiters' sequence
+//!   numbers only grow: `next_ungranted` (one past the last granted one) tells
+//!   a woken waiter that it was granted with one atomic load, no lock. A
+//!   granted waiter's entry is freed by the grant itself; a waiter whose key
+//!   names nothing was granted.
 
 use super::waiters::{lock, Removed, WaiterKey, Waiters};
-use crate::loom::{AtomicUsize, Mutex, Ordering};
+use crate::loom::{AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::runtime::current;
 use crate::task::Cancelled;
 use std::future::Future;
@@ -37,12 +42,18 @@ pub(crate) const MAX_PERMITS: usize = usize::MAX >> 2;
 
 pub(crate) struct Permits {
     state: AtomicUsize,
+    /// One past the sequence number of the last waiter granted a permit.
+    next_ungranted: AtomicU64,
     waiters: Mutex<Waiters<()>>,
 }
 
 impl Permits {
     pub(crate) fn new(permits: usize) -> Permits {
-        Permits { state: AtomicUsize::new(permits.min(MAX_PERMITS) * ONE), waiters: Mutex::new(Waiters::default()) }
+        Permits {
+            state: AtomicUsize::new(permits.min(MAX_PERMITS) * ONE),
+            next_ungranted: AtomicU64::new(0),
+            waiters: Mutex::new(Waiters::default()),
+        }
     }
 
     /// Permits free right now (0 while anyone waits).
@@ -100,7 +111,8 @@ impl Permits {
     /// Hands one permit to the first waiter. Under the lock, with `WAITERS`
     /// set; returns the waker to wake after unlocking.
     fn grant_first(&self, waiters: &mut Waiters<()>) -> Waker {
-        let waker = waiters.grant_first(()).expect("WAITERS is set only while someone waits");
+        let (waker, seq) = waiters.pop_first().expect("WAITERS is set only while someone waits");
+        self.next_ungranted.store(seq + 1, Ordering::Release);
         if waiters.is_empty() {
             self.state.fetch_and(!WAITERS, Ordering::Release);
         }
@@ -132,12 +144,17 @@ impl Permits {
         Some(waiters.push(waker.clone()))
     }
 
-    /// Whether the waiter `key` was granted its permit (taking it).
+    /// Whether the waiter `key` was granted its permit: one atomic load when
+    /// it was (the usual reason for a poll), else a look under the lock that
+    /// also refreshes its waker.
     fn poll_granted(&self, key: WaiterKey, waker: &Waker) -> Poll<()> {
+        if self.next_ungranted.load(Ordering::Acquire) > key.seq() {
+            return Poll::Ready(());
+        }
         match lock(&self.waiters).poll(key, waker) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(())) => Poll::Ready(()),
-            Poll::Ready(None) => unreachable!("a waiter's entry lives until it takes its grant or leaves"),
+            // The entry is gone: the grant freed it.
+            Poll::Ready(_) => Poll::Ready(()),
         }
     }
 
@@ -149,7 +166,9 @@ impl Permits {
             Some(Removed::Waiting) if waiters.is_empty() => {
                 self.state.fetch_and(!WAITERS, Ordering::Release);
             }
-            Some(Removed::Granted(())) => {
+            Some(Removed::Waiting) => {}
+            // Granted: the grant freed the entry; the permit is ours.
+            None | Some(Removed::Granted(())) => {
                 // MUTANT (loom_sync, prop_sync_permits): hand the lock to a
                 // cancelled waiter — the permit it was granted is never
                 // passed on, so the lock stays held forever.
@@ -164,7 +183,6 @@ impl Permits {
                     self.state.fetch_add(ONE, Ordering::Release);
                 }
             }
-            Some(Removed::Waiting) | None => {}
         }
     }
 

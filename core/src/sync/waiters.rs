@@ -34,6 +34,13 @@ pub(crate) struct WaiterKey {
     seq: u64,
 }
 
+impl WaiterKey {
+    /// The waiter's sequence number: its place in the list's arrival order.
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
 enum Slot<G> {
     Vacant { next_free: u32 },
     Waiting { seq: u64, waker: Waker, prev: u32, next: u32 },
@@ -172,6 +179,29 @@ impl<G> Waiters<G> {
         self.unlink(slot);
         match std::mem::replace(&mut self.slots[slot as usize], Slot::Granted { seq, grant }) {
             Slot::Waiting { waker, .. } => Some(waker),
+            _ => unreachable!("checked above"),
+        }
+    }
+
+    /// Removes the first waiter altogether (no grant entry is left behind)
+    /// and returns its waker and sequence number. For primitives whose
+    /// waiters learn of their grant another way (`permits.rs`): a waiter
+    /// whose key names nothing was granted.
+    pub(crate) fn pop_first(&mut self) -> Option<(Waker, u64)> {
+        #[cfg(not(corio_mutant = "waiters_lifo"))]
+        let slot = self.head;
+        // MUTANT: see `grant_first_before`.
+        #[cfg(corio_mutant = "waiters_lifo")]
+        let slot = self.tail;
+        let Some(Slot::Waiting { seq, .. }) = self.slots.get(slot as usize) else {
+            return None;
+        };
+        let seq = *seq;
+        self.unlink(slot);
+        let freed = std::mem::replace(&mut self.slots[slot as usize], Slot::Vacant { next_free: self.free });
+        self.free = slot;
+        match freed {
+            Slot::Waiting { waker, .. } => Some((waker, seq)),
             _ => unreachable!("checked above"),
         }
     }
