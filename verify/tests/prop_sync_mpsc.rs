@@ -133,7 +133,7 @@ impl Model {
             }
             (Role::Send(_), Task::Granted(promise), true) => {
                 if promise {
-                    self.promised_slots -= 1;
+                    self.promised_slots = self.promised_slots.saturating_sub(1); // 0 after a close, as in the channel
                     self.grant_slot(); // S7: the slot is passed on
                 }
                 Some("send cancelled".to_string())
@@ -152,7 +152,8 @@ impl Model {
             }
             (Role::Send(value), Task::Granted(promise), false) => {
                 if promise {
-                    self.promised_slots -= 1;
+                    self.promised_slots = self.promised_slots.saturating_sub(1);
+                    // 0 after a close, as in the channel
                 }
                 if self.rx_closed || !promise {
                     Some("send closed".to_string())
