@@ -43,7 +43,7 @@
 use std::future::Future;
 use std::io;
 
-pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, task};
+pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, sync, task};
 pub use corio_core::{
     call_at, call_later, call_soon, cancellable, current_task, handle, sleep, sleep_until, spawn, stop, time,
     try_handle, yield_now, Cancellable, Completion, FutureError, FutureExt, Wait,

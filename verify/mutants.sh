@@ -50,10 +50,26 @@ post_accepts_after_close  | loom cargo test -p corio-verify --release --test loo
 blocking_withdraw_racy    | loom cargo test -p corio-verify --release --test loom_blocking
 blocking_waker_no_recheck | loom cargo test -p corio-verify --release --test loom_blocking
 pool_wake_uncounted       | loom cargo test -p corio-verify --release --test loom_blocking
+# Loom model 8: the synchronisation primitives (verify/tests/loom_sync.rs).
+lock_handoff_to_cancelled  | loom cargo test -p corio-verify --release --test loom_sync
+condition_lose_notify      | loom cargo test -p corio-verify --release --test loom_sync
+event_set_no_wake          | loom cargo test -p corio-verify --release --test loom_sync
+queue_getter_keeps_promise | loom cargo test -p corio-verify --release --test loom_sync
+oneshot_no_wake            | loom cargo test -p corio-verify --release --test loom_sync
+mpsc_no_rx_wake            | loom cargo test -p corio-verify --release --test loom_sync
 
 # Properties (verify/tests/prop_*.rs).
 skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers
 batch_not_snapshot        | cargo test -p corio-verify --release --test prop_loop_order
+
+# Sync-primitive state machines (verify/tests/prop_sync_*.rs).
+waiters_lifo               | cargo test -p corio-verify --release --test prop_sync_permits
+release_unchecked          | cargo test -p corio-verify --release --test prop_sync_permits
+queue_immediate_keeps_items | cargo test -p corio-verify --release --test prop_sync_queue
+event_clear_swallows_set   | cargo test -p corio-verify --release --test prop_sync_event
+condition_cancel_skips_relock | cargo test -p corio-verify --release --test prop_sync_condition
+barrier_cancel_keeps_count | cargo test -p corio-verify --release --test prop_sync_barrier
+mpsc_sender_keeps_slot     | cargo test -p corio-verify --release --test prop_sync_mpsc
 
 # Call contracts (verify/tests/mock_*.rs).
 poll_every_iteration      | cargo test -p corio-verify --release --test mock_reactor_calls

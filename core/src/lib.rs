@@ -8,10 +8,11 @@
 //!
 //! [`runtime::EventLoop`] is asyncio's event loop over them; [`task`] holds
 //! tasks and cancellation; [`mod@time`] the sleeps; [`io`] sockets;
-//! [`Completion`] asyncio's settable future; [`blocking`] the thread pool
-//! for blocking work; [`signal`] Unix signals as loop events. Most programs
-//! use the `corio` facade crate, which picks a backend and re-exports all
-//! of this.
+//! [`sync`] locks, events, conditions, semaphores, barriers, queues and
+//! channels; [`Completion`] asyncio's settable future; [`blocking`] the
+//! thread pool for blocking work; [`signal`] Unix signals as loop events.
+//! Most programs use the `corio` facade crate, which picks a backend and
+//! re-exports all of this.
 //!
 //! ```
 //! use corio_core::reactor::ParkReactor;
@@ -42,6 +43,7 @@ pub(crate) mod loom;
 pub mod reactor;
 pub mod runtime;
 pub mod signal;
+pub mod sync;
 pub mod task;
 pub mod time;
 

@@ -1,0 +1,276 @@
+//! [`Condition`]: asyncio's condition variable over a [`Lock`].
+//!
+//! # Invariants
+//!
+//! * A waiter joins the condition's waiter list *before* it releases the
+//!   lock, so a notifier — who holds the lock — always sees it (no lost
+//!   notification between the release and the wait, also across threads).
+//! * `notify(n)` grants the first `n` waiters (FIFO, rule S4); a granted
+//!   waiter has taken a notification. If it is cancelled or dropped before
+//!   it resumes, it grants the next waiter instead (asyncio 3.13, S4, S7).
+//! * `wait()` holds the lock again when it returns, whether notified or
+//!   cancelled (S4): the re-acquire is not a checkpoint. A cancel that
+//!   arrives during the re-acquire stays pending for the next checkpoint.
+
+use super::lock::Lock;
+use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
+use crate::loom::{Arc, Mutex};
+use crate::runtime::current;
+use crate::task::Cancelled;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A condition variable for tasks (asyncio's `Condition`).
+///
+/// Waiting and notifying happen through the guard of the condition's lock,
+/// so both are done holding it, by construction.
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// use corio_core::sync::Condition;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// # let lp = EventLoop::new(ParkReactor::new());
+/// lp.block_on(async {
+///     let cond = Arc::new(Condition::new());
+///     let ready = Arc::new(AtomicBool::new(false));
+///     let (c, r) = (cond.clone(), ready.clone());
+///     let consumer = corio_core::spawn(async move {
+///         let mut guard = c.acquire().await?;
+///         guard.wait_for(|| r.load(Ordering::SeqCst)).await?; // releases the lock while waiting
+///         Ok::<_, corio_core::task::Cancelled>("ready")
+///     });
+///     corio_core::yield_now().await?;
+///     let guard = cond.acquire().await?;
+///     ready.store(true, Ordering::SeqCst);
+///     guard.notify(1);
+///     drop(guard);
+///     assert_eq!(consumer.await.unwrap()?, "ready");
+///     Ok::<_, corio_core::task::Cancelled>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+pub struct Condition {
+    lock: LockRef,
+    waiters: Mutex<Waiters<()>>,
+}
+
+enum LockRef {
+    Own(Lock),
+    Shared(Arc<Lock>),
+}
+
+impl Condition {
+    /// A condition with a lock of its own.
+    pub fn new() -> Condition {
+        Condition { lock: LockRef::Own(Lock::new()), waiters: Mutex::new(Waiters::default()) }
+    }
+
+    /// A condition over a lock shared with others (asyncio's
+    /// `Condition(lock)`), e.g. two conditions of one queue.
+    pub fn with_lock(lock: Arc<Lock>) -> Condition {
+        Condition { lock: LockRef::Shared(lock), waiters: Mutex::new(Waiters::default()) }
+    }
+
+    /// The underlying lock.
+    pub fn lock(&self) -> &Lock {
+        match &self.lock {
+            LockRef::Own(lock) => lock,
+            LockRef::Shared(lock) => lock,
+        }
+    }
+
+    /// Whether the underlying lock is held.
+    pub fn locked(&self) -> bool {
+        self.lock().locked()
+    }
+
+    /// Waits for the lock (a checkpoint); the guard waits and notifies.
+    pub async fn acquire(&self) -> Result<ConditionGuard<'_>, Cancelled> {
+        let guard = self.lock().acquire().await?;
+        guard.forget();
+        Ok(ConditionGuard { cond: self, held: true })
+    }
+
+    /// Takes the lock if it is free and nobody waits (never waits).
+    pub fn try_acquire(&self) -> Option<ConditionGuard<'_>> {
+        let guard = self.lock().try_acquire()?;
+        guard.forget();
+        Some(ConditionGuard { cond: self, held: true })
+    }
+
+    /// Grants up to `n` waiters, first come first served.
+    fn notify(&self, n: usize) {
+        let mut remaining = n;
+        let mut waiters = lock(&self.waiters);
+        while remaining > 0 {
+            let mut batch = WakeBatch::new();
+            while remaining > 0 && !batch.is_full() {
+                match waiters.grant_first(()) {
+                    Some(waker) => batch.push(waker),
+                    None => remaining = 0,
+                }
+                remaining = remaining.saturating_sub(1);
+            }
+            drop(waiters);
+            batch.wake_all();
+            if remaining == 0 {
+                return;
+            }
+            waiters = lock(&self.waiters);
+        }
+    }
+
+    /// A waiter leaves; a notification it had taken goes to the next waiter.
+    fn leave(&self, key: WaiterKey) {
+        let removed = lock(&self.waiters).remove(key);
+        if removed == Some(Removed::Granted(())) {
+            // MUTANT (loom_sync, prop_sync_condition): lose the notification
+            // a cancelled waiter had taken (asyncio before 3.13).
+            #[cfg(not(corio_mutant = "condition_lose_notify"))]
+            self.notify(1);
+        }
+    }
+}
+
+impl Default for Condition {
+    fn default() -> Self {
+        Condition::new()
+    }
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condition")
+            .field("locked", &self.locked())
+            .field("waiters", &lock(&self.waiters).len())
+            .finish()
+    }
+}
+
+/// Holds a [`Condition`]'s lock; waits and notifies. Releases the lock when
+/// dropped.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ConditionGuard<'a> {
+    cond: &'a Condition,
+    /// False only after a `wait` future was dropped half-way (the lock was
+    /// released and not re-acquired): then dropping the guard releases
+    /// nothing.
+    held: bool,
+}
+
+impl ConditionGuard<'_> {
+    /// Releases the lock, waits to be notified, and takes the lock again
+    /// (asyncio's `Condition.wait()`, a checkpoint).
+    ///
+    /// Holds the lock again when it returns, also with `Err(Cancelled)`
+    /// (rule S4). A notification taken by a waiter that is then cancelled
+    /// goes to the next waiter (3.13). Like asyncio's, a wait may end
+    /// without the condition being true: check it again, or use
+    /// [`wait_for`](ConditionGuard::wait_for).
+    ///
+    /// If this future is dropped before it finishes (rather than cancelled),
+    /// the lock may be left released; the guard then releases nothing on
+    /// drop, and a later `wait` takes the lock again first.
+    pub async fn wait(&mut self) -> Result<(), Cancelled> {
+        current::checkpoint()?;
+        if !self.held {
+            // An earlier wait was dropped half-way: hold the lock again
+            // before releasing it, or we would release someone else's.
+            self.cond.lock().acquire_uncancellable().await;
+            self.held = true;
+        }
+        let key = lock(&self.cond.waiters).push(std::task::Waker::noop().clone());
+        self.held = false;
+        let _ = self.cond.lock().release(); // held by this guard
+        let outcome = Notified { cond: self.cond, key: Some(key) }.await;
+        // MUTANT (prop_sync_condition): a cancelled wait returns without
+        // taking the lock again (breaks S4).
+        #[cfg(corio_mutant = "condition_cancel_skips_relock")]
+        if outcome.is_err() {
+            return outcome;
+        }
+        self.cond.lock().acquire_uncancellable().await;
+        self.held = true;
+        outcome
+    }
+
+    /// Waits until `predicate` returns true (asyncio's `wait_for`); checks
+    /// it first, and again after each wake-up, always holding the lock.
+    pub async fn wait_for(&mut self, mut predicate: impl FnMut() -> bool) -> Result<(), Cancelled> {
+        while !predicate() {
+            self.wait().await?;
+        }
+        Ok(())
+    }
+
+    /// Wakes up to `n` waiters, first come first served (rule S4).
+    pub fn notify(&self, n: usize) {
+        self.cond.notify(n);
+    }
+
+    /// Wakes every waiter.
+    pub fn notify_all(&self) {
+        self.cond.notify(usize::MAX);
+    }
+
+    /// The condition this guard belongs to.
+    pub fn condition(&self) -> &Condition {
+        self.cond
+    }
+}
+
+impl Drop for ConditionGuard<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            // Fails only if the lock was released behind the guard's back.
+            let _ = self.cond.lock().release();
+        }
+    }
+}
+
+impl fmt::Debug for ConditionGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConditionGuard").field("held", &self.held).finish()
+    }
+}
+
+/// Waits for a notification; leaving passes a taken one on.
+struct Notified<'a> {
+    cond: &'a Condition,
+    key: Option<WaiterKey>,
+}
+
+impl Future for Notified<'_> {
+    type Output = Result<(), Cancelled>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(key) = self.key else {
+            return Poll::Ready(Ok(()));
+        };
+        if let Err(cancelled) = current::checkpoint() {
+            self.key = None;
+            self.cond.leave(key);
+            return Poll::Ready(Err(cancelled));
+        }
+        match lock(&self.cond.waiters).poll(key, cx.waker()) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(_) => {
+                self.key = None;
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+}
+
+impl Drop for Notified<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.cond.leave(key);
+        }
+    }
+}

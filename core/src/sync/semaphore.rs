@@ -1,0 +1,202 @@
+//! [`Semaphore`] and [`BoundedSemaphore`]: asyncio's counting semaphores,
+//! with FIFO hand-over (rule S2) on the permit engine (`permits.rs`).
+
+use super::permits::{Permits, MAX_PERMITS};
+use crate::task::Cancelled;
+use std::fmt;
+
+/// A counting semaphore for tasks (asyncio's `Semaphore`).
+///
+/// * **FIFO hand-over** (rule S2): a release with waiters gives its permit
+///   straight to the first waiter; newcomers queue behind waiters. The number
+///   of holders never exceeds the permits.
+/// * **Cancel-safe** (S7): [`acquire`](Semaphore::acquire) is a checkpoint;
+///   a waiter cancelled while queued leaves no trace, and one that was handed
+///   a permit before it could resume gives it back (to the next waiter).
+/// * **`Send + Sync`**, lock-free when uncontended (one compare-exchange).
+///
+/// [`release`](Semaphore::release) adds a permit, as asyncio's does, even
+/// beyond the initial count; [`BoundedSemaphore`] refuses that.
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// use corio_core::sync::Semaphore;
+/// use std::sync::Arc;
+/// # let lp = EventLoop::new(ParkReactor::new());
+/// lp.block_on(async {
+///     let sem = Arc::new(Semaphore::new(2));
+///     let a = sem.acquire().await?;
+///     let _b = sem.acquire().await?;
+///     assert_eq!(sem.available_permits(), 0);
+///     assert!(sem.locked());
+///     drop(a);
+///     assert_eq!(sem.available_permits(), 1);
+///     Ok::<_, corio_core::task::Cancelled>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+pub struct Semaphore {
+    permits: Permits,
+}
+
+impl Semaphore {
+    /// The most permits a semaphore holds; larger counts are clamped to it.
+    pub const MAX_PERMITS: usize = MAX_PERMITS;
+
+    /// A semaphore with `permits` permits.
+    pub fn new(permits: usize) -> Semaphore {
+        Semaphore { permits: Permits::new(permits) }
+    }
+
+    /// Waits for a permit (a checkpoint); the permit goes back when the
+    /// returned guard is dropped.
+    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, Cancelled> {
+        self.permits.acquire(true).await?;
+        Ok(SemaphorePermit { release: Release::Plain(self) })
+    }
+
+    /// Takes a permit if one is free and nobody waits (never waits).
+    pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
+        self.permits.try_acquire().then(|| SemaphorePermit { release: Release::Plain(self) })
+    }
+
+    /// Adds a permit (asyncio's `release()`): hands it to the first waiter,
+    /// if any. Counts past [`MAX_PERMITS`](Semaphore::MAX_PERMITS) are not
+    /// kept.
+    pub fn release(&self) {
+        let _ = self.permits.release(MAX_PERMITS);
+    }
+
+    /// Permits free right now (0 while anyone waits: freed permits go to
+    /// waiters).
+    pub fn available_permits(&self) -> usize {
+        self.permits.available()
+    }
+
+    /// Whether an `acquire` would wait (asyncio's `locked()`).
+    pub fn locked(&self) -> bool {
+        self.permits.available() == 0
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore")
+            .field("available", &self.available_permits())
+            .field("waiters", &self.permits.has_waiters())
+            .finish()
+    }
+}
+
+/// A semaphore that refuses to be released more often than it was acquired
+/// (asyncio's `BoundedSemaphore`, rule S2).
+///
+/// ```
+/// use corio_core::sync::{BoundedSemaphore, TooManyReleases};
+/// let sem = BoundedSemaphore::new(1);
+/// sem.try_acquire().unwrap().forget(); // held without a guard
+/// assert_eq!(sem.release(), Ok(()));
+/// assert_eq!(sem.release(), Err(TooManyReleases));
+/// ```
+pub struct BoundedSemaphore {
+    permits: Permits,
+    bound: usize,
+}
+
+impl BoundedSemaphore {
+    /// A semaphore with `permits` permits, never more.
+    pub fn new(permits: usize) -> BoundedSemaphore {
+        let bound = permits.min(MAX_PERMITS);
+        BoundedSemaphore { permits: Permits::new(bound), bound }
+    }
+
+    /// Waits for a permit (a checkpoint); see [`Semaphore::acquire`].
+    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, Cancelled> {
+        self.permits.acquire(true).await?;
+        Ok(SemaphorePermit { release: Release::Bounded(self) })
+    }
+
+    /// Takes a permit if one is free and nobody waits (never waits).
+    pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
+        self.permits.try_acquire().then(|| SemaphorePermit { release: Release::Bounded(self) })
+    }
+
+    /// Gives a permit back; `Err(TooManyReleases)` if all are already free.
+    pub fn release(&self) -> Result<(), TooManyReleases> {
+        self.permits.release(self.bound).map_err(|()| TooManyReleases)
+    }
+
+    /// Permits free right now.
+    pub fn available_permits(&self) -> usize {
+        self.permits.available()
+    }
+
+    /// Whether an `acquire` would wait.
+    pub fn locked(&self) -> bool {
+        self.permits.available() == 0
+    }
+}
+
+impl fmt::Debug for BoundedSemaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedSemaphore")
+            .field("available", &self.available_permits())
+            .field("bound", &self.bound)
+            .field("waiters", &self.permits.has_waiters())
+            .finish()
+    }
+}
+
+enum Release<'a> {
+    Plain(&'a Semaphore),
+    Bounded(&'a BoundedSemaphore),
+}
+
+/// A permit of a [`Semaphore`] or [`BoundedSemaphore`]; given back when
+/// dropped.
+#[must_use = "the permit is given back as soon as it is dropped"]
+pub struct SemaphorePermit<'a> {
+    release: Release<'a>,
+}
+
+impl SemaphorePermit<'_> {
+    /// Keeps the permit without the guard; give it back later with
+    /// `release()` (asyncio's bare `acquire()`/`release()` style).
+    pub fn forget(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SemaphorePermit<'_> {
+    fn drop(&mut self) {
+        match self.release {
+            Release::Plain(sem) => sem.release(),
+            // Fails only if the semaphore was released behind the permit's
+            // back; the bound holds either way.
+            Release::Bounded(sem) => {
+                let _ = sem.release();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for SemaphorePermit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphorePermit").finish_non_exhaustive()
+    }
+}
+
+/// [`BoundedSemaphore::release`] beyond the initial count (asyncio's
+/// `ValueError('BoundedSemaphore released too many times')`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyReleases;
+
+impl fmt::Display for TooManyReleases {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BoundedSemaphore released too many times")
+    }
+}
+
+impl std::error::Error for TooManyReleases {}

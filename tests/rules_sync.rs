@@ -1,0 +1,857 @@
+//! Rules S1–S7 (synchronisation primitives and queues), each test named by
+//! its rule id, plus the primitives' bad-input errors and cross-loop use.
+//! Everything runs on the virtual clock except the cross-thread tests, which
+//! synchronise through the primitives themselves (no sleeps, no timing).
+
+mod common;
+
+use common::{push, trace, vloop, Out};
+use corio::sync::{
+    mpsc, oneshot, Barrier, BarrierError, BoundedSemaphore, Condition, Event, GetError, LifoQueue, Lock, NotLocked,
+    PutError, Queue, Semaphore, TaskDoneError, TooManyReleases,
+};
+use corio::{yield_now, Cancelled};
+use futures_util::{FutureExt, StreamExt};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+type R<T = ()> = Result<T, Cancelled>;
+
+/// Lets every ready task run (several loop iterations).
+async fn settle() {
+    for _ in 0..4 {
+        yield_now().await.unwrap();
+    }
+}
+
+/// A task that takes the lock, records it, and holds it until `hold` yields.
+fn locker(lock: &Arc<Lock>, out: &Out, name: &'static str, hold: usize) -> corio::Task<R> {
+    let (lock, out) = (lock.clone(), out.clone());
+    corio::spawn(async move {
+        let _guard = lock.acquire().await?;
+        push(&out, name);
+        for _ in 0..hold {
+            yield_now().await?;
+        }
+        Ok(())
+    })
+}
+
+// ----- S1: Lock -----------------------------------------------------------------
+
+#[test]
+fn s1_lock_waiters_are_served_fifo_and_newcomers_queue_behind() {
+    // rule S1
+    vloop()
+        .block_on(async {
+            let lock = Arc::new(Lock::new());
+            let out: Out = Rc::default();
+            let guard = lock.acquire().await?;
+            let tasks: Vec<_> = ["a", "b", "c"].iter().map(|n| locker(&lock, &out, n, 1)).collect();
+            settle().await;
+            drop(guard); // handed to "a", which has not resumed yet
+            assert!(lock.locked(), "the lock is the woken waiter's");
+            assert!(lock.try_acquire().is_none(), "no barging past the woken waiter");
+            let late = locker(&lock, &out, "late", 0);
+            for t in tasks {
+                t.await.unwrap()?;
+            }
+            late.await.unwrap()?;
+            assert_eq!(trace(&out), "a b c late");
+            assert!(!lock.locked());
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s1_releasing_an_unlocked_lock_is_an_error() {
+    // rule S1
+    let lock = Lock::new();
+    assert_eq!(lock.release(), Err(NotLocked));
+    assert_eq!(NotLocked.to_string(), "the lock is not acquired");
+    lock.try_acquire().unwrap().forget();
+    assert_eq!(lock.release(), Ok(()));
+    assert_eq!(lock.release(), Err(NotLocked));
+}
+
+#[test]
+fn s1_a_waiter_cancelled_after_being_handed_the_lock_passes_it_on() {
+    // rule S1, S7
+    vloop()
+        .block_on(async {
+            let lock = Arc::new(Lock::new());
+            let out: Out = Rc::default();
+            let guard = lock.acquire().await?;
+            let a = locker(&lock, &out, "a", 0);
+            let b = locker(&lock, &out, "b", 0);
+            settle().await;
+            drop(guard); // hands the lock to a ...
+            a.cancel(); // ... which is cancelled before it resumes
+            assert!(a.await.unwrap_err().is_cancelled());
+            b.await.unwrap()?;
+            assert_eq!(trace(&out), "b");
+            assert!(!lock.locked());
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+// ----- S2: Semaphore --------------------------------------------------------------
+
+#[test]
+fn s2_permits_are_handed_over_fifo_and_holders_never_exceed_permits() {
+    // rule S2
+    vloop()
+        .block_on(async {
+            let sem = Arc::new(Semaphore::new(2));
+            let out: Out = Rc::default();
+            let holders = Rc::new(std::cell::Cell::new(0usize));
+            let tasks: Vec<_> = (0..6)
+                .map(|i| {
+                    let (sem, out, holders) = (sem.clone(), out.clone(), holders.clone());
+                    corio::spawn(async move {
+                        let _permit = sem.acquire().await?;
+                        holders.set(holders.get() + 1);
+                        assert!(holders.get() <= 2, "more holders than permits");
+                        push(&out, i.to_string());
+                        corio::sleep(Duration::from_millis(1 + (5 - i) as u64)).await?;
+                        holders.set(holders.get() - 1);
+                        R::Ok(())
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap()?;
+            }
+            // Later tasks sleep shorter, yet permits go to waiters in arrival order.
+            assert_eq!(trace(&out), "0 1 2 3 4 5");
+            assert_eq!(sem.available_permits(), 2);
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s2_a_woken_then_cancelled_waiter_gives_its_permit_back() {
+    // rule S2, S7
+    vloop()
+        .block_on(async {
+            let sem = Arc::new(Semaphore::new(1));
+            let permit = sem.acquire().await?;
+            let s = sem.clone();
+            let waiter = corio::spawn(async move { s.acquire().await.map(|p| p.forget()) });
+            settle().await;
+            drop(permit); // handed to the waiter
+            assert_eq!(sem.available_permits(), 0);
+            waiter.cancel();
+            assert!(waiter.await.unwrap_err().is_cancelled());
+            assert_eq!(sem.available_permits(), 1, "the permit came back");
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s2_bounded_semaphore_refuses_over_release() {
+    // rule S2
+    let sem = BoundedSemaphore::new(2);
+    assert_eq!(sem.release(), Err(TooManyReleases));
+    let p = sem.try_acquire().unwrap();
+    assert_eq!(sem.available_permits(), 1);
+    drop(p);
+    assert_eq!(sem.release(), Err(TooManyReleases));
+    assert_eq!(sem.available_permits(), 2);
+    assert_eq!(TooManyReleases.to_string(), "BoundedSemaphore released too many times");
+    // A plain semaphore may grow, as asyncio's does.
+    let plain = Semaphore::new(0);
+    plain.release();
+    assert_eq!(plain.available_permits(), 1);
+}
+
+// ----- S3: Event ------------------------------------------------------------------
+
+#[test]
+fn s3_set_wakes_every_current_waiter_even_if_cleared_at_once() {
+    // rule S3
+    vloop()
+        .block_on(async {
+            let ev = Arc::new(Event::new());
+            let out: Out = Rc::default();
+            let tasks: Vec<_> = (0..3)
+                .map(|i| {
+                    let (ev, out) = (ev.clone(), out.clone());
+                    corio::spawn(async move {
+                        ev.wait().await?;
+                        push(&out, i.to_string());
+                        R::Ok(())
+                    })
+                })
+                .collect();
+            settle().await;
+            ev.set();
+            ev.clear();
+            assert!(!ev.is_set());
+            for t in tasks {
+                t.await.unwrap()?;
+            }
+            assert_eq!(trace(&out), "0 1 2");
+            // A waiter arriving after the clear waits for the next set.
+            let e = ev.clone();
+            let late = corio::spawn(async move { e.wait().await });
+            settle().await;
+            assert!(!late.done());
+            ev.set();
+            late.await.unwrap()?;
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s3_wait_on_a_set_event_returns_at_once() {
+    // rule S3
+    let ev = Event::new();
+    ev.set();
+    assert_eq!(ev.wait().now_or_never(), Some(Ok(())));
+    ev.set(); // setting twice is harmless
+    assert!(ev.is_set());
+}
+
+// ----- S4: Condition --------------------------------------------------------------
+
+#[test]
+fn s4_notify_n_wakes_n_waiters_fifo() {
+    // rule S4
+    vloop()
+        .block_on(async {
+            let cond = Arc::new(Condition::new());
+            let out: Out = Rc::default();
+            let tasks: Vec<_> = (0..4)
+                .map(|i| {
+                    let (cond, out) = (cond.clone(), out.clone());
+                    corio::spawn(async move {
+                        let mut guard = cond.acquire().await?;
+                        guard.wait().await?;
+                        push(&out, i.to_string());
+                        R::Ok(())
+                    })
+                })
+                .collect();
+            settle().await;
+            cond.acquire().await?.notify(2);
+            settle().await;
+            assert_eq!(trace(&out), "0 1");
+            cond.acquire().await?.notify(1);
+            settle().await;
+            assert_eq!(trace(&out), "0 1 2");
+            cond.acquire().await?.notify_all();
+            for t in tasks {
+                t.await.unwrap()?;
+            }
+            assert_eq!(trace(&out), "0 1 2 3");
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s4_wait_reacquires_the_lock_before_returning_even_when_cancelled() {
+    // rule S4
+    vloop()
+        .block_on(async {
+            let cond = Arc::new(Condition::new());
+            let out: Out = Rc::default();
+            let (c, o) = (cond.clone(), out.clone());
+            let waiter = corio::spawn(async move {
+                let mut guard = c.acquire().await?;
+                let result = guard.wait().await;
+                // Back from wait, cancelled or not, the lock is ours.
+                push(&o, format!("returned cancelled={} locked={}", result.is_err(), c.locked()));
+                assert!(c.try_acquire().is_none());
+                drop(guard);
+                push(&o, "released");
+                result
+            });
+            settle().await;
+            let holder = cond.acquire().await?; // the waiter's lock is ours now
+            waiter.cancel();
+            settle().await;
+            assert_eq!(trace(&out), "", "wait cannot return while another task holds the lock");
+            drop(holder);
+            assert!(waiter.await.unwrap_err().is_cancelled());
+            assert_eq!(trace(&out), "returned cancelled=true locked=true released");
+            assert!(!cond.locked());
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s4_a_notification_taken_by_a_cancelled_waiter_goes_to_another() {
+    // rule S4 (asyncio 3.13), S7
+    vloop()
+        .block_on(async {
+            let cond = Arc::new(Condition::new());
+            let out: Out = Rc::default();
+            let spawn_waiter = |name: &'static str| {
+                let (c, o) = (cond.clone(), out.clone());
+                corio::spawn(async move {
+                    let mut guard = c.acquire().await?;
+                    guard.wait().await?;
+                    push(&o, name);
+                    R::Ok(())
+                })
+            };
+            let a = spawn_waiter("a");
+            let b = spawn_waiter("b");
+            settle().await;
+            cond.acquire().await?.notify(1); // a takes the notification ...
+            a.cancel(); // ... and is cancelled before it resumes
+            assert!(a.await.unwrap_err().is_cancelled());
+            b.await.unwrap()?; // b got it instead
+            assert_eq!(trace(&out), "b");
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+// ----- S5: Barrier ----------------------------------------------------------------
+
+fn barrier_waiter(barrier: &Arc<Barrier>) -> corio::Task<Result<usize, BarrierError>> {
+    let b = barrier.clone();
+    corio::spawn(async move { b.wait().await })
+}
+
+#[test]
+fn s5_a_cancelled_waiter_lowers_the_count_without_breaking_the_barrier() {
+    // rule S5, S7
+    vloop()
+        .block_on(async {
+            let barrier = Arc::new(Barrier::new(3));
+            let a = barrier_waiter(&barrier);
+            let b = barrier_waiter(&barrier);
+            settle().await;
+            assert_eq!(barrier.n_waiting(), 2);
+            a.cancel();
+            assert!(a.await.unwrap_err().is_cancelled()); // it propagated the Cancelled
+            assert_eq!(barrier.n_waiting(), 1);
+            assert!(!barrier.broken());
+            let c = barrier_waiter(&barrier);
+            settle().await;
+            assert!(!c.done(), "two waiters of three: still filling");
+            let d = barrier.wait().await.unwrap(); // the third releases the round
+            assert_eq!((b.await.unwrap(), c.await.unwrap(), d), (Ok(0), Ok(1), 2));
+            assert_eq!(barrier.n_waiting(), 0);
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s5_abort_breaks_the_barrier_for_everyone_until_reset() {
+    // rule S5
+    vloop()
+        .block_on(async {
+            let barrier = Arc::new(Barrier::new(3));
+            let a = barrier_waiter(&barrier);
+            settle().await;
+            barrier.abort();
+            assert_eq!(a.await.unwrap(), Err(BarrierError::Broken));
+            assert!(barrier.broken());
+            assert_eq!(barrier.wait().await, Err(BarrierError::Broken));
+            barrier.reset();
+            assert!(!barrier.broken());
+            let waiters: Vec<_> = (0..2).map(|_| barrier_waiter(&barrier)).collect();
+            settle().await;
+            assert_eq!(barrier.wait().await, Ok(2));
+            for w in waiters {
+                assert!(w.await.unwrap().is_ok());
+            }
+            // parties 0 acts like 1 (std's convention): nobody waits.
+            assert_eq!(Barrier::new(0).wait().await, Ok(0));
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+// ----- S6: queues -----------------------------------------------------------------
+
+#[test]
+fn s6_getters_and_putters_wait_fifo() {
+    // rule S6
+    vloop()
+        .block_on(async {
+            let q = Arc::new(Queue::new(1));
+            let out: Out = Rc::default();
+            let getters: Vec<_> = ["g1", "g2"]
+                .into_iter()
+                .map(|name| {
+                    let (q, out) = (q.clone(), out.clone());
+                    corio::spawn(async move {
+                        let item: &str = q.get().await.map_err(|_| ())?;
+                        push(&out, format!("{name}:{item}"));
+                        Ok::<_, ()>(())
+                    })
+                })
+                .collect();
+            settle().await;
+            q.put("x").await.unwrap();
+            assert_eq!(q.get_nowait(), Err(GetError::Empty), "x is promised to g1");
+            q.put("y").await.unwrap();
+            for g in getters {
+                g.await.unwrap().unwrap();
+            }
+            assert_eq!(trace(&out), "g1:x g2:y");
+            // Putters: the queue (maxsize 1) is full; p1 then p2 wait.
+            q.put_nowait("z").unwrap();
+            let putters: Vec<_> = ["p1", "p2"]
+                .into_iter()
+                .map(|item| {
+                    let q = q.clone();
+                    corio::spawn(async move { q.put(item).await.map_err(|_| ()) })
+                })
+                .collect();
+            settle().await;
+            assert_eq!(q.put_nowait("w"), Err(PutError::Full("w")));
+            let got: Vec<_> = [q.get().await.unwrap(), q.get().await.unwrap(), q.get().await.unwrap()].into();
+            assert_eq!(got, ["z", "p1", "p2"]);
+            for p in putters {
+                p.await.unwrap().unwrap();
+            }
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s6_task_done_and_join() {
+    // rule S6
+    vloop()
+        .block_on(async {
+            let q = Arc::new(Queue::new(0));
+            q.join().await?; // nothing unfinished
+            q.put_nowait(1).unwrap();
+            q.put_nowait(2).unwrap();
+            let q2 = q.clone();
+            let joiner = corio::spawn(async move { q2.join().await });
+            settle().await;
+            assert_eq!(q.get_nowait(), Ok(1));
+            q.task_done().unwrap();
+            settle().await;
+            assert!(!joiner.done(), "one item still unfinished");
+            assert_eq!(q.get_nowait(), Ok(2));
+            q.task_done().unwrap();
+            joiner.await.unwrap()?;
+            assert_eq!(q.task_done(), Err(TaskDoneError));
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s6_shutdown_fails_puts_and_drains_gets() {
+    // rule S6
+    vloop()
+        .block_on(async {
+            let q = Arc::new(Queue::new(1));
+            q.put_nowait(1).unwrap();
+            let q2 = q.clone();
+            let putter = corio::spawn(async move { q2.put(2).await });
+            settle().await;
+            q.shutdown(false);
+            assert!(q.is_shut_down());
+            assert_eq!(putter.await.unwrap(), Err(PutError::ShutDown(2)), "a waiting put fails, item back");
+            assert_eq!(q.put_nowait(3), Err(PutError::ShutDown(3)));
+            assert_eq!(q.put(4).await, Err(PutError::ShutDown(4)));
+            assert_eq!(q.get().await, Ok(1), "gets drain what is left");
+            assert_eq!(q.get().await, Err(GetError::ShutDown));
+            assert_eq!(q.get_nowait(), Err(GetError::ShutDown));
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s6_immediate_shutdown_drops_items_and_releases_join() {
+    // rule S6
+    vloop()
+        .block_on(async {
+            let q = Arc::new(Queue::new(0));
+            for i in 1..=3 {
+                q.put_nowait(i).unwrap();
+            }
+            assert_eq!(q.get_nowait(), Ok(1)); // taken, not yet done
+            let q2 = q.clone();
+            let joiner = corio::spawn(async move { q2.join().await });
+            settle().await;
+            q.shutdown(true);
+            assert_eq!(q.qsize(), 0);
+            assert_eq!(q.get_nowait(), Err(GetError::ShutDown), "gets fail at once");
+            settle().await;
+            assert!(!joiner.done(), "the dropped items count as done, the taken one does not");
+            q.task_done().unwrap();
+            joiner.await.unwrap()?;
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s6_immediate_shutdown_takes_back_an_item_promised_to_a_getter() {
+    // rule S6
+    vloop()
+        .block_on(async {
+            let q = Arc::new(Queue::new(0));
+            let q2 = q.clone();
+            let getter = corio::spawn(async move { q2.get().await });
+            settle().await;
+            q.put_nowait(1).unwrap(); // promised to the getter, which has not resumed
+            q.shutdown(true);
+            assert_eq!(getter.await.unwrap(), Err(GetError::ShutDown));
+            q.join().await?;
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s6_lifo_and_stream() {
+    // rule S6
+    vloop()
+        .block_on(async {
+            let stack = LifoQueue::new(0);
+            for i in 1..=3 {
+                stack.put_nowait(i).unwrap();
+            }
+            assert_eq!(stack.get().await, Ok(3));
+            let q = Queue::new(0);
+            for i in 1..=3 {
+                q.put_nowait(i).unwrap();
+            }
+            q.shutdown(false);
+            let items: Vec<i32> = q.stream().map(|r| r.unwrap()).collect().await;
+            assert_eq!(items, [1, 2, 3], "the stream ends after shutdown, once drained");
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+// ----- S7: cancel safety of every primitive ---------------------------------------
+
+/// Spawns `f`, lets it reach its wait, cancels it, and checks it ended
+/// cancelled.
+async fn cancel_while_waiting<F, T>(f: F)
+where
+    F: std::future::Future<Output = T> + 'static,
+    T: 'static,
+{
+    let task = corio::spawn(f);
+    settle().await;
+    assert!(!task.done(), "the task should be waiting");
+    task.cancel();
+    settle().await;
+    assert!(task.done());
+}
+
+#[test]
+fn s7_cancelled_waiters_leave_every_primitive_as_if_they_never_came() {
+    // rule S7
+    vloop()
+        .block_on(async {
+            // Lock: a cancelled waiter leaves the queue; the next release frees the lock.
+            let lock = Arc::new(Lock::new());
+            let guard = lock.acquire().await?;
+            let l = lock.clone();
+            cancel_while_waiting(async move { l.acquire().await.map(|g| g.forget()) }).await;
+            drop(guard);
+            assert!(!lock.locked());
+
+            // Semaphore: the count is unchanged.
+            let sem = Arc::new(Semaphore::new(0));
+            let s = sem.clone();
+            cancel_while_waiting(async move { s.acquire().await.map(|p| p.forget()) }).await;
+            sem.release();
+            assert_eq!(sem.available_permits(), 1);
+
+            // Event: a set after the cancel has nobody to wake.
+            let ev = Arc::new(Event::new());
+            let e = ev.clone();
+            cancel_while_waiting(async move { e.wait().await }).await;
+            ev.set();
+
+            // Condition: a cancelled waiter re-takes the lock and lets it go.
+            let cond = Arc::new(Condition::new());
+            let c = cond.clone();
+            cancel_while_waiting(async move { c.acquire().await?.wait().await }).await;
+            assert!(!cond.locked());
+
+            // Barrier: the count drops back.
+            let barrier = Arc::new(Barrier::new(2));
+            let b = barrier.clone();
+            cancel_while_waiting(async move { b.wait().await }).await;
+            assert_eq!(barrier.n_waiting(), 0);
+
+            // Queue: a cancelled put gives its item back and takes no slot.
+            let q = Arc::new(Queue::new(1));
+            q.put_nowait(1).unwrap();
+            let q2 = q.clone();
+            let put = corio::spawn(async move { q2.put(2).await });
+            settle().await;
+            put.cancel();
+            match put.await {
+                Err(e) => assert!(e.is_cancelled()),
+                Ok(result) => panic!("the put should end cancelled, got {result:?}"),
+            }
+            assert_eq!(q.get_nowait(), Ok(1));
+            assert_eq!(q.get_nowait(), Err(GetError::Empty), "the cancelled put left nothing");
+            let q3 = q.clone();
+            cancel_while_waiting(async move { q3.get().await }).await;
+            q.put_nowait(5).unwrap();
+            assert_eq!(q.get_nowait(), Ok(5), "a cancelled getter was not promised the item");
+
+            // oneshot: a cancelled receive leaves the channel open.
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            let task = corio::spawn(async move {
+                // Swallow the cancel (keep the task's result) and hand the receiver back.
+                let first = (&mut rx).await.is_err_and(|e| e.is_cancelled());
+                (first, rx)
+            });
+            settle().await;
+            task.cancel();
+            let (cancelled, mut rx) = task.await.unwrap_or_else(|_| panic!("the body returns the receiver"));
+            assert!(cancelled);
+            tx.send(9).unwrap();
+            assert_eq!(rx.try_recv(), Ok(9));
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s7_a_getter_promised_an_item_then_cancelled_passes_it_on() {
+    // rule S7, S6
+    vloop()
+        .block_on(async {
+            let q = Arc::new(Queue::new(0));
+            let spawn_getter = || {
+                let q = q.clone();
+                corio::spawn(async move { q.get().await })
+            };
+            let a = spawn_getter();
+            let b = spawn_getter();
+            settle().await;
+            q.put_nowait("item").unwrap(); // promised to a
+            a.cancel();
+            assert!(a.await.unwrap_err().is_cancelled());
+            assert_eq!(b.await.unwrap(), Ok("item"));
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s7_a_sender_promised_a_slot_then_cancelled_passes_it_on() {
+    // rule S7
+    vloop()
+        .block_on(async {
+            let (tx, mut rx) = mpsc::channel(1).unwrap();
+            tx.send(0).await.unwrap();
+            let spawn_sender = |v: u32| {
+                let tx = tx.clone();
+                corio::spawn(async move { tx.send(v).await })
+            };
+            let a = spawn_sender(1);
+            let b = spawn_sender(2);
+            settle().await;
+            assert_eq!(rx.recv().await?, Some(0)); // the slot is promised to a
+            a.cancel();
+            assert!(a.await.is_err());
+            b.await.unwrap().unwrap();
+            assert_eq!(rx.recv().await?, Some(2));
+            drop(tx);
+            assert_eq!(rx.recv().await?, None);
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+// ----- channels -------------------------------------------------------------------
+
+#[test]
+fn channels_report_closed_ends_and_give_values_back() {
+    let lp = vloop();
+    lp.block_on(async {
+        assert_eq!(mpsc::channel::<u8>(0).unwrap_err(), mpsc::ZeroCapacity);
+        let (tx, rx) = mpsc::channel(2).unwrap();
+        drop(rx);
+        assert!(tx.is_closed());
+        assert_eq!(tx.send(7).await.unwrap_err().into_value(), 7);
+        assert_eq!(tx.try_send(8), Err(mpsc::TrySendError::Closed(8)));
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tx.send("a").unwrap();
+        let tx2 = tx.clone();
+        drop(tx);
+        tx2.send("b").unwrap();
+        drop(tx2);
+        let got: Vec<_> = (&mut rx).map(|r| r.unwrap()).collect().await;
+        assert_eq!(got, ["a", "b"]);
+
+        let (tx, rx) = oneshot::channel::<String>();
+        drop(rx);
+        assert!(tx.is_closed());
+        assert_eq!(tx.send("lost".into()), Err("lost".to_string()));
+        let (tx, rx) = oneshot::channel::<u8>();
+        drop(tx);
+        assert_eq!(rx.await, Err(oneshot::RecvError::Closed));
+        R::Ok(())
+    })
+    .unwrap()
+    .unwrap();
+}
+
+#[test]
+fn a_closed_receiver_drains_then_ends_even_with_senders_alive() {
+    vloop()
+        .block_on(async {
+            let (tx, mut rx) = mpsc::channel(4).unwrap();
+            tx.send(1).await.unwrap();
+            rx.close();
+            assert!(tx.is_closed());
+            assert_eq!(tx.try_send(2), Err(mpsc::TrySendError::Closed(2)));
+            assert_eq!(rx.recv().await?, Some(1), "what was sent before the close is still received");
+            assert_eq!(rx.recv().await?, None, "then the end, although a sender is alive");
+            assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Closed));
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn a_condition_wait_dropped_half_way_does_not_release_another_holder() {
+    vloop()
+        .block_on(async {
+            let cond = Arc::new(Condition::new());
+            let mut guard = cond.acquire().await?;
+            // Poll a wait once (it releases the lock and queues), then drop it.
+            assert!(guard.wait().now_or_never().is_none());
+            assert!(!cond.locked(), "the dropped wait left the lock released");
+            let c = cond.clone();
+            let holder = corio::spawn(async move {
+                let held = c.acquire().await?;
+                for _ in 0..3 {
+                    yield_now().await?;
+                    assert!(c.try_acquire().is_none(), "nobody released the holder's lock");
+                }
+                drop(held);
+                c.acquire().await?.notify_all();
+                R::Ok(())
+            });
+            yield_now().await?; // the holder takes the lock
+                                // This wait must take the lock back (after the holder) before releasing it.
+            guard.wait().await?;
+            assert!(cond.locked());
+            drop(guard);
+            holder.await.unwrap()?;
+            assert!(!cond.locked());
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+// ----- across loops (threads) -----------------------------------------------------
+
+#[test]
+fn a_release_on_one_loop_wakes_a_waiter_on_another() {
+    let lock = Arc::new(Lock::new());
+    lock.try_acquire().unwrap().forget();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let l = lock.clone();
+    let other = std::thread::spawn(move || {
+        let lp = corio::new_event_loop().unwrap();
+        lp.block_on(async move {
+            let _ = ready_tx.send(());
+            let _guard = l.acquire().await.unwrap(); // parks this loop until the release
+            "acquired on the other loop"
+        })
+        .unwrap()
+    });
+    ready_rx.recv().unwrap();
+    lock.release().unwrap();
+    assert_eq!(other.join().unwrap(), "acquired on the other loop");
+    assert!(!lock.locked());
+}
+
+#[test]
+fn bounded_channels_ping_pong_between_loops() {
+    let (ping_tx, mut ping_rx) = mpsc::channel::<u32>(1).unwrap();
+    let (pong_tx, mut pong_rx) = mpsc::channel::<u32>(1).unwrap();
+    let echo = std::thread::spawn(move || {
+        let lp = corio::new_event_loop().unwrap();
+        lp.block_on(async move {
+            while let Some(n) = ping_rx.recv().await.unwrap() {
+                pong_tx.send(n + 1).await.unwrap();
+            }
+        })
+        .unwrap();
+    });
+    let lp = corio::new_event_loop().unwrap();
+    let last = lp
+        .block_on(async move {
+            let mut n = 0;
+            for _ in 0..1000 {
+                ping_tx.send(n).await.unwrap();
+                n = pong_rx.recv().await.unwrap().unwrap();
+            }
+            n
+        })
+        .unwrap();
+    echo.join().unwrap();
+    assert_eq!(last, 1000);
+}
+
+#[test]
+fn primitives_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Lock>();
+    assert_send_sync::<Semaphore>();
+    assert_send_sync::<BoundedSemaphore>();
+    assert_send_sync::<Event>();
+    assert_send_sync::<Condition>();
+    assert_send_sync::<Barrier>();
+    assert_send_sync::<Queue<String>>();
+    assert_send_sync::<corio::sync::PriorityQueue<String>>();
+    assert_send_sync::<mpsc::Sender<String>>();
+    assert_send_sync::<mpsc::Receiver<String>>();
+    assert_send_sync::<oneshot::Sender<String>>();
+    assert_send_sync::<oneshot::Receiver<String>>();
+    fn assert_send<T: Send>(_: &T) {}
+    let lock = Lock::new();
+    assert_send(&lock.acquire());
+    let q = Queue::<String>::new(1);
+    assert_send(&q.put(String::new()));
+    assert_send(&q.get());
+}
