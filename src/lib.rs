@@ -33,8 +33,11 @@
 //! `asyncio.run` → [`run`]; `create_task` → [`spawn`]; `loop.call_soon` →
 //! [`call_soon`]; `asyncio.sleep` → [`sleep`]; `Task.cancel(msg)` →
 //! [`AnyTask::cancel_with`]; `CancelledError` → [`Cancelled`]; `loop.create_future`
-//! → [`Completion`]; `contextvars.ContextVar` → [`ContextVar`]. The full map is
-//! in `docs/semantics.md`.
+//! → [`Completion`]; `contextvars.ContextVar` → [`ContextVar`];
+//! `TaskGroup` → [`task_group`]; `asyncio.timeout` → [`timeout()`];
+//! `wait_for`, `shield`, `gather`, `wait`, `as_completed` → the same names;
+//! trio's cancel scopes → [`CancelScope`]. The full map is in
+//! `docs/semantics.md`.
 
 #![warn(missing_docs)]
 
@@ -45,7 +48,13 @@ pub use corio_core::{
     call_at, call_later, call_soon, cancellable, current_task, handle, sleep, sleep_until, spawn, stop, time,
     try_handle, yield_now, Cancellable, Completion, FutureError, FutureExt, Wait,
 };
-pub use corio_core::{clock, context, executor, reactor, runtime, task};
+pub use corio_core::{clock, context, executor, reactor, runtime, structured, task};
+
+pub use corio_core::structured::{
+    as_completed, fail_after, fail_at, gather, gather_settled, move_on_after, move_on_at, select, select_all, shield,
+    task_group, timeout, timeout_at, wait, wait_for, CancelScope, Child, ChildError, Either, Elapsed, ErrorGroup,
+    GatherError, GroupError, ReturnWhen, SpawnError, TaskGroup,
+};
 
 pub use corio_core::context::{ContextVar, Token};
 pub use corio_core::runtime::{Handle, LoopError, LoopHandle, TimerHandle};

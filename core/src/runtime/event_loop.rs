@@ -776,6 +776,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 }
             }
             Step::Ready => {
+                // MUTANT (loom model 4): an abort that arrived from another
+                // thread while the task was being polled overrides the value
+                // its body returned (C8: the completion is final).
+                #[cfg(corio_mutant = "abort_overrides_completion")]
+                if raw.state().load().has(ABORT) {
+                    return self.finish_cancelled(raw, Cancelled::new(None));
+                }
                 let cancelled = self.tasks.borrow_mut().get_mut(raw).and_then(|e| e.holds_delivered_cancel().cloned());
                 match cancelled {
                     // The body returned holding the cancellation it was given:
@@ -878,8 +885,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         };
         let extras = entry.extras();
         let cancelled = Cancelled::new(extras.cancel_message.take());
-        extras.delivered.retain(Cancelled::is_shared);
-        extras.delivered.push(cancelled.clone());
+        extras.record_delivery(cancelled.clone());
         cancelled
     }
 
