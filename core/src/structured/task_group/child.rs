@@ -126,7 +126,6 @@ impl<T, E> Slot<T> for ChildCell<T, E> {
 /// })
 /// .unwrap();
 /// ```
-#[must_use = "the group waits for the child anyway; await the handle for its value"]
 pub struct Child<T> {
     slot: Rc<dyn Slot<T>>,
     task: AnyTask,
