@@ -47,6 +47,11 @@ park_check_before_flag    | loom cargo test -p corio-verify --release --test loo
 park_flag_cleared_early   | loom cargo test -p corio-verify --release --test loom_park
 close_skips_remote_spawns | loom cargo test -p corio-verify --release --test loom_shutdown
 post_accepts_after_close  | loom cargo test -p corio-verify --release --test loom_shutdown
+abort_overrides_completion | loom cargo test -p corio-verify --release --test loom_cancel
+cancel_request_no_wake    | loom cargo test -p corio-verify --release --test loom_cancel
+completion_finish_two_step | loom cargo test -p corio-verify --release --test loom_cancel
+group_abort_forgets_children | loom cargo test -p corio-verify --release --test loom_group
+group_zero_check_before_remove | loom cargo test -p corio-verify --release --test loom_group
 
 # Properties (verify/tests/prop_*.rs).
 skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers

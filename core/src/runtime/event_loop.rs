@@ -776,13 +776,6 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 }
             }
             Step::Ready => {
-                // MUTANT (loom model 4): an abort that arrived from another
-                // thread while the task was being polled overrides the value
-                // its body returned (C8: the completion is final).
-                #[cfg(corio_mutant = "abort_overrides_completion")]
-                if raw.state().load().has(ABORT) {
-                    return self.finish_cancelled(raw, Cancelled::new(None));
-                }
                 let cancelled = self.tasks.borrow_mut().get_mut(raw).and_then(|e| e.holds_delivered_cancel().cloned());
                 match cancelled {
                     // The body returned holding the cancellation it was given:
