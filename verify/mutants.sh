@@ -56,6 +56,8 @@ group_zero_check_before_remove | loom cargo test -p corio-verify --release --tes
 # Properties (verify/tests/prop_*.rs).
 skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers
 batch_not_snapshot        | cargo test -p corio-verify --release --test prop_loop_order
+timeout_converts_foreign_cancel | cargo test -p corio-verify --release --test prop_task_trees
+group_cancelled_child_fails | cargo test -p corio-verify --release --test prop_task_trees
 
 # Call contracts (verify/tests/mock_*.rs).
 poll_every_iteration      | cargo test -p corio-verify --release --test mock_reactor_calls

@@ -375,7 +375,15 @@ impl<F: Future> TimeoutScope<F> {
         }
         inner.state.set(State::Expired);
         let task = inner.task.borrow().clone().expect("entered");
+        #[cfg(not(corio_mutant = "timeout_converts_foreign_cancel"))]
         let ours = task.uncancel() <= inner.cancelling.get();
+        // MUTANT (prop_task_trees): convert any cancellation after an expiry,
+        // also when another cancel was requested meanwhile (breaks TO3).
+        #[cfg(corio_mutant = "timeout_converts_foreign_cancel")]
+        let ours = {
+            task.uncancel();
+            true
+        };
         if ours && current::cancel_held_since(task.raw(), inner.mark.get()).is_some() {
             drop(output); // the cancellation it held ends here
             return Err(Elapsed::new());

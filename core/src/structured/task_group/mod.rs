@@ -297,6 +297,12 @@ impl<E> GroupState<E> {
                 waiter.wake();
             }
         }
+        // MUTANT (prop_task_trees): a child that ended cancelled counts as a
+        // failure and shuts the group down (breaks G2).
+        #[cfg(corio_mutant = "group_cancelled_child_fails")]
+        if matches!(settled, Settled::Cancelled) {
+            return self.failed();
+        }
         match settled {
             Settled::Value | Settled::Cancelled => return,
             Settled::Failed(error) => {
