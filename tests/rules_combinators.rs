@@ -9,6 +9,9 @@ use std::time::Duration;
 mod common;
 use common::{push, trace, vloop, Out};
 
+/// A boxed future, to gather different futures with one output type.
+type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
@@ -123,7 +126,7 @@ fn k1_first_error_propagates_and_the_rest_keep_running() {
     let o = out.clone();
     lp.block_on(async move {
         let o2 = o.clone();
-        let futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, &str>>>>> = vec![
+        let futures: Vec<Boxed<Result<u64, &str>>> = vec![
             Box::pin(async move { nap(o2, 3).await.map_err(|_| "cancelled") }),
             Box::pin(async {
                 corio::sleep(secs(1)).await.map_err(|_| "cancelled")?;
@@ -151,7 +154,7 @@ fn k1_cancelling_a_gather_cancels_the_children_and_always_ends_cancelled() {
         let o2 = o.clone();
         let o3 = o.clone();
         let t = corio::spawn(async move {
-            let futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Cancelled>>>>> = vec![
+            let futures: Vec<Boxed<Result<u64, Cancelled>>> = vec![
                 Box::pin(nap(o2.clone(), 10)),
                 Box::pin(async move {
                     let _ = corio::sleep(secs(10)).await; // swallowed
@@ -185,13 +188,12 @@ fn k1_a_cancelled_child_ends_the_gather_cancelled() {
     // the gather itself was not cancelled)
     let lp = vloop();
     lp.block_on(async {
-        let parts: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Cancelled>>>>> =
-            vec![Box::pin(async {
-                let me = corio::current_task().unwrap();
-                me.cancel();
-                corio::yield_now().await?;
-                Ok(1)
-            })];
+        let parts: Vec<Boxed<Result<u64, Cancelled>>> = vec![Box::pin(async {
+            let me = corio::current_task().unwrap();
+            me.cancel();
+            corio::yield_now().await?;
+            Ok(1)
+        })];
         let r = corio::gather(parts).await;
         assert!(r.unwrap_err().is_cancelled());
         // The awaiter was not cancelled: it goes on.
@@ -205,7 +207,7 @@ fn k1_return_exceptions_gives_every_outcome() {
     // rule K1 (gather(..., return_exceptions=True))
     let lp = vloop();
     lp.block_on(async {
-        let futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, &str>>>>> = vec![
+        let futures: Vec<Boxed<Result<u64, &str>>> = vec![
             Box::pin(async { Ok(1) }),
             Box::pin(async { Err("no") }),
             Box::pin(async {
@@ -241,7 +243,7 @@ fn k1_return_exceptions_keeps_a_cancelled_child_as_a_value() {
             corio::yield_now().await?;
             Ok::<u64, Cancelled>(0)
         };
-        let futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Cancelled>>>>> =
+        let futures: Vec<Boxed<Result<u64, Cancelled>>> =
             vec![Box::pin(self_cancelling), Box::pin(nap(Out::default(), 1))];
         // The gathering task returns the list, tokens and all.
         let gathering = corio::spawn(corio::gather_settled(futures));
@@ -324,7 +326,8 @@ fn k2_wait_first_exception() {
         let done = corio::wait(&mut ok, ReturnWhen::FirstException, None).await.unwrap();
         assert_eq!(done.len(), 2);
         // A panic counts.
-        let mut p: Vec<corio::Task<()>> = vec![corio::spawn(async { panic!("p") }), corio::spawn(std::future::pending())];
+        let mut p: Vec<corio::Task<()>> =
+            vec![corio::spawn(async { panic!("p") }), corio::spawn(std::future::pending())];
         let done = corio::wait(&mut p, ReturnWhen::FirstException, None).await.unwrap();
         assert_eq!(done.len(), 1);
         assert!(done.into_iter().next().unwrap().await.unwrap_err().is_panic());

@@ -112,7 +112,8 @@ fn g1_children_results_are_reachable_after_the_group_and_in_completion_order() {
                 let a = tg.spawn(sleeper(o.clone(), "a", 2))?;
                 let b = tg.spawn(sleeper(o.clone(), "b", 1))?;
                 // Join in completion order while the group runs.
-                let mut done = corio::as_completed([tg.spawn(sleeper(o.clone(), "x", 3))?, tg.spawn(sleeper(o.clone(), "y", 1))?]);
+                let mut done =
+                    corio::as_completed([tg.spawn(sleeper(o.clone(), "x", 3))?, tg.spawn(sleeper(o.clone(), "y", 1))?]);
                 while let Some(r) = done.next().await? {
                     push(&o, format!("joined:{}", r.unwrap()));
                 }

@@ -196,10 +196,7 @@ fn a_shield_defers_an_outer_scopes_cancel_until_it_ends() {
         push(&o, format!("outer:{r:?}"));
     })
     .unwrap();
-    assert_eq!(
-        trace(&out),
-        "shielded-work-done shielded-dropped after-shield:Some(()) after-dropped outer:None"
-    );
+    assert_eq!(trace(&out), "shielded-work-done shielded-dropped after-shield:Some(()) after-dropped outer:None");
     assert_eq!(lp.clock().elapsed(), secs(3));
 }
 
@@ -223,7 +220,14 @@ fn a_shield_holds_the_tasks_cancel_back_until_it_ends() {
                     // Awaiting a task inside the shield does not pass the
                     // cancel on either (C6 is held back too).
                     let inner = corio::spawn(async { corio::sleep(secs(1)).await.map(|()| "inner-ok") });
-                    push(&o3, format!("{} cancelling={}", inner.await.unwrap().unwrap(), corio::current_task().unwrap().cancelling()));
+                    push(
+                        &o3,
+                        format!(
+                            "{} cancelling={}",
+                            inner.await.unwrap().unwrap(),
+                            corio::current_task().unwrap().cancelling()
+                        ),
+                    );
                 })
                 .await;
             match corio::yield_now().await {

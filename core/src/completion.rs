@@ -20,6 +20,7 @@
 //! leaves exactly one outcome, and the waiters taken with it are woken
 //! (rule C8; loom model 4).
 
+use crate::loom::{Arc, Mutex, MutexGuard};
 use crate::runtime::current;
 use crate::runtime::{CallbackRef, LoopHandle};
 use crate::task::Cancelled;
@@ -27,7 +28,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use crate::loom::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 /// Why [`Completion::result`] or a setter refused.

@@ -28,7 +28,7 @@
 //! A failing case shrinks to a minimal tree; the executor's seed is part of
 //! the case (proptest shrinks it too), so the persisted case replays the
 //! same interleaving. `PROPTEST_CASES` sets the number of cases (default
-//! 512 here). Planted bugs caught: `timeout_converts_foreign_cancel`,
+//! 1024 here). Planted bugs caught: `timeout_converts_foreign_cancel`,
 //! `group_cancelled_child_fails` (see `verify/mutants.sh`).
 
 use corio_backends::mock::Simulation;
@@ -37,8 +37,8 @@ use corio_core::task::{AnyTask, Cancelled};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -137,12 +137,15 @@ fn leaf() -> impl Strategy<Value = Body> {
 }
 
 fn node_of(body: impl Strategy<Value = Body>) -> impl Strategy<Value = Node> {
-    (body, prop::option::weighted(0.25, any::<u16>()))
-        .prop_map(|(body, cancel_at)| Node { id: 0, body, cancel_at: cancel_at.map(u64::from) })
+    (body, prop::option::weighted(0.25, any::<u16>())).prop_map(|(body, cancel_at)| Node {
+        id: 0,
+        body,
+        cancel_at: cancel_at.map(u64::from),
+    })
 }
 
 fn body() -> impl Strategy<Value = Body> {
-    leaf().prop_recursive(3, 24, 3, |inner| {
+    leaf().prop_recursive(4, 32, 3, |inner| {
         prop_oneof![
             3 => (prop::collection::vec(node_of(inner.clone()), 0..4), inner.clone())
                 .prop_map(|(children, body)| Body::Group { id: 0, children, body: Box::new(body) }),
@@ -307,7 +310,12 @@ impl Model {
     fn start(&mut self, task: usize, body: &Body) {
         match body {
             Body::Leaf { id, at, end, on_cancel } => {
-                self.tasks[task].frames.push(Frame::Leaf { id: *id, end: *end, on_cancel: *on_cancel, swallowed: false });
+                self.tasks[task].frames.push(Frame::Leaf {
+                    id: *id,
+                    end: *end,
+                    on_cancel: *on_cancel,
+                    swallowed: false,
+                });
                 self.timed.push(Reverse((*at, Timed::LeafWake { task, leaf: *id })));
             }
             Body::Timeout { id, deadline, body } => {
@@ -671,7 +679,11 @@ fn ms_since(start: std::time::Instant) -> u64 {
     (corio_core::time() - start).as_millis() as u64
 }
 
-fn run_body(body: Body, rec: Shared, start: std::time::Instant) -> Pin<Box<dyn Future<Output = Result<(), TreeError>>>> {
+fn run_body(
+    body: Body,
+    rec: Shared,
+    start: std::time::Instant,
+) -> Pin<Box<dyn Future<Output = Result<(), TreeError>>>> {
     Box::pin(async move {
         match body {
             Body::Leaf { id, at, end, on_cancel } => {
@@ -834,7 +846,7 @@ fn quiet_planted_panics() {
 fn config() -> ProptestConfig {
     let mut config = ProptestConfig::default();
     if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = 512;
+        config.cases = 1024;
     }
     if config.failure_persistence.is_some() {
         config.failure_persistence =
@@ -951,11 +963,7 @@ fn the_reference_model_follows_the_rules_on_known_trees() {
     let tree = numbered(Node {
         id: 0,
         cancel_at: Some(20),
-        body: Body::Timeout {
-            id: 0,
-            deadline: 30,
-            body: Box::new(leaf_node(100, End::Ok, OnCancel::SwallowOnce)),
-        },
+        body: Body::Timeout { id: 0, deadline: 30, body: Box::new(leaf_node(100, End::Ok, OnCancel::SwallowOnce)) },
     });
     assert_eq!(Model::run(&tree)[&0], (30, Outcome::Cancelled));
     // Without the outer cancel, the expiry is the first cancel: swallowed,
@@ -1018,7 +1026,8 @@ fn generated_trees_reach_every_kind_of_outcome() {
     // failures, a cancel that passes through, a swallowed cancel, a panic.
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{Config, TestRng, TestRunner};
-    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::deterministic_rng(Config::default().rng_algorithm));
+    let mut runner =
+        TestRunner::new_with_rng(Config::default(), TestRng::deterministic_rng(Config::default().rng_algorithm));
     let mut kinds = std::collections::BTreeMap::new();
     for _ in 0..512 {
         let tree = tree().new_tree(&mut runner).unwrap().current();

@@ -346,7 +346,8 @@ pub struct TimeoutScope<F> {
     body: F,
 }
 
-const NOT_IN_A_TASK: &str = "corio: a timeout scope must run inside a corio task (EventLoop::block_on, spawn or corio::run)";
+const NOT_IN_A_TASK: &str =
+    "corio: a timeout scope must run inside a corio task (EventLoop::block_on, spawn or corio::run)";
 
 impl<F: Future> TimeoutScope<F> {
     /// asyncio's `__aenter__`.

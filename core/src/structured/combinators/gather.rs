@@ -79,8 +79,7 @@ impl<T> Children<T> {
         T: 'static,
     {
         let location = Location::caller();
-        let tasks: Vec<_> =
-            futures.into_iter().map(|f| Some(current::spawn_local(f, None, false, location))).collect();
+        let tasks: Vec<_> = futures.into_iter().map(|f| Some(current::spawn_local(f, None, false, location))).collect();
         Children { running: tasks.len(), tasks, cancelled: None }
     }
 
