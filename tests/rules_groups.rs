@@ -631,3 +631,40 @@ fn g7_a_second_panic_is_reported_not_lost() {
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert!(reports[0].contains("two"), "{reports:?}");
 }
+
+#[test]
+fn g7_a_panic_in_a_dropped_groups_child_is_reported_not_lost() {
+    // rule G7 for a group that can no longer resume it: dropped (it lost a
+    // race in the iteration where its child panicked), the group reports
+    // the panic and leaves its task alone.
+    let lp = vloop();
+    let reports: Out = Rc::default();
+    let r = reports.clone();
+    lp.set_exception_handler(move |ctx| push(&r, ctx.message.clone()));
+    lp.block_on(async {
+        let group = corio::task_group(|tg| async move {
+            tg.spawn(async {
+                corio::sleep(secs(1)).await?;
+                panic!("lost?");
+                #[allow(unreachable_code)]
+                Ok::<(), E>(())
+            })?;
+            corio::sleep(secs(10)).await?;
+            Ok::<_, E>(())
+        });
+        // At t=1 the child panics; the race is won one iteration later,
+        // before the group's done-callback has seen the panic.
+        let race = async {
+            corio::sleep(secs(1)).await?;
+            corio::yield_now().await
+        };
+        let raced = corio::select(group, race).await;
+        assert!(matches!(raced, corio::Either::Right(Ok(()))));
+        corio::sleep(secs(1)).await.unwrap(); // not cancelled by the dead group
+        assert_eq!(corio::current_task().unwrap().cancelling(), 0);
+    })
+    .unwrap();
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(reports[0].contains("lost?"), "{reports:?}");
+}

@@ -464,3 +464,20 @@ fn future_timeout_leaves_the_tasks_cancel_to_the_inner_checkpoints() {
     .unwrap();
     assert_eq!(lp.clock().elapsed(), Duration::ZERO);
 }
+
+#[test]
+fn a_dropped_scope_cannot_be_rearmed() {
+    // A scope dropped before it expired (it lost a race) is over: moving
+    // its deadline is an error, not a timer that would cancel the task.
+    let lp = vloop();
+    lp.block_on(async {
+        let scope = corio::timeout(secs(10));
+        let handle = scope.handle();
+        let raced = corio::select(scope.run(corio::sleep(secs(5))), corio::sleep(secs(1))).await;
+        assert!(matches!(raced, corio::Either::Right(Ok(()))));
+        assert!(handle.reschedule(Some(corio::time() + secs(1))).is_err());
+        corio::sleep(secs(2)).await.unwrap(); // no stray expiry
+        assert_eq!(corio::current_task().unwrap().cancelling(), 0);
+    })
+    .unwrap();
+}

@@ -400,8 +400,10 @@ impl<F: Future> Future for TimeoutScope<F> {
         // SAFETY: `body` is structurally pinned: never moved out of the
         // scope; `inner` is not pinned (an `Rc`, only read through).
         let this = unsafe { self.get_unchecked_mut() };
-        if this.inner.state.get() == State::Created {
-            this.enter();
+        match this.inner.state.get() {
+            State::Created => this.enter(),
+            State::Entered | State::Expiring => {}
+            State::Expired | State::Exited => panic!("a timeout scope polled after it returned"),
         }
         // SAFETY: pinned in place, see above.
         let body = unsafe { Pin::new_unchecked(&mut this.body) };
@@ -420,13 +422,18 @@ impl<F> Drop for TimeoutScope<F> {
         if let Some(timer) = inner.timer.borrow_mut().take() {
             timer.cancel();
         }
-        if inner.state.get() == State::Expiring {
-            inner.state.set(State::Expired);
-            if let Some(task) = &*inner.task.borrow() {
-                if !task.done() {
-                    task.uncancel();
+        match inner.state.get() {
+            State::Expiring => {
+                inner.state.set(State::Expired);
+                if let Some(task) = &*inner.task.borrow() {
+                    if !task.done() {
+                        task.uncancel();
+                    }
                 }
             }
+            // Gone before expiring: a later `reschedule` must not arm it.
+            State::Entered => inner.state.set(State::Exited),
+            State::Created | State::Expired | State::Exited => {}
         }
     }
 }

@@ -311,10 +311,11 @@ impl<E> GroupState<E> {
             }
             Settled::Panicked(panic, task) => {
                 let mut first = self.panic.borrow_mut();
-                if first.is_none() {
+                if first.is_none() && self.phase.get() != Phase::Done {
                     *first = Some(panic);
                 } else {
-                    // Only one panic can be resumed; the others are reported.
+                    // Only one panic can be resumed, and a dropped group
+                    // resumes none: the others are reported.
                     drop(first);
                     current::report_unretrieved_panic(task.raw(), panic);
                 }
@@ -325,8 +326,8 @@ impl<E> GroupState<E> {
 
     /// G2: the first failure cancels the children and the body.
     fn failed(&self) {
-        if self.parent.done() {
-            return; // the scope is gone with its task (it aborted the children)
+        if self.parent.done() || self.phase.get() == Phase::Done {
+            return; // the scope is gone (and aborted the children)
         }
         if !self.aborting.get() && !self.parent_cancel_requested.get() {
             self.abort();
