@@ -355,6 +355,21 @@ pub fn move_on_at<F: Future>(deadline: Instant, body: F) -> Scoped<F> {
 
 /// Runs `body` for at most `delay`: `Err(Elapsed)` if the time ran out and
 /// `body` was dropped (trio's `fail_after`; tokio's `timeout(d, fut)`).
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// # use corio_core::clock::VirtualClock;
+/// use std::time::Duration;
+/// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
+/// lp.block_on(async {
+///     // A future that knows nothing of corio's cancellation is dropped anyway.
+///     let stuck = std::future::pending::<()>();
+///     assert!(corio_core::fail_after(Duration::from_secs(1), stuck).await.is_err());
+///     assert_eq!(corio_core::fail_after(Duration::from_secs(1), async { 7 }).await, Ok(7));
+/// })
+/// .unwrap();
+/// ```
 pub fn fail_after<F: Future>(delay: Duration, body: F) -> FailAfter<F> {
     FailAfter { scoped: move_on_after(delay, body) }
 }
