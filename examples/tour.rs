@@ -10,9 +10,11 @@
 //! 2. Tasks: spawned, named, awaited for their results; a panic is caught.
 //! 3. Cancellation: delivered at the next await, cleaned up with more awaits,
 //!    seen by the awaiter; done-callbacks run through `call_soon`.
-//! 4. Context variables: each task runs in a copy of its spawner's context.
-//! 5. Time: `sleep` on the loop's clock.
-//! 6. I/O: an echo round trip over loopback through the reactor.
+//! 4. Structured concurrency: a task group whose first failure cancels the
+//!    rest and reports every failure together; a timeout scope.
+//! 5. Context variables: each task runs in a copy of its spawner's context.
+//! 6. Time: `sleep` on the loop's clock.
+//! 7. I/O: an echo round trip over loopback through the reactor.
 
 use corio::{Cancelled, ContextVar, JoinError};
 use std::cell::RefCell;
@@ -35,6 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     corio::run(async {
         tasks().await?;
         cancellation().await?;
+        structured().await?;
         context_variables().await?;
         time().await?;
         echo().await?;
@@ -156,11 +159,79 @@ async fn cancellation() -> Result<(), Cancelled> {
     Ok(())
 }
 
+/// 4. The oracle programs t03 and t04: a task group's first failure cancels
+///    the other children and the body, and every failure comes back
+///    together; a timeout scope turns its own expiry into `Elapsed`.
+async fn structured() -> Result<(), Cancelled> {
+    println!("4. Structured concurrency");
+    #[derive(Debug)]
+    enum Error {
+        Cancelled(#[allow(dead_code)] Cancelled),
+        Value(&'static str),
+        Spawn(#[allow(dead_code)] corio::SpawnError),
+    }
+    impl From<Cancelled> for Error {
+        fn from(c: Cancelled) -> Self {
+            Error::Cancelled(c)
+        }
+    }
+    impl From<corio::SpawnError> for Error {
+        fn from(e: corio::SpawnError) -> Self {
+            Error::Spawn(e)
+        }
+    }
+    let ms = Duration::from_millis;
+    let out = log();
+    let o = out.clone();
+    let start = corio::time(); // one clock reading: b and d share a deadline
+    let group = corio::task_group(|tg| async move {
+        for (name, delay, fails) in [("a", 10, false), ("b", 20, true), ("c", 50, false), ("d", 20, true)] {
+            let o = o.clone();
+            tg.spawn(async move {
+                if let Err(cancelled) = corio::sleep_until(start + ms(delay)).await {
+                    push(&o, format!("{name}-cancelled"));
+                    return Err(cancelled.into());
+                }
+                push(&o, format!("{name}-{}", if fails { "raises" } else { "finished" }));
+                if fails {
+                    Err(Error::Value(name))
+                } else {
+                    Ok(())
+                }
+            })?;
+        }
+        corio::sleep(ms(1000)).await?; // cancelled by b's failure
+        Ok::<_, Error>(())
+    })
+    .await;
+    match group {
+        Err(corio::GroupError::Failed(failures)) => {
+            let mut names: Vec<String> = failures
+                .errors()
+                .map(|e| match e {
+                    Error::Value(name) => name.to_string(),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            names.sort();
+            push(&out, format!("group:{}", names.join(",")));
+        }
+        Err(corio::GroupError::Cancelled(c)) => return Err(c),
+        Ok(()) => push(&out, "group:ok?"),
+    }
+    match corio::timeout(ms(10)).run(corio::sleep(ms(1000))).await {
+        Err(corio::Elapsed { .. }) => push(&out, "timeout-1"),
+        Ok(slept) => slept?,
+    }
+    println!("   {}\n", out.borrow().join(" | "));
+    Ok(())
+}
+
 static VAR: ContextVar<&'static str> = ContextVar::with_default("var", "default");
 
 /// 4. The oracle program t06: each task gets a copy of the context at spawn.
 async fn context_variables() -> Result<(), Cancelled> {
-    println!("4. Context variables");
+    println!("5. Context variables");
     let out = log();
     async fn child(out: Log, name: &'static str) -> Result<(), Cancelled> {
         push(&out, format!("{name}-sees={}", VAR.get().unwrap_or("?")));
@@ -192,7 +263,7 @@ async fn context_variables() -> Result<(), Cancelled> {
 /// 5. Sleeping on the loop's clock (the system clock here; tests use a
 ///    virtual one that jumps).
 async fn time() -> Result<(), Cancelled> {
-    println!("5. Time");
+    println!("6. Time");
     let start = corio::time();
     corio::sleep(Duration::from_millis(50)).await?;
     println!("   sleep(50 ms) took {:.1} ms on the loop's clock\n", (corio::time() - start).as_secs_f64() * 1e3);
@@ -201,7 +272,7 @@ async fn time() -> Result<(), Cancelled> {
 
 /// 6. A TCP echo round trip over loopback, through the reactor.
 async fn echo() -> std::io::Result<()> {
-    println!("6. I/O");
+    println!("7. I/O");
     let listener = corio::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let server = corio::spawn(async move {

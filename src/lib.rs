@@ -36,20 +36,29 @@
 //! [`AnyTask::cancel_with`]; `CancelledError` → [`Cancelled`]; `loop.create_future`
 //! → [`Completion`]; `contextvars.ContextVar` → [`ContextVar`];
 //! `loop.run_in_executor` → [`run_in_executor`]; `asyncio.to_thread` →
-//! [`to_thread`]. The full map is in `docs/semantics.md`.
+//! [`to_thread`]; `TaskGroup` → [`task_group`]; `asyncio.timeout` →
+//! [`timeout()`]; `wait_for`, `shield`, `gather`, `wait`, `as_completed` →
+//! the same names; trio's cancel scopes → [`CancelScope`]. The full map is
+//! in `docs/semantics.md`.
 
 #![warn(missing_docs)]
 
 use std::future::Future;
 use std::io;
 
-pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, sync, task};
+pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, structured, sync, task};
 pub use corio_core::{
     call_at, call_later, call_soon, cancellable, current_task, handle, sleep, sleep_until, spawn, stop, time,
     try_handle, yield_now, Cancellable, Completion, FutureError, FutureExt, Wait,
 };
 
 pub use corio_core::blocking::{run_in_executor, spawn_blocking, to_thread, Blocking, BlockingPool};
+
+pub use corio_core::structured::{
+    as_completed, fail_after, fail_at, gather, gather_settled, move_on_after, move_on_at, select, select_all, shield,
+    task_group, timeout, timeout_at, wait, wait_for, CancelScope, Child, ChildError, Either, Elapsed, ErrorGroup,
+    GatherError, GroupError, ReturnWhen, SpawnError, TaskGroup,
+};
 
 pub use corio_core::context::{ContextVar, Token};
 pub use corio_core::runtime::{Handle, LoopError, LoopHandle, TimerHandle};

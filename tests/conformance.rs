@@ -125,6 +125,147 @@ fn t02_task_cancel_matches_oracle() {
     assert_eq!(trace, expected(include_str!("oracle/t02_task_cancel.expected")));
 }
 
+// ----- t03_taskgroup.py -------------------------------------------------------
+
+// rules G1 G2 G3
+// The group waits for its children (G1); the first failure (b at 0.02)
+// cancels the remaining child c and the body's sleep(1) (G2), while d,
+// which failed in the same iteration, is still counted; both failures come
+// back together (G3), and the body never finishes.
+#[derive(Debug)]
+#[allow(dead_code)] // the payloads are for Debug output
+enum T03Error {
+    Cancelled(Cancelled),
+    Value(&'static str),
+    Spawn(corio::SpawnError),
+}
+
+impl From<Cancelled> for T03Error {
+    fn from(c: Cancelled) -> Self {
+        T03Error::Cancelled(c)
+    }
+}
+
+impl From<corio::SpawnError> for T03Error {
+    fn from(e: corio::SpawnError) -> Self {
+        T03Error::Spawn(e)
+    }
+}
+
+async fn t03_ok(out: Out, name: &'static str, d: f64) -> Result<(), T03Error> {
+    match corio::sleep(Duration::from_secs_f64(d)).await {
+        Ok(()) => {
+            push(&out, format!("{name}-finished"));
+            Ok(())
+        }
+        Err(cancelled) => {
+            push(&out, format!("{name}-cancelled"));
+            Err(cancelled.into()) // raise
+        }
+    }
+}
+
+async fn t03_bad(out: Out, name: &'static str, d: f64) -> Result<(), T03Error> {
+    corio::sleep(Duration::from_secs_f64(d)).await?;
+    push(&out, format!("{name}-raises"));
+    Err(T03Error::Value(name))
+}
+
+async fn t03_main() -> String {
+    let out: Out = Rc::default();
+    let o = out.clone();
+    let result = corio::task_group(|tg| async move {
+        tg.spawn(t03_ok(o.clone(), "a", 0.01))?;
+        tg.spawn(t03_bad(o.clone(), "b", 0.02))?;
+        tg.spawn(t03_ok(o.clone(), "c", 0.05))?;
+        tg.spawn(t03_bad(o.clone(), "d", 0.02))?;
+        corio::sleep(Duration::from_secs(1)).await?;
+        push(&o, "body-finished");
+        Ok(())
+    })
+    .await;
+    match result {
+        Err(corio::GroupError::Failed(group)) => {
+            // except* ValueError as eg
+            let mut names: Vec<_> = group
+                .errors()
+                .map(|e| match e {
+                    T03Error::Value(name) => *name,
+                    other => panic!("not a ValueError: {other:?}"),
+                })
+                .collect();
+            names.sort();
+            push(&out, format!("group:{}", names.join(",")));
+        }
+        other => panic!("unexpected group result: {other:?}"),
+    }
+    let trace = out.borrow().join(" | ");
+    trace
+}
+
+#[test]
+fn t03_taskgroup_matches_oracle() {
+    // rules G1 G2 G3
+    let lp = vloop();
+    let trace = lp.block_on(t03_main()).unwrap();
+    assert_eq!(trace, expected(include_str!("oracle/t03_taskgroup.expected")));
+    assert_eq!(lp.clock().elapsed(), Duration::from_secs_f64(0.02), "the group ended when b failed");
+}
+
+// ----- t04_timeout.py ---------------------------------------------------------
+
+// rules TO1 TO2 TO3 TO5
+// An expiry becomes Elapsed (TO1); an outer cancel during a timeout block is
+// not swallowed (TO3); of nested scopes only the one that expired converts
+// the cancel, and its Elapsed passes through the outer scope (TO2);
+// wait_for returns the value of a future that finishes in time (TO5).
+async fn t04_main() -> String {
+    let out: Out = Rc::default();
+    let secs = Duration::from_secs_f64;
+
+    match corio::timeout(secs(0.01)).run(corio::sleep(secs(1.0))).await {
+        Err(corio::Elapsed { .. }) => push(&out, "timeout-1"),
+        Ok(slept) => panic!("no timeout: {slept:?}"),
+    }
+
+    let o = out.clone();
+    let victim = corio::spawn(async move {
+        match corio::timeout(secs(0.05)).run(corio::sleep(secs(1.0))).await {
+            Err(_) => {
+                push(&o, "WRONG-timeout");
+                Ok(())
+            }
+            Ok(slept) => slept, // the outer cancel, raised on
+        }
+    });
+    corio::sleep(secs(0.01)).await.unwrap();
+    victim.cancel();
+    match victim.await {
+        Err(JoinError::Cancelled(_)) => push(&out, "outer-cancel-propagated"),
+        other => panic!("unexpected victim result: {other:?}"),
+    }
+
+    let nested = corio::timeout(secs(0.05)).run(corio::timeout(secs(0.01)).run(corio::sleep(secs(1.0))));
+    match nested.await {
+        Ok(Err(corio::Elapsed { .. })) => push(&out, "inner-timeout-outer-not"),
+        other => panic!("unexpected nested result: {other:?}"),
+    }
+
+    let r = corio::wait_for(secs(1.0), async { corio::sleep(Duration::ZERO).await.map(|()| 7) }).await;
+    push(&out, format!("wait_for={}", r.unwrap().unwrap()));
+    let trace = out.borrow().join(" | ");
+    trace
+}
+
+#[test]
+fn t04_timeout_matches_oracle() {
+    // rules TO1 TO2 TO3 TO5
+    let lp = vloop();
+    let trace = lp.block_on(t04_main()).unwrap();
+    assert_eq!(trace, expected(include_str!("oracle/t04_timeout.expected")));
+    assert_eq!(lp.clock().elapsed(), Duration::from_secs_f64(0.03), "0.01 + 0.01 + 0.01: every scope ended early");
+}
+
 // ----- t06_contextvars.py -----------------------------------------------------
 
 // rules X1 X2 X3 X4
@@ -344,7 +485,7 @@ fn t07_queue_matches_oracle() {
 #[test]
 fn oracle_copies_are_complete() {
     // The seven oracle programs travel with the repository (later issues port
-    // t03 and t04); each has its expected trace.
+    // all seven are ported); each has its expected trace.
     for (program, trace) in [
         (include_str!("oracle/t01_loop_order.py"), include_str!("oracle/t01_loop_order.expected")),
         (include_str!("oracle/t02_task_cancel.py"), include_str!("oracle/t02_task_cancel.expected")),

@@ -57,10 +57,17 @@ event_set_no_wake          | loom cargo test -p corio-verify --release --test lo
 queue_getter_keeps_promise | loom cargo test -p corio-verify --release --test loom_sync
 oneshot_no_wake            | loom cargo test -p corio-verify --release --test loom_sync
 mpsc_no_rx_wake            | loom cargo test -p corio-verify --release --test loom_sync
+abort_overrides_completion | loom cargo test -p corio-verify --release --test loom_cancel
+cancel_request_no_wake    | loom cargo test -p corio-verify --release --test loom_cancel
+completion_finish_two_step | loom cargo test -p corio-verify --release --test loom_cancel
+group_abort_forgets_children | loom cargo test -p corio-verify --release --test loom_group
+group_zero_check_before_remove | loom cargo test -p corio-verify --release --test loom_group
 
 # Properties (verify/tests/prop_*.rs).
 skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers
 batch_not_snapshot        | cargo test -p corio-verify --release --test prop_loop_order
+timeout_converts_foreign_cancel | cargo test -p corio-verify --release --test prop_task_trees
+group_cancelled_child_fails | cargo test -p corio-verify --release --test prop_task_trees
 
 # Sync-primitive state machines (verify/tests/prop_sync_*.rs).
 waiters_lifo               | cargo test -p corio-verify --release --test prop_sync_permits

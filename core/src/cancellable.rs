@@ -35,6 +35,35 @@ pub trait FutureExt: Future + Sized {
     fn cancellable(self) -> Cancellable<Self> {
         cancellable(self)
     }
+
+    /// Drops the future if it has not finished after `delay` and returns
+    /// `Err(Elapsed)` (tokio's `timeout(d, fut)`): Rust's drop semantics,
+    /// no cancellation. For asyncio's scope, which cancels the task and
+    /// lets the body clean up, see [`timeout`](crate::timeout()).
+    ///
+    /// ```
+    /// # use corio_core::runtime::EventLoop;
+    /// # use corio_core::reactor::ParkReactor;
+    /// # use corio_core::clock::VirtualClock;
+    /// use corio_core::FutureExt;
+    /// use std::time::Duration;
+    /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
+    /// lp.block_on(async {
+    ///     let never = std::future::pending::<()>(); // not a corio checkpoint
+    ///     assert!(never.timeout(Duration::from_secs(1)).await.is_err());
+    ///     assert_eq!(async { 5 }.timeout(Duration::from_secs(1)).await, Ok(5));
+    /// })
+    /// .unwrap();
+    /// ```
+    fn timeout(self, delay: std::time::Duration) -> crate::structured::Timed<Self> {
+        crate::structured::deadline::timed(self, delay)
+    }
+
+    /// Like [`timeout`](FutureExt::timeout), with a deadline on the loop's
+    /// clock.
+    fn timeout_at(self, deadline: std::time::Instant) -> crate::structured::Timed<Self> {
+        crate::structured::deadline::timed_until(self, deadline)
+    }
 }
 
 impl<F: Future> FutureExt for F {}

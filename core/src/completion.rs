@@ -14,8 +14,13 @@
 //!   waits on).
 //!
 //! The state sits behind a `Mutex` because any thread may complete it; a
-//! completion is a rendezvous, not a hot path (channels are).
+//! completion is a rendezvous, not a hot path (channels are). The first
+//! finisher wins: checking for "pending" and storing the outcome happen
+//! under one lock, so a cancel racing `set_result` from another thread
+//! leaves exactly one outcome, and the waiters taken with it are woken
+//! (rule C8; loom model 4).
 
+use crate::loom::{Arc, Mutex, MutexGuard};
 use crate::runtime::current;
 use crate::runtime::{CallbackRef, LoopHandle};
 use crate::task::Cancelled;
@@ -23,7 +28,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 /// Why [`Completion::result`] or a setter refused.
@@ -135,11 +139,24 @@ impl<T> Completion<T> {
     }
 
     fn finish(&self, outcome: Outcome<T>) -> Result<(), FutureError> {
+        #[cfg(not(corio_mutant = "completion_finish_two_step"))]
         let (waiters, callbacks) = {
             let mut state = self.lock();
             if !matches!(state.outcome, Outcome::Pending) {
                 return Err(FutureError::InvalidState);
             }
+            state.outcome = outcome;
+            (std::mem::take(&mut state.waiters), std::mem::take(&mut state.callbacks))
+        };
+        // MUTANT (loom model 4): check for "pending" under one lock and store
+        // the outcome under another; a cancel racing set_result from another
+        // thread then sees it pending too, and both report success.
+        #[cfg(corio_mutant = "completion_finish_two_step")]
+        let (waiters, callbacks) = {
+            if !matches!(self.lock().outcome, Outcome::Pending) {
+                return Err(FutureError::InvalidState);
+            }
+            let mut state = self.lock();
             state.outcome = outcome;
             (std::mem::take(&mut state.waiters), std::mem::take(&mut state.callbacks))
         };

@@ -7,7 +7,8 @@
 //! * [`context::ContextStore`] — context-variable snapshots with O(1) copy.
 //!
 //! [`runtime::EventLoop`] is asyncio's event loop over them; [`task`] holds
-//! tasks and cancellation; [`mod@time`] the sleeps; [`io`] sockets;
+//! tasks and cancellation; [`structured`] task groups, timeouts, shields,
+//! cancel scopes and combinators; [`mod@time`] the sleeps; [`io`] sockets;
 //! [`sync`] locks, events, conditions, semaphores, barriers, queues and
 //! channels; [`Completion`] asyncio's settable future; [`blocking`] the
 //! thread pool for blocking work; [`signal`] Unix signals as loop events.
@@ -43,6 +44,7 @@ pub(crate) mod loom;
 pub mod reactor;
 pub mod runtime;
 pub mod signal;
+pub mod structured;
 pub mod sync;
 pub mod task;
 pub mod time;
@@ -52,5 +54,9 @@ pub use cancellable::{cancellable, Cancellable, FutureExt};
 pub use completion::{Completion, FutureError, Wait};
 pub use runtime::current::{
     call_at, call_later, call_soon, current_task_handle as current_task, handle, spawn, stop, time, try_handle,
+};
+pub use structured::{
+    as_completed, fail_after, fail_at, gather, gather_settled, move_on_after, move_on_at, select, select_all, shield,
+    task_group, timeout, timeout_at, wait, wait_for,
 };
 pub use time::{sleep, sleep_until, yield_now};

@@ -48,6 +48,11 @@ pub(crate) trait Local {
     fn deliver_cancel(&self, task: RawTask) -> Cancelled;
     fn forward_cancel(&self, task: RawTask) -> Option<Cow<'static, str>>;
     fn adopt_cancelled(&self, task: RawTask, cancelled: Cancelled) -> Cancelled;
+    /// How many cancellations were delivered to `task` so far.
+    fn deliveries(&self, task: RawTask) -> u64;
+    /// A live cancellation delivered to `task` as delivery number `mark` or
+    /// later.
+    fn held_cancel_since(&self, task: RawTask, mark: u64) -> Option<Cancelled>;
     fn add_done_callback(&self, task: RawTask, callback: DoneCallback);
 
     // callbacks and timers
@@ -85,7 +90,8 @@ corio_thread_local! {
     static RUNNING_ID: Cell<LoopId> = Cell::new(LoopId::NONE);
 }
 corio_thread_local! {
-    static CURRENT_TASK: Cell<Option<RawTask>> = Cell::new(None);
+    /// The task being polled, and the cancel scopes its poll is inside.
+    static CURRENT: Cell<Current> = Cell::new(Current::NONE);
 }
 corio_thread_local! {
     /// Every loop created on this thread (normally one).
@@ -183,23 +189,96 @@ pub(crate) fn any_running() -> bool {
     RUNNING.with(Cell::get).is_some()
 }
 
-/// Marks `task` as the one being polled until dropped.
-pub(crate) struct TaskGuard(Option<RawTask>);
+/// What this thread is polling: a task, and where inside its cancel scopes
+/// (`structured::cancel_scope`). One `Copy` cell, so entering a task is one
+/// thread-local swap, as it was before scopes existed.
+#[derive(Clone, Copy)]
+struct Current {
+    task: Option<RawTask>,
+    /// Inside a shielded scope: checkpoints hold the task's cancel back.
+    shielded: bool,
+    /// A shielded scope inside the scope being polled is suspended.
+    shield_below: bool,
+}
+
+impl Current {
+    const NONE: Current = Current { task: None, shielded: false, shield_below: false };
+}
+
+/// Marks `task` as the one being polled until dropped. A task starts outside
+/// every scope, also when it runs inside another task's poll (an eager
+/// spawn).
+pub(crate) struct TaskGuard(Current);
 
 impl TaskGuard {
     pub(crate) fn enter(task: RawTask) -> TaskGuard {
-        TaskGuard(CURRENT_TASK.with(|c| c.replace(Some(task))))
+        TaskGuard(CURRENT.with(|c| c.replace(Current { task: Some(task), ..Current::NONE })))
     }
 }
 
 impl Drop for TaskGuard {
     fn drop(&mut self) {
-        CURRENT_TASK.with(|c| c.set(self.0));
+        CURRENT.with(|c| c.set(self.0));
     }
 }
 
 pub(crate) fn current_task() -> Option<RawTask> {
-    CURRENT_TASK.with(Cell::get)
+    CURRENT.with(|c| c.get().task)
+}
+
+// ----- cancel scopes -----------------------------------------------------------
+
+/// Polls the body of a cancel scope (`poll`). With `shield`, checkpoints
+/// inside it hold the task's cancel back (see [`cancel_pending`]). Returns
+/// `poll`'s result and whether a shielded scope inside the body reported
+/// itself suspended ([`report_suspended_shield`]). The thread's scope state
+/// is restored afterwards, also if `poll` panics.
+pub(crate) fn poll_in_scope<R>(shield: bool, poll: impl FnOnce() -> R) -> (R, bool) {
+    struct Restore(Current);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let outer = CURRENT.with(|c| {
+        let outer = c.get();
+        c.set(Current { shielded: outer.shielded || shield, shield_below: false, ..outer });
+        outer
+    });
+    let restore = Restore(outer);
+    let result = poll();
+    let shield_below = CURRENT.with(|c| c.get().shield_below);
+    drop(restore);
+    (result, shield_below)
+}
+
+/// Tells the scope being polled that a shielded scope inside it is
+/// suspended, so that cancelling the outer scope waits for the shield.
+pub(crate) fn report_suspended_shield() {
+    CURRENT.with(|c| c.set(Current { shield_below: true, ..c.get() }));
+}
+
+/// Whether `task` (the one being polled) has a cancel to deliver here: a
+/// request is pending and no shielded scope holds it back. The fast path
+/// is the state word's one atomic load; the shield flag is read only when a
+/// cancel is pending.
+#[inline]
+pub(crate) fn cancel_pending(task: RawTask) -> bool {
+    task.state().load().has(crate::task::state::CANCEL) && !CURRENT.with(|c| c.get().shielded)
+}
+
+/// How many cancellations have been delivered to `task` so far: a mark for
+/// [`cancel_held_since`]. Loop thread.
+pub(crate) fn cancel_mark(task: RawTask) -> u64 {
+    expect_running(|l| l.deliveries(task))
+}
+
+/// A cancellation delivered to `task` after `mark` that is still held
+/// somewhere (typically: in the output a scope's body just returned). This
+/// is how a scope asks whether its body "raised `CancelledError`" (token
+/// liveness, see `task::cancel`). Loop thread.
+pub(crate) fn cancel_held_since(task: RawTask, mark: u64) -> Option<Cancelled> {
+    expect_running(|l| l.held_cancel_since(task, mark))
 }
 
 // ----- tasks -----------------------------------------------------------------
@@ -295,11 +374,12 @@ pub(crate) fn adopt_cancelled(cancelled: Cancelled) -> Cancelled {
     }
 }
 
-/// If the current task has a pending cancel, delivers it.
+/// If the current task has a pending cancel (not held back by a shield),
+/// delivers it.
 #[inline]
 pub(crate) fn checkpoint() -> Result<(), Cancelled> {
     match current_task() {
-        Some(task) if task.state().load().has(crate::task::state::CANCEL) => Err(deliver_cancel(task)),
+        Some(task) if cancel_pending(task) => Err(deliver_cancel(task)),
         _ => Ok(()),
     }
 }

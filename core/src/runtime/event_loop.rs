@@ -924,8 +924,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         };
         let extras = entry.extras();
         let cancelled = Cancelled::new(extras.cancel_message.take());
-        extras.delivered.retain(Cancelled::is_shared);
-        extras.delivered.push(cancelled.clone());
+        extras.record_delivery(cancelled.clone());
         cancelled
     }
 

@@ -85,6 +85,11 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
             }
             must_schedule
         };
+        // MUTANT (loom model 4): set the request but never wake the waiting
+        // task: it sees the cancel only if something else wakes it, and the
+        // queue reference the transition added is leaked.
+        #[cfg(corio_mutant = "cancel_request_no_wake")]
+        let must_schedule = false;
         if must_schedule {
             // SAFETY: the transition added the queue's reference.
             self.push(Runnable::Task(unsafe { TaskRef::from_raw(raw) }));
@@ -127,10 +132,16 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
             return cancelled;
         };
         let own = Cancelled::new(cancelled.message_cow());
-        let extras = entry.extras();
-        extras.delivered.retain(Cancelled::is_shared);
-        extras.delivered.push(own.clone());
+        entry.extras().record_delivery(own.clone());
         own
+    }
+
+    fn deliveries(&self, raw: RawTask) -> u64 {
+        self.tasks.borrow_mut().get_mut(raw).map_or(0, |e| e.deliveries())
+    }
+
+    fn held_cancel_since(&self, raw: RawTask, mark: u64) -> Option<Cancelled> {
+        self.tasks.borrow_mut().get_mut(raw)?.holds_cancel_since(mark).cloned()
     }
 
     fn add_done_callback(&self, raw: RawTask, callback: DoneCallback) {

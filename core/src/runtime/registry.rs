@@ -25,9 +25,12 @@ pub(crate) struct Extras<X> {
     /// sets asyncio's `_must_cancel`: later messages replace it, and
     /// `uncancel` to 0 withdraws it.
     pub(crate) cancel_latched: bool,
-    /// Cancellations handed to this task that may still be alive; if one is
-    /// when the body returns, the task ends cancelled.
-    pub(crate) delivered: Vec<Cancelled>,
+    /// Cancellations handed to this task that may still be alive, each with
+    /// its delivery number; if one is alive when the body returns, the task
+    /// ends cancelled (and a scope asks the same about its body).
+    delivered: Vec<(u64, Cancelled)>,
+    /// Deliveries so far (the next delivery number).
+    deliveries: u64,
     pub(crate) done_callbacks: Vec<(DoneCallback, Context<X>)>,
     /// How many done-callbacks were added before a joiner was seen waiting
     /// (it resumes between those and the later ones, F3).
@@ -40,6 +43,7 @@ impl<X> Default for Extras<X> {
             cancel_message: None,
             cancel_latched: false,
             delivered: Vec::new(),
+            deliveries: 0,
             done_callbacks: Vec::new(),
             joiner_at: None,
         }
@@ -54,6 +58,15 @@ pub(crate) struct TaskEntry<X> {
     pub(crate) extras: Option<Box<Extras<X>>>,
 }
 
+impl<X> Extras<X> {
+    /// Records a cancellation handed to the task, forgetting dead ones.
+    pub(crate) fn record_delivery(&mut self, cancelled: Cancelled) {
+        self.delivered.retain(|(_, c)| c.is_shared());
+        self.delivered.push((self.deliveries, cancelled));
+        self.deliveries += 1;
+    }
+}
+
 impl<X> TaskEntry<X> {
     pub(crate) fn extras(&mut self) -> &mut Extras<X> {
         self.extras.get_or_insert_with(Default::default)
@@ -62,7 +75,19 @@ impl<X> TaskEntry<X> {
     /// Whether a cancellation delivered to the task is still held somewhere
     /// besides this entry.
     pub(crate) fn holds_delivered_cancel(&self) -> Option<&Cancelled> {
-        self.extras.as_ref()?.delivered.iter().find(|c| c.is_shared())
+        self.holds_cancel_since(0)
+    }
+
+    /// Like [`holds_delivered_cancel`](Self::holds_delivered_cancel), for
+    /// deliveries numbered `mark` or later.
+    pub(crate) fn holds_cancel_since(&self, mark: u64) -> Option<&Cancelled> {
+        let extras = self.extras.as_ref()?;
+        extras.delivered.iter().find(|(n, c)| *n >= mark && c.is_shared()).map(|(_, c)| c)
+    }
+
+    /// How many cancellations were delivered to the task so far.
+    pub(crate) fn deliveries(&self) -> u64 {
+        self.extras.as_ref().map_or(0, |x| x.deliveries)
     }
 }
 

@@ -42,6 +42,10 @@ impl AnyTask {
         unsafe { &*(raw as *const RawTask as *const AnyTask) }
     }
 
+    pub(crate) fn raw(&self) -> RawTask {
+        self.raw
+    }
+
     /// The task's id.
     pub fn id(&self) -> TaskId {
         TaskId(self.raw.header().id)

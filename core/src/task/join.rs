@@ -1,7 +1,7 @@
 //! The `Task<T>` handle and how a task's end is reported.
 
 use super::raw::{RawTask, TaskRef};
-use super::state::{CANCEL, CANCELLED, COMPLETE, JOIN_WAKER, PANICKED};
+use super::state::{CANCELLED, COMPLETE, JOIN_WAKER, PANICKED};
 use super::{AnyTask, Cancelled};
 use crate::runtime::current;
 use std::any::Any;
@@ -227,28 +227,56 @@ impl<T> Task<T> {
     }
 
     fn take_result(&mut self) -> Result<T, JoinError> {
-        let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
-        // SAFETY: the task is COMPLETE and this handle has JOIN_INTEREST, so
-        // the handle owns the stage; `out` has the task's output type.
-        unsafe { self.raw.take_output(&mut out as *mut _ as *mut ()) };
-        match out {
-            Poll::Ready(Err(JoinError::Cancelled(c))) => {
+        match self.take_output() {
+            Err(JoinError::Cancelled(c)) => {
                 // A cancelled task's awaiter receives a cancellation of its
                 // own, so letting it propagate cancels the awaiter too, as a
                 // CancelledError escaping an `await` does in asyncio.
                 Err(JoinError::Cancelled(current::adopt_cancelled(c)))
             }
+            result => result,
+        }
+    }
+
+    /// Moves the output out as the task left it: a `JoinError::Cancelled`
+    /// keeps the task's own token (not adopted by the caller's task).
+    /// Used by combinators that report outcomes as values (`gather_settled`,
+    /// task groups) rather than propagate them.
+    ///
+    /// # Panics
+    ///
+    /// If the task is not complete, or the output was taken already.
+    pub(crate) fn take_output(&mut self) -> Result<T, JoinError> {
+        assert!(self.done(), "the output of a running task was taken");
+        let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
+        // SAFETY: the task is COMPLETE and this handle has JOIN_INTEREST, so
+        // the handle owns the stage; `out` has the task's output type.
+        unsafe { self.raw.take_output(&mut out as *mut _ as *mut ()) };
+        match out {
             Poll::Ready(result) => result,
             Poll::Pending => unreachable!("take_output always fills the slot"),
         }
     }
 
+    /// The output, left in place, if the task is complete and the output
+    /// was not taken.
+    pub(crate) fn peek_output(&self) -> Option<&Result<T, JoinError>> {
+        if !self.done() {
+            return None;
+        }
+        // SAFETY: COMPLETE with JOIN_INTEREST (we are the handle): the
+        // handle owns the stage, and `&self` keeps it from being taken
+        // while the reference lives. The output type is `T`.
+        unsafe { self.raw.output_ref().cast::<Result<T, JoinError>>().as_ref() }
+    }
+
     /// The join protocol (see `state.rs`): register the waker unless the
-    /// task completed, and re-check through the compare-exchange.
-    fn poll_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+    /// task completed, and re-check through the compare-exchange. `Ready`
+    /// once the task is complete; the output stays in the task.
+    pub(crate) fn poll_complete(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let state = self.raw.state().load();
         if state.has(COMPLETE) {
-            return Poll::Ready(self.take_result());
+            return Poll::Ready(());
         }
         if state.has(JOIN_WAKER) {
             // SAFETY: JOIN_WAKER is set and the task is not complete, so the
@@ -259,7 +287,7 @@ impl<T> Task<T> {
                 return Poll::Pending;
             }
             if self.raw.state().unset_join_waker().is_err() {
-                return Poll::Ready(self.take_result());
+                return Poll::Ready(());
             }
         }
         // SAFETY: JOIN_WAKER is clear and the task not complete: the handle
@@ -267,8 +295,12 @@ impl<T> Task<T> {
         unsafe { self.raw.with_join_waker(|w| *w = Some(cx.waker().clone())) };
         match self.raw.state().set_join_waker() {
             Ok(_) => Poll::Pending,
-            Err(_) => Poll::Ready(self.take_result()),
+            Err(_) => Poll::Ready(()),
         }
+    }
+
+    fn poll_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        self.poll_complete(cx).map(|()| self.take_result())
     }
 }
 
@@ -279,7 +311,7 @@ impl<T> Future for Task<T> {
         let this = self.get_mut();
         // The checkpoint: a cancel pending on the task that awaits us.
         if let Some(awaiter) = current::current_task() {
-            if awaiter != this.raw && awaiter.state().load().has(CANCEL) {
+            if awaiter != this.raw && current::cancel_pending(awaiter) {
                 if this.done() {
                     return Poll::Ready(Err(JoinError::Cancelled(current::deliver_cancel(awaiter))));
                 }

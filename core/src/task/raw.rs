@@ -42,6 +42,8 @@ pub(crate) struct TaskVTable {
     set_error: unsafe fn(NonNull<Header>, JoinError),
     /// Moves the stage's result into `*dst: Poll<Result<T, JoinError>>`.
     take_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Points at the stage's `Result<T, JoinError>` (null unless `Ready`).
+    output_ref: unsafe fn(NonNull<Header>) -> *const (),
     /// Takes a stored panic out, leaving a payload-less one.
     take_panic: unsafe fn(NonNull<Header>) -> Option<Panic>,
     /// Drops the future or output in the stage, leaving it empty.
@@ -137,6 +139,7 @@ fn vtable_for<F: Future>() -> &'static TaskVTable {
             poll: poll::<F>,
             set_error: set_error::<F>,
             take_output: take_output::<F>,
+            output_ref: output_ref::<F>,
             take_panic: take_panic::<F>,
             discard: discard::<F>,
             dealloc: dealloc::<F>,
@@ -209,6 +212,14 @@ unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
         };
         *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(result);
     }
+}
+
+unsafe fn output_ref<F: Future>(ptr: NonNull<Header>) -> *const () {
+    // SAFETY: the caller owns the stage; this only reads where it is.
+    unsafe { stage::<F>(ptr) }.with(|stage| match unsafe { &*stage } {
+        Stage::Ready(result) => result as *const Result<F::Output, JoinError> as *const (),
+        _ => std::ptr::null(),
+    })
 }
 
 unsafe fn take_panic<F: Future>(ptr: NonNull<Header>) -> Option<Panic> {
@@ -301,6 +312,18 @@ impl RawTask {
     pub(crate) unsafe fn take_output(self, dst: *mut ()) {
         // SAFETY: forwarded.
         unsafe { (self.header().vtable.take_output)(self.0, dst) }
+    }
+
+    /// A pointer to the output (`Result<T, JoinError>`), or null if the
+    /// stage holds none.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the stage and keeps it from changing while it uses
+    /// the pointer.
+    pub(crate) unsafe fn output_ref(self) -> *const () {
+        // SAFETY: forwarded.
+        unsafe { (self.header().vtable.output_ref)(self.0) }
     }
 
     /// # Safety

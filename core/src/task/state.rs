@@ -204,6 +204,11 @@ impl State {
         debug_assert_eq!(outcome & !(CANCELLED | PANICKED), 0);
         self.update(|s| {
             debug_assert!(!s.has(COMPLETE), "task completed twice: {s:?}");
+            // MUTANT (loom model 4): an abort that arrived from another thread
+            // during the final poll marks the finished task cancelled: its
+            // handle then reports both outcomes (C8), a value and cancelled().
+            #[cfg(corio_mutant = "abort_overrides_completion")]
+            let outcome = if s.has(ABORT) { outcome | CANCELLED } else { outcome };
             Ok(((s.0 & !(RUNNING | SCHEDULED | CANCEL | ABORT)) | COMPLETE | outcome, s))
         })
     }

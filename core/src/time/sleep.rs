@@ -80,17 +80,27 @@ impl Future for Sleep {
             this.deregister();
             return Poll::Ready(Err(cancelled));
         }
+        this.poll_timer(cx).map(Ok)
+    }
+}
+
+impl Sleep {
+    /// The timer alone, without the checkpoint: for combinators whose
+    /// deadline must not consume the task's cancel (`FutureExt::timeout`,
+    /// `wait`).
+    pub(crate) fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         match this.state {
             State::Done | State::Yielded => {
                 this.state = State::Done;
-                Poll::Ready(Ok(()))
+                Poll::Ready(())
             }
             State::Registered { key, loop_id } if current::is_current(loop_id) => {
                 if current::expect_running(|l| l.sleep_update(key, cx.waker())) {
                     Poll::Pending
                 } else {
                     this.state = State::Done; // the timer fired
-                    Poll::Ready(Ok(()))
+                    Poll::Ready(())
                 }
             }
             State::Idle | State::Registered { .. } => {

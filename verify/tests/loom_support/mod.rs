@@ -92,3 +92,40 @@ pub async fn yield_once() {
     })
     .await
 }
+
+/// A one-shot signal from a model thread to a task: `set` from any thread, `wait` in a task. Built on loom's `Mutex`
+/// (unlike the counters above) because the hand-off itself is part of the model: a lost wake-up must show up as a
+/// deadlock.
+#[derive(Clone)]
+pub struct Signal(loom::sync::Arc<loom::sync::Mutex<(bool, Option<Waker>)>>);
+
+impl Signal {
+    pub fn new() -> Signal {
+        Signal(loom::sync::Arc::new(loom::sync::Mutex::new((false, None))))
+    }
+
+    pub fn set(&self) {
+        let waker = {
+            let mut state = self.0.lock().unwrap();
+            state.0 = true;
+            state.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Ready once `set` was called. Not a corio checkpoint.
+    pub async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            let mut state = self.0.lock().unwrap();
+            if state.0 {
+                Poll::Ready(())
+            } else {
+                state.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,445 @@
+//! `timeout` / `timeout_at`: asyncio's timeout scopes, and `wait_for`.
+//!
+//! A scope runs its body inside the current task. At the deadline it
+//! cancels the *task* (one counted request), so the body sees `Cancelled` at
+//! its next checkpoint and may clean up; when the body returns, the scope
+//! converts that cancellation into [`Elapsed`] — but only its own. CPython
+//! 3.13's `timeouts.py`, with its accounting:
+//!
+//! * on entry, remember the task's `cancelling()` count and its cancel
+//!   deliveries (a mark);
+//! * on expiry, `task.cancel()` and note that it expired;
+//! * on exit after an expiry, `uncancel()`; if the count is back to (or
+//!   below) its value at entry — no other cancel was requested meanwhile —
+//!   and the body returned holding a cancellation delivered since the mark,
+//!   the result is `Err(Elapsed)` (TO1). Otherwise the body's output is
+//!   returned as it is: an outer expiry (TO2) or an outer cancel (TO3) passes
+//!   through as the body's `Cancelled`.
+//!
+//! A deadline at or before "now" schedules the expiry for the next
+//! iteration (`call_soon`), so a body that never waits finishes first and
+//! leaves no error and no pending cancel (TO4). The deadline can be moved
+//! while the scope runs (TO6).
+
+use crate::runtime::{current, Handle, TimerHandle};
+use crate::task::AnyTask;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// A deadline passed (asyncio's `TimeoutError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Elapsed(());
+
+impl Elapsed {
+    pub(crate) fn new() -> Elapsed {
+        Elapsed(())
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for io::Error {
+    fn from(elapsed: Elapsed) -> io::Error {
+        io::Error::new(io::ErrorKind::TimedOut, elapsed)
+    }
+}
+
+/// A timeout scope that expires `delay` after it is entered (asyncio's
+/// `asyncio.timeout(delay)`). Run a body in it with [`Timeout::run`].
+///
+/// The deadline is fixed when the scope is entered (first polled), as
+/// corio's `sleep` fixes its own.
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// # use corio_core::clock::VirtualClock;
+/// use corio_core::structured::Elapsed;
+/// use std::time::Duration;
+/// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
+/// lp.block_on(async {
+///     let slow = corio_core::sleep(Duration::from_secs(60));
+///     let result = corio_core::timeout(Duration::from_secs(1)).run(slow).await;
+///     assert_eq!(result, Err(Elapsed::default()));
+/// })
+/// .unwrap();
+/// ```
+pub fn timeout(delay: Duration) -> Timeout {
+    Timeout::new(Deadline::After(delay))
+}
+
+/// A timeout scope that expires at `deadline` on the loop's clock
+/// (asyncio's `asyncio.timeout_at(when)`).
+pub fn timeout_at(deadline: Instant) -> Timeout {
+    Timeout::new(Deadline::At(deadline))
+}
+
+/// Waits for `future` for at most `timeout` (asyncio's `wait_for`):
+/// `timeout(timeout).run(future)`.
+///
+/// On expiry the task is cancelled; `future` sees `Cancelled` at its next
+/// checkpoint and may clean up, and `wait_for` returns when it has. If
+/// `future` is a [`Task`](crate::task::Task), the cancel is passed on to it
+/// and `wait_for` waits for its cleanup (TO5); a task that swallows the
+/// cancel and returns a value makes `wait_for` return that value.
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// # use corio_core::clock::VirtualClock;
+/// use std::time::Duration;
+/// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
+/// lp.block_on(async {
+///     let stubborn = corio_core::spawn(async {
+///         let _ = corio_core::sleep(Duration::from_secs(60)).await; // swallows the cancel
+///         7
+///     });
+///     let result = corio_core::wait_for(Duration::from_secs(1), stubborn).await;
+///     assert_eq!(result.unwrap().unwrap(), 7);
+/// })
+/// .unwrap();
+/// ```
+pub fn wait_for<F: Future>(timeout: Duration, future: F) -> TimeoutScope<F> {
+    self::timeout(timeout).run(future)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Deadline {
+    After(Duration),
+    At(Instant),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Created,
+    Entered,
+    /// Expired; the exit has not run yet.
+    Expiring,
+    Expired,
+    Exited,
+}
+
+struct Inner {
+    state: Cell<State>,
+    deadline: Cell<Option<Deadline>>,
+    task: RefCell<Option<AnyTask>>,
+    /// The task's `cancelling()` at entry.
+    cancelling: Cell<u32>,
+    /// The task's cancel deliveries at entry.
+    mark: Cell<u64>,
+    /// The expiry callback, while scheduled.
+    timer: RefCell<Option<Expiry>>,
+}
+
+enum Expiry {
+    Soon(Handle),
+    At(TimerHandle),
+}
+
+impl Expiry {
+    fn cancel(&self) {
+        match self {
+            Expiry::Soon(handle) => handle.cancel(),
+            Expiry::At(timer) => timer.cancel(),
+        }
+    }
+}
+
+impl Inner {
+    fn when(&self) -> Option<Instant> {
+        match self.deadline.get()? {
+            Deadline::At(when) => Some(when),
+            Deadline::After(_) => None, // not entered yet
+        }
+    }
+
+    /// asyncio's `Timeout.reschedule`, once entered.
+    fn schedule(self: &Rc<Self>) {
+        if let Some(timer) = self.timer.borrow_mut().take() {
+            timer.cancel();
+        }
+        let Some(when) = self.when() else { return };
+        let weak = Rc::downgrade(self);
+        let on_timeout = move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.expire();
+            }
+        };
+        let expiry = if when <= current::time() {
+            Expiry::Soon(current::call_soon(on_timeout))
+        } else {
+            Expiry::At(current::call_at(when, on_timeout))
+        };
+        *self.timer.borrow_mut() = Some(expiry);
+    }
+
+    /// asyncio's `_on_timeout`.
+    fn expire(&self) {
+        debug_assert_eq!(self.state.get(), State::Entered);
+        self.timer.borrow_mut().take();
+        if let Some(task) = &*self.task.borrow() {
+            task.cancel();
+        }
+        self.state.set(State::Expiring);
+    }
+}
+
+/// A timeout scope not yet run; see [`timeout`]. [`handle`](Timeout::handle)
+/// gives a [`TimeoutHandle`] to move the deadline from inside the body.
+pub struct Timeout {
+    inner: Rc<Inner>,
+}
+
+impl Timeout {
+    fn new(deadline: Deadline) -> Timeout {
+        Timeout {
+            inner: Rc::new(Inner {
+                state: Cell::new(State::Created),
+                deadline: Cell::new(Some(deadline)),
+                task: RefCell::new(None),
+                cancelling: Cell::new(0),
+                mark: Cell::new(0),
+                timer: RefCell::new(None),
+            }),
+        }
+    }
+
+    /// A scope with no deadline (asyncio's `timeout(None)`), to be given one
+    /// later with [`TimeoutHandle::reschedule`].
+    pub fn never() -> Timeout {
+        let timeout = Timeout::new(Deadline::After(Duration::ZERO));
+        timeout.inner.deadline.set(None);
+        timeout
+    }
+
+    /// A handle to the scope: its deadline, whether it expired, and
+    /// `reschedule` (TO6).
+    pub fn handle(&self) -> TimeoutHandle {
+        TimeoutHandle { inner: self.inner.clone() }
+    }
+
+    /// Runs `body` in the scope (asyncio's `async with timeout(..):`).
+    ///
+    /// Output: `Err(Elapsed)` if this scope expired and the body returned
+    /// the cancellation that caused (TO1); otherwise `Ok` with whatever the
+    /// body returned — a value, its own error, or a cancellation that is not
+    /// this scope's (TO2, TO3), which propagates as usual.
+    ///
+    /// # Panics
+    ///
+    /// When first polled outside a corio task.
+    pub fn run<F: Future>(self, body: F) -> TimeoutScope<F> {
+        TimeoutScope { inner: self.inner, body }
+    }
+}
+
+impl fmt::Debug for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.handle().fmt(f)
+    }
+}
+
+/// A handle to a timeout scope (asyncio's `Timeout` object inside the
+/// `async with` block).
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// # use corio_core::clock::VirtualClock;
+/// use std::time::Duration;
+/// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
+/// lp.block_on(async {
+///     let scope = corio_core::timeout(Duration::from_secs(1));
+///     let handle = scope.handle();
+///     let out = scope
+///         .run(async {
+///             // Needs longer than planned: move the deadline (TO6).
+///             handle.reschedule(Some(corio_core::time() + Duration::from_secs(10))).unwrap();
+///             corio_core::sleep(Duration::from_secs(5)).await
+///         })
+///         .await;
+///     assert!(out.unwrap().is_ok());
+///     assert!(!handle.expired());
+/// })
+/// .unwrap();
+/// ```
+#[derive(Clone)]
+pub struct TimeoutHandle {
+    inner: Rc<Inner>,
+}
+
+/// [`TimeoutHandle::reschedule`] on a scope that can no longer move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeoutStateError {
+    expired: bool,
+}
+
+impl fmt::Display for TimeoutStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.expired {
+            "cannot reschedule a timeout that has expired"
+        } else {
+            "cannot reschedule a timeout that has exited"
+        })
+    }
+}
+
+impl std::error::Error for TimeoutStateError {}
+
+impl TimeoutHandle {
+    /// The deadline: `None` before the scope is entered (for a relative
+    /// one) and when it has none.
+    pub fn when(&self) -> Option<Instant> {
+        self.inner.when()
+    }
+
+    /// Moves the deadline (`None`: no deadline) (rule TO6). Before the scope
+    /// is entered this just sets it; while it runs, the expiry is
+    /// rescheduled (a deadline in the past expires at the next iteration).
+    /// Errors once the scope has expired or exited (asyncio's
+    /// `RuntimeError`).
+    pub fn reschedule(&self, when: Option<Instant>) -> Result<(), TimeoutStateError> {
+        match self.inner.state.get() {
+            State::Created => {
+                self.inner.deadline.set(when.map(Deadline::At));
+                Ok(())
+            }
+            State::Entered => {
+                self.inner.deadline.set(when.map(Deadline::At));
+                self.inner.schedule();
+                Ok(())
+            }
+            State::Expiring | State::Expired => Err(TimeoutStateError { expired: true }),
+            State::Exited => Err(TimeoutStateError { expired: false }),
+        }
+    }
+
+    /// Whether the scope expired (asyncio's `expired()`), also when the body
+    /// swallowed the cancel and the scope returned a value.
+    pub fn expired(&self) -> bool {
+        matches!(self.inner.state.get(), State::Expiring | State::Expired)
+    }
+}
+
+impl fmt::Debug for TimeoutHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout").field("state", &self.inner.state.get()).field("when", &self.when()).finish()
+    }
+}
+
+/// The future of [`Timeout::run`] and [`wait_for`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct TimeoutScope<F> {
+    inner: Rc<Inner>,
+    body: F,
+}
+
+const NOT_IN_A_TASK: &str =
+    "corio: a timeout scope must run inside a corio task (EventLoop::block_on, spawn or corio::run)";
+
+impl<F: Future> TimeoutScope<F> {
+    /// asyncio's `__aenter__`.
+    fn enter(&self) {
+        let inner = &self.inner;
+        let task = current::current_task_handle().unwrap_or_else(|| panic!("{NOT_IN_A_TASK}"));
+        inner.cancelling.set(task.cancelling());
+        inner.mark.set(current::cancel_mark(task.raw()));
+        *inner.task.borrow_mut() = Some(task);
+        if let Some(Deadline::After(delay)) = inner.deadline.get() {
+            inner.deadline.set(Some(Deadline::At(current::time() + delay)));
+        }
+        inner.state.set(State::Entered);
+        inner.schedule();
+    }
+
+    /// asyncio's `__aexit__`: converts this scope's own cancellation.
+    fn exit(&self, output: F::Output) -> Result<F::Output, Elapsed> {
+        let inner = &self.inner;
+        if let Some(timer) = inner.timer.borrow_mut().take() {
+            timer.cancel();
+        }
+        if inner.state.get() != State::Expiring {
+            inner.state.set(State::Exited);
+            return Ok(output);
+        }
+        inner.state.set(State::Expired);
+        let task = inner.task.borrow().clone().expect("entered");
+        #[cfg(not(corio_mutant = "timeout_converts_foreign_cancel"))]
+        let ours = task.uncancel() <= inner.cancelling.get();
+        // MUTANT (prop_task_trees): convert any cancellation after an expiry,
+        // also when another cancel was requested meanwhile (breaks TO3).
+        #[cfg(corio_mutant = "timeout_converts_foreign_cancel")]
+        let ours = {
+            task.uncancel();
+            true
+        };
+        if ours && current::cancel_held_since(task.raw(), inner.mark.get()).is_some() {
+            drop(output); // the cancellation it held ends here
+            return Err(Elapsed::new());
+        }
+        Ok(output)
+    }
+}
+
+impl<F: Future> Future for TimeoutScope<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `body` is structurally pinned: never moved out of the
+        // scope; `inner` is not pinned (an `Rc`, only read through).
+        let this = unsafe { self.get_unchecked_mut() };
+        match this.inner.state.get() {
+            State::Created => this.enter(),
+            State::Entered | State::Expiring => {}
+            State::Expired | State::Exited => panic!("a timeout scope polled after it returned"),
+        }
+        // SAFETY: pinned in place, see above.
+        let body = unsafe { Pin::new_unchecked(&mut this.body) };
+        match body.poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(output) => Poll::Ready(this.exit(output)),
+        }
+    }
+}
+
+impl<F> Drop for TimeoutScope<F> {
+    /// A scope dropped before its body finished (its task aborted, or the
+    /// scope raced in a `select`) takes its cancel request back.
+    fn drop(&mut self) {
+        let inner = &self.inner;
+        if let Some(timer) = inner.timer.borrow_mut().take() {
+            timer.cancel();
+        }
+        match inner.state.get() {
+            State::Expiring => {
+                inner.state.set(State::Expired);
+                if let Some(task) = &*inner.task.borrow() {
+                    if !task.done() {
+                        task.uncancel();
+                    }
+                }
+            }
+            // Gone before expiring: a later `reschedule` must not arm it.
+            State::Entered => inner.state.set(State::Exited),
+            State::Created | State::Expired | State::Exited => {}
+        }
+    }
+}
+
+impl<F> fmt::Debug for TimeoutScope<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        TimeoutHandle { inner: self.inner.clone() }.fmt(f)
+    }
+}
