@@ -43,8 +43,12 @@
 
 #![warn(missing_docs)]
 
+mod policy;
+
 use std::future::Future;
 use std::io;
+
+pub use policy::{get_event_loop, get_running_loop, set_event_loop, NoEventLoop, NoRunningLoop};
 
 pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, structured, sync, task};
 pub use corio_core::{
@@ -71,6 +75,32 @@ pub mod net {
         Incoming, Listener, OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split, TcpListener, TcpStream, UdpSocket,
         UnixDatagram, UnixListener, UnixStream, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN,
     };
+}
+
+/// N event loops on N threads (a server on every core); see
+/// [`multi_loop()`](crate::multi_loop()) and `docs/multi_loop.md`.
+pub mod multi_loop {
+    pub use corio_core::multi_loop::{spawn_on, Builder, Loops, MultiLoopError, SpawnOnError};
+}
+
+pub use corio_core::multi_loop::spawn_on;
+
+/// A multi-loop runtime over the [`DefaultReactor`].
+pub type MultiLoop = corio_core::multi_loop::MultiLoop<DefaultReactor>;
+
+/// A builder for a [`MultiLoop`] over the [`DefaultReactor`]: one loop per
+/// core unless [`loops`](multi_loop::Builder::loops) says otherwise.
+///
+/// ```
+/// let rt = corio::multi_loop().loops(2).build().unwrap();
+/// let loops = rt.loops();
+/// let answer = rt
+///     .run(async move { loops.spawn_on(1, async { 40 + 2 }).unwrap().await.unwrap() })
+///     .unwrap();
+/// assert_eq!(answer, 42);
+/// ```
+pub fn multi_loop() -> multi_loop::Builder<DefaultReactor> {
+    multi_loop::Builder::new(default_reactor)
 }
 
 /// The generic I/O wrapper.

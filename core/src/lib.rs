@@ -41,6 +41,7 @@ pub mod context;
 pub mod executor;
 pub mod io;
 pub(crate) mod loom;
+pub mod multi_loop;
 pub mod reactor;
 pub mod runtime;
 pub mod signal;

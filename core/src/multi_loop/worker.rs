@@ -1,0 +1,112 @@
+//! A worker: one loop on a thread of its own, from start to teardown.
+//!
+//! The thread builds its loop, sends its handle back, runs it until the
+//! runtime asks it to stop, then tears it down like `asyncio.run` (cancel,
+//! wait for cleanup up to the grace period, shut the blocking pool) and
+//! closes it. The loop never leaves the thread.
+
+use super::MultiLoopError;
+use crate::clock::Clock;
+use crate::context::ContextStore;
+use crate::executor::Executor;
+use crate::reactor::Reactor;
+use crate::runtime::{EventLoop, LoopError, LoopHandle};
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub(super) struct Worker {
+    index: usize,
+    handle: LoopHandle,
+    /// Set before the stop is posted: tells the thread that this `stop()`
+    /// is the runtime's, not one of the loop's own tasks'.
+    stopping: Arc<AtomicBool>,
+    thread: JoinHandle<Result<(), LoopError>>,
+}
+
+impl Worker {
+    /// Starts loop `index` on a new thread; returns once the loop exists.
+    pub(super) fn start<R, C, E, X>(
+        index: usize,
+        name: &str,
+        make: Arc<dyn Fn(usize) -> io::Result<EventLoop<R, C, E, X>> + Send + Sync>,
+        grace: Duration,
+    ) -> io::Result<Worker>
+    where
+        R: Reactor,
+        C: Clock,
+        E: Executor,
+        X: ContextStore,
+    {
+        let stopping = Arc::new(AtomicBool::new(false));
+        let flag = stopping.clone();
+        // A rendezvous at startup only: the thread reports its loop's handle
+        // (or why it has none) once.
+        let (tx, rx) = mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new().name(format!("{name}-{index}")).spawn(move || {
+            let lp = match make(index) {
+                Ok(lp) => lp,
+                Err(err) => {
+                    let _ = tx.send(Err(err));
+                    return Ok(());
+                }
+            };
+            let _ = tx.send(Ok(lp.handle()));
+            drop(tx);
+            run(&lp, &flag)?;
+            let teardown = lp.shutdown(grace);
+            lp.close();
+            teardown
+        })?;
+        match rx.recv() {
+            Ok(Ok(handle)) => Ok(Worker { index, handle, stopping, thread }),
+            Ok(Err(err)) => {
+                let _ = thread.join();
+                Err(err)
+            }
+            // The thread dropped the sender without a word: `make` panicked.
+            Err(mpsc::RecvError) => {
+                let _ = thread.join();
+                Err(io::Error::other(format!("building loop {index} panicked")))
+            }
+        }
+    }
+
+    pub(super) fn handle(&self) -> &LoopHandle {
+        &self.handle
+    }
+
+    /// Asks the loop to stop; it tears down on its own thread.
+    pub(super) fn request_stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        // Refused only if the loop already closed, which is what we want.
+        let _ = self.handle.stop();
+    }
+
+    /// Waits for the thread to finish its teardown.
+    pub(super) fn join(self) -> Result<(), MultiLoopError> {
+        let index = self.index;
+        match self.thread.join() {
+            Ok(result) => result.map_err(|error| MultiLoopError::Loop { index, error }),
+            Err(_) => Err(MultiLoopError::WorkerPanicked { index }),
+        }
+    }
+}
+
+/// Runs the loop until the runtime stops it; a `stop()` from one of its own
+/// tasks ends one `run_forever` only.
+fn run<R: Reactor, C: Clock, E: Executor, X: ContextStore>(
+    lp: &EventLoop<R, C, E, X>,
+    stopping: &AtomicBool,
+) -> Result<(), LoopError> {
+    loop {
+        lp.run_forever()?;
+        // SeqCst pairs with `request_stop`: the flag is stored before the
+        // stop is posted, and the post's mutex orders the two.
+        if stopping.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+    }
+}
