@@ -43,11 +43,15 @@
 
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+#[path = "macro_support.rs"]
+pub mod __private;
 mod policy;
 
 use std::future::Future;
 use std::io;
 
+pub use corio_macros::{main, test};
 pub use policy::{get_event_loop, get_running_loop, set_event_loop, NoEventLoop, NoRunningLoop};
 
 pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, structured, sync, task};
@@ -80,10 +84,10 @@ pub mod net {
 /// N event loops on N threads (a server on every core); see
 /// [`multi_loop()`](crate::multi_loop()) and `docs/multi_loop.md`.
 pub mod multi_loop {
-    pub use corio_core::multi_loop::{spawn_on, Builder, Loops, MultiLoopError, SpawnOnError};
+    pub use corio_core::multi_loop::{current_loops, spawn_on, Builder, Loops, MultiLoopError, SpawnOnError};
 }
 
-pub use corio_core::multi_loop::spawn_on;
+pub use corio_core::multi_loop::{spawn_on, MultiLoopError};
 
 /// A multi-loop runtime over the [`DefaultReactor`].
 pub type MultiLoop = corio_core::multi_loop::MultiLoop<DefaultReactor>;

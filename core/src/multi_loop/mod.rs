@@ -39,6 +39,7 @@ use crate::executor::{Executor, Fifo};
 use crate::reactor::Reactor;
 use crate::runtime::{EventLoop, Handle, LoopClosed, LoopError, LoopHandle, DEFAULT_SHUTDOWN_GRACE};
 use crate::task::Task;
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -126,6 +127,7 @@ impl<R: Reactor> Builder<R> {
             main,
             workers: Vec::with_capacity(count - 1),
             grace: self.grace,
+            previous: None,
         };
         let mut handles = vec![rt.main.handle()];
         for index in 1..count {
@@ -136,6 +138,14 @@ impl<R: Reactor> Builder<R> {
             rt.workers.push(worker);
         }
         rt.loops.handles = Arc::from(handles);
+        // Tell every loop which runtime it belongs to (`current_loops`): the
+        // workers first thing at their next iteration, before any task
+        // spawned from now on.
+        for worker in &rt.workers {
+            let loops = rt.loops.clone();
+            let _ = worker.handle().run_on_loop(move || CURRENT.with(|c| *c.borrow_mut() = Some(loops)));
+        }
+        rt.previous = CURRENT.with(|c| c.borrow_mut().replace(rt.loops.clone()));
         Ok(rt)
     }
 }
@@ -176,6 +186,8 @@ pub struct MultiLoop<R: Reactor, C: Clock = SystemClock, E: Executor = Fifo, X: 
     loops: Loops,
     workers: Vec<Worker>,
     grace: Duration,
+    /// What [`current_loops`] said on this thread before this runtime.
+    previous: Option<Loops>,
 }
 
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> MultiLoop<R, C, E, X> {
@@ -251,8 +263,41 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> MultiLoop<R, C, E, X> {
                 first.get_or_insert(error);
             }
         }
+        // Put back what this thread saw before, unless a later runtime has
+        // taken the slot since.
+        CURRENT.with(|c| {
+            let mut current = c.borrow_mut();
+            if current.as_ref().is_some_and(|loops| Arc::ptr_eq(&loops.handles, &self.loops.handles)) {
+                *current = self.previous.take();
+            }
+        });
         first.map_or(Ok(()), Err)
     }
+}
+
+thread_local! {
+    /// The runtime whose loop runs on this thread (see [`current_loops`]).
+    static CURRENT: RefCell<Option<Loops>> = const { RefCell::new(None) };
+}
+
+/// The loops of the multi-loop runtime whose loop is running on this
+/// thread, if any: how code inside a runtime (`#[corio::main(loops = 4)]`)
+/// reaches the other loops.
+///
+/// ```
+/// use corio_core::multi_loop::{current_loops, Builder};
+/// use corio_core::reactor::ParkReactor;
+///
+/// let rt = Builder::new(|| Ok(ParkReactor::new())).loops(2).build().unwrap();
+/// let on_loop_1 = rt.block_on(async {
+///     let loops = current_loops().unwrap();
+///     loops.spawn_on(1, async move { current_loops().and_then(|l| l.current()) }).unwrap().await.unwrap()
+/// });
+/// assert_eq!(on_loop_1.unwrap(), Some(1));
+/// assert!(current_loops().is_none()); // no loop runs here now
+/// ```
+pub fn current_loops() -> Option<Loops> {
+    CURRENT.with(|c| c.borrow().clone()).filter(|loops| loops.current().is_some())
 }
 
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Drop for MultiLoop<R, C, E, X> {

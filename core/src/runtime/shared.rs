@@ -148,6 +148,8 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
 
     /// Hands `item` to the loop from any thread; refused once closed.
     pub(crate) fn post(&self, item: Remote) -> Result<(), Remote> {
+        #[cfg(corio_mutant = "spawn_on_skips_unpark")]
+        let spawned = matches!(item, Remote::Spawn { .. });
         {
             let mut queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
             #[cfg(not(corio_mutant = "post_accepts_after_close"))]
@@ -160,6 +162,13 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
             // forever).
             queue.items.push(item);
             self.remote_pending.store(true, Ordering::SeqCst);
+        }
+        // MUTANT (loom_spawn_on): a spawn from another thread is queued
+        // without waking the loop, "it will find the task at its next
+        // iteration"; a parked loop B never has one.
+        #[cfg(corio_mutant = "spawn_on_skips_unpark")]
+        if spawned {
+            return Ok(());
         }
         self.unpark();
         Ok(())
