@@ -263,6 +263,11 @@ pub fn run<F: Future>(future: F) -> Result<F::Output, LoopError> {
     Ok(output)
 }
 
+/// The attribute macros' doctests, including the mistakes they refuse.
+#[cfg(doctest)]
+#[path = "macro_doctests.rs"]
+pub mod macro_doctests;
+
 /// The README's example, compiled and run as a doctest so it stays true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -279,7 +279,8 @@ fn panics_on_a_worker_loop_are_reported_through_handles() {
     let rt = corio::multi_loop().loops(2).build().unwrap();
     let loops = rt.loops();
     let in_task = loops.spawn_on(1, async { panic!("boom on loop 1") }).unwrap();
-    let in_build = loops.get(1).unwrap().spawn_with(|| -> std::future::Ready<u8> { panic!("boom while building") }).unwrap();
+    let in_build =
+        loops.get(1).unwrap().spawn_with(|| -> std::future::Ready<u8> { panic!("boom while building") }).unwrap();
     let after = loops.spawn_on(1, async { "still running" }).unwrap();
     let (a, b, c) = rt.block_on(async move { (in_task.await, in_build.await, after.await) }).unwrap();
     let a = a.unwrap_err().into_panic().expect("a panic");

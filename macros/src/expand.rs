@@ -104,15 +104,46 @@ mod tests {
 
     #[test]
     fn function_shape_errors() {
-        let out = error(Kind::Main, quote!(), quote!(fn main() {}));
+        let out = error(
+            Kind::Main,
+            quote!(),
+            quote!(
+                fn main() {}
+            ),
+        );
         assert!(out.contains("#[corio::main] needs an `async fn`"), "{out}");
-        let out = error(Kind::Test, quote!(), quote!(async fn t(x: u8) {}));
+        let out = error(
+            Kind::Test,
+            quote!(),
+            quote!(
+                async fn t(x: u8) {}
+            ),
+        );
         assert!(out.contains("#[corio::test] functions take no arguments"), "{out}");
-        let out = error(Kind::Test, quote!(), quote!(async fn t<T>() {}));
+        let out = error(
+            Kind::Test,
+            quote!(),
+            quote!(
+                async fn t<T>() {}
+            ),
+        );
         assert!(out.contains("cannot be generic"), "{out}");
-        let out = error(Kind::Test, quote!(), quote!(#[test] async fn t() {}));
+        let out = error(
+            Kind::Test,
+            quote!(),
+            quote!(
+                #[test]
+                async fn t() {}
+            ),
+        );
         assert!(out.contains("remove the second `#[test]`"), "{out}");
-        let out = error(Kind::Main, quote!(), quote!(struct NotAFunction;));
+        let out = error(
+            Kind::Main,
+            quote!(),
+            quote!(
+                struct NotAFunction;
+            ),
+        );
         assert!(out.contains("#[corio::main] applies to an `async fn`"), "{out}");
     }
 
@@ -129,7 +160,11 @@ mod tests {
             (Kind::Main, quote!(loops = 2, multi_loop), "give either `loops = N` or `multi_loop`, not both"),
             (Kind::Main, quote!(loops = 2, loops = 3), "`loops` is given twice"),
             (Kind::Main, quote!(virtual_time), "`virtual_time` is a #[corio::test] option"),
-            (Kind::Main, quote!(workers = 4), "unknown option for #[corio::main]; expected `loops = N` or `multi_loop`"),
+            (
+                Kind::Main,
+                quote!(workers = 4),
+                "unknown option for #[corio::main]; expected `loops = N` or `multi_loop`",
+            ),
             (Kind::Test, quote!(seed = x), "`seed` takes an integer literal, e.g. `seed = 7`"),
             (Kind::Test, quote!(seed), "`seed` takes a value, e.g. `seed = 4`"),
             (Kind::Test, quote!(virtual_time = true), "`virtual_time` takes no value"),
@@ -145,14 +180,45 @@ mod tests {
 
     #[test]
     fn expansions() {
-        let out = expand(Kind::Main, quote!(), quote!(async fn main() -> u8 { 1 })).to_string();
+        let out = expand(
+            Kind::Main,
+            quote!(),
+            quote!(
+                async fn main() -> u8 {
+                    1
+                }
+            ),
+        )
+        .to_string();
         assert!(out.contains("fn main () -> u8"), "{out}");
         assert!(out.contains(":: corio :: __private :: main (:: corio :: __private :: Loops :: One"), "{out}");
-        let out = expand(Kind::Main, quote!(loops = 4), quote!(async fn main() {})).to_string();
+        let out = expand(
+            Kind::Main,
+            quote!(loops = 4),
+            quote!(
+                async fn main() {}
+            ),
+        )
+        .to_string();
         assert!(out.contains("Loops :: Count (4usize)"), "{out}");
-        let out = expand(Kind::Main, quote!(multi_loop), quote!(async fn main() {})).to_string();
+        let out = expand(
+            Kind::Main,
+            quote!(multi_loop),
+            quote!(
+                async fn main() {}
+            ),
+        )
+        .to_string();
         assert!(out.contains("Loops :: PerCore"), "{out}");
-        let out = expand(Kind::Test, quote!(virtual_time, seed = 7), quote!(#[ignore] async fn t() {})).to_string();
+        let out = expand(
+            Kind::Test,
+            quote!(virtual_time, seed = 7),
+            quote!(
+                #[ignore]
+                async fn t() {}
+            ),
+        )
+        .to_string();
         assert!(out.starts_with("# [:: core :: prelude :: v1 :: test] # [ignore] fn t ()"), "{out}");
         assert!(out.contains("virtual_time : true , seed : :: core :: option :: Option :: Some (7u64)"), "{out}");
         assert!(!out.contains("compile_error"), "{out}");

@@ -12,6 +12,9 @@
 //! * `spawn_from_loop_a_onto_loop_b`: A is a loop too: its main task spawns onto B and awaits the handle, so the
 //!   result comes back through A's own park protocol; both loops may be parked at once.
 //!
+//! A's `LoopHandle` to B lives until the task is done: dropping the last handle posts a no-op to B (so that a loop on
+//! a virtual clock can report a deadlock), which would wake B and mask a lost wake-up of the spawn itself.
+//!
 //! A lost wake-up leaves B (or A) blocked in `ParkReactor` on loom's `Notify` with every other thread finished, which
 //! loom reports as a deadlock. Caught mutant: `spawn_on_skips_unpark` (a spawn is queued without waking the loop).
 #![cfg(corio_loom)]
@@ -42,8 +45,12 @@ fn spawn_from_a_thread_onto_a_parked_loop() {
                     }
                 })
                 .expect("B is open");
+            // The handle lives until the task is done: dropping the last one
+            // posts a no-op to the loop, which would wake B and hide a lost
+            // wake-up of the spawn.
+            let out = loom::future::block_on(task).expect("the task ran");
             drop(handle);
-            loom::future::block_on(task).expect("the task ran")
+            out
         });
         b.run_forever().unwrap();
         assert_eq!(a.join().unwrap(), 42);
@@ -66,8 +73,9 @@ fn spawn_from_loop_a_onto_loop_b() {
                         7
                     })
                     .expect("B is open");
-                    drop(handle);
-                    task.await
+                    let out = task.await;
+                    drop(handle); // after the task: see the first model
+                    out
                 })
                 .unwrap();
             drop(a);
