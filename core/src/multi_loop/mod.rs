@@ -10,7 +10,7 @@
 //!
 //! * Loop 0 is the *main loop*: it runs on the thread that calls
 //!   [`MultiLoop::block_on`] (so the main future need not be `Send`), the
-//!   others each on a thread of their own ([`worker`]).
+//!   others each on a thread of their own (`worker.rs`).
 //! * A server binds one listener per loop with
 //!   [`TcpListener::bind_reuse_port`](crate::io::TcpListener::bind_reuse_port)
 //!   (see [`MultiLoop::spawn_on_each`]); the kernel spreads connections over
@@ -19,7 +19,7 @@
 //! # Invariants
 //!
 //! * A task runs, and its future is dropped, on the thread of the loop it
-//!   was spawned on (see [`spawn`]); only `Send` values cross loops.
+//!   was spawned on (see `spawn.rs`); only `Send` values cross loops.
 //! * A worker loop runs until the runtime shuts down: a `stop()` on it ends
 //!   one `run_forever`, which the worker resumes.
 //! * Shutdown stops every worker, then each loop — in parallel — cancels its
@@ -46,7 +46,7 @@ use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use worker::Worker;
+use worker::{MakeLoop, Worker};
 
 /// Configures a [`MultiLoop`].
 ///
@@ -120,7 +120,7 @@ impl<R: Reactor> Builder<R> {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        let make: Arc<dyn Fn(usize) -> io::Result<EventLoop<R, C, E, X>> + Send + Sync> = Arc::new(make);
+        let make: MakeLoop<R, C, E, X> = Arc::new(make);
         let main = make(0)?;
         let mut rt = MultiLoop {
             loops: Loops { handles: Arc::from(vec![main.handle()]), next: Arc::new(AtomicUsize::new(0)) },

@@ -17,6 +17,9 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// Builds loop `index` (on the thread that will run it).
+pub(super) type MakeLoop<R, C, E, X> = Arc<dyn Fn(usize) -> io::Result<EventLoop<R, C, E, X>> + Send + Sync>;
+
 pub(super) struct Worker {
     index: usize,
     handle: LoopHandle,
@@ -31,7 +34,7 @@ impl Worker {
     pub(super) fn start<R, C, E, X>(
         index: usize,
         name: &str,
-        make: Arc<dyn Fn(usize) -> io::Result<EventLoop<R, C, E, X>> + Send + Sync>,
+        make: MakeLoop<R, C, E, X>,
         grace: Duration,
     ) -> io::Result<Worker>
     where
