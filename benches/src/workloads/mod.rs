@@ -1,13 +1,14 @@
 //! The workload registry: one file per workload family, each workload written once per runtime with that runtime's
 //! own primitives (performance.md's ports of tokio's and async-executor's benches).
 
+mod multi_loop;
 mod sync;
 
 use crate::harness::Workload;
 
 /// Every workload, in table order.
 pub fn all() -> Vec<Box<dyn Workload>> {
-    sync::workloads()
+    sync::workloads().into_iter().chain(multi_loop::workloads()).collect()
 }
 
 /// The three runtimes' `block_on`, each building a fresh runtime (outside the measured time).
