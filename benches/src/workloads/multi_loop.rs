@@ -1,11 +1,11 @@
 //! W2, W3 and W11 on one loop and on two (issue 7): does a second loop (a second core) pay off, and how does corio's
 //! thread-per-core `MultiLoop` compare with the peers' multi-threaded schedulers?
 //!
-//! Each workload has a one-loop row (`W2·1`) and a two-loop row (`W2·2`). On one loop: corio's `MultiLoop` of one
+//! Each workload has a one-loop row (`W2-1L`) and a two-loop row (`W2-2L`). On one loop: corio's `MultiLoop` of one
 //! loop (a plain loop on this thread), tokio's current_thread runtime, smol's `Executor` run by one thread. On two:
 //! corio's `MultiLoop` of two loops (this thread and one worker; work is placed on a loop explicitly, half on each,
 //! and never migrates), tokio's multi_thread runtime with two workers (work stealing), smol's `Executor` run by two
-//! threads (a shared queue). The W2·1 and W3·1 rows are the same operations as the single-runtime W2 and W3 rows, but
+//! threads (a shared queue). The W2-1L and W3-1L rows are the same operations as the single-runtime W2 and W3 rows, but
 //! the smol column uses the thread-safe `Executor` so that its one- and two-thread rows differ only in threads.
 
 use crate::harness::{Runtime, Workload};
@@ -94,7 +94,7 @@ struct SpawnJoin {
 
 impl Workload for SpawnJoin {
     fn id(&self) -> &'static str {
-        ["W2·1", "W2·2"][self.loops - 1]
+        ["W2-1L", "W2-2L"][self.loops - 1]
     }
 
     fn description(&self) -> &'static str {
@@ -157,7 +157,7 @@ const YIELDERS: u64 = 200;
 
 impl Workload for YieldMany {
     fn id(&self) -> &'static str {
-        ["W3·1", "W3·2"][self.loops - 1]
+        ["W3-1L", "W3-2L"][self.loops - 1]
     }
 
     fn description(&self) -> &'static str {
@@ -239,7 +239,7 @@ const MESSAGE: usize = 1024;
 
 impl Workload for TcpEcho {
     fn id(&self) -> &'static str {
-        ["W11·1", "W11·2"][self.loops - 1]
+        ["W11-1L", "W11-2L"][self.loops - 1]
     }
 
     fn description(&self) -> &'static str {
@@ -398,4 +398,20 @@ async fn smol_echo(ex: Arc<async_executor::Executor<'static>>, messages: u64) ->
         client.await;
     }
     start.elapsed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row runs to completion on every runtime, with a small op count (no timing is checked).
+    #[test]
+    fn every_multi_loop_workload_runs_on_every_runtime() {
+        for w in workloads() {
+            for runtime in Runtime::ALL {
+                let elapsed = w.run(runtime, 256);
+                assert!(elapsed > Duration::ZERO, "{} on {}", w.id(), runtime.name());
+            }
+        }
+    }
 }
