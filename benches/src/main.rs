@@ -4,7 +4,7 @@
 //! cargo run --release -p corio-bench -- [--quick] [--reps N] [--runtime NAME]... [WORKLOAD...]
 //! ```
 //!
-//! `--runtime` (corio, tokio-ct, smol; repeatable) limits the runtimes, e.g. to profile one.
+//! `--runtime` (corio, corio-uring, tokio-ct, tokio-mt, smol; repeatable) limits the runtimes, e.g. to profile one.
 //!
 //! `WORKLOAD` filters by id (`W7`, `W15`; a prefix selects a family: `W15` runs W15a and W15b). The table it prints
 //! is the one `docs/benchmarks.md` keeps, with the date, the machine and this command.
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
             },
             "--runtime" => match args.next().as_deref().and_then(harness::Runtime::from_name) {
                 Some(runtime) => runtimes.push(runtime),
-                None => return usage("--runtime needs one of corio, tokio-ct, smol"),
+                None => return usage("--runtime needs one of corio, corio-uring, tokio-ct, tokio-mt, smol"),
             },
             "-h" | "--help" => return usage(""),
             flag if flag.starts_with('-') => return usage(&format!("unknown option {flag}")),

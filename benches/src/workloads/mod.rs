@@ -1,16 +1,37 @@
 //! The workload registry: one file per workload family, each workload written once per runtime with that runtime's
 //! own primitives (performance.md's ports of tokio's and async-executor's benches).
 
+mod blocking;
+mod context;
+mod net;
 mod sync;
+mod tasks;
+mod timers;
 
 use crate::harness::Workload;
 
+pub use tasks::SpawnJoin;
+pub use timers::{SleepingTasks, TimerRegisterCancel};
+
 /// Every workload, in table order.
 pub fn all() -> Vec<Box<dyn Workload>> {
-    sync::workloads()
+    let mut all = tasks::workloads();
+    all.extend(sync::workloads());
+    all.extend(timers::workloads());
+    all.extend(blocking::workloads());
+    all.extend(net::workloads());
+    all.extend(context::workloads());
+    all.sort_by_key(|w| table_order(w.id()));
+    all
 }
 
-/// The three runtimes' `block_on`, each building a fresh runtime (outside the measured time).
+/// `W2` < `W7` < `W11a` < `W15b`: by number, then suffix.
+fn table_order(id: &str) -> (u32, String) {
+    let digits: String = id.chars().skip(1).take_while(char::is_ascii_digit).collect();
+    (digits.parse().unwrap_or(u32::MAX), id.to_string())
+}
+
+/// Each runtime's `block_on`, each building a fresh runtime (outside the measured time).
 pub mod rt {
     use async_executor::LocalExecutor;
     use std::future::Future;
@@ -22,15 +43,76 @@ pub mod rt {
         lp.block_on(body).expect("the corio loop ran the body")
     }
 
+    /// corio on the io_uring reactor.
+    pub fn corio_uring<T>(body: impl Future<Output = T>) -> T {
+        let reactor = corio_backends::uring::UringReactor::new().expect("an io_uring (kernel 5.11 or later)");
+        let lp = corio::runtime::EventLoop::new(reactor);
+        lp.block_on(body).expect("the corio loop ran the body")
+    }
+
+    /// corio or corio-uring, by `runtime`: one body for both.
+    pub fn corio_on<T>(runtime: crate::harness::Runtime, body: impl Future<Output = T>) -> T {
+        match runtime {
+            crate::harness::Runtime::CorioUring => corio_uring(body),
+            _ => corio(body),
+        }
+    }
+
     /// tokio's current_thread runtime.
     pub fn tokio<T>(body: impl Future<Output = T>) -> T {
-        let rt = tokio::runtime::Builder::new_current_thread().build().expect("a tokio runtime");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
         rt.block_on(body)
+    }
+
+    /// tokio's multi_thread runtime with 2 workers; the body runs as a task on them, as a server's would.
+    pub fn tokio_mt<T: Send + 'static>(body: impl Future<Output = T> + Send + 'static) -> T {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        rt.block_on(rt.spawn(body)).expect("the body did not panic")
+    }
+
+    /// tokio-ct or tokio-mt, by `runtime`: one body for both.
+    pub fn tokio_on<T: Send + 'static>(
+        runtime: crate::harness::Runtime,
+        body: impl Future<Output = T> + Send + 'static,
+    ) -> T {
+        match runtime {
+            crate::harness::Runtime::TokioMt => tokio_mt(body),
+            _ => tokio(body),
+        }
     }
 
     /// smol: a `LocalExecutor` driven by `async_io::block_on`; the body gets the executor to spawn on.
     pub fn smol<T, F: Future<Output = T>>(body: impl FnOnce(Rc<LocalExecutor<'static>>) -> F) -> T {
         let ex = Rc::new(LocalExecutor::new());
         async_io::block_on(ex.run(body(ex.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::harness::Runtime;
+    use std::time::Duration;
+
+    /// Every workload runs to completion on every runtime it has a version for (no timing is checked:
+    /// benchmarks are not tests).
+    #[test]
+    fn every_workload_runs_on_every_runtime() {
+        for w in super::all() {
+            for &runtime in w.runtimes() {
+                let elapsed = w.run(runtime, 200);
+                assert!(elapsed > Duration::ZERO, "{} on {}", w.id(), runtime.name());
+            }
+        }
+    }
+
+    #[test]
+    fn table_order_is_numeric() {
+        let mut ids = ["W15b", "W2", "W11a", "W7", "W11b"];
+        ids.sort_by_key(|id| super::table_order(id));
+        assert_eq!(ids, ["W2", "W7", "W11a", "W11b", "W15b"]);
     }
 }
