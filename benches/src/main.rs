@@ -1,8 +1,11 @@
 //! corio-bench: performance.md's workloads on corio, tokio (current_thread) and smol, side by side.
 //!
 //! ```text
-//! cargo run --release -p corio-bench -- [--quick] [--reps N] [--runtime NAME]... [WORKLOAD...]
+//! cargo run --release -p corio-bench -- [--quick | --scale | --memory] [--reps N] [--runtime NAME]... [WORKLOAD...]
 //! ```
+//!
+//! `--scale` runs W2, W8 and W12 at 1k, 10k, 100k and 1M tasks/timers (cost per operation should stay flat);
+//! `--memory` prints bytes per idle task and per pending timer, and the peak RSS of 1M sleeping tasks (W12).
 //!
 //! `--runtime` (corio, corio-uring, tokio-ct, tokio-mt, smol; repeatable) limits the runtimes, e.g. to profile one.
 //!
@@ -10,24 +13,42 @@
 //! is the one `docs/benchmarks.md` keeps, with the date, the machine and this command.
 
 mod harness;
+mod memory;
 mod workloads;
 
+use harness::Runtime;
 use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;
 
 fn main() -> ExitCode {
     let mut quick = false;
     let mut repetitions = None;
     let mut filters = Vec::new();
     let mut runtimes = Vec::new();
+    let mut mode = Mode::Table;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
+            "--memory" => {
+                print!("{}", memory::table());
+                return ExitCode::SUCCESS;
+            }
+            "--scale" => mode = Mode::Scale,
+            "--rss-child" => match args.next().as_deref().and_then(Runtime::from_name) {
+                Some(runtime) => {
+                    memory::rss_child(runtime);
+                    return ExitCode::SUCCESS;
+                }
+                None => return usage("--rss-child needs a runtime"),
+            },
             "--reps" => match args.next().and_then(|n| n.parse().ok()) {
                 Some(n) if n > 0 => repetitions = Some(n),
                 _ => return usage("--reps needs a positive number"),
             },
-            "--runtime" => match args.next().as_deref().and_then(harness::Runtime::from_name) {
+            "--runtime" => match args.next().as_deref().and_then(Runtime::from_name) {
                 Some(runtime) => runtimes.push(runtime),
                 None => return usage("--runtime needs one of corio, corio-uring, tokio-ct, tokio-mt, smol"),
             },
@@ -36,7 +57,11 @@ fn main() -> ExitCode {
             id => filters.push(id.to_string()),
         }
     }
-    let selected: Vec<_> = workloads::all()
+    let candidates = match mode {
+        Mode::Table => workloads::all(),
+        Mode::Scale => workloads::scaling(),
+    };
+    let selected: Vec<_> = candidates
         .into_iter()
         .filter(|w| filters.is_empty() || filters.iter().any(|f| w.id().starts_with(f.as_str())))
         .collect();
@@ -44,9 +69,13 @@ fn main() -> ExitCode {
         let known: Vec<_> = workloads::all().iter().map(|w| w.id()).collect();
         return usage(&format!("no workload matches {filters:?} (known: {})", known.join(", ")));
     }
-    let repetitions = repetitions.unwrap_or(if quick { 3 } else { 11 });
+    let repetitions = repetitions.unwrap_or(match (mode, quick) {
+        (Mode::Scale, _) => 3,
+        (Mode::Table, true) => 3,
+        (Mode::Table, false) => 11,
+    });
     if runtimes.is_empty() {
-        runtimes = harness::Runtime::ALL.to_vec();
+        runtimes = Runtime::ALL.to_vec();
     }
     let rows = harness::measure(&selected, &runtimes, repetitions, quick);
     print!("{}", harness::table(&rows));
@@ -54,11 +83,19 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+#[derive(Clone, Copy)]
+enum Mode {
+    /// Every workload at its table size.
+    Table,
+    /// W2, W8 and W12 at 1k, 10k, 100k and 1M tasks/timers.
+    Scale,
+}
+
 fn usage(error: &str) -> ExitCode {
     if !error.is_empty() {
         eprintln!("corio-bench: {error}");
     }
-    eprintln!("usage: cargo run --release -p corio-bench -- [--quick] [--reps N] [--runtime NAME]... [WORKLOAD...]");
+    eprintln!("usage: cargo run --release -p corio-bench -- [--quick | --scale | --memory] [--reps N] [--runtime NAME]... [WORKLOAD...]");
     if error.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -8,10 +8,7 @@ mod sync;
 mod tasks;
 mod timers;
 
-use crate::harness::Workload;
-
-pub use tasks::SpawnJoin;
-pub use timers::{SleepingTasks, TimerRegisterCancel};
+use crate::harness::{Runtime, Workload};
 
 /// Every workload, in table order.
 pub fn all() -> Vec<Box<dyn Workload>> {
@@ -23,6 +20,59 @@ pub fn all() -> Vec<Box<dyn Workload>> {
     all.extend(context::workloads());
     all.sort_by_key(|w| table_order(w.id()));
     all
+}
+
+/// The scaling rows: W2, W8 and W12 at 1k, 10k, 100k and 1M tasks/timers.
+pub fn scaling() -> Vec<Box<dyn Workload>> {
+    let mut rows: Vec<Box<dyn Workload>> = Vec::new();
+    for n in [1_000, 10_000, 100_000, 1_000_000] {
+        rows.push(Sized::new(n, Box::new(tasks::SpawnJoin { tasks: n })));
+        rows.push(Sized::new(n, Box::new(timers::TimerRegisterCancel { pending: n })));
+        rows.push(Sized::new(n, Box::new(timers::SleepingTasks { tasks: n })));
+    }
+    rows.sort_by_key(|w| table_order(w.id()));
+    rows
+}
+
+/// A workload run at size `n`: its id says so (`W2@10k`), and one run is exactly one batch of `n`.
+struct Sized {
+    id: &'static str,
+    n: u64,
+    inner: Box<dyn Workload>,
+}
+
+impl Sized {
+    fn new(n: u64, inner: Box<dyn Workload>) -> Box<dyn Workload> {
+        let size = match n {
+            n if n >= 1_000_000 => format!("{}M", n / 1_000_000),
+            n => format!("{}k", n / 1_000),
+        };
+        // One string per row for the life of the process: the table's ids are `&'static str`.
+        let id = Box::leak(format!("{}@{size}", inner.id()).into_boxed_str());
+        Box::new(Sized { id, n, inner })
+    }
+}
+
+impl Workload for Sized {
+    fn id(&self) -> &'static str {
+        self.id
+    }
+
+    fn description(&self) -> &'static str {
+        self.inner.description()
+    }
+
+    fn ops(&self, _quick: bool) -> u64 {
+        self.n
+    }
+
+    fn runtimes(&self) -> &'static [Runtime] {
+        self.inner.runtimes()
+    }
+
+    fn run(&self, runtime: Runtime, ops: u64) -> std::time::Duration {
+        self.inner.run(runtime, ops)
+    }
 }
 
 /// `W2` < `W7` < `W11a` < `W15b`: by number, then suffix.
