@@ -9,7 +9,7 @@
 //!
 //! `--runtime` (corio, corio-uring, tokio-ct, tokio-mt, smol; repeatable) limits the runtimes, e.g. to profile one.
 //!
-//! `WORKLOAD` filters by id (`W7`, `W15`; a prefix selects a family: `W15` runs W15a and W15b). The table it prints
+//! `WORKLOAD` filters by id (`W7`, `W15`; a family too: `W15` runs W15a and W15b, `W1` only W1). The table it prints
 //! is the one `docs/benchmarks.md` keeps, with the date, the machine and this command.
 
 mod harness;
@@ -61,10 +61,8 @@ fn main() -> ExitCode {
         Mode::Table => workloads::all(),
         Mode::Scale => workloads::scaling(),
     };
-    let selected: Vec<_> = candidates
-        .into_iter()
-        .filter(|w| filters.is_empty() || filters.iter().any(|f| w.id().starts_with(f.as_str())))
-        .collect();
+    let selected: Vec<_> =
+        candidates.into_iter().filter(|w| filters.is_empty() || filters.iter().any(|f| selects(f, w.id()))).collect();
     if selected.is_empty() {
         let known: Vec<_> = workloads::all().iter().map(|w| w.id()).collect();
         return usage(&format!("no workload matches {filters:?} (known: {})", known.join(", ")));
@@ -81,6 +79,11 @@ fn main() -> ExitCode {
     print!("{}", harness::table(&rows));
     println!("\n{repetitions} repetitions per runtime, interleaved; ratio < 1.0 means corio is faster.");
     ExitCode::SUCCESS
+}
+
+/// `W1` selects W1 only, `W15` the family W15a and W15b, `W2@` every size of W2 in `--scale`.
+fn selects(filter: &str, id: &str) -> bool {
+    id.strip_prefix(filter).is_some_and(|rest| rest.is_empty() || !rest.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 #[derive(Clone, Copy)]
