@@ -76,6 +76,8 @@ pub(crate) trait Local {
     // blocking work
     /// The loop's default blocking pool, created on first use.
     fn default_executor(&self) -> crate::blocking::BlockingPool;
+    /// The loop's counters.
+    fn metrics(&self) -> super::metrics::Metrics;
 }
 
 corio_thread_local! {
@@ -505,6 +507,26 @@ pub fn time() -> Instant {
 #[track_caller]
 pub fn stop() {
     expect_running(|l| l.stop())
+}
+
+/// The running loop's counters ([`EventLoop::metrics`](super::EventLoop::metrics)
+/// from inside it).
+///
+/// ```
+/// # let lp = corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new());
+/// # lp.block_on(async {
+/// let before = corio_core::runtime::metrics().iterations;
+/// corio_core::yield_now().await.unwrap();
+/// assert_eq!(corio_core::runtime::metrics().iterations, before + 1);
+/// # }).unwrap();
+/// ```
+///
+/// # Panics
+///
+/// If no loop is running on this thread.
+#[track_caller]
+pub fn metrics() -> super::metrics::Metrics {
+    expect_running(|l| l.metrics())
 }
 
 /// A `Send` handle to the running loop, for other threads.

@@ -45,6 +45,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         LoopHandle::new(self.shared.clone())
     }
 
+    fn metrics(&self) -> super::metrics::Metrics {
+        LoopCore::metrics(self)
+    }
+
     fn report(&self, context: ExceptionContext) {
         LoopCore::report(self, context)
     }
@@ -244,6 +248,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     // ----- blocking work ----------------------------------------------------
 
     fn default_executor(&self) -> crate::blocking::BlockingPool {
+        // Every job the free functions submit comes through here.
+        super::metrics::bump(&self.counters.blocking_jobs);
         LoopCore::default_executor(self)
     }
 }
