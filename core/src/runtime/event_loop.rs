@@ -698,6 +698,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
 
     /// Runs exactly what was ready when this step began (rules L1, L2).
     fn run_ready_batch(&self) {
+        // The batch's buffer is reused from iteration to iteration; the cell
+        // holds an unallocated placeholder meanwhile.
         let mut batch = mem::take(&mut *self.batch.borrow_mut());
         // SAFETY: loop thread, no other borrow of the queue.
         unsafe { self.shared.with_ready(|ready| mem::swap(ready, &mut batch)) };
@@ -719,7 +721,11 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 Some(Runnable::Wake(waker)) => waker.wake(),
             }
         }
-        *self.batch.borrow_mut() = batch;
+        let placeholder = mem::replace(&mut *self.batch.borrow_mut(), batch);
+        // `mem::take`'s empty queue owns no allocation: skip its destructor,
+        // an out-of-line call per iteration (7 % of W1's instructions).
+        debug_assert_eq!(placeholder.capacity(), 0);
+        mem::forget(placeholder);
     }
 
     fn has_ready(&self) -> bool {
