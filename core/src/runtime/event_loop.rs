@@ -840,10 +840,18 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             RunDecision::Skip => return,
             RunDecision::Poll(before) => before,
         };
+        // One registry lookup marks the task started and, unless it ends
+        // here, swaps its context in.
         let started = {
             let mut tasks = self.tasks.borrow_mut();
             let entry = tasks.get_mut(raw).expect("a scheduled task is registered");
-            mem::replace(&mut entry.started, true)
+            let started = mem::replace(&mut entry.started, true);
+            let ends_here = before.has(ABORT) || (!started && before.has(CANCEL));
+            if !ends_here {
+                // SAFETY: between runnables; see `swap_context`.
+                unsafe { std::ptr::swap(&mut entry.context, self.context.get()) };
+            }
+            started
         };
         if before.has(ABORT) {
             return self.finish_cancelled(raw, Cancelled::new(None));
@@ -855,7 +863,6 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
 
         metrics::bump(&self.counters.task_polls);
-        self.swap_task_context(raw);
         let step = {
             let _current = TaskGuard::enter(raw);
             // SAFETY: loop thread, task RUNNING.
