@@ -905,8 +905,14 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // The registry's reference keeps the task alive until the end here.
         let mut entry = self.tasks.borrow_mut().remove(raw);
         let before = raw.state().transition_to_complete(outcome);
-        let extras = entry.as_mut().and_then(|e| e.extras.take());
-        let (callbacks, joiner_at) = extras.map(|x| (x.done_callbacks, x.joiner_at)).unwrap_or_default();
+        let Some(extras) = entry.as_mut().and_then(|e| e.extras.take()) else {
+            // The common case: no done-callbacks (nor anything else rare), so
+            // only the joiner is told; no empty callback list is walked.
+            self.notify_joiner(raw, before);
+            drop(entry);
+            return;
+        };
+        let (callbacks, joiner_at) = (extras.done_callbacks, extras.joiner_at);
         let info = (!callbacks.is_empty()).then(|| TaskInfo::of(raw));
         let mut callbacks = callbacks.into_iter();
         let mut schedule = |(callback, context): (crate::runtime::registry::DoneCallback, Context<X>)| {
