@@ -58,6 +58,9 @@ pub(crate) trait Local {
     // callbacks and timers
     fn call_soon(&self, callback: CallbackRef);
     fn call_at(&self, when: Instant, callback: CallbackRef) -> TimerKey;
+    /// A place in the timers' tie order, for [`Local::call_at_reserved`].
+    fn reserve_timer(&self) -> u64;
+    fn call_at_reserved(&self, when: Instant, seq: u64, callback: CallbackRef) -> TimerKey;
     fn timer_cancelled(&self, key: TimerKey);
     fn sleep_register(&self, when: Instant, waker: Waker) -> TimerKey;
     /// Refreshes a sleep's waker; `false` if the timer already fired.
@@ -482,6 +485,24 @@ pub fn call_at(when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle 
     let callback = CallbackRef::local(callback);
     expect_running(|l| TimerHandle {
         key: l.call_at(when, callback.clone()),
+        handle: Handle { callback },
+        when,
+        loop_id: l.id(),
+    })
+}
+
+/// Takes a place in the running loop's timer order now, for a timer that
+/// [`call_at_reserved`] may schedule later (a timeout scope's expiry, armed
+/// only if its body waits).
+pub(crate) fn reserve_timer() -> u64 {
+    expect_running(|l| l.reserve_timer())
+}
+
+/// `call_at` in the tie order of a place taken with [`reserve_timer`].
+pub(crate) fn call_at_reserved(when: Instant, seq: u64, callback: impl FnOnce() + 'static) -> TimerHandle {
+    let callback = CallbackRef::local(callback);
+    expect_running(|l| TimerHandle {
+        key: l.call_at_reserved(when, seq, callback.clone()),
         handle: Handle { callback },
         when,
         loop_id: l.id(),
