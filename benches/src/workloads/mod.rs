@@ -27,40 +27,40 @@ pub fn scaling() -> Vec<Box<dyn Workload>> {
     const SIZES: [u64; 4] = [1_000, 10_000, 100_000, 1_000_000];
     let mut rows: Vec<Box<dyn Workload>> = Vec::new();
     for n in SIZES {
-        rows.push(Sized::new(n, "spawn + join, n tasks at once, per task", Box::new(tasks::SpawnJoin { tasks: n })));
+        rows.push(AtSize::boxed(n, "spawn + join, n tasks at once, per task", Box::new(tasks::SpawnJoin { tasks: n })));
     }
     for n in SIZES {
         let w = Box::new(timers::TimerRegisterCancel { pending: n });
-        rows.push(Sized::new(n, "timer register + cancel, n timers pending, per timer", w));
+        rows.push(AtSize::boxed(n, "timer register + cancel, n timers pending, per timer", w));
     }
     for n in SIZES {
         let w = Box::new(timers::SleepingTasks { tasks: n });
-        rows.push(Sized::new(n, "n sleeping tasks: spawn, sleep, cancel, join, per task", w));
+        rows.push(AtSize::boxed(n, "n sleeping tasks: spawn, sleep, cancel, join, per task", w));
     }
     rows
 }
 
 /// A workload run at size `n`: its id says so (`W2@10k`), and one run is exactly one batch of `n`.
-struct Sized {
+struct AtSize {
     id: &'static str,
     description: &'static str,
     n: u64,
     inner: Box<dyn Workload>,
 }
 
-impl Sized {
-    fn new(n: u64, description: &'static str, inner: Box<dyn Workload>) -> Box<dyn Workload> {
+impl AtSize {
+    fn boxed(n: u64, description: &'static str, inner: Box<dyn Workload>) -> Box<dyn Workload> {
         let size = match n {
             n if n >= 1_000_000 => format!("{}M", n / 1_000_000),
             n => format!("{}k", n / 1_000),
         };
         // One string per row for the life of the process: the table's ids are `&'static str`.
         let id = Box::leak(format!("{}@{size}", inner.id()).into_boxed_str());
-        Box::new(Sized { id, description, n, inner })
+        Box::new(AtSize { id, description, n, inner })
     }
 }
 
-impl Workload for Sized {
+impl Workload for AtSize {
     fn id(&self) -> &'static str {
         self.id
     }
@@ -151,7 +151,6 @@ pub mod rt {
 
 #[cfg(test)]
 mod tests {
-    use crate::harness::Runtime;
     use std::time::Duration;
 
     /// Every workload runs to completion on every runtime it has a version for (no timing is checked:
