@@ -114,7 +114,7 @@ pub mod io_source {
 
 /// The reactor backends compiled into this build.
 pub mod backend {
-    #[cfg(feature = "epoll")]
+    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
     pub use corio_backends::epoll;
     #[cfg(feature = "kqueue")]
     pub use corio_backends::kqueue;
@@ -148,7 +148,7 @@ mod default_backend {
 }
 
 #[cfg(all(
-    feature = "epoll",
+    all(feature = "epoll", any(target_os = "linux", target_os = "android")),
     not(all(feature = "uring", any(target_os = "linux", target_os = "android"))),
     not(all(
         feature = "kqueue",
@@ -170,7 +170,7 @@ mod default_backend {
 
 #[cfg(all(
     feature = "mock",
-    not(feature = "epoll"),
+    not(all(feature = "epoll", any(target_os = "linux", target_os = "android"))),
     not(all(feature = "uring", any(target_os = "linux", target_os = "android"))),
     not(all(
         feature = "kqueue",
@@ -192,7 +192,7 @@ mod default_backend {
 
 #[cfg(not(any(
     feature = "mock",
-    feature = "epoll",
+    all(feature = "epoll", any(target_os = "linux", target_os = "android")),
     all(feature = "uring", any(target_os = "linux", target_os = "android")),
     all(
         feature = "kqueue",

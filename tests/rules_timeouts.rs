@@ -241,6 +241,43 @@ fn to4_past_deadline_around_a_body_that_waits_expires_at_the_next_iteration() {
 // ----- TO5 ---------------------------------------------------------------------
 
 #[test]
+fn to4_a_future_deadline_expires_before_timers_the_body_set_for_the_same_instant() {
+    // rule L3 with TO1: the scope's expiry is scheduled on entry (asyncio's
+    // `__aenter__`), so among equal deadlines it fires before the timers its
+    // body sets. (corio arms the expiry only once the body waits, in the
+    // place it took on entry.)
+    let lp = vloop();
+    lp.block_on(async {
+        let me = corio::current_task().unwrap();
+        let seen = Rc::new(Cell::new(None));
+        let s = seen.clone();
+        let r = corio::timeout(secs(1))
+            .run(async move {
+                let _ = corio::call_later(secs(1), move || s.set(Some(me.cancelling())));
+                corio::sleep(secs(5)).await
+            })
+            .await;
+        assert_eq!(r, Err(Elapsed::default()));
+        assert_eq!(seen.get(), Some(1), "the expiry ran first: the task was already being cancelled");
+    })
+    .unwrap();
+}
+
+#[test]
+fn to4_a_body_that_finishes_in_its_first_poll_leaves_no_timer() {
+    let lp = vloop();
+    let lp = &lp;
+    lp.block_on(async {
+        assert_eq!(corio::timeout(secs(1)).run(async { 7 }).await, Ok(7));
+        assert_eq!(lp.timer_heap_len(), 0, "not even a cancelled entry awaiting its purge");
+        // A body that waits does schedule the expiry (cancelled on exit).
+        assert_eq!(corio::timeout(secs(1)).run(corio::yield_now()).await, Ok(Ok(())));
+        assert_eq!((lp.timer_count(), lp.timer_heap_len()), (0, 1));
+    })
+    .unwrap();
+}
+
+#[test]
 fn to5_wait_for_waits_for_the_inner_tasks_cleanup() {
     // rule TO5
     let lp = vloop();

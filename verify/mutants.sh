@@ -84,6 +84,10 @@ mpsc_sender_keeps_slot     | cargo test -p corio-verify --release --test prop_sy
 poll_every_iteration      | cargo test -p corio-verify --release --test mock_reactor_calls
 notify_always             | cargo test -p corio-verify --release --test mock_reactor_calls
 
+# Metrics (issue 6): tests/metrics.rs.
+metrics_local_wake_counted | cargo test -p corio --test metrics
+metrics_timers_count_cancelled | cargo test -p corio --test metrics
+timeout_deferred_loses_place | cargo test -p corio --test rules_timeouts
 # I/O (issue 5): the faults suite, the accept loop, the io_uring backend.
 deregister_forgets_waiters | cargo test -p corio --test io_suite -- mock::a_source_deregistered
 accept_backoff_fixed      | cargo test -p corio --test io_emfile

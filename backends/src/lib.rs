@@ -1,7 +1,7 @@
 //! corio's reactor backends, each behind a cargo feature.
 //!
-//! * `epoll` — `epoll::EpollReactor`, Linux's readiness API through the
-//!   `polling` crate, edge-triggered.
+//! * `epoll` — `epoll::EpollReactor`, Linux's readiness API on the system
+//!   calls directly, edge-triggered.
 //! * `uring` — `uring::UringReactor`, io_uring in readiness mode
 //!   (multishot poll), one submission batch per loop iteration.
 //! * `kqueue` — `kqueue`: the translation from interests to kevent changes
@@ -15,7 +15,7 @@
 
 #![warn(missing_docs)]
 
-#[cfg(feature = "epoll")]
+#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
 pub mod epoll;
 
 #[cfg(feature = "mock")]

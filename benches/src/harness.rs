@@ -14,14 +14,33 @@ use std::time::Duration;
 pub enum Runtime {
     /// corio's default loop (epoll reactor, system clock, FIFO).
     Corio,
+    /// corio on the io_uring reactor (I/O workloads only: elsewhere it is the same loop).
+    CorioUring,
     /// tokio's current_thread runtime.
     TokioCt,
+    /// tokio's multi_thread runtime with 2 workers (where the workload's tasks are `Send`).
+    TokioMt,
     /// smol's stack: `async_executor::LocalExecutor` driven by `async_io::block_on`.
     Smol,
 }
 
 impl Runtime {
-    pub const ALL: [Runtime; 3] = [Runtime::Corio, Runtime::TokioCt, Runtime::Smol];
+    pub const ALL: [Runtime; 5] =
+        [Runtime::Corio, Runtime::CorioUring, Runtime::TokioCt, Runtime::TokioMt, Runtime::Smol];
+
+    /// What most workloads run on: every runtime but corio-uring, which differs from corio only in its I/O.
+    pub const LOOP: &'static [Runtime] = &[Runtime::Corio, Runtime::TokioCt, Runtime::TokioMt, Runtime::Smol];
+
+    /// I/O workloads: every backend of corio beside every peer.
+    pub const IO: &'static [Runtime] = &Runtime::ALL;
+
+    /// Workloads with no counterpart in the peers (W13 call_soon, W14 contextvars).
+    pub const CORIO_ONLY: &'static [Runtime] = &[Runtime::Corio];
+
+    /// corio's own rows, as opposed to the peers'.
+    pub fn is_corio(self) -> bool {
+        matches!(self, Runtime::Corio | Runtime::CorioUring)
+    }
 
     pub fn from_name(name: &str) -> Option<Runtime> {
         Runtime::ALL.into_iter().find(|r| r.name() == name)
@@ -30,7 +49,9 @@ impl Runtime {
     pub fn name(self) -> &'static str {
         match self {
             Runtime::Corio => "corio",
+            Runtime::CorioUring => "corio-uring",
             Runtime::TokioCt => "tokio-ct",
+            Runtime::TokioMt => "tokio-mt",
             Runtime::Smol => "smol",
         }
     }
@@ -44,7 +65,12 @@ pub trait Workload {
     fn description(&self) -> &'static str;
     /// Operations per run (fewer with `--quick`).
     fn ops(&self, quick: bool) -> u64;
-    /// Runs `ops` operations on `runtime`; returns the time the operations took.
+    /// The runtimes it has a version for (default: [`Runtime::LOOP`]).
+    fn runtimes(&self) -> &'static [Runtime] {
+        Runtime::LOOP
+    }
+    /// Runs `ops` operations on `runtime` (one of [`runtimes`](Workload::runtimes)); returns the time the
+    /// operations took.
     fn run(&self, runtime: Runtime, ops: u64) -> Duration;
 }
 
@@ -80,17 +106,25 @@ pub struct Row {
 }
 
 impl Row {
-    /// corio's median over the best peer's median.
-    pub fn ratio(&self) -> f64 {
-        let median = |rt| self.samples.iter().find(|(r, _)| *r == rt).map(|(_, s)| s.median());
-        let corio = median(Runtime::Corio).unwrap_or(f64::NAN);
-        let best_peer = self
-            .samples
+    /// `runtime`'s median (a corio backend) over the best peer's median; `None` without both.
+    pub fn ratio(&self, runtime: Runtime) -> Option<f64> {
+        let corio = self.median(runtime)?;
+        let best_peer =
+            self.samples.iter().filter(|(r, _)| !r.is_corio()).map(|(_, s)| s.median()).min_by(f64::total_cmp)?;
+        Some(corio / best_peer)
+    }
+
+    /// The best peer's name.
+    pub fn best_peer(&self) -> Option<&'static str> {
+        self.samples
             .iter()
-            .filter(|(r, _)| *r != Runtime::Corio)
-            .map(|(_, s)| s.median())
-            .fold(f64::INFINITY, f64::min);
-        corio / best_peer
+            .filter(|(r, _)| !r.is_corio())
+            .min_by(|a, b| a.1.median().total_cmp(&b.1.median()))
+            .map(|(r, _)| r.name())
+    }
+
+    pub fn median(&self, runtime: Runtime) -> Option<f64> {
+        self.samples.iter().find(|(r, _)| *r == runtime).map(|(_, s)| s.median())
     }
 }
 
@@ -100,8 +134,10 @@ pub fn measure(workloads: &[Box<dyn Workload>], runtimes: &[Runtime], repetition
         .iter()
         .map(|w| {
             let ops = w.ops(quick);
-            let mut samples: Vec<(Runtime, Samples)> = runtimes.iter().map(|&r| (r, Samples::default())).collect();
-            for &runtime in runtimes {
+            let mut samples: Vec<(Runtime, Samples)> =
+                runtimes.iter().filter(|r| w.runtimes().contains(r)).map(|&r| (r, Samples::default())).collect();
+            for (runtime, _) in &samples {
+                let runtime = *runtime;
                 w.run(runtime, ops / 10 + 1); // warm-up: code, allocator, page faults
             }
             for _ in 0..repetitions {
@@ -115,22 +151,53 @@ pub fn measure(workloads: &[Box<dyn Workload>], runtimes: &[Runtime], repetition
         .collect()
 }
 
-/// The table: median ns/op (min–max) per runtime, and corio's ratio to the best peer.
+/// The table: median ns/op (min–max) per runtime ("–" where a workload has no version), and each corio backend's
+/// ratio to the best peer.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
-    let Some(first) = rows.first() else { return out };
+    let columns: Vec<Runtime> =
+        Runtime::ALL.into_iter().filter(|rt| rows.iter().any(|row| row.median(*rt).is_some())).collect();
+    if columns.is_empty() {
+        return out;
+    }
+    let ratios: Vec<Runtime> = columns.iter().copied().filter(|r| r.is_corio()).collect();
     let _ = write!(out, "| id | workload |");
-    for (runtime, _) in &first.samples {
+    for runtime in &columns {
         let _ = write!(out, " {} ns/op (min–max) |", runtime.name());
     }
-    let _ = writeln!(out, " corio / best peer |");
-    let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(first.samples.len()));
+    for runtime in &ratios {
+        let _ = write!(out, " {} / best peer |", runtime.name());
+    }
+    let _ = writeln!(out, " best peer |");
+    let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(columns.len() + ratios.len()));
     for row in rows {
         let _ = write!(out, "| {} | {} |", row.id, row.description);
-        for (_, s) in &row.samples {
-            let _ = write!(out, " {:.0} ({:.0}–{:.0}) |", s.median(), s.min(), s.max());
+        for runtime in &columns {
+            match row.samples.iter().find(|(r, _)| r == runtime) {
+                Some((_, s)) => {
+                    let _ = write!(out, " {} ({}–{}) |", figure(s.median()), figure(s.min()), figure(s.max()));
+                }
+                None => out.push_str(" – |"),
+            }
         }
-        let _ = writeln!(out, " {:.2} |", row.ratio());
+        for runtime in &ratios {
+            match row.ratio(*runtime) {
+                Some(ratio) => {
+                    let _ = write!(out, " {ratio:.2} |");
+                }
+                None => out.push_str(" – |"),
+            }
+        }
+        let _ = writeln!(out, " {} |", row.best_peer().unwrap_or("–"));
     }
     out
+}
+
+/// ns/op with as many digits as mean something: 3.2, 41, 26800.
+fn figure(ns: f64) -> String {
+    if ns < 10.0 {
+        format!("{ns:.1}")
+    } else {
+        format!("{ns:.0}")
+    }
 }

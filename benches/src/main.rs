@@ -1,52 +1,79 @@
 //! corio-bench: performance.md's workloads on corio, tokio (current_thread) and smol, side by side.
 //!
 //! ```text
-//! cargo run --release -p corio-bench -- [--quick] [--reps N] [--runtime NAME]... [WORKLOAD...]
+//! cargo run --release -p corio-bench -- [--quick | --scale | --memory] [--reps N] [--runtime NAME]... [WORKLOAD...]
 //! ```
 //!
-//! `--runtime` (corio, tokio-ct, smol; repeatable) limits the runtimes, e.g. to profile one.
+//! `--scale` runs W2, W8 and W12 at 1k, 10k, 100k and 1M tasks/timers (cost per operation should stay flat);
+//! `--memory` prints bytes per idle task and per pending timer, and the peak RSS of 1M sleeping tasks (W12).
 //!
-//! `WORKLOAD` filters by id (`W7`, `W15`; a prefix selects a family: `W15` runs W15a and W15b). The table it prints
+//! `--runtime` (corio, corio-uring, tokio-ct, tokio-mt, smol; repeatable) limits the runtimes, e.g. to profile one.
+//!
+//! `WORKLOAD` filters by id (`W7`, `W15`; a family too: `W15` runs W15a and W15b, `W1` only W1). The table it prints
 //! is the one `docs/benchmarks.md` keeps, with the date, the machine and this command.
 
 mod harness;
+mod memory;
 mod workloads;
 
+use harness::Runtime;
 use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;
 
 fn main() -> ExitCode {
     let mut quick = false;
     let mut repetitions = None;
     let mut filters = Vec::new();
     let mut runtimes = Vec::new();
+    let mut mode = Mode::Table;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
+            "--memory" => {
+                print!("{}", memory::table());
+                return ExitCode::SUCCESS;
+            }
+            "--scale" => mode = Mode::Scale,
+            "--rss-child" => match args.next().as_deref().and_then(Runtime::from_name) {
+                Some(runtime) => {
+                    memory::rss_child(runtime);
+                    return ExitCode::SUCCESS;
+                }
+                None => return usage("--rss-child needs a runtime"),
+            },
             "--reps" => match args.next().and_then(|n| n.parse().ok()) {
                 Some(n) if n > 0 => repetitions = Some(n),
                 _ => return usage("--reps needs a positive number"),
             },
-            "--runtime" => match args.next().as_deref().and_then(harness::Runtime::from_name) {
+            "--runtime" => match args.next().as_deref().and_then(Runtime::from_name) {
                 Some(runtime) => runtimes.push(runtime),
-                None => return usage("--runtime needs one of corio, tokio-ct, smol"),
+                None => return usage("--runtime needs one of corio, corio-uring, tokio-ct, tokio-mt, smol"),
             },
             "-h" | "--help" => return usage(""),
             flag if flag.starts_with('-') => return usage(&format!("unknown option {flag}")),
             id => filters.push(id.to_string()),
         }
     }
-    let selected: Vec<_> = workloads::all()
-        .into_iter()
-        .filter(|w| filters.is_empty() || filters.iter().any(|f| w.id().starts_with(f.as_str())))
-        .collect();
+    let candidates = match mode {
+        Mode::Table => workloads::all(),
+        Mode::Scale => workloads::scaling(),
+    };
+    let selected: Vec<_> =
+        candidates.into_iter().filter(|w| filters.is_empty() || filters.iter().any(|f| selects(f, w.id()))).collect();
     if selected.is_empty() {
         let known: Vec<_> = workloads::all().iter().map(|w| w.id()).collect();
         return usage(&format!("no workload matches {filters:?} (known: {})", known.join(", ")));
     }
-    let repetitions = repetitions.unwrap_or(if quick { 3 } else { 11 });
+    let repetitions = repetitions.unwrap_or(match (mode, quick) {
+        (Mode::Scale, _) => 3,
+        (Mode::Table, true) => 3,
+        (Mode::Table, false) => 11,
+    });
     if runtimes.is_empty() {
-        runtimes = harness::Runtime::ALL.to_vec();
+        runtimes = Runtime::ALL.to_vec();
     }
     let rows = harness::measure(&selected, &runtimes, repetitions, quick);
     print!("{}", harness::table(&rows));
@@ -54,11 +81,24 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `W1` selects W1 only, `W15` the family W15a and W15b, `W2@` every size of W2 in `--scale`.
+fn selects(filter: &str, id: &str) -> bool {
+    id.strip_prefix(filter).is_some_and(|rest| rest.is_empty() || !rest.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    /// Every workload at its table size.
+    Table,
+    /// W2, W8 and W12 at 1k, 10k, 100k and 1M tasks/timers.
+    Scale,
+}
+
 fn usage(error: &str) -> ExitCode {
     if !error.is_empty() {
         eprintln!("corio-bench: {error}");
     }
-    eprintln!("usage: cargo run --release -p corio-bench -- [--quick] [--reps N] [--runtime NAME]... [WORKLOAD...]");
+    eprintln!("usage: cargo run --release -p corio-bench -- [--quick | --scale | --memory] [--reps N] [--runtime NAME]... [WORKLOAD...]");
     if error.is_empty() {
         ExitCode::SUCCESS
     } else {

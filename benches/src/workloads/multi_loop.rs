@@ -14,6 +14,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// One loop: tokio's current_thread runtime; two: its multi_thread runtime with 2 workers.
+fn runtimes(loops: usize) -> &'static [Runtime] {
+    if loops == 1 {
+        &[Runtime::Corio, Runtime::TokioCt, Runtime::Smol]
+    } else {
+        &[Runtime::Corio, Runtime::TokioMt, Runtime::Smol]
+    }
+}
+
 pub fn workloads() -> Vec<Box<dyn Workload>> {
     let mut all: Vec<Box<dyn Workload>> = Vec::new();
     for loops in [1, 2] {
@@ -109,10 +118,15 @@ impl Workload for SpawnJoin {
         }
     }
 
+    fn runtimes(&self) -> &'static [Runtime] {
+        runtimes(self.loops)
+    }
+
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         const BATCH: u64 = 10_000;
         let (loops, batches) = (self.loops, ops.div_ceil(BATCH));
         match runtime {
+            Runtime::CorioUring => unreachable!("not in runtimes()"),
             Runtime::Corio => rt::corio(loops, |l| async move {
                 let start = Instant::now();
                 for _ in 0..batches {
@@ -124,7 +138,7 @@ impl Workload for SpawnJoin {
                 }
                 start.elapsed()
             }),
-            Runtime::TokioCt => rt::tokio(loops, async move {
+            Runtime::TokioCt | Runtime::TokioMt => rt::tokio(loops, async move {
                 let start = Instant::now();
                 for _ in 0..batches {
                     let tasks: Vec<_> = (0..BATCH as usize).map(|i| tokio::spawn(async move { i })).collect();
@@ -172,9 +186,14 @@ impl Workload for YieldMany {
         }
     }
 
+    fn runtimes(&self) -> &'static [Runtime] {
+        runtimes(self.loops)
+    }
+
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         let (loops, yields) = (self.loops, ops.div_ceil(YIELDERS));
         match runtime {
+            Runtime::CorioUring => unreachable!("not in runtimes()"),
             Runtime::Corio => rt::corio(loops, |l| async move {
                 let start = Instant::now();
                 let tasks: Vec<_> = (0..YIELDERS as usize)
@@ -191,7 +210,7 @@ impl Workload for YieldMany {
                 }
                 start.elapsed()
             }),
-            Runtime::TokioCt => rt::tokio(loops, async move {
+            Runtime::TokioCt | Runtime::TokioMt => rt::tokio(loops, async move {
                 let start = Instant::now();
                 let tasks: Vec<_> = (0..YIELDERS)
                     .map(|_| {
@@ -255,11 +274,16 @@ impl Workload for TcpEcho {
         }
     }
 
+    fn runtimes(&self) -> &'static [Runtime] {
+        runtimes(self.loops)
+    }
+
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         let (loops, messages) = (self.loops, ops.div_ceil(CONNECTIONS));
         match runtime {
+            Runtime::CorioUring => unreachable!("not in runtimes()"),
             Runtime::Corio => rt::corio(loops, |l| corio_echo(l, messages)),
-            Runtime::TokioCt => rt::tokio(loops, tokio_echo(messages)),
+            Runtime::TokioCt | Runtime::TokioMt => rt::tokio(loops, tokio_echo(messages)),
             Runtime::Smol => rt::smol(loops, |ex| smol_echo(ex, messages)),
         }
     }
@@ -408,7 +432,7 @@ mod tests {
     #[test]
     fn every_multi_loop_workload_runs_on_every_runtime() {
         for w in workloads() {
-            for runtime in Runtime::ALL {
+            for &runtime in w.runtimes() {
                 let elapsed = w.run(runtime, 256);
                 assert!(elapsed > Duration::ZERO, "{} on {}", w.id(), runtime.name());
             }

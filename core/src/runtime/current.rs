@@ -58,6 +58,9 @@ pub(crate) trait Local {
     // callbacks and timers
     fn call_soon(&self, callback: CallbackRef);
     fn call_at(&self, when: Instant, callback: CallbackRef) -> TimerKey;
+    /// A place in the timers' tie order, for [`Local::call_at_reserved`].
+    fn reserve_timer(&self) -> u64;
+    fn call_at_reserved(&self, when: Instant, seq: u64, callback: CallbackRef) -> TimerKey;
     fn timer_cancelled(&self, key: TimerKey);
     fn sleep_register(&self, when: Instant, waker: Waker) -> TimerKey;
     /// Refreshes a sleep's waker; `false` if the timer already fired.
@@ -76,6 +79,8 @@ pub(crate) trait Local {
     // blocking work
     /// The loop's default blocking pool, created on first use.
     fn default_executor(&self) -> crate::blocking::BlockingPool;
+    /// The loop's counters.
+    fn metrics(&self) -> super::metrics::Metrics;
 }
 
 corio_thread_local! {
@@ -486,6 +491,24 @@ pub fn call_at(when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle 
     })
 }
 
+/// Takes a place in the running loop's timer order now, for a timer that
+/// [`call_at_reserved`] may schedule later (a timeout scope's expiry, armed
+/// only if its body waits).
+pub(crate) fn reserve_timer() -> u64 {
+    expect_running(|l| l.reserve_timer())
+}
+
+/// `call_at` in the tie order of a place taken with [`reserve_timer`].
+pub(crate) fn call_at_reserved(when: Instant, seq: u64, callback: impl FnOnce() + 'static) -> TimerHandle {
+    let callback = CallbackRef::local(callback);
+    expect_running(|l| TimerHandle {
+        key: l.call_at_reserved(when, seq, callback.clone()),
+        handle: Handle { callback },
+        when,
+        loop_id: l.id(),
+    })
+}
+
 /// The running loop's time (asyncio's `loop.time()`): its clock's `now`.
 ///
 /// # Panics
@@ -505,6 +528,26 @@ pub fn time() -> Instant {
 #[track_caller]
 pub fn stop() {
     expect_running(|l| l.stop())
+}
+
+/// The running loop's counters ([`EventLoop::metrics`](super::EventLoop::metrics)
+/// from inside it).
+///
+/// ```
+/// # let lp = corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new());
+/// # lp.block_on(async {
+/// let before = corio_core::runtime::metrics().iterations;
+/// corio_core::yield_now().await.unwrap();
+/// assert_eq!(corio_core::runtime::metrics().iterations, before + 1);
+/// # }).unwrap();
+/// ```
+///
+/// # Panics
+///
+/// If no loop is running on this thread.
+#[track_caller]
+pub fn metrics() -> super::metrics::Metrics {
+    expect_running(|l| l.metrics())
 }
 
 /// A `Send` handle to the running loop, for other threads.

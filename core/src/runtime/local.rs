@@ -45,6 +45,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         LoopHandle::new(self.shared.clone())
     }
 
+    fn metrics(&self) -> super::metrics::Metrics {
+        LoopCore::metrics(self)
+    }
+
     fn report(&self, context: ExceptionContext) {
         LoopCore::report(self, context)
     }
@@ -175,6 +179,15 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         self.timers.borrow_mut().insert(when, Timer::Callback(callback, context))
     }
 
+    fn reserve_timer(&self) -> u64 {
+        self.timers.borrow_mut().reserve()
+    }
+
+    fn call_at_reserved(&self, when: Instant, seq: u64, callback: CallbackRef) -> TimerKey {
+        let context = self.spawn_context();
+        self.timers.borrow_mut().insert_reserved(when, seq, Timer::Callback(callback, context))
+    }
+
     fn timer_cancelled(&self, key: TimerKey) {
         let removed = self.timers.borrow_mut().cancel(key);
         drop(removed); // user destructors run after the borrow ends
@@ -244,6 +257,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     // ----- blocking work ----------------------------------------------------
 
     fn default_executor(&self) -> crate::blocking::BlockingPool {
+        // Every job the free functions submit comes through here.
+        super::metrics::bump(&self.counters.blocking_jobs);
         LoopCore::default_executor(self)
     }
 }

@@ -5,6 +5,7 @@
 //!   [`ContextStore`](crate::context::ContextStore); built with [`Builder`].
 //! * [`Handle`], [`TimerHandle`] — cancellable callbacks.
 //! * [`LoopHandle`] — the `Send` handle other threads use.
+//! * [`Metrics`] — the loop's counters ([`EventLoop::metrics`], [`metrics()`]).
 //! * [`timers`] — the timer heap and its purge rule.
 //!
 //! # Invariants
@@ -27,16 +28,18 @@ mod event_loop;
 pub(crate) mod exception;
 mod handle;
 mod local;
+mod metrics;
 pub(crate) mod registry;
 pub(crate) mod shared;
 pub mod timers;
 
 pub use callback::{Handle, TimerHandle};
-pub use current::WrongThread;
+pub use current::{metrics, WrongThread};
 pub use error::LoopError;
 pub use event_loop::{Builder, EventLoop, LoopStats, DEFAULT_POLL_INTERVAL, DEFAULT_SHUTDOWN_GRACE};
 pub use exception::{ExceptionContext, ExceptionKind};
 pub use handle::LoopHandle;
+pub use metrics::Metrics;
 pub use shared::LoopClosed;
 
 pub(crate) use callback::CallbackRef;

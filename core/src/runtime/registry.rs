@@ -149,3 +149,19 @@ impl<X> TaskRegistry<X> {
         self.entries.iter().flatten().map(|e| e.task.raw()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TaskEntry;
+    use crate::context::CowContext;
+    use std::mem::size_of;
+
+    /// The per-task bookkeeping docs/benchmarks.md reports (task overhead
+    /// excluding the future): the header in the task's allocation, plus
+    /// this registry entry. A change to either shows here first.
+    #[test]
+    fn task_overhead_is_the_documented_size() {
+        assert_eq!(size_of::<crate::task::raw::Header>(), 80);
+        assert_eq!(size_of::<Option<TaskEntry<CowContext>>>(), 40);
+    }
+}

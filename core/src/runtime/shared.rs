@@ -72,6 +72,10 @@ pub(crate) struct LoopShared<R, X> {
     pub(crate) reactor: R,
     /// Cross-thread wakes that had to notify a parked loop (for tests).
     pub(crate) notifies: AtomicUsize,
+    /// Tasks woken from other threads (the metrics' `cross_thread_wakes`);
+    /// bumped only on that path, which is atomic anyway. A statistic nothing
+    /// synchronises on: std's atomic, kept out of the loom models' schedules.
+    pub(crate) remote_wakes: std::sync::atomic::AtomicU64,
     /// Task ids (`Task-N`), shared by local and cross-thread spawns.
     next_task_id: AtomicU64,
     /// This loop's identity for the lifetime of the process. Objects that do
@@ -111,6 +115,7 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
             handles: AtomicUsize::new(0),
             reactor,
             notifies: AtomicUsize::new(0),
+            remote_wakes: std::sync::atomic::AtomicU64::new(0),
             next_task_id: AtomicU64::new(1),
             id: LoopId::next(),
         }
@@ -252,13 +257,19 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
 impl<R: Reactor, X: 'static> Schedule for LoopShared<R, X> {
     fn schedule(&self, task: TaskRef) {
         if current::is_running(self.as_owner()) {
+            // MUTANT (tests/metrics.rs): count a wake on the loop's own
+            // thread as a cross-thread one (and pay an atomic for it).
+            #[cfg(corio_mutant = "metrics_local_wake_counted")]
+            self.remote_wakes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // SAFETY: we are on the loop's thread and it is running; a push
             // is a leaf operation.
             unsafe { self.push_local(Runnable::Task(task)) };
         } else {
             // Refused only when closed; the task was completed at close, and
             // dropping the entry releases the reference.
-            let _ = self.post(Remote::Wake(task));
+            if self.post(Remote::Wake(task)).is_ok() {
+                self.remote_wakes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
 

@@ -98,6 +98,36 @@ impl<T> TimerQueue<T> {
 
     /// Schedules `value` at `when`.
     pub fn insert(&mut self, when: Instant, value: T) -> TimerKey {
+        let seq = self.reserve();
+        self.insert_reserved(when, seq, value)
+    }
+
+    /// Takes a place in the tie order now for a timer inserted later with
+    /// [`insert_reserved`](Self::insert_reserved): among equal deadlines it
+    /// fires as if inserted at this call. (A timeout scope reserves its place
+    /// on entry and inserts only if its body waits.)
+    ///
+    /// ```
+    /// use corio_core::runtime::timers::TimerQueue;
+    /// use std::time::Instant;
+    ///
+    /// let at = Instant::now();
+    /// let mut timers = TimerQueue::new();
+    /// let first = timers.reserve();
+    /// timers.insert(at, "inserted second");
+    /// timers.insert_reserved(at, first, "reserved first");
+    /// let fired: Vec<_> = std::iter::from_fn(|| timers.pop_due(at).map(|(_, v)| v)).collect();
+    /// assert_eq!(fired, ["reserved first", "inserted second"]);
+    /// ```
+    pub fn reserve(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Schedules `value` at `when` in the tie order of `seq`, a place taken
+    /// with [`reserve`](Self::reserve) (each used once).
+    pub fn insert_reserved(&mut self, when: Instant, seq: u64, value: T) -> TimerKey {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
@@ -108,8 +138,7 @@ impl<T> TimerQueue<T> {
         let entry = &mut self.slots[slot as usize];
         entry.value = Some(value);
         let generation = entry.generation;
-        self.heap.push(Reverse(Entry { when, seq: self.next_seq, slot, generation }));
-        self.next_seq += 1;
+        self.heap.push(Reverse(Entry { when, seq, slot, generation }));
         TimerKey { slot, generation }
     }
 

@@ -20,6 +20,11 @@
 //! iteration (`call_soon`), so a body that never waits finishes first and
 //! leaves no error and no pending cancel (TO4). The deadline can be moved
 //! while the scope runs (TO6).
+//!
+//! A future deadline's expiry takes its place in the loop's timer order on
+//! entry but is scheduled only when the body first waits: a body that
+//! finishes in its first poll (W9, a timeout around a ready future) costs no
+//! timer, and one that waits fires exactly as if scheduled on entry.
 
 use crate::runtime::{current, Handle, TimerHandle};
 use crate::task::AnyTask;
@@ -141,6 +146,10 @@ struct Inner {
     mark: Cell<u64>,
     /// The expiry callback, while scheduled.
     timer: RefCell<Option<Expiry>>,
+    /// A future deadline's expiry not yet scheduled: its place in the timer
+    /// order, taken on entry. It is scheduled only if the body waits, so a
+    /// body that finishes in its first poll costs no timer (W9).
+    deferred: Cell<Option<u64>>,
 }
 
 enum Expiry {
@@ -167,22 +176,43 @@ impl Inner {
 
     /// asyncio's `Timeout.reschedule`, once entered.
     fn schedule(self: &Rc<Self>) {
+        self.deferred.set(None);
         if let Some(timer) = self.timer.borrow_mut().take() {
             timer.cancel();
         }
         let Some(when) = self.when() else { return };
-        let weak = Rc::downgrade(self);
-        let on_timeout = move || {
-            if let Some(inner) = weak.upgrade() {
-                inner.expire();
-            }
-        };
+        let on_timeout = self.on_timeout();
         let expiry = if when <= current::time() {
             Expiry::Soon(current::call_soon(on_timeout))
         } else {
             Expiry::At(current::call_at(when, on_timeout))
         };
         *self.timer.borrow_mut() = Some(expiry);
+    }
+
+    /// Schedules a deferred expiry (the body is about to wait), in the place
+    /// it took on entry, so that it fires exactly as if scheduled then.
+    fn schedule_deferred(self: &Rc<Self>) {
+        let (Some(seq), Some(when)) = (self.deferred.take(), self.when()) else { return };
+        #[cfg(not(corio_mutant = "timeout_deferred_loses_place"))]
+        let timer = current::call_at_reserved(when, seq, self.on_timeout());
+        // MUTANT (tests/rules_timeouts.rs): schedule the deferred expiry with
+        // a fresh place, after the timers its body set at the same deadline.
+        #[cfg(corio_mutant = "timeout_deferred_loses_place")]
+        let timer = {
+            let _ = seq;
+            current::call_at(when, self.on_timeout())
+        };
+        *self.timer.borrow_mut() = Some(Expiry::At(timer));
+    }
+
+    fn on_timeout(self: &Rc<Self>) -> impl FnOnce() + 'static {
+        let weak = Rc::downgrade(self);
+        move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.expire();
+            }
+        }
     }
 
     /// asyncio's `_on_timeout`.
@@ -212,6 +242,7 @@ impl Timeout {
                 cancelling: Cell::new(0),
                 mark: Cell::new(0),
                 timer: RefCell::new(None),
+                deferred: Cell::new(None),
             }),
         }
     }
@@ -357,16 +388,24 @@ impl<F: Future> TimeoutScope<F> {
         inner.cancelling.set(task.cancelling());
         inner.mark.set(current::cancel_mark(task.raw()));
         *inner.task.borrow_mut() = Some(task);
+        let now = current::time();
         if let Some(Deadline::After(delay)) = inner.deadline.get() {
-            inner.deadline.set(Some(Deadline::At(current::time() + delay)));
+            inner.deadline.set(Some(Deadline::At(now + delay)));
         }
         inner.state.set(State::Entered);
-        inner.schedule();
+        match inner.when() {
+            // A future deadline: take the expiry's place in the timer order
+            // now, schedule it only if the body waits (`schedule_deferred`).
+            Some(when) if when > now => inner.deferred.set(Some(current::reserve_timer())),
+            // A past deadline expires next iteration (TO4); no deadline, never.
+            _ => inner.schedule(),
+        }
     }
 
     /// asyncio's `__aexit__`: converts this scope's own cancellation.
     fn exit(&self, output: F::Output) -> Result<F::Output, Elapsed> {
         let inner = &self.inner;
+        inner.deferred.set(None); // finished in its first poll: never scheduled
         if let Some(timer) = inner.timer.borrow_mut().take() {
             timer.cancel();
         }
@@ -408,7 +447,10 @@ impl<F: Future> Future for TimeoutScope<F> {
         // SAFETY: pinned in place, see above.
         let body = unsafe { Pin::new_unchecked(&mut this.body) };
         match body.poll(cx) {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                this.inner.schedule_deferred();
+                Poll::Pending
+            }
             Poll::Ready(output) => Poll::Ready(this.exit(output)),
         }
     }

@@ -1,0 +1,256 @@
+//! Timer workloads: W8 (register + cancel), W9 (`timeout` around a ready future), W12 (sleeping tasks spawned and
+//! cancelled). W8 and W12 take a size so the scaling table can run them at 1k–1M timers/tasks.
+
+use super::rt;
+use crate::harness::{Runtime, Workload};
+use futures_lite::future::poll_once;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub fn workloads() -> Vec<Box<dyn Workload>> {
+    vec![
+        Box::new(TimerRegisterCancel { pending: 1 }),
+        Box::new(TimeoutReady),
+        Box::new(SleepingTasks { tasks: 100_000 }),
+    ]
+}
+
+/// Far enough never to fire during a run.
+const LONG: Duration = Duration::from_secs(3600);
+
+/// W8: a sleep polled once (its timer registered) and dropped (cancelled); one op is one timer. `pending` timers are
+/// registered before any is dropped, so the heap holds that many (1 for the table, 1k–1M for scaling); the task
+/// yields after each batch, so lazily purged entries (corio) are paid for inside the measured time.
+pub struct TimerRegisterCancel {
+    pub pending: u64,
+}
+
+impl Workload for TimerRegisterCancel {
+    fn id(&self) -> &'static str {
+        "W8"
+    }
+
+    fn description(&self) -> &'static str {
+        "timer register + cancel (sleep polled once, dropped)"
+    }
+
+    fn ops(&self, quick: bool) -> u64 {
+        if quick {
+            self.pending.max(20_000)
+        } else {
+            self.pending.max(200_000)
+        }
+    }
+
+    fn run(&self, runtime: Runtime, ops: u64) -> Duration {
+        // Timers alive at once; a batch of 1 still yields every 1024 timers (as a real task would).
+        let batch = self.pending.min(ops);
+        let yield_every = batch.max(1024);
+        match runtime {
+            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+                let start = Instant::now();
+                let mut sleeps = Vec::with_capacity(batch as usize);
+                for i in 1..=ops {
+                    let mut sleep = Box::pin(corio::sleep(LONG));
+                    assert!(poll_once(&mut sleep).await.is_none());
+                    sleeps.push(sleep);
+                    if sleeps.len() as u64 == batch {
+                        sleeps.clear();
+                    }
+                    if i % yield_every == 0 {
+                        corio::yield_now().await.unwrap();
+                    }
+                }
+                start.elapsed()
+            }),
+            Runtime::TokioCt | Runtime::TokioMt => rt::tokio_on(runtime, async move {
+                let start = Instant::now();
+                let mut sleeps = Vec::with_capacity(batch as usize);
+                for i in 1..=ops {
+                    let mut sleep = Box::pin(tokio::time::sleep(LONG));
+                    assert!(poll_once(&mut sleep).await.is_none());
+                    sleeps.push(sleep);
+                    if sleeps.len() as u64 == batch {
+                        sleeps.clear();
+                    }
+                    if i % yield_every == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                start.elapsed()
+            }),
+            Runtime::Smol => rt::smol(|_| async move {
+                let start = Instant::now();
+                let mut sleeps = Vec::with_capacity(batch as usize);
+                for i in 1..=ops {
+                    let mut sleep = async_io::Timer::after(LONG);
+                    assert!(poll_once(&mut sleep).await.is_none());
+                    sleeps.push(sleep);
+                    if sleeps.len() as u64 == batch {
+                        sleeps.clear();
+                    }
+                    if i % yield_every == 0 {
+                        futures_lite::future::yield_now().await;
+                    }
+                }
+                start.elapsed()
+            }),
+        }
+    }
+}
+
+/// W9: a timeout around an already-ready future (the deadline is armed and disarmed, the future never waits).
+struct TimeoutReady;
+
+impl Workload for TimeoutReady {
+    fn id(&self) -> &'static str {
+        "W9"
+    }
+
+    fn description(&self) -> &'static str {
+        "timeout around an already-ready future"
+    }
+
+    fn ops(&self, quick: bool) -> u64 {
+        if quick {
+            20_000
+        } else {
+            200_000
+        }
+    }
+
+    fn run(&self, runtime: Runtime, ops: u64) -> Duration {
+        match runtime {
+            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+                let start = Instant::now();
+                for i in 0..ops {
+                    let v = corio::wait_for(LONG, std::future::ready(i)).await.unwrap();
+                    std::hint::black_box(v);
+                }
+                start.elapsed()
+            }),
+            Runtime::TokioCt | Runtime::TokioMt => rt::tokio_on(runtime, async move {
+                let start = Instant::now();
+                for i in 0..ops {
+                    let v = tokio::time::timeout(LONG, std::future::ready(i)).await.unwrap();
+                    std::hint::black_box(v);
+                }
+                start.elapsed()
+            }),
+            Runtime::Smol => rt::smol(|_| async move {
+                // smol has no timeout: the idiom is racing the future against a Timer.
+                let start = Instant::now();
+                for i in 0..ops {
+                    let v = futures_lite::future::or(async { Some(i) }, async {
+                        async_io::Timer::after(LONG).await;
+                        None
+                    })
+                    .await
+                    .unwrap();
+                    std::hint::black_box(v);
+                }
+                start.elapsed()
+            }),
+        }
+    }
+}
+
+/// W12: `tasks` tasks each sleeping an hour are spawned, run until every timer is registered, then cancelled and
+/// joined (every task counts itself in before sleeping, so all timers are registered before the cancels); one op
+/// is one task's spawn + sleep + cancel. Memory per task and peak RSS come from `--memory`.
+pub struct SleepingTasks {
+    pub tasks: u64,
+}
+
+impl Workload for SleepingTasks {
+    fn id(&self) -> &'static str {
+        "W12"
+    }
+
+    fn description(&self) -> &'static str {
+        "sleeping tasks (100k at once): spawn, sleep, cancel, join, per task"
+    }
+
+    fn ops(&self, _quick: bool) -> u64 {
+        self.tasks
+    }
+
+    fn run(&self, runtime: Runtime, ops: u64) -> Duration {
+        let tasks = self.tasks.min(ops);
+        let rounds = ops.div_ceil(tasks);
+        match runtime {
+            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+                let start = Instant::now();
+                for _ in 0..rounds {
+                    let asleep = Arc::new(AtomicU64::new(0));
+                    let handles: Vec<_> = (0..tasks)
+                        .map(|_| {
+                            let asleep = asleep.clone();
+                            corio::spawn(async move {
+                                asleep.fetch_add(1, Ordering::Relaxed);
+                                corio::sleep(LONG).await
+                            })
+                        })
+                        .collect();
+                    while asleep.load(Ordering::Relaxed) < tasks {
+                        corio::yield_now().await.unwrap();
+                    }
+                    handles.iter().for_each(|h| {
+                        h.cancel();
+                    });
+                    for h in handles {
+                        assert!(h.await.is_err());
+                    }
+                }
+                start.elapsed()
+            }),
+            Runtime::TokioCt | Runtime::TokioMt => rt::tokio_on(runtime, async move {
+                let start = Instant::now();
+                for _ in 0..rounds {
+                    let asleep = Arc::new(AtomicU64::new(0));
+                    let handles: Vec<_> = (0..tasks)
+                        .map(|_| {
+                            let asleep = asleep.clone();
+                            tokio::spawn(async move {
+                                asleep.fetch_add(1, Ordering::Relaxed);
+                                tokio::time::sleep(LONG).await
+                            })
+                        })
+                        .collect();
+                    while asleep.load(Ordering::Relaxed) < tasks {
+                        tokio::task::yield_now().await;
+                    }
+                    handles.iter().for_each(|h| h.abort());
+                    for h in handles {
+                        assert!(h.await.is_err());
+                    }
+                }
+                start.elapsed()
+            }),
+            Runtime::Smol => rt::smol(|ex| async move {
+                let start = Instant::now();
+                for _ in 0..rounds {
+                    let asleep = Arc::new(AtomicU64::new(0));
+                    let handles: Vec<_> = (0..tasks)
+                        .map(|_| {
+                            let asleep = asleep.clone();
+                            ex.spawn(async move {
+                                asleep.fetch_add(1, Ordering::Relaxed);
+                                async_io::Timer::after(LONG).await
+                            })
+                        })
+                        .collect();
+                    while asleep.load(Ordering::Relaxed) < tasks {
+                        futures_lite::future::yield_now().await;
+                    }
+                    for h in handles {
+                        assert!(h.cancel().await.is_none());
+                    }
+                }
+                start.elapsed()
+            }),
+        }
+        .mul_f64(ops as f64 / (rounds * tasks) as f64)
+    }
+}
