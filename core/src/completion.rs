@@ -23,6 +23,7 @@
 use crate::loom::{Arc, Mutex, MutexGuard};
 use crate::runtime::current;
 use crate::runtime::{CallbackRef, LoopHandle};
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::borrow::Cow;
 use std::fmt;
@@ -314,6 +315,7 @@ impl<T: Clone> Future for Wait<T> {
                         self.seq = Some(seq);
                     }
                 }
+                suspend_at(WaitKind::Completion, None);
                 Poll::Pending
             }
         }

@@ -16,6 +16,7 @@ use super::shared::LoopId;
 use super::timers::TimerKey;
 use crate::io::{Direction, IoKey};
 use crate::loom::corio_thread_local;
+use crate::task::checkpoint::Suspension;
 use crate::task::raw::{self, RawTask, Spawner, TaskName, TaskRef};
 use crate::task::{Cancelled, Panic, Task};
 use std::borrow::Cow;
@@ -76,6 +77,10 @@ pub(crate) trait Local {
     // blocking work
     /// The loop's default blocking pool, created on first use.
     fn default_executor(&self) -> crate::blocking::BlockingPool;
+
+    // debugging
+    /// Every live task with its checkpoint (`task::dump`).
+    fn dump_tasks(&self) -> crate::task::TaskDump;
 }
 
 corio_thread_local! {
@@ -199,10 +204,13 @@ struct Current {
     shielded: bool,
     /// A shielded scope inside the scope being polled is suspended.
     shield_below: bool,
+    /// Where the task last recorded a suspension during this poll
+    /// (`task::checkpoint`).
+    suspended: Option<Suspension>,
 }
 
 impl Current {
-    const NONE: Current = Current { task: None, shielded: false, shield_below: false };
+    const NONE: Current = Current { task: None, shielded: false, shield_below: false, suspended: None };
 }
 
 /// Marks `task` as the one being polled until dropped. A task starts outside
@@ -214,6 +222,17 @@ impl TaskGuard {
     pub(crate) fn enter(task: RawTask) -> TaskGuard {
         TaskGuard(CURRENT.with(|c| c.replace(Current { task: Some(task), ..Current::NONE })))
     }
+
+    /// The suspension the poll recorded last, if any.
+    pub(crate) fn suspension(&self) -> Option<Suspension> {
+        CURRENT.with(|c| c.get().suspended)
+    }
+}
+
+/// Records where the task being polled suspends (`task::checkpoint`).
+#[inline]
+pub(crate) fn set_suspension(at: Suspension) {
+    CURRENT.with(|c| c.set(Current { suspended: Some(at), ..c.get() }));
 }
 
 impl Drop for TaskGuard {
@@ -247,9 +266,13 @@ pub(crate) fn poll_in_scope<R>(shield: bool, poll: impl FnOnce() -> R) -> (R, bo
     });
     let restore = Restore(outer);
     let result = poll();
-    let shield_below = CURRENT.with(|c| c.get().shield_below);
+    let inner = CURRENT.with(Cell::get);
     drop(restore);
-    (result, shield_below)
+    // A suspension recorded inside the scope is the task's.
+    if inner.suspended.is_some() {
+        CURRENT.with(|c| c.set(Current { suspended: inner.suspended, ..c.get() }));
+    }
+    (result, inner.shield_below)
 }
 
 /// Tells the scope being polled that a shielded scope inside it is

@@ -22,6 +22,7 @@
 
 mod callback;
 pub(crate) mod current;
+mod debug;
 mod error;
 mod event_loop;
 pub(crate) mod exception;
@@ -33,6 +34,7 @@ pub mod timers;
 
 pub use callback::{Handle, TimerHandle};
 pub use current::WrongThread;
+pub use debug::{DEBUG_ENV, DEFAULT_SLOW_CALLBACK_DURATION};
 pub use error::LoopError;
 pub use event_loop::{Builder, EventLoop, LoopStats, DEFAULT_POLL_INTERVAL, DEFAULT_SHUTDOWN_GRACE};
 pub use exception::{ExceptionContext, ExceptionKind};

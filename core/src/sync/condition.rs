@@ -16,6 +16,7 @@ use super::lock::Lock;
 use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{Arc, Mutex};
 use crate::runtime::current;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;
@@ -258,7 +259,10 @@ impl Future for Notified<'_> {
             return Poll::Ready(Err(cancelled));
         }
         match lock(&self.cond.waiters).poll(key, cx.waker()) {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                suspend_at(WaitKind::Condition, None);
+                Poll::Pending
+            }
             Poll::Ready(_) => {
                 self.key = None;
                 Poll::Ready(Ok(()))

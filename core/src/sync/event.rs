@@ -20,6 +20,7 @@
 use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{AtomicUsize, Mutex, Ordering};
 use crate::runtime::current;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;
@@ -189,6 +190,7 @@ impl Future for EventWait<'_> {
                 None => Poll::Ready(Ok(())),
                 Some(key) => {
                     self.key = Some(key);
+                    suspend_at(WaitKind::Event, None);
                     Poll::Pending
                 }
             },
@@ -196,7 +198,10 @@ impl Future for EventWait<'_> {
                 // The guard must be gone before a re-queue (the mutant below) locks again.
                 let polled = lock(&self.event.waiters).poll(key, cx.waker());
                 match polled {
-                    Poll::Pending => Poll::Pending,
+                    Poll::Pending => {
+                        suspend_at(WaitKind::Event, None);
+                        Poll::Pending
+                    }
                     Poll::Ready(_) => {
                         self.key = None;
                         // MUTANT (prop_sync_event): a woken waiter re-checks

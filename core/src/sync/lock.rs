@@ -6,6 +6,7 @@
 //! cancelled passes it to the next (S1, S7).
 
 use super::permits::Permits;
+use crate::task::checkpoint::WaitKind;
 use crate::task::Cancelled;
 use std::fmt;
 
@@ -55,7 +56,7 @@ pub struct Lock {
 impl Lock {
     /// An unlocked lock.
     pub fn new() -> Lock {
-        Lock { permits: Permits::new(1) }
+        Lock { permits: Permits::new(1, WaitKind::Lock) }
     }
 
     /// Waits for the lock (a checkpoint) and returns a guard that releases

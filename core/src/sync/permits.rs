@@ -29,6 +29,7 @@
 use super::waiters::{lock, Removed, WaiterKey, Waiters};
 use crate::loom::{AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::runtime::current;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::future::Future;
 use std::pin::Pin;
@@ -45,11 +46,14 @@ pub(crate) struct Permits {
     /// One past the sequence number of the last waiter granted a permit.
     next_ungranted: AtomicU64,
     waiters: Mutex<Waiters<()>>,
+    /// What a task waiting here is waiting on, for task dumps.
+    kind: WaitKind,
 }
 
 impl Permits {
-    pub(crate) fn new(permits: usize) -> Permits {
+    pub(crate) fn new(permits: usize, kind: WaitKind) -> Permits {
         Permits {
+            kind,
             state: AtomicUsize::new(permits.min(MAX_PERMITS) * ONE),
             next_ungranted: AtomicU64::new(0),
             waiters: Mutex::new(Waiters::default()),
@@ -239,6 +243,7 @@ impl Future for Acquire<'_> {
                     }
                     Some(key) => {
                         self.state = State::Waiting(key);
+                        suspend_at(self.permits.kind, None);
                         Poll::Pending
                     }
                 }
@@ -248,7 +253,10 @@ impl Future for Acquire<'_> {
                     self.state = State::Done;
                     Poll::Ready(Ok(()))
                 }
-                Poll::Pending => Poll::Pending,
+                Poll::Pending => {
+                    suspend_at(self.permits.kind, None);
+                    Poll::Pending
+                }
             },
             State::Done => panic!("a corio acquire future was polled after it completed"),
         }

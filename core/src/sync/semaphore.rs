@@ -2,6 +2,7 @@
 //! with FIFO hand-over (rule S2) on the permit engine (`permits.rs`).
 
 use super::permits::{Permits, MAX_PERMITS};
+use crate::task::checkpoint::WaitKind;
 use crate::task::Cancelled;
 use std::fmt;
 
@@ -47,7 +48,7 @@ impl Semaphore {
 
     /// A semaphore with `permits` permits.
     pub fn new(permits: usize) -> Semaphore {
-        Semaphore { permits: Permits::new(permits) }
+        Semaphore { permits: Permits::new(permits, WaitKind::Semaphore) }
     }
 
     /// Waits for a permit (a checkpoint); the permit goes back when the
@@ -109,7 +110,7 @@ impl BoundedSemaphore {
     /// A semaphore with `permits` permits, never more.
     pub fn new(permits: usize) -> BoundedSemaphore {
         let bound = permits.min(MAX_PERMITS);
-        BoundedSemaphore { permits: Permits::new(bound), bound }
+        BoundedSemaphore { permits: Permits::new(bound, WaitKind::Semaphore), bound }
     }
 
     /// Waits for a permit (a checkpoint); see [`Semaphore::acquire`].

@@ -5,6 +5,7 @@
 use super::{Fifo, GetError, PutError, Queue, QueueOrder};
 use crate::runtime::current;
 use crate::sync::waiters::{lock, wake, Removed, WaiterKey};
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use futures_core::Stream;
 use std::fmt;
@@ -56,11 +57,15 @@ impl<T, O: QueueOrder<T>> Future for Put<'_, T, O> {
                 }
                 if !queue.has_free_slot(&state) || !state.putters.is_empty() {
                     this.key = Some(state.putters.push(cx.waker().clone()));
+                    suspend_at(WaitKind::QueuePut, None);
                     return Poll::Pending;
                 }
             }
             Some(key) => match state.putters.poll(key, cx.waker()) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    suspend_at(WaitKind::QueuePut, None);
+                    return Poll::Pending;
+                }
                 Poll::Ready(granted) => {
                     this.key = None;
                     if granted == Some(true) {
@@ -128,11 +133,15 @@ impl<T, O: QueueOrder<T>> Future for Get<'_, T, O> {
                         return Poll::Ready(Err(GetError::ShutDown));
                     }
                     this.key = Some(state.getters.push(cx.waker().clone()));
+                    suspend_at(WaitKind::QueueGet, None);
                     return Poll::Pending;
                 }
             }
             Some(key) => match state.getters.poll(key, cx.waker()) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    suspend_at(WaitKind::QueueGet, None);
+                    return Poll::Pending;
+                }
                 Poll::Ready(granted) => {
                     this.key = None;
                     if granted != Some(true) {
@@ -179,10 +188,14 @@ impl<T, O: QueueOrder<T>> Future for Join<'_, T, O> {
             None if state.unfinished == 0 => Poll::Ready(Ok(())),
             None => {
                 this.key = Some(state.joiners.push(cx.waker().clone()));
+                suspend_at(WaitKind::QueueJoin, None);
                 Poll::Pending
             }
             Some(key) => match state.joiners.poll(key, cx.waker()) {
-                Poll::Pending => Poll::Pending,
+                Poll::Pending => {
+                    suspend_at(WaitKind::QueueJoin, None);
+                    Poll::Pending
+                }
                 Poll::Ready(_) => {
                     this.key = None;
                     Poll::Ready(Ok(()))
