@@ -110,7 +110,7 @@ impl WaitKind {
             WaitKind::QueueJoin => "waiting on Queue.join",
             WaitKind::Barrier => "waiting on Barrier",
             WaitKind::Channel => "waiting on a channel",
-            WaitKind::Join => "joining a task",
+            WaitKind::Join => "joining the task",
             WaitKind::TaskGroup => "waiting for a task group's children",
             WaitKind::Blocking => "waiting for a blocking job",
             WaitKind::Completion => "waiting on a Completion",
@@ -201,7 +201,9 @@ impl fmt::Display for Checkpoint {
             write!(f, " {detail}")?;
         }
         if let Some(location) = self.location {
-            write!(f, " at {location}")?;
+            // A join's location is the awaited task's spawn location.
+            let at = if self.kind == WaitKind::Join { "spawned at" } else { "at" };
+            write!(f, " {at} {location}")?;
         }
         Ok(())
     }
