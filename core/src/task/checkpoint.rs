@@ -140,7 +140,7 @@ impl Suspension {
             }
             // No location (or one we cannot tag): the kind alone, as an
             // address that is never dereferenced.
-            _ => NonNull::without_provenance(std::num::NonZeroUsize::new(tag).expect("kind tags are non-zero")),
+            _ => NonNull::new(std::ptr::without_provenance_mut(tag)).expect("kind tags are non-zero"),
         };
         Suspension(ptr)
     }
