@@ -369,6 +369,24 @@ fn d3_a_loop_can_be_dumped_between_runs() {
     task.abort();
 }
 
+#[test]
+fn d3_a_deadlock_report_says_where_each_task_waits() {
+    let lp = vloop();
+    let event = Event::new();
+    let line = line!() + 1;
+    match lp.block_on(async {
+        corio::sleep(Duration::ZERO).await?;
+        event.wait().await
+    }) {
+        Err(corio::LoopError::Deadlock { tasks }) => {
+            assert_eq!(tasks.len(), 1, "{tasks:?}");
+            assert!(tasks[0].starts_with(&format!("Task-1 (spawned at {}:{line}:", file!())), "{tasks:?}");
+            assert!(tasks[0].ends_with("): waiting on Event"), "{tasks:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 // ----- teardown (asyncio.run) -------------------------------------------------------
 
 #[test]

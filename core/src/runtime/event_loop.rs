@@ -681,11 +681,16 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
     }
 
+    /// One line per blocked task for `LoopError::Deadlock`: name, spawn
+    /// location, and where it waits.
     fn describe_tasks(&self) -> Vec<String> {
-        let tasks = self.tasks.borrow().tasks();
-        tasks
+        let dump = self.dump_tasks();
+        dump.tasks
             .into_iter()
-            .map(|t| format!("{} (spawned at {})", crate::task::task_name(t), t.header().location))
+            .map(|t| match t.checkpoint {
+                Some(at) => format!("{} (spawned at {}): {at}", t.name, t.spawned_at),
+                None => format!("{} (spawned at {})", t.name, t.spawned_at),
+            })
             .collect()
     }
 
