@@ -224,6 +224,7 @@ impl TaskGuard {
     }
 
     /// The suspension the poll recorded last, if any.
+    #[inline]
     pub(crate) fn suspension(&self) -> Option<Suspension> {
         CURRENT.with(|c| c.get().suspended)
     }

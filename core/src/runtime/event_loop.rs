@@ -915,8 +915,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             let mut tasks = self.tasks.borrow_mut();
             let entry = tasks.get_mut(raw).expect("a scheduled task is registered");
             let previous = entry.suspended;
-            // Started from now on; where it suspends is written after the poll.
-            entry.suspended = Some(previous.unwrap_or_else(Suspension::unknown));
+            if previous.is_none() {
+                // Started from now on; where it suspends is written after the poll.
+                entry.suspended = Some(Suspension::unknown());
+            }
             previous
         };
         let started = resumed_from.is_some();

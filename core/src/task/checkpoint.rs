@@ -132,6 +132,7 @@ const KIND_SHIFT: u32 = usize::BITS - 8;
 const ADDR_MASK: usize = (1 << KIND_SHIFT) - 1;
 
 impl Suspension {
+    #[inline]
     pub(crate) fn new(kind: WaitKind, location: Option<&'static Location<'static>>) -> Suspension {
         let tag = (kind as usize) << KIND_SHIFT;
         let ptr = match location {
@@ -146,6 +147,7 @@ impl Suspension {
     }
 
     /// A `Pending` poll that recorded no checkpoint.
+    #[inline]
     pub(crate) fn unknown() -> Suspension {
         Suspension::new(WaitKind::Unknown, None)
     }
