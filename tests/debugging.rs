@@ -236,29 +236,36 @@ fn d3_a_dump_shows_where_each_task_is_blocked() {
         let lock = Rc::new(Lock::new());
         let held = lock.acquire().await.unwrap();
         let l = lock.clone();
+        let lock_line = line!() + 1;
         detached("locker", async move { drop(l.acquire().await) });
 
         let semaphore = Rc::new(Semaphore::new(0));
         let s = semaphore.clone();
+        let permit_line = line!() + 1;
         detached("permit", async move { drop(s.acquire().await) });
 
         let event = Rc::new(Event::new());
         let e = event.clone();
+        let event_line = line!() + 1;
         detached("eventual", async move { e.wait().await });
 
+        let (tx_line, condition_line) = std::sync::mpsc::channel();
         let condition = Rc::new(Condition::new());
         let c = condition.clone();
         detached("conditional", async move {
             let mut guard = c.acquire().await?;
+            let _ = tx_line.send(line!() + 1);
             guard.wait().await
         });
 
         let empty = Rc::new(Queue::<u32>::new(0));
         let q = empty.clone();
+        let get_line = line!() + 1;
         detached("getter", async move { q.get().await.ok() });
         let full = Rc::new(Queue::<u32>::new(1));
         full.put_nowait(1).unwrap();
         let q = full.clone();
+        let put_line = line!() + 1;
         detached("putter", async move { q.put(2).await.is_ok() });
 
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -298,12 +305,13 @@ fn d3_a_dump_shows_where_each_task_is_blocked() {
         let text = dump.to_string();
 
         assert_at(&dump, "sleeper", WaitKind::Sleep, Some(sleep_line), Some("until +5s"));
-        assert_at(&dump, "locker", WaitKind::Lock, None, None);
-        assert_at(&dump, "permit", WaitKind::Semaphore, None, None);
-        assert_at(&dump, "eventual", WaitKind::Event, None, None);
-        assert_at(&dump, "conditional", WaitKind::Condition, None, None);
-        assert_at(&dump, "getter", WaitKind::QueueGet, None, None);
-        assert_at(&dump, "putter", WaitKind::QueuePut, None, None);
+        assert_at(&dump, "locker", WaitKind::Lock, Some(lock_line), None);
+        assert_at(&dump, "permit", WaitKind::Semaphore, Some(permit_line), None);
+        assert_at(&dump, "eventual", WaitKind::Event, Some(event_line), None);
+        let condition_line = condition_line.try_recv().unwrap();
+        assert_at(&dump, "conditional", WaitKind::Condition, Some(condition_line), None);
+        assert_at(&dump, "getter", WaitKind::QueueGet, Some(get_line), None);
+        assert_at(&dump, "putter", WaitKind::QueuePut, Some(put_line), None);
         assert_at(&dump, "reader", WaitKind::Readable, None, Some(&format!("fd {read_fd}")));
         assert_at(&dump, "writer", WaitKind::Writable, None, Some(&format!("fd {write_fd}")));
         // A join names the awaited task's spawn location.
@@ -381,7 +389,8 @@ fn d3_a_deadlock_report_says_where_each_task_waits() {
         Err(corio::LoopError::Deadlock { tasks }) => {
             assert_eq!(tasks.len(), 1, "{tasks:?}");
             assert!(tasks[0].starts_with(&format!("Task-1 (spawned at {}:{line}:", file!())), "{tasks:?}");
-            assert!(tasks[0].ends_with("): waiting on Event"), "{tasks:?}");
+            let wait_line = line + 2;
+            assert!(tasks[0].ends_with(&format!("): waiting on Event at {}:{wait_line}:15", file!())), "{tasks:?}");
         }
         other => panic!("{other:?}"),
     }

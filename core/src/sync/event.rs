@@ -24,6 +24,7 @@ use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -125,8 +126,9 @@ impl Event {
     }
 
     /// Waits until the flag is set (a checkpoint); returns at once if it is.
-    pub async fn wait(&self) -> Result<(), Cancelled> {
-        EventWait { event: self, key: None }.await
+    #[track_caller]
+    pub fn wait(&self) -> impl Future<Output = Result<(), Cancelled>> + '_ {
+        EventWait { event: self, key: None, at: Location::caller() }
     }
 
     /// Queues a waiter unless the flag is set (then `None`).
@@ -172,6 +174,8 @@ impl fmt::Debug for Event {
 struct EventWait<'a> {
     event: &'a Event,
     key: Option<WaiterKey>,
+    /// Where the user awaited, for task dumps.
+    at: &'static Location<'static>,
 }
 
 impl Future for EventWait<'_> {
@@ -190,7 +194,7 @@ impl Future for EventWait<'_> {
                 None => Poll::Ready(Ok(())),
                 Some(key) => {
                     self.key = Some(key);
-                    suspend_at(WaitKind::Event, None);
+                    suspend_at(WaitKind::Event, Some(self.at));
                     Poll::Pending
                 }
             },
@@ -199,7 +203,7 @@ impl Future for EventWait<'_> {
                 let polled = lock(&self.event.waiters).poll(key, cx.waker());
                 match polled {
                     Poll::Pending => {
-                        suspend_at(WaitKind::Event, None);
+                        suspend_at(WaitKind::Event, Some(self.at));
                         Poll::Pending
                     }
                     Poll::Ready(_) => {

@@ -9,6 +9,8 @@ use super::permits::Permits;
 use crate::task::checkpoint::WaitKind;
 use crate::task::Cancelled;
 use std::fmt;
+use std::future::Future;
+use std::panic::Location;
 
 /// A mutual-exclusion lock for tasks (asyncio's `Lock`).
 ///
@@ -63,9 +65,13 @@ impl Lock {
     /// it when dropped. `Err(Cancelled)` if the task's cancel is delivered
     /// while waiting; the lock is then left as if it had never been asked
     /// for (S7).
-    pub async fn acquire(&self) -> Result<LockGuard<'_>, Cancelled> {
-        self.permits.acquire(true).await?;
-        Ok(LockGuard { lock: self })
+    #[track_caller]
+    pub fn acquire(&self) -> impl Future<Output = Result<LockGuard<'_>, Cancelled>> + '_ {
+        let acquire = self.permits.acquire(true, Some(Location::caller()));
+        async move {
+            acquire.await?;
+            Ok(LockGuard { lock: self })
+        }
     }
 
     /// Takes the lock if it is free and nobody waits for it (never waits,
@@ -109,7 +115,7 @@ impl Lock {
     /// cancelled, rule S4).
     pub(crate) async fn acquire_uncancellable(&self) {
         // Without the checkpoint the wait cannot fail.
-        let _ = self.permits.acquire(false).await;
+        let _ = self.permits.acquire(false, None).await;
     }
 }
 

@@ -32,6 +32,7 @@ use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
@@ -192,8 +193,8 @@ impl Permits {
 
     /// Waits for a permit; a checkpoint unless `cancellable` is false (a
     /// condition re-acquiring its lock).
-    pub(crate) fn acquire(&self, cancellable: bool) -> Acquire<'_> {
-        Acquire { permits: self, state: State::Idle, cancellable }
+    pub(crate) fn acquire(&self, cancellable: bool, at: Option<&'static Location<'static>>) -> Acquire<'_> {
+        Acquire { permits: self, state: State::Idle, cancellable, at }
     }
 }
 
@@ -210,6 +211,8 @@ pub(crate) struct Acquire<'a> {
     permits: &'a Permits,
     state: State,
     cancellable: bool,
+    /// Where the user awaited, for task dumps.
+    at: Option<&'static Location<'static>>,
 }
 
 impl Acquire<'_> {
@@ -243,7 +246,7 @@ impl Future for Acquire<'_> {
                     }
                     Some(key) => {
                         self.state = State::Waiting(key);
-                        suspend_at(self.permits.kind, None);
+                        suspend_at(self.permits.kind, self.at);
                         Poll::Pending
                     }
                 }
@@ -254,7 +257,7 @@ impl Future for Acquire<'_> {
                     Poll::Ready(Ok(()))
                 }
                 Poll::Pending => {
-                    suspend_at(self.permits.kind, None);
+                    suspend_at(self.permits.kind, self.at);
                     Poll::Pending
                 }
             },

@@ -5,6 +5,8 @@ use super::permits::{Permits, MAX_PERMITS};
 use crate::task::checkpoint::WaitKind;
 use crate::task::Cancelled;
 use std::fmt;
+use std::future::Future;
+use std::panic::Location;
 
 /// A counting semaphore for tasks (asyncio's `Semaphore`).
 ///
@@ -53,9 +55,13 @@ impl Semaphore {
 
     /// Waits for a permit (a checkpoint); the permit goes back when the
     /// returned guard is dropped.
-    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, Cancelled> {
-        self.permits.acquire(true).await?;
-        Ok(SemaphorePermit { release: Release::Plain(self) })
+    #[track_caller]
+    pub fn acquire(&self) -> impl Future<Output = Result<SemaphorePermit<'_>, Cancelled>> + '_ {
+        let acquire = self.permits.acquire(true, Some(Location::caller()));
+        async move {
+            acquire.await?;
+            Ok(SemaphorePermit { release: Release::Plain(self) })
+        }
     }
 
     /// Takes a permit if one is free and nobody waits (never waits).
@@ -114,9 +120,13 @@ impl BoundedSemaphore {
     }
 
     /// Waits for a permit (a checkpoint); see [`Semaphore::acquire`].
-    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, Cancelled> {
-        self.permits.acquire(true).await?;
-        Ok(SemaphorePermit { release: Release::Bounded(self) })
+    #[track_caller]
+    pub fn acquire(&self) -> impl Future<Output = Result<SemaphorePermit<'_>, Cancelled>> + '_ {
+        let acquire = self.permits.acquire(true, Some(Location::caller()));
+        async move {
+            acquire.await?;
+            Ok(SemaphorePermit { release: Release::Bounded(self) })
+        }
     }
 
     /// Takes a permit if one is free and nobody waits (never waits).

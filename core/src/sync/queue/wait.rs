@@ -10,6 +10,7 @@ use crate::task::Cancelled;
 use futures_core::Stream;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -17,6 +18,8 @@ pub(super) struct Put<'a, T, O: QueueOrder<T>> {
     pub(super) queue: &'a Queue<T, O>,
     pub(super) item: Option<T>,
     pub(super) key: Option<WaiterKey>,
+    /// Where the user awaited, for task dumps.
+    pub(super) at: &'static Location<'static>,
 }
 
 // The item is moved in and out, never pinned.
@@ -57,13 +60,13 @@ impl<T, O: QueueOrder<T>> Future for Put<'_, T, O> {
                 }
                 if !queue.has_free_slot(&state) || !state.putters.is_empty() {
                     this.key = Some(state.putters.push(cx.waker().clone()));
-                    suspend_at(WaitKind::QueuePut, None);
+                    suspend_at(WaitKind::QueuePut, Some(this.at));
                     return Poll::Pending;
                 }
             }
             Some(key) => match state.putters.poll(key, cx.waker()) {
                 Poll::Pending => {
-                    suspend_at(WaitKind::QueuePut, None);
+                    suspend_at(WaitKind::QueuePut, Some(this.at));
                     return Poll::Pending;
                 }
                 Poll::Ready(granted) => {
@@ -93,6 +96,8 @@ impl<T, O: QueueOrder<T>> Drop for Put<'_, T, O> {
 pub(super) struct Get<'a, T, O: QueueOrder<T>> {
     pub(super) queue: &'a Queue<T, O>,
     pub(super) key: Option<WaiterKey>,
+    /// Where the user awaited, for task dumps.
+    pub(super) at: &'static Location<'static>,
 }
 
 impl<T, O: QueueOrder<T>> Unpin for Get<'_, T, O> {}
@@ -133,13 +138,13 @@ impl<T, O: QueueOrder<T>> Future for Get<'_, T, O> {
                         return Poll::Ready(Err(GetError::ShutDown));
                     }
                     this.key = Some(state.getters.push(cx.waker().clone()));
-                    suspend_at(WaitKind::QueueGet, None);
+                    suspend_at(WaitKind::QueueGet, Some(this.at));
                     return Poll::Pending;
                 }
             }
             Some(key) => match state.getters.poll(key, cx.waker()) {
                 Poll::Pending => {
-                    suspend_at(WaitKind::QueueGet, None);
+                    suspend_at(WaitKind::QueueGet, Some(this.at));
                     return Poll::Pending;
                 }
                 Poll::Ready(granted) => {
@@ -168,6 +173,8 @@ impl<T, O: QueueOrder<T>> Drop for Get<'_, T, O> {
 pub(super) struct Join<'a, T, O: QueueOrder<T>> {
     pub(super) queue: &'a Queue<T, O>,
     pub(super) key: Option<WaiterKey>,
+    /// Where the user awaited, for task dumps.
+    pub(super) at: &'static Location<'static>,
 }
 
 impl<T, O: QueueOrder<T>> Unpin for Join<'_, T, O> {}
@@ -188,12 +195,12 @@ impl<T, O: QueueOrder<T>> Future for Join<'_, T, O> {
             None if state.unfinished == 0 => Poll::Ready(Ok(())),
             None => {
                 this.key = Some(state.joiners.push(cx.waker().clone()));
-                suspend_at(WaitKind::QueueJoin, None);
+                suspend_at(WaitKind::QueueJoin, Some(this.at));
                 Poll::Pending
             }
             Some(key) => match state.joiners.poll(key, cx.waker()) {
                 Poll::Pending => {
-                    suspend_at(WaitKind::QueueJoin, None);
+                    suspend_at(WaitKind::QueueJoin, Some(this.at));
                     Poll::Pending
                 }
                 Poll::Ready(_) => {
