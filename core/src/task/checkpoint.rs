@@ -12,7 +12,8 @@
 //!   location, from `#[track_caller]`, or none) with the [`WaitKind`] in the
 //!   pointer's top byte. Static data lives far below 2^56 on every 64-bit
 //!   platform Rust supports; should a location ever sit above, the kind is
-//!   kept and the location dropped. The task header does not grow: the word
+//!   kept and the location dropped (on 32-bit targets, where the top byte is
+//!   often part of the address, that can be every location). The task header does not grow: the word
 //!   replaces the registry entry's former `started` flag (`None` = never
 //!   polled).
 //! * Dynamic detail — a sleep's deadline, a socket's fd — is not stored: the
