@@ -374,7 +374,10 @@ fn d3_a_loop_can_be_dumped_between_runs() {
     assert_eq!(dump.tasks.len(), 1, "{dump}");
     assert_eq!(dump.tasks[0].checkpoint.as_ref().unwrap().kind, WaitKind::Sleep);
     assert_eq!(dump.tasks[0].checkpoint.as_ref().unwrap().detail.as_deref(), Some("until +3s"));
+    assert_eq!(task.checkpoint(), dump.tasks[0].checkpoint, "one task's checkpoint, as the dump shows it");
     task.abort();
+    lp.block_on(corio::yield_now()).unwrap().unwrap();
+    assert!(task.done() && task.checkpoint().is_none(), "a finished task has none");
 }
 
 #[test]

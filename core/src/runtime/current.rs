@@ -81,6 +81,8 @@ pub(crate) trait Local {
     // debugging
     /// Every live task with its checkpoint (`task::dump`).
     fn dump_tasks(&self) -> crate::task::TaskDump;
+    /// One live task's snapshot (`AnyTask::checkpoint`).
+    fn task_snapshot(&self, task: RawTask) -> Option<crate::task::TaskSnapshot>;
 }
 
 corio_thread_local! {
@@ -418,6 +420,11 @@ pub(crate) fn report_unretrieved_panic(task: RawTask, panic: Panic) {
             context.print_default();
         }
     }
+}
+
+/// `task`'s snapshot, if it is live and its loop lives on this thread.
+pub(crate) fn task_snapshot(task: RawTask) -> Option<crate::task::TaskSnapshot> {
+    with_local(task.owner(), |l| l.task_snapshot(task)).flatten()
 }
 
 pub(crate) fn timer_cancelled(id: LoopId, key: TimerKey) {

@@ -105,34 +105,41 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// Every live task, with its checkpoint (D3).
     pub(crate) fn dump_tasks(&self) -> TaskDump {
         let now = self.clock.now();
-        let tasks = self.tasks.borrow();
-        let snapshots = tasks
-            .entries()
-            .map(|(raw, suspended)| {
-                let state = raw.state().load();
-                let state = if suspended.is_none() {
-                    TaskState::NotStarted
-                } else if state.has(RUNNING) {
-                    TaskState::Running
-                } else if state.has(SCHEDULED) {
-                    TaskState::Scheduled
-                } else {
-                    TaskState::Suspended
-                };
-                let checkpoint = suspended
-                    .filter(|_| state != TaskState::NotStarted && state != TaskState::Running)
-                    .map(|at| at.checkpoint(self.wait_detail(raw, at.kind(), now)));
-                TaskSnapshot {
-                    id: TaskId(raw.header().id),
-                    name: task_name(raw),
-                    state,
-                    spawned_at: raw.header().location,
-                    checkpoint,
-                    cancelling: raw.cancel_requests(),
-                }
-            })
-            .collect();
-        TaskDump::new(snapshots)
+        // Collected first: a snapshot borrows the timer heap and the I/O
+        // registry, never the task registry.
+        let entries: Vec<_> = self.tasks.borrow().entries().collect();
+        TaskDump::new(entries.into_iter().map(|(raw, suspended)| self.snapshot(raw, suspended, now)).collect())
+    }
+
+    /// One live task's snapshot (`AnyTask::checkpoint`); `None` if it is
+    /// not registered on this loop (done).
+    pub(crate) fn task_snapshot(&self, raw: RawTask) -> Option<TaskSnapshot> {
+        let suspended = self.tasks.borrow_mut().get_mut(raw).map(|entry| entry.suspended)?;
+        Some(self.snapshot(raw, suspended, self.clock.now()))
+    }
+
+    fn snapshot(&self, raw: RawTask, suspended: Option<Suspension>, now: Instant) -> TaskSnapshot {
+        let state = raw.state().load();
+        let state = if suspended.is_none() {
+            TaskState::NotStarted
+        } else if state.has(RUNNING) {
+            TaskState::Running
+        } else if state.has(SCHEDULED) {
+            TaskState::Scheduled
+        } else {
+            TaskState::Suspended
+        };
+        let checkpoint = suspended
+            .filter(|_| state != TaskState::NotStarted && state != TaskState::Running)
+            .map(|at| at.checkpoint(self.wait_detail(raw, at.kind(), now)));
+        TaskSnapshot {
+            id: TaskId(raw.header().id),
+            name: task_name(raw),
+            state,
+            spawned_at: raw.header().location,
+            checkpoint,
+            cancelling: raw.cancel_requests(),
+        }
     }
 
     /// What the loop knows about a wait besides its kind: a sleep's deadline

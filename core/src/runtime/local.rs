@@ -259,4 +259,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     fn dump_tasks(&self) -> crate::task::TaskDump {
         LoopCore::dump_tasks(self)
     }
+
+    fn task_snapshot(&self, task: RawTask) -> Option<crate::task::TaskSnapshot> {
+        LoopCore::task_snapshot(self, task)
+    }
 }
