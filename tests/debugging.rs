@@ -438,6 +438,44 @@ fn teardown_waits_for_cleanup_then_reports_a_task_that_ignores_cancellation() {
 }
 
 #[test]
+fn teardown_lets_cleanup_await_its_helpers_then_cancels_what_cleanup_left_behind() {
+    let lp = vloop();
+    let reports = record(&lp);
+    let out: Out = Rc::default();
+    let o = out.clone();
+    lp.block_on(async move {
+        detached("cleaner", async move {
+            if corio::sleep(Duration::from_secs(3600)).await.is_ok() {
+                return;
+            }
+            // Cleanup: a helper it awaits runs uncancelled...
+            let o2 = o.clone();
+            let helper = corio::spawn(async move {
+                corio::sleep(Duration::from_secs(1)).await.unwrap();
+                push(&o2, "helper-done");
+            });
+            helper.await.unwrap();
+            // ...and one it leaves behind is cancelled once it is done.
+            let o3 = o.clone();
+            detached("left-behind", async move {
+                if corio::sleep(Duration::from_secs(3600)).await.is_err() {
+                    push(&o3, "left-behind-cancelled");
+                }
+            });
+            corio::yield_now().await.unwrap(); // let it start
+            push(&o, "cleaner-done");
+        });
+        corio::yield_now().await.unwrap();
+    })
+    .unwrap();
+    let t0 = lp.time();
+    lp.shutdown(Duration::from_secs(5)).unwrap();
+    assert_eq!(trace(&out), "helper-done cleaner-done left-behind-cancelled");
+    assert_eq!(lp.time() - t0, Duration::from_secs(1), "the helper's second, not the grace period");
+    assert!(reports.borrow().is_empty(), "{:?}", reports.borrow());
+}
+
+#[test]
 fn teardown_of_cooperative_tasks_ends_as_soon_as_they_are_done() {
     let lp = vloop();
     let reports = record(&lp);

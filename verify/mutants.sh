@@ -92,6 +92,7 @@ slow_poll_timed_from_end  | cargo test -p corio --test debugging -- d1_
 checkpoint_not_stored     | cargo test -p corio --test debugging -- d3_
 default_handler_skips_log | cargo test -p corio --test debugging -- d2_
 shutdown_skips_grace      | cargo test -p corio --test debugging -- teardown_
+shutdown_ignores_late_tasks | cargo test -p corio --test debugging -- teardown_lets_cleanup
 task_span_not_entered     | cargo test -p corio --features tracing --test tracing_spans
 EOF
 
