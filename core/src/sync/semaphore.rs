@@ -1,12 +1,14 @@
 //! [`Semaphore`] and [`BoundedSemaphore`]: asyncio's counting semaphores,
 //! with FIFO hand-over (rule S2) on the permit engine (`permits.rs`).
 
-use super::permits::{Permits, MAX_PERMITS};
+use super::permits::{Acquire, Permits, MAX_PERMITS};
 use crate::task::checkpoint::WaitKind;
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// A counting semaphore for tasks (asyncio's `Semaphore`).
 ///
@@ -56,11 +58,10 @@ impl Semaphore {
     /// Waits for a permit (a checkpoint); the permit goes back when the
     /// returned guard is dropped.
     #[track_caller]
-    pub fn acquire(&self) -> impl Future<Output = Result<SemaphorePermit<'_>, Cancelled>> + '_ {
-        let acquire = self.permits.acquire(true, Some(Location::caller()));
-        async move {
-            acquire.await?;
-            Ok(SemaphorePermit { release: Release::Plain(self) })
+    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+        SemaphoreAcquire {
+            release: Release::Plain(self),
+            acquire: self.permits.acquire(true, Some(Location::caller())),
         }
     }
 
@@ -121,11 +122,10 @@ impl BoundedSemaphore {
 
     /// Waits for a permit (a checkpoint); see [`Semaphore::acquire`].
     #[track_caller]
-    pub fn acquire(&self) -> impl Future<Output = Result<SemaphorePermit<'_>, Cancelled>> + '_ {
-        let acquire = self.permits.acquire(true, Some(Location::caller()));
-        async move {
-            acquire.await?;
-            Ok(SemaphorePermit { release: Release::Bounded(self) })
+    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+        SemaphoreAcquire {
+            release: Release::Bounded(self),
+            acquire: self.permits.acquire(true, Some(Location::caller())),
         }
     }
 
@@ -160,6 +160,31 @@ impl fmt::Debug for BoundedSemaphore {
     }
 }
 
+/// The future returned by [`Semaphore::acquire`] and
+/// [`BoundedSemaphore::acquire`] (see [`LockAcquire`](super::LockAcquire)
+/// for why it is a named type).
+#[must_use = "futures do nothing unless awaited"]
+pub struct SemaphoreAcquire<'a> {
+    release: Release<'a>,
+    acquire: Acquire<'a>,
+}
+
+impl<'a> Future for SemaphoreAcquire<'a> {
+    type Output = Result<SemaphorePermit<'a>, Cancelled>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let release = self.release;
+        Pin::new(&mut self.acquire).poll(cx).map(|granted| granted.map(|()| SemaphorePermit { release }))
+    }
+}
+
+impl fmt::Debug for SemaphoreAcquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreAcquire").finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy)]
 enum Release<'a> {
     Plain(&'a Semaphore),
     Bounded(&'a BoundedSemaphore),
