@@ -15,6 +15,9 @@
 //! write (each closes its socket), and the process prints what it served and
 //! exits with status 0. `tests/echo_example.rs` drives this binary with
 //! 1,000 concurrent connections and then a SIGINT.
+//!
+//! SIGUSR1 prints a task dump: every live task, where it was spawned and
+//! where it waits (`kill -USR1 <pid>`; see docs/debugging.md).
 
 use corio::net::{TcpListener, TcpStream};
 use corio::signal::{Signal, Signals};
@@ -59,16 +62,26 @@ async fn accept_loop(listener: TcpListener, served: Rc<Served>) -> io::Result<()
         served.connections.set(served.connections.get() + 1);
         served.open.set(served.open.get() + 1);
         let served = served.clone();
-        corio::spawn(async move {
-            let result = serve(stream, &served).await;
-            served.open.set(served.open.get() - 1);
-            match result {
-                Ok(()) => {}
-                Err(err) if corio::Cancelled::find(&err).is_some() => {} // shutting down
-                Err(err) => println!("{peer} failed: {err}"),
-            }
-        })
-        .detach();
+        corio::task::Builder::new()
+            .name(format!("conn {peer}"))
+            .spawn(async move {
+                let result = serve(stream, &served).await;
+                served.open.set(served.open.get() - 1);
+                match result {
+                    Ok(()) => {}
+                    Err(err) if corio::Cancelled::find(&err).is_some() => {} // shutting down
+                    Err(err) => println!("{peer} failed: {err}"),
+                }
+            })
+            .detach();
+    }
+}
+
+/// Prints a task dump (the server's live tasks and where each waits) on
+/// every SIGUSR1, until teardown cancels it.
+async fn dump_on_sigusr1(mut usr1: Signals) {
+    while usr1.recv().await.is_ok() {
+        print!("{}", corio::task::dump());
     }
 }
 
@@ -82,7 +95,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut interrupt = Signals::new([Signal::INT])?;
         let listener = TcpListener::bind(addr.as_str())?;
         println!("echo server listening on {}", listener.local_addr()?);
-        let server = corio::spawn(accept_loop(listener, served.clone()));
+        let server = corio::task::Builder::new().name("accept-loop").spawn(accept_loop(listener, served.clone()));
+        corio::task::Builder::new()
+            .name("dump-on-sigusr1")
+            .spawn(dump_on_sigusr1(Signals::new([Signal::USR1])?))
+            .detach();
         interrupt.recv().await?;
         println!("SIGINT: closing {} open connection(s)", served.open.get());
         server.cancel();

@@ -29,6 +29,15 @@
 //! reactor, clock, executor and context store can be built with
 //! [`runtime::EventLoop::builder`].
 //!
+//! # Debugging
+//!
+//! `CORIO_DEBUG=1` (or [`runtime::Builder::debug`]) reports polls and
+//! callbacks slower than 100 ms with the task's name and where it resumed;
+//! [`task::dump()`] lists every live task and the checkpoint it waits at;
+//! the `tracing` feature gives each task a span. Reports go to the loop's
+//! exception handler, which logs through the `log` crate. See
+//! `docs/debugging.md`.
+//!
 //! # asyncio names
 //!
 //! `asyncio.run` → [`run`]; `create_task` → [`spawn`]; `loop.call_soon` →

@@ -37,6 +37,19 @@ fn sigint_stops_the_echo_server_cleanly() {
     client.read_exact(&mut echoed).unwrap();
     assert_eq!(&echoed, b"hello, echo\n");
 
+    // SIGUSR1: a task dump, with the connection waiting for its next read.
+    server.signal(libc::SIGUSR1);
+    let header = server.next_line().unwrap();
+    assert!(header.ends_with(" live task(s)"), "{header}");
+    // The connection's task was spawned last, so its lines end the dump.
+    let mut dump = vec![header];
+    while !dump.last().unwrap().contains("conn 127.0.0.1:") {
+        dump.push(server.next_line().unwrap_or_else(|| panic!("{dump:#?}")));
+    }
+    dump.push(server.next_line().unwrap());
+    assert!(dump.iter().any(|l| l.contains("accept-loop (id ")), "{dump:#?}");
+    assert!(dump.last().unwrap().trim_start().starts_with("reading fd "), "{dump:#?}");
+
     // The connection stays open across the SIGINT: shutdown must close it.
     server.signal(libc::SIGINT);
     assert_eq!(server.next_line().as_deref(), Some("SIGINT: closing 1 open connection(s)"));

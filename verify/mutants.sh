@@ -92,6 +92,14 @@ timeout_deferred_loses_place | cargo test -p corio --test rules_timeouts
 deregister_forgets_waiters | cargo test -p corio --test io_suite -- mock::a_source_deregistered
 accept_backoff_fixed      | cargo test -p corio --test io_emfile
 uring_no_rearm            | cargo test -p corio-backends --features uring --lib -- uring::tests::multishot
+
+# Debugging (issue 7): debug mode, task dumps, teardown (tests/debugging.rs).
+slow_poll_timed_from_end  | cargo test -p corio --test debugging -- d1_
+checkpoint_not_stored     | cargo test -p corio --test debugging -- d3_
+default_handler_skips_log | cargo test -p corio --test debugging -- d2_
+shutdown_skips_grace      | cargo test -p corio --test debugging -- teardown_
+shutdown_ignores_late_tasks | cargo test -p corio --test debugging -- teardown_lets_cleanup
+task_span_not_entered     | cargo test -p corio --features tracing --test tracing_spans
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

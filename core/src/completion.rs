@@ -23,10 +23,12 @@
 use crate::loom::{Arc, Mutex, MutexGuard};
 use crate::runtime::current;
 use crate::runtime::{CallbackRef, LoopHandle};
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
@@ -223,11 +225,12 @@ impl<T> Completion<T> {
     }
 
     /// Waits for the value (a checkpoint); see [`Wait`].
+    #[track_caller]
     pub fn wait(&self) -> Wait<T>
     where
         T: Clone,
     {
-        Wait { completion: self.clone(), seq: None }
+        Wait { completion: self.clone(), seq: None, at: Location::caller() }
     }
 }
 
@@ -247,6 +250,7 @@ impl<T: Clone> IntoFuture for &Completion<T> {
     type Output = Result<T, Cancelled>;
     type IntoFuture = Wait<T>;
 
+    #[track_caller]
     fn into_future(self) -> Wait<T> {
         self.wait()
     }
@@ -271,6 +275,8 @@ pub struct Wait<T> {
     completion: Completion<T>,
     /// This awaiter's place in the completion's sequence, once registered.
     seq: Option<u64>,
+    /// Where it was created: the checkpoint a task dump shows.
+    at: &'static Location<'static>,
 }
 
 impl<T: Clone> Future for Wait<T> {
@@ -314,6 +320,7 @@ impl<T: Clone> Future for Wait<T> {
                         self.seq = Some(seq);
                     }
                 }
+                suspend_at(WaitKind::Completion, Some(self.at));
                 Poll::Pending
             }
         }

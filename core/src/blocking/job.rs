@@ -35,6 +35,7 @@
 //! enough to read and to model-check.
 
 use crate::loom::{AtomicUsize, Mutex, Ordering, UnsafeCell};
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Panic;
 use std::task::{Context, Poll, Waker};
 
@@ -164,7 +165,10 @@ impl<T> Handoff<T> {
         let outcome = self.outcome();
         match outcome {
             Some(outcome) => Poll::Ready(outcome),
-            None => Poll::Pending,
+            None => {
+                suspend_at(WaitKind::Blocking, None);
+                Poll::Pending
+            }
         }
     }
 

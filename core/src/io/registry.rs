@@ -106,6 +106,16 @@ impl IoRegistry {
         slot.source.as_mut()
     }
 
+    /// Every waiting waker with its source's fd and direction (for task
+    /// dumps; O(n)).
+    pub(crate) fn waiters(&self) -> impl Iterator<Item = (RawFd, Direction, &Waker)> + '_ {
+        self.slots.iter().filter_map(|slot| slot.source.as_ref()).flat_map(|source| {
+            let read = source.read.wakers.iter().map(move |w| (source.fd, Direction::Read, w));
+            let write = source.write.wakers.iter().map(move |w| (source.fd, Direction::Write, w));
+            read.chain(write)
+        })
+    }
+
     /// Records an event; returns the wakers to wake (after releasing `self`).
     pub(crate) fn dispatch(&mut self, event: &Event, wake: &mut Vec<Waker>) {
         let Some(source) = self.source_mut(IoKey::from_reactor_key(event.key)) else {

@@ -16,6 +16,7 @@ use super::shared::LoopId;
 use super::timers::TimerKey;
 use crate::io::{Direction, IoKey};
 use crate::loom::corio_thread_local;
+use crate::task::checkpoint::Suspension;
 use crate::task::raw::{self, RawTask, Spawner, TaskName, TaskRef};
 use crate::task::{Cancelled, Panic, Task};
 use std::borrow::Cow;
@@ -81,6 +82,12 @@ pub(crate) trait Local {
     fn default_executor(&self) -> crate::blocking::BlockingPool;
     /// The loop's counters.
     fn metrics(&self) -> super::metrics::Metrics;
+
+    // debugging
+    /// Every live task with its checkpoint (`task::dump`).
+    fn dump_tasks(&self) -> crate::task::TaskDump;
+    /// One live task's snapshot (`AnyTask::checkpoint`).
+    fn task_snapshot(&self, task: RawTask) -> Option<crate::task::TaskSnapshot>;
 }
 
 corio_thread_local! {
@@ -204,10 +211,13 @@ struct Current {
     shielded: bool,
     /// A shielded scope inside the scope being polled is suspended.
     shield_below: bool,
+    /// Where the task last recorded a suspension during this poll
+    /// (`task::checkpoint`).
+    suspended: Option<Suspension>,
 }
 
 impl Current {
-    const NONE: Current = Current { task: None, shielded: false, shield_below: false };
+    const NONE: Current = Current { task: None, shielded: false, shield_below: false, suspended: None };
 }
 
 /// Marks `task` as the one being polled until dropped. A task starts outside
@@ -219,6 +229,18 @@ impl TaskGuard {
     pub(crate) fn enter(task: RawTask) -> TaskGuard {
         TaskGuard(CURRENT.with(|c| c.replace(Current { task: Some(task), ..Current::NONE })))
     }
+
+    /// The suspension the poll recorded last, if any.
+    #[inline]
+    pub(crate) fn suspension(&self) -> Option<Suspension> {
+        CURRENT.with(|c| c.get().suspended)
+    }
+}
+
+/// Records where the task being polled suspends (`task::checkpoint`).
+#[inline]
+pub(crate) fn set_suspension(at: Suspension) {
+    CURRENT.with(|c| c.set(Current { suspended: Some(at), ..c.get() }));
 }
 
 impl Drop for TaskGuard {
@@ -252,9 +274,13 @@ pub(crate) fn poll_in_scope<R>(shield: bool, poll: impl FnOnce() -> R) -> (R, bo
     });
     let restore = Restore(outer);
     let result = poll();
-    let shield_below = CURRENT.with(|c| c.get().shield_below);
+    let inner = CURRENT.with(Cell::get);
     drop(restore);
-    (result, shield_below)
+    // A suspension recorded inside the scope is the task's.
+    if inner.suspended.is_some() {
+        CURRENT.with(|c| c.set(Current { suspended: inner.suspended, ..c.get() }));
+    }
+    (result, inner.shield_below)
 }
 
 /// Tells the scope being polled that a shielded scope inside it is
@@ -399,6 +425,11 @@ pub(crate) fn report_unretrieved_panic(task: RawTask, panic: Panic) {
             context.print_default();
         }
     }
+}
+
+/// `task`'s snapshot, if it is live and its loop lives on this thread.
+pub(crate) fn task_snapshot(task: RawTask) -> Option<crate::task::TaskSnapshot> {
+    with_local(task.owner(), |l| l.task_snapshot(task)).flatten()
 }
 
 pub(crate) fn timer_cancelled(id: LoopId, key: TimerKey) {

@@ -17,6 +17,7 @@
 
 use super::callback::{CallbackRef, Handle, Runnable, TimerHandle};
 use super::current::{self, RunGuard, TaskGuard};
+use super::debug::{debug_from_env, DebugMode, DEFAULT_SLOW_CALLBACK_DURATION};
 use super::error::LoopError;
 use super::exception::ExceptionContext;
 use super::handle::LoopHandle;
@@ -31,6 +32,8 @@ use crate::executor::{Executor, Fifo};
 use crate::io::registry::IoRegistry;
 use crate::loom::Arc;
 use crate::reactor::{Event, Reactor};
+use crate::task::checkpoint::Suspension;
+use crate::task::dump::TaskDump;
 use crate::task::raw::{self, RawTask, Spawner, Step, TaskRef};
 use crate::task::state::{RunDecision, ABORT, CANCEL, CANCELLED, JOIN_INTEREST, JOIN_WAKER, PANICKED};
 use crate::task::waker::VTables;
@@ -103,6 +106,9 @@ pub struct Builder<R, C = SystemClock, E = Fifo, X = CowContext> {
     clock: C,
     executor: E,
     poll_interval: u32,
+    /// `None`: ask `CORIO_DEBUG` at `build`.
+    debug: Option<bool>,
+    slow_callback_duration: Duration,
     _context: std::marker::PhantomData<X>,
 }
 
@@ -113,6 +119,8 @@ impl<R: Reactor> Builder<R> {
             clock: SystemClock,
             executor: Fifo,
             poll_interval: DEFAULT_POLL_INTERVAL,
+            debug: None,
+            slow_callback_duration: DEFAULT_SLOW_CALLBACK_DURATION,
             _context: std::marker::PhantomData,
         }
     }
@@ -126,6 +134,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
             clock,
             executor: self.executor,
             poll_interval: self.poll_interval,
+            debug: self.debug,
+            slow_callback_duration: self.slow_callback_duration,
             _context: self._context,
         }
     }
@@ -137,6 +147,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
             clock: self.clock,
             executor,
             poll_interval: self.poll_interval,
+            debug: self.debug,
+            slow_callback_duration: self.slow_callback_duration,
             _context: self._context,
         }
     }
@@ -148,6 +160,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
             clock: self.clock,
             executor: self.executor,
             poll_interval: self.poll_interval,
+            debug: self.debug,
+            slow_callback_duration: self.slow_callback_duration,
             _context: std::marker::PhantomData,
         }
     }
@@ -157,6 +171,40 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
     /// every iteration, as asyncio does.
     pub fn poll_interval(mut self, iterations: u32) -> Self {
         self.poll_interval = iterations.max(1);
+        self
+    }
+
+    /// Switches debug mode on or off (asyncio's `debug=True`), overriding
+    /// `CORIO_DEBUG`: polls and callbacks slower than
+    /// [`slow_callback_duration`](Builder::slow_callback_duration) are
+    /// reported to the exception handler. See `docs/debugging.md`.
+    ///
+    /// ```
+    /// use corio_core::clock::VirtualClock;
+    /// use corio_core::reactor::ParkReactor;
+    /// use corio_core::runtime::{EventLoop, ExceptionKind};
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    ///
+    /// let clock = VirtualClock::new();
+    /// let lp = EventLoop::builder(ParkReactor::new()).clock(clock.clone()).debug(true).build();
+    /// let reports = Rc::new(RefCell::new(Vec::new()));
+    /// let r = reports.clone();
+    /// lp.set_exception_handler(move |context| r.borrow_mut().push(context.kind));
+    /// // A poll that takes 250 ms of (virtual) time: reported.
+    /// lp.block_on(async move { clock.advance(Duration::from_millis(250)) }).unwrap();
+    /// assert_eq!(*reports.borrow(), [ExceptionKind::SlowPoll]);
+    /// ```
+    pub fn debug(mut self, enabled: bool) -> Self {
+        self.debug = Some(enabled);
+        self
+    }
+
+    /// How long a poll or callback may take before debug mode reports it
+    /// (asyncio's `slow_callback_duration`; default 100 ms).
+    pub fn slow_callback_duration(mut self, duration: Duration) -> Self {
+        self.slow_callback_duration = duration;
         self
     }
 
@@ -184,6 +232,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
             exception_handler: RefCell::new(None),
             counters: Counters::default(),
             blocking: RefCell::new(None),
+            debug: DebugMode::new(self.debug.unwrap_or_else(debug_from_env), self.slow_callback_duration),
         });
         let weak: std::rc::Weak<dyn current::Local> = Rc::downgrade(&(core.clone() as Rc<dyn current::Local>));
         current::register_local(weak);
@@ -323,7 +372,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
 
     /// asyncio.run's teardown: cancel every remaining task, run until they
     /// finish or `grace` passes (on the loop's clock), then abort the rest,
-    /// reporting each to the exception handler.
+    /// reporting each to the exception handler. Tasks the cancelled tasks'
+    /// cleanup spawns and leaves behind are cancelled once every cancelled
+    /// task has finished (helpers the cleanup awaits run uncancelled).
     ///
     /// Then the default blocking pool is shut down: queued jobs are refused,
     /// and running ones get up to `grace` (real time) to finish; any still
@@ -394,6 +445,34 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
     /// Timer-heap entries, including cancelled ones awaiting purge (L6).
     pub fn timer_heap_len(&self) -> usize {
         self.core.timers.borrow().heap_len()
+    }
+
+    /// Switches debug mode on or off (asyncio's `loop.set_debug`).
+    pub fn set_debug(&self, enabled: bool) {
+        self.core.debug.set_enabled(enabled);
+    }
+
+    /// Whether debug mode is on (asyncio's `loop.get_debug`).
+    pub fn get_debug(&self) -> bool {
+        self.core.debug.enabled()
+    }
+
+    /// Sets how long a poll or callback may take before debug mode reports
+    /// it (asyncio's `loop.slow_callback_duration`).
+    pub fn set_slow_callback_duration(&self, duration: Duration) {
+        self.core.debug.set_slow(duration);
+    }
+
+    /// How long a poll or callback may take before debug mode reports it.
+    pub fn slow_callback_duration(&self) -> Duration {
+        self.core.debug.slow()
+    }
+
+    /// Every live task with its state, spawn location and checkpoint (rule
+    /// D3); also callable between runs. Inside a task,
+    /// [`task::dump`](crate::task::dump) does the same.
+    pub fn dump_tasks(&self) -> TaskDump {
+        self.core.dump_tasks()
     }
 
     /// The loop's counters: tasks, polls, iterations, reactor calls and
@@ -528,6 +607,7 @@ pub(crate) struct LoopCore<R, C, E, X> {
     /// The default blocking pool (asyncio's default executor), created on
     /// first use; shut down at teardown.
     blocking: RefCell<Option<BlockingPool>>,
+    pub(crate) debug: DebugMode,
 }
 
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
@@ -639,11 +719,16 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
     }
 
+    /// One line per blocked task for `LoopError::Deadlock`: name, spawn
+    /// location, and where it waits.
     fn describe_tasks(&self) -> Vec<String> {
-        let tasks = self.tasks.borrow().tasks();
-        tasks
+        let dump = self.dump_tasks();
+        dump.tasks
             .into_iter()
-            .map(|t| format!("{} (spawned at {})", crate::task::task_name(t), t.header().location))
+            .map(|t| match t.checkpoint {
+                Some(at) => format!("{} (spawned at {}): {at}", t.name, t.spawned_at),
+                None => format!("{} (spawned at {})", t.name, t.spawned_at),
+            })
             .collect()
     }
 
@@ -809,7 +894,16 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
 
     fn register(&self, task: TaskRef, context: Context<X>) {
         metrics::bump(&self.counters.tasks_spawned);
-        self.tasks.borrow_mut().insert(TaskEntry { task, context, started: false, extras: None });
+        #[cfg(feature = "tracing")]
+        let span = tracing::info_span!("task", task.name = %crate::task::task_name(task.raw()), task.id = task.raw().header().id);
+        self.tasks.borrow_mut().insert(TaskEntry {
+            task,
+            context,
+            suspended: None,
+            #[cfg(feature = "tracing")]
+            span,
+            extras: None,
+        });
     }
 
     pub(crate) fn adopt_task(&self, registry: TaskRef, queued: TaskRef, eager: bool) {
@@ -825,12 +919,31 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
     }
 
-    /// Swaps the task's context with the loop's current one (in and out).
-    fn swap_task_context(&self, raw: RawTask) {
+    /// Swaps the task's context back out after a poll and, if the poll
+    /// returned `Pending`, records where it suspended (`task::checkpoint`):
+    /// the registry entry is borrowed here anyway.
+    fn swap_task_context_back(&self, raw: RawTask, suspended: Option<Suspension>) {
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.get_mut(raw).expect("a running task is registered");
         // SAFETY: between runnables; see `swap_context`.
         unsafe { std::ptr::swap(&mut entry.context, self.context.get()) };
+        // MUTANT (tests/debugging.rs): forget where the task suspended; dumps
+        // show every task at an unknown point.
+        #[cfg(corio_mutant = "checkpoint_not_stored")]
+        let suspended = suspended.map(|_| Suspension::unknown());
+        if suspended.is_some() {
+            entry.suspended = suspended;
+        }
+    }
+
+    /// The task's tracing span, entered for one poll.
+    #[cfg(feature = "tracing")]
+    fn enter_span(&self, raw: RawTask) -> tracing::span::EnteredSpan {
+        let span = self.tasks.borrow_mut().get_mut(raw).map(|e| e.span.clone()).unwrap_or_else(tracing::Span::none);
+        // MUTANT (tests/tracing_spans.rs): poll outside the task's span.
+        #[cfg(corio_mutant = "task_span_not_entered")]
+        let span = tracing::Span::none();
+        span.entered()
     }
 
     /// Runs one step of a task (the queue's reference is `task`).
@@ -840,19 +953,24 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             RunDecision::Skip => return,
             RunDecision::Poll(before) => before,
         };
-        // One registry lookup marks the task started and, unless it ends
-        // here, swaps its context in.
-        let started = {
+        // One registry lookup marks the task started (its suspension point
+        // becomes known) and, unless it ends here, swaps its context in.
+        let resumed_from = {
             let mut tasks = self.tasks.borrow_mut();
             let entry = tasks.get_mut(raw).expect("a scheduled task is registered");
-            let started = mem::replace(&mut entry.started, true);
-            let ends_here = before.has(ABORT) || (!started && before.has(CANCEL));
+            let previous = entry.suspended;
+            if previous.is_none() {
+                // Started from now on; where it suspends is written after the poll.
+                entry.suspended = Some(Suspension::unknown());
+            }
+            let ends_here = before.has(ABORT) || (previous.is_none() && before.has(CANCEL));
             if !ends_here {
                 // SAFETY: between runnables; see `swap_context`.
                 unsafe { std::ptr::swap(&mut entry.context, self.context.get()) };
             }
-            started
+            previous
         };
+        let started = resumed_from.is_some();
         if before.has(ABORT) {
             return self.finish_cancelled(raw, Cancelled::new(None));
         }
@@ -863,12 +981,22 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
 
         metrics::bump(&self.counters.task_polls);
-        let step = {
-            let _current = TaskGuard::enter(raw);
+        let start = self.debug.start(&self.clock);
+        let (step, suspended) = {
+            let current = TaskGuard::enter(raw);
+            #[cfg(feature = "tracing")]
+            let _span = self.enter_span(raw);
             // SAFETY: loop thread, task RUNNING.
-            unsafe { raw.poll() }
+            let step = unsafe { raw.poll() };
+            (step, current.suspension())
         };
-        self.swap_task_context(raw);
+        let pending = step == Step::Pending;
+        self.swap_task_context_back(raw, pending.then(|| suspended.unwrap_or_else(Suspension::unknown)));
+        if let Some(start) = start {
+            if let Some(elapsed) = self.debug.too_slow(&self.clock, start) {
+                self.report_slow_poll(raw, elapsed, resumed_from);
+            }
+        }
 
         match step {
             Step::Pending => {
@@ -967,9 +1095,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
         metrics::bump(&self.counters.callbacks);
         let outer = self.swap_context(context);
+        let start = self.debug.start(&self.clock);
         let result = panic::catch_unwind(AssertUnwindSafe(|| callback.run()));
         let context = self.swap_context(outer);
         drop(context);
+        if let Some(elapsed) = start.and_then(|start| self.debug.too_slow(&self.clock, start)) {
+            self.report(ExceptionContext::slow_callback(elapsed));
+        }
         if let Err(payload) = result {
             self.report(ExceptionContext::callback_panic(Panic::new(payload)));
         }
@@ -991,18 +1123,34 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
 
     // ----- teardown ---------------------------------------------------------
 
+    /// Cancels the live tasks, runs until they have finished or `grace`
+    /// has passed, then aborts and reports the rest.
+    ///
+    /// As asyncio.run, it waits for the tasks it cancelled — and so for any
+    /// helper their cleanup spawns and awaits, which runs uncancelled. Tasks
+    /// spawned during the cleanup that are still alive when every cancelled
+    /// task has finished (nobody awaits them; asyncio would destroy them at
+    /// close) are cancelled in turn, in the same grace period.
     fn shutdown(&self, grace: Duration) -> Result<(), LoopError> {
-        // Collect first: the registry must not stay borrowed while tasks are
-        // cancelled or completed (both borrow it mutably).
-        let tasks = self.tasks.borrow().tasks();
-        for task in tasks {
-            current::cancel_task(task, None);
-        }
+        let mut cancelled = std::collections::HashSet::new();
+        self.cancel_all_but(&mut cancelled);
         let deadline = self.clock.now() + grace;
+        // MUTANT (tests/debugging.rs): abort at once instead of waiting for
+        // the cancelled tasks' cleanup.
+        #[cfg(corio_mutant = "shutdown_skips_grace")]
+        let deadline = self.clock.now();
         // A timer at the deadline bounds how long an idle loop waits.
         let wake_up =
             self.timers.borrow_mut().insert(deadline, Timer::Callback(CallbackRef::local(|| {}), Context::new()));
         while !self.tasks.borrow().is_empty() && self.clock.now() < deadline {
+            let waiting = self.tasks.borrow().tasks().iter().any(|t| cancelled.contains(&t.header().id));
+            // MUTANT (tests/debugging.rs): never cancel what the cleanup left
+            // behind; teardown then waits the whole grace period for it.
+            #[cfg(corio_mutant = "shutdown_ignores_late_tasks")]
+            let waiting = true;
+            if !waiting {
+                self.cancel_all_but(&mut cancelled);
+            }
             self.run_once()?;
         }
         self.timers.borrow_mut().cancel(wake_up);
@@ -1017,6 +1165,18 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             self.report(ExceptionContext::blocking_jobs_still_running(report.still_running, grace));
         }
         Ok(())
+    }
+
+    /// Cancels every live task whose id is not in `cancelled`, adding it.
+    fn cancel_all_but(&self, cancelled: &mut std::collections::HashSet<u64>) {
+        // Collect first: the registry must not stay borrowed while tasks are
+        // cancelled or completed (both borrow it mutably).
+        let tasks = self.tasks.borrow().tasks();
+        for task in tasks {
+            if cancelled.insert(task.header().id) {
+                current::cancel_task(task, None);
+            }
+        }
     }
 
     // ----- blocking work ----------------------------------------------------

@@ -4,13 +4,19 @@
 //! The loop never lets a panic from a callback or task unwind through it
 //! (rule L8): callbacks' panics, panics of tasks nobody can join, panics that
 //! were never retrieved, and tasks that ignored cancellation at shutdown all
-//! arrive here, and the loop keeps running. The default handler prints to
-//! standard error.
+//! arrive here, and the loop keeps running. In debug mode, slow polls and
+//! callbacks arrive here too (D1). The default handler logs through the
+//! `log` crate at error level (slow steps at warn level) when a logger is
+//! enabled for that level, and prints to standard error otherwise (Python's
+//! logging "last resort" handler); `tracing` users get the records through
+//! tracing's `log` bridge.
 
+use crate::task::checkpoint::Checkpoint;
 use crate::task::raw::RawTask;
 use crate::task::{task_name, Panic, TaskId};
 use std::fmt;
 use std::panic::Location;
+use std::time::Duration;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +35,11 @@ pub enum ExceptionKind {
     /// At shutdown, blocking-pool jobs were still running after the time
     /// limit; their threads finish them and their results are dropped.
     BlockingJobsStillRunning,
+    /// Debug mode: a task's poll took longer than `slow_callback_duration`
+    /// (D1). `task` names the task; `resumed_from` is where it resumed.
+    SlowPoll,
+    /// Debug mode: a callback took longer than `slow_callback_duration`.
+    SlowCallback,
 }
 
 /// The report passed to the exception handler.
@@ -42,6 +53,9 @@ pub struct ExceptionContext {
     pub task: Option<(TaskId, String, &'static Location<'static>)>,
     /// The panic, if there was one.
     pub panic: Option<Panic>,
+    /// For a slow poll: the checkpoint the task resumed from (none for its
+    /// first poll).
+    pub resumed_from: Option<Checkpoint>,
 }
 
 impl ExceptionContext {
@@ -51,6 +65,7 @@ impl ExceptionContext {
             message: format!("exception in callback: {panic}"),
             task: None,
             panic: Some(panic),
+            resumed_from: None,
         }
     }
 
@@ -63,6 +78,7 @@ impl ExceptionContext {
             message: format!("{what} ({name}, spawned at {location}){detail}"),
             task: Some((TaskId(task.header().id), name, location)),
             panic,
+            resumed_from: None,
         }
     }
 
@@ -92,12 +108,51 @@ impl ExceptionContext {
             ),
             task: None,
             panic: None,
+            resumed_from: None,
         }
     }
 
-    /// What the default handler does: print the message to standard error.
+    pub(crate) fn slow_poll(task: RawTask, elapsed: Duration, resumed_from: Option<Checkpoint>) -> Self {
+        let what = match &resumed_from {
+            Some(at) => format!("task poll took {elapsed:?}, resumed from {at}"),
+            None => format!("task poll took {elapsed:?}, its first step"),
+        };
+        ExceptionContext { resumed_from, ..Self::for_task(ExceptionKind::SlowPoll, &what, task, None) }
+    }
+
+    pub(crate) fn slow_callback(elapsed: Duration) -> Self {
+        ExceptionContext {
+            kind: ExceptionKind::SlowCallback,
+            message: format!("callback took {elapsed:?}"),
+            task: None,
+            panic: None,
+            resumed_from: None,
+        }
+    }
+
+    /// The level the default handler logs at: warn for slow steps, error
+    /// for the rest.
+    pub fn level(&self) -> log::Level {
+        match self.kind {
+            ExceptionKind::SlowPoll | ExceptionKind::SlowCallback => log::Level::Warn,
+            _ => log::Level::Error,
+        }
+    }
+
+    /// What the default handler does: log the message through `log` (target
+    /// `corio`) if a logger is enabled at [`level`](Self::level), else print
+    /// it to standard error.
     pub fn print_default(&self) {
-        eprintln!("corio: {self}");
+        let level = self.level();
+        let logged = level <= log::max_level() && log::log_enabled!(target: "corio", level);
+        // MUTANT (tests/debugging.rs): ignore the logger, always print.
+        #[cfg(corio_mutant = "default_handler_skips_log")]
+        let logged = false;
+        if logged {
+            log::log!(target: "corio", level, "{self}");
+        } else {
+            eprintln!("corio: {self}");
+        }
     }
 }
 

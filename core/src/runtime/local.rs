@@ -14,6 +14,7 @@ use crate::context::ContextStore;
 use crate::executor::Executor;
 use crate::io::{Direction, IoKey};
 use crate::reactor::Reactor;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::raw::{RawTask, Spawner, TaskRef};
 use crate::task::state::{CANCEL, JOIN_WAKER};
 use crate::task::{Cancelled, TaskInfo};
@@ -238,7 +239,15 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     }
 
     fn io_poll_ready(&self, key: IoKey, direction: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.borrow_mut().poll_ready(key, direction, cx)
+        let poll = self.io.borrow_mut().poll_ready(key, direction, cx);
+        if poll.is_pending() {
+            let kind = match direction {
+                Direction::Read => WaitKind::Readable,
+                Direction::Write => WaitKind::Writable,
+            };
+            suspend_at(kind, None);
+        }
+        poll
     }
 
     fn io_clear_ready(&self, key: IoKey, direction: Direction) {
@@ -260,5 +269,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         // Every job the free functions submit comes through here.
         super::metrics::bump(&self.counters.blocking_jobs);
         LoopCore::default_executor(self)
+    }
+
+    fn dump_tasks(&self) -> crate::task::TaskDump {
+        LoopCore::dump_tasks(self)
+    }
+
+    fn task_snapshot(&self, task: RawTask) -> Option<crate::task::TaskSnapshot> {
+        LoopCore::task_snapshot(self, task)
     }
 }

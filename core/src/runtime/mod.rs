@@ -23,6 +23,7 @@
 
 mod callback;
 pub(crate) mod current;
+mod debug;
 mod error;
 mod event_loop;
 pub(crate) mod exception;
@@ -35,6 +36,7 @@ pub mod timers;
 
 pub use callback::{Handle, TimerHandle};
 pub use current::{metrics, WrongThread};
+pub use debug::{DEBUG_ENV, DEFAULT_SLOW_CALLBACK_DURATION};
 pub use error::LoopError;
 pub use event_loop::{Builder, EventLoop, LoopStats, DEFAULT_POLL_INTERVAL, DEFAULT_SHUTDOWN_GRACE};
 pub use exception::{ExceptionContext, ExceptionKind};

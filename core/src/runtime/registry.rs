@@ -3,11 +3,13 @@
 //! Each live task has one entry, holding a task reference (so a task whose
 //! wakers were all dropped is still reachable for teardown), the task's
 //! context, and the state that only the loop's thread touches: whether it has
-//! started, its pending cancel message, the cancellations delivered to it,
+//! started and where it last suspended (one word, `task::checkpoint`), its
+//! pending cancel message, the cancellations delivered to it,
 //! and its done-callbacks. The entry's index is stored in the task header, so
 //! every lookup is O(1). Entries leave when the task completes.
 
 use crate::context::Context;
+use crate::task::checkpoint::Suspension;
 use crate::task::raw::{RawTask, TaskRef};
 use crate::task::{Cancelled, TaskInfo};
 use std::borrow::Cow;
@@ -53,8 +55,12 @@ impl<X> Default for Extras<X> {
 pub(crate) struct TaskEntry<X> {
     pub(crate) task: TaskRef,
     pub(crate) context: Context<X>,
-    /// Polled at least once (a task cancelled before that never runs, C4).
-    pub(crate) started: bool,
+    /// `None` until the task is first polled (a task cancelled before that
+    /// never runs, C4); then where it last suspended, for dumps and slow-poll
+    /// reports.
+    pub(crate) suspended: Option<Suspension>,
+    #[cfg(feature = "tracing")]
+    pub(crate) span: tracing::Span,
     pub(crate) extras: Option<Box<Extras<X>>>,
 }
 
@@ -142,6 +148,11 @@ impl<X> TaskRegistry<X> {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// The live tasks with where each last suspended, in slot order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (RawTask, Option<Suspension>)> + '_ {
+        self.entries.iter().flatten().map(|e| (e.task.raw(), e.suspended))
     }
 
     /// The live tasks, in slot order.

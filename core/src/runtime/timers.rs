@@ -142,6 +142,16 @@ impl<T> TimerQueue<T> {
         TimerKey { slot, generation }
     }
 
+    /// The live timers with their deadlines, in no particular order (for
+    /// task dumps; O(n)).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Instant, &T)> + '_ {
+        self.heap.iter().filter_map(|Reverse(entry)| {
+            let slot = self.slots.get(entry.slot as usize)?;
+            (slot.generation == entry.generation).then_some(())?;
+            Some((entry.when, slot.value.as_ref()?))
+        })
+    }
+
     /// The live timer `key`, if it has neither fired nor been cancelled.
     pub fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
         let slot = self.slots.get_mut(key.slot as usize)?;

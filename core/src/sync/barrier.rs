@@ -17,6 +17,7 @@
 use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::Mutex;
 use crate::runtime::current;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;
@@ -195,11 +196,15 @@ impl Future for BarrierWait<'_> {
                 Ok(outcome) => Poll::Ready(outcome),
                 Err(key) => {
                     self.key = Some(key);
+                    suspend_at(WaitKind::Barrier, None);
                     Poll::Pending
                 }
             },
             Some(key) => match lock(&self.barrier.state).waiters.poll(key, cx.waker()) {
-                Poll::Pending => Poll::Pending,
+                Poll::Pending => {
+                    suspend_at(WaitKind::Barrier, None);
+                    Poll::Pending
+                }
                 Poll::Ready(grant) => {
                     self.key = None;
                     Poll::Ready(grant.expect("a waiter's entry lives until it takes its grant"))

@@ -16,9 +16,11 @@ use super::lock::Lock;
 use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{Arc, Mutex};
 use crate::runtime::current;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -90,10 +92,14 @@ impl Condition {
     }
 
     /// Waits for the lock (a checkpoint); the guard waits and notifies.
-    pub async fn acquire(&self) -> Result<ConditionGuard<'_>, Cancelled> {
-        let guard = self.lock().acquire().await?;
-        guard.forget();
-        Ok(ConditionGuard { cond: self, held: true })
+    #[track_caller]
+    pub fn acquire(&self) -> impl Future<Output = Result<ConditionGuard<'_>, Cancelled>> + '_ {
+        let acquire = self.lock().acquire();
+        async move {
+            let guard = acquire.await?;
+            guard.forget();
+            Ok(ConditionGuard { cond: self, held: true })
+        }
     }
 
     /// Takes the lock if it is free and nobody waits (never waits).
@@ -163,7 +169,7 @@ pub struct ConditionGuard<'a> {
     held: bool,
 }
 
-impl ConditionGuard<'_> {
+impl<'a> ConditionGuard<'a> {
     /// Releases the lock, waits to be notified, and takes the lock again
     /// (asyncio's `Condition.wait()`, a checkpoint).
     ///
@@ -176,7 +182,13 @@ impl ConditionGuard<'_> {
     /// If this future is dropped before it finishes (rather than cancelled),
     /// the lock may be left released; the guard then releases nothing on
     /// drop, and a later `wait` takes the lock again first.
-    pub async fn wait(&mut self) -> Result<(), Cancelled> {
+    #[track_caller]
+    pub fn wait<'s>(&'s mut self) -> impl Future<Output = Result<(), Cancelled>> + use<'s, 'a> {
+        self.wait_at(Location::caller())
+    }
+
+    /// [`wait`](Self::wait), suspended at `at` for task dumps.
+    async fn wait_at(&mut self, at: &'static Location<'static>) -> Result<(), Cancelled> {
         current::checkpoint()?;
         if !self.held {
             // An earlier wait was dropped half-way: hold the lock again
@@ -187,7 +199,7 @@ impl ConditionGuard<'_> {
         let key = lock(&self.cond.waiters).push(std::task::Waker::noop().clone());
         self.held = false;
         let _ = self.cond.lock().release(); // held by this guard
-        let outcome = Notified { cond: self.cond, key: Some(key) }.await;
+        let outcome = Notified { cond: self.cond, key: Some(key), at }.await;
         // MUTANT (prop_sync_condition): a cancelled wait returns without
         // taking the lock again (breaks S4).
         #[cfg(corio_mutant = "condition_cancel_skips_relock")]
@@ -201,11 +213,18 @@ impl ConditionGuard<'_> {
 
     /// Waits until `predicate` returns true (asyncio's `wait_for`); checks
     /// it first, and again after each wake-up, always holding the lock.
-    pub async fn wait_for(&mut self, mut predicate: impl FnMut() -> bool) -> Result<(), Cancelled> {
-        while !predicate() {
-            self.wait().await?;
+    #[track_caller]
+    pub fn wait_for<'s, P: FnMut() -> bool + 's>(
+        &'s mut self,
+        mut predicate: P,
+    ) -> impl Future<Output = Result<(), Cancelled>> + use<'s, 'a, P> {
+        let at = Location::caller();
+        async move {
+            while !predicate() {
+                self.wait_at(at).await?;
+            }
+            Ok(())
         }
-        Ok(())
     }
 
     /// Wakes up to `n` waiters, first come first served (rule S4).
@@ -243,6 +262,8 @@ impl fmt::Debug for ConditionGuard<'_> {
 struct Notified<'a> {
     cond: &'a Condition,
     key: Option<WaiterKey>,
+    /// Where the user awaited, for task dumps.
+    at: &'static Location<'static>,
 }
 
 impl Future for Notified<'_> {
@@ -258,7 +279,10 @@ impl Future for Notified<'_> {
             return Poll::Ready(Err(cancelled));
         }
         match lock(&self.cond.waiters).poll(key, cx.waker()) {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                suspend_at(WaitKind::Condition, Some(self.at));
+                Poll::Pending
+            }
             Poll::Ready(_) => {
                 self.key = None;
                 Poll::Ready(Ok(()))

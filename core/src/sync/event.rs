@@ -20,9 +20,11 @@
 use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{AtomicUsize, Mutex, Ordering};
 use crate::runtime::current;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -124,8 +126,9 @@ impl Event {
     }
 
     /// Waits until the flag is set (a checkpoint); returns at once if it is.
-    pub async fn wait(&self) -> Result<(), Cancelled> {
-        EventWait { event: self, key: None }.await
+    #[track_caller]
+    pub fn wait(&self) -> impl Future<Output = Result<(), Cancelled>> + '_ {
+        EventWait { event: self, key: None, at: Location::caller() }
     }
 
     /// Queues a waiter unless the flag is set (then `None`).
@@ -171,6 +174,8 @@ impl fmt::Debug for Event {
 struct EventWait<'a> {
     event: &'a Event,
     key: Option<WaiterKey>,
+    /// Where the user awaited, for task dumps.
+    at: &'static Location<'static>,
 }
 
 impl Future for EventWait<'_> {
@@ -189,6 +194,7 @@ impl Future for EventWait<'_> {
                 None => Poll::Ready(Ok(())),
                 Some(key) => {
                     self.key = Some(key);
+                    suspend_at(WaitKind::Event, Some(self.at));
                     Poll::Pending
                 }
             },
@@ -196,7 +202,10 @@ impl Future for EventWait<'_> {
                 // The guard must be gone before a re-queue (the mutant below) locks again.
                 let polled = lock(&self.event.waiters).poll(key, cx.waker());
                 match polled {
-                    Poll::Pending => Poll::Pending,
+                    Poll::Pending => {
+                        suspend_at(WaitKind::Event, Some(self.at));
+                        Poll::Pending
+                    }
                     Poll::Ready(_) => {
                         self.key = None;
                         // MUTANT (prop_sync_event): a woken waiter re-checks

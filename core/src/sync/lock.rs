@@ -5,9 +5,14 @@
 //! lock to the first of them (rule S1); a waiter handed the lock and then
 //! cancelled passes it to the next (S1, S7).
 
-use super::permits::Permits;
+use super::permits::{Acquire, Permits};
+use crate::task::checkpoint::WaitKind;
 use crate::task::Cancelled;
 use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// A mutual-exclusion lock for tasks (asyncio's `Lock`).
 ///
@@ -55,16 +60,16 @@ pub struct Lock {
 impl Lock {
     /// An unlocked lock.
     pub fn new() -> Lock {
-        Lock { permits: Permits::new(1) }
+        Lock { permits: Permits::new(1, WaitKind::Lock) }
     }
 
     /// Waits for the lock (a checkpoint) and returns a guard that releases
     /// it when dropped. `Err(Cancelled)` if the task's cancel is delivered
     /// while waiting; the lock is then left as if it had never been asked
     /// for (S7).
-    pub async fn acquire(&self) -> Result<LockGuard<'_>, Cancelled> {
-        self.permits.acquire(true).await?;
-        Ok(LockGuard { lock: self })
+    #[track_caller]
+    pub fn acquire(&self) -> LockAcquire<'_> {
+        LockAcquire { lock: self, acquire: self.permits.acquire(true, Some(Location::caller())) }
     }
 
     /// Takes the lock if it is free and nobody waits for it (never waits,
@@ -108,7 +113,7 @@ impl Lock {
     /// cancelled, rule S4).
     pub(crate) async fn acquire_uncancellable(&self) {
         // Without the checkpoint the wait cannot fail.
-        let _ = self.permits.acquire(false).await;
+        let _ = self.permits.acquire(false, None).await;
     }
 }
 
@@ -121,6 +126,30 @@ impl Default for Lock {
 impl fmt::Debug for Lock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lock").field("locked", &self.locked()).field("waiters", &self.permits.has_waiters()).finish()
+    }
+}
+
+/// The future returned by [`Lock::acquire`] (a named type rather than an
+/// `async` block: it is no larger than the wait it wraps, and
+/// `#[track_caller]` gives the dump the caller's location).
+#[must_use = "futures do nothing unless awaited"]
+pub struct LockAcquire<'a> {
+    lock: &'a Lock,
+    acquire: Acquire<'a>,
+}
+
+impl<'a> Future for LockAcquire<'a> {
+    type Output = Result<LockGuard<'a>, Cancelled>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let lock = self.lock;
+        Pin::new(&mut self.acquire).poll(cx).map(|granted| granted.map(|()| LockGuard { lock }))
+    }
+}
+
+impl fmt::Debug for LockAcquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockAcquire").finish_non_exhaustive()
     }
 }
 

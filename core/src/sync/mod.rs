@@ -51,6 +51,6 @@ pub use barrier::{Barrier, BarrierError};
 pub use channel::{mpsc, oneshot};
 pub use condition::{Condition, ConditionGuard};
 pub use event::Event;
-pub use lock::{Lock, LockGuard, NotLocked};
+pub use lock::{Lock, LockAcquire, LockGuard, NotLocked};
 pub use queue::{GetError, LifoQueue, PriorityQueue, PutError, Queue, QueueStream, TaskDoneError};
-pub use semaphore::{BoundedSemaphore, Semaphore, SemaphorePermit, TooManyReleases};
+pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreAcquire, SemaphorePermit, TooManyReleases};

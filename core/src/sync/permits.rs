@@ -29,8 +29,10 @@
 use super::waiters::{lock, Removed, WaiterKey, Waiters};
 use crate::loom::{AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::runtime::current;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
@@ -45,11 +47,14 @@ pub(crate) struct Permits {
     /// One past the sequence number of the last waiter granted a permit.
     next_ungranted: AtomicU64,
     waiters: Mutex<Waiters<()>>,
+    /// What a task waiting here is waiting on, for task dumps.
+    kind: WaitKind,
 }
 
 impl Permits {
-    pub(crate) fn new(permits: usize) -> Permits {
+    pub(crate) fn new(permits: usize, kind: WaitKind) -> Permits {
         Permits {
+            kind,
             state: AtomicUsize::new(permits.min(MAX_PERMITS) * ONE),
             next_ungranted: AtomicU64::new(0),
             waiters: Mutex::new(Waiters::default()),
@@ -188,8 +193,8 @@ impl Permits {
 
     /// Waits for a permit; a checkpoint unless `cancellable` is false (a
     /// condition re-acquiring its lock).
-    pub(crate) fn acquire(&self, cancellable: bool) -> Acquire<'_> {
-        Acquire { permits: self, state: State::Idle, cancellable }
+    pub(crate) fn acquire(&self, cancellable: bool, at: Option<&'static Location<'static>>) -> Acquire<'_> {
+        Acquire { permits: self, state: State::Idle, cancellable, at }
     }
 }
 
@@ -206,6 +211,8 @@ pub(crate) struct Acquire<'a> {
     permits: &'a Permits,
     state: State,
     cancellable: bool,
+    /// Where the user awaited, for task dumps.
+    at: Option<&'static Location<'static>>,
 }
 
 impl Acquire<'_> {
@@ -239,6 +246,7 @@ impl Future for Acquire<'_> {
                     }
                     Some(key) => {
                         self.state = State::Waiting(key);
+                        suspend_at(self.permits.kind, self.at);
                         Poll::Pending
                     }
                 }
@@ -248,7 +256,10 @@ impl Future for Acquire<'_> {
                     self.state = State::Done;
                     Poll::Ready(Ok(()))
                 }
-                Poll::Pending => Poll::Pending,
+                Poll::Pending => {
+                    suspend_at(self.permits.kind, self.at);
+                    Poll::Pending
+                }
             },
             State::Done => panic!("a corio acquire future was polled after it completed"),
         }

@@ -1,9 +1,14 @@
 //! [`Semaphore`] and [`BoundedSemaphore`]: asyncio's counting semaphores,
 //! with FIFO hand-over (rule S2) on the permit engine (`permits.rs`).
 
-use super::permits::{Permits, MAX_PERMITS};
+use super::permits::{Acquire, Permits, MAX_PERMITS};
+use crate::task::checkpoint::WaitKind;
 use crate::task::Cancelled;
 use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// A counting semaphore for tasks (asyncio's `Semaphore`).
 ///
@@ -47,14 +52,17 @@ impl Semaphore {
 
     /// A semaphore with `permits` permits.
     pub fn new(permits: usize) -> Semaphore {
-        Semaphore { permits: Permits::new(permits) }
+        Semaphore { permits: Permits::new(permits, WaitKind::Semaphore) }
     }
 
     /// Waits for a permit (a checkpoint); the permit goes back when the
     /// returned guard is dropped.
-    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, Cancelled> {
-        self.permits.acquire(true).await?;
-        Ok(SemaphorePermit { release: Release::Plain(self) })
+    #[track_caller]
+    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+        SemaphoreAcquire {
+            release: Release::Plain(self),
+            acquire: self.permits.acquire(true, Some(Location::caller())),
+        }
     }
 
     /// Takes a permit if one is free and nobody waits (never waits).
@@ -109,13 +117,16 @@ impl BoundedSemaphore {
     /// A semaphore with `permits` permits, never more.
     pub fn new(permits: usize) -> BoundedSemaphore {
         let bound = permits.min(MAX_PERMITS);
-        BoundedSemaphore { permits: Permits::new(bound), bound }
+        BoundedSemaphore { permits: Permits::new(bound, WaitKind::Semaphore), bound }
     }
 
     /// Waits for a permit (a checkpoint); see [`Semaphore::acquire`].
-    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, Cancelled> {
-        self.permits.acquire(true).await?;
-        Ok(SemaphorePermit { release: Release::Bounded(self) })
+    #[track_caller]
+    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+        SemaphoreAcquire {
+            release: Release::Bounded(self),
+            acquire: self.permits.acquire(true, Some(Location::caller())),
+        }
     }
 
     /// Takes a permit if one is free and nobody waits (never waits).
@@ -149,6 +160,31 @@ impl fmt::Debug for BoundedSemaphore {
     }
 }
 
+/// The future returned by [`Semaphore::acquire`] and
+/// [`BoundedSemaphore::acquire`] (see [`LockAcquire`](super::LockAcquire)
+/// for why it is a named type).
+#[must_use = "futures do nothing unless awaited"]
+pub struct SemaphoreAcquire<'a> {
+    release: Release<'a>,
+    acquire: Acquire<'a>,
+}
+
+impl<'a> Future for SemaphoreAcquire<'a> {
+    type Output = Result<SemaphorePermit<'a>, Cancelled>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let release = self.release;
+        Pin::new(&mut self.acquire).poll(cx).map(|granted| granted.map(|()| SemaphorePermit { release }))
+    }
+}
+
+impl fmt::Debug for SemaphoreAcquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreAcquire").finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy)]
 enum Release<'a> {
     Plain(&'a Semaphore),
     Bounded(&'a BoundedSemaphore),

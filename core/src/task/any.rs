@@ -61,6 +61,31 @@ impl AnyTask {
         self.raw.header().location
     }
 
+    /// Where the task is suspended (asyncio's `get_stack()`: corio's one
+    /// frame), with a sleep's deadline or an I/O wait's fd; see
+    /// [`task::dump`](crate::task::dump). `None` if the task is done, has
+    /// not started, is running, or this is not its loop's thread.
+    ///
+    /// ```
+    /// # use corio_core::runtime::EventLoop;
+    /// # use corio_core::reactor::ParkReactor;
+    /// # use corio_core::clock::VirtualClock;
+    /// use corio_core::task::WaitKind;
+    /// use std::time::Duration;
+    /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
+    /// lp.block_on(async {
+    ///     let task = corio_core::spawn(corio_core::sleep(Duration::from_secs(2)));
+    ///     corio_core::yield_now().await.unwrap();
+    ///     let at = task.checkpoint().unwrap();
+    ///     assert_eq!((at.kind, at.detail.as_deref()), (WaitKind::Sleep, Some("until +2s")));
+    ///     task.await.unwrap().unwrap();
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn checkpoint(&self) -> Option<super::Checkpoint> {
+        crate::runtime::current::task_snapshot(self.raw)?.checkpoint
+    }
+
     /// Whether the task has finished (value, cancellation or panic).
     pub fn done(&self) -> bool {
         self.raw.state().load().has(COMPLETE)

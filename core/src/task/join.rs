@@ -4,6 +4,7 @@ use super::raw::{RawTask, TaskRef};
 use super::state::{CANCELLED, COMPLETE, JOIN_WAKER, PANICKED};
 use super::{AnyTask, Cancelled};
 use crate::runtime::current;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -284,6 +285,7 @@ impl<T> Task<T> {
             // compare is a shared read the handle is allowed.
             let same = unsafe { self.raw.read_join_waker(|w| w.is_some_and(|w| w.will_wake(cx.waker()))) };
             if same {
+                suspend_at(WaitKind::Join, Some(self.raw.header().location));
                 return Poll::Pending;
             }
             if self.raw.state().unset_join_waker().is_err() {
@@ -294,7 +296,10 @@ impl<T> Task<T> {
         // owns the slot.
         unsafe { self.raw.with_join_waker(|w| *w = Some(cx.waker().clone())) };
         match self.raw.state().set_join_waker() {
-            Ok(_) => Poll::Pending,
+            Ok(_) => {
+                suspend_at(WaitKind::Join, Some(self.raw.header().location));
+                Poll::Pending
+            }
             Err(_) => Poll::Ready(()),
         }
     }

@@ -29,6 +29,8 @@
 
 mod any;
 mod cancel;
+pub(crate) mod checkpoint;
+pub(crate) mod dump;
 mod join;
 pub(crate) mod raw;
 pub(crate) mod state;
@@ -36,6 +38,8 @@ pub(crate) mod waker;
 
 pub use any::AnyTask;
 pub use cancel::Cancelled;
+pub use checkpoint::{Checkpoint, WaitKind};
+pub use dump::{dump, TaskDump, TaskSnapshot, TaskState};
 pub(crate) use join::task_name;
 pub use join::{JoinError, Panic, Task, TaskId, TaskInfo};
 

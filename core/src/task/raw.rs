@@ -281,6 +281,11 @@ impl RawTask {
         self.header().sched
     }
 
+    /// Whether `waker` is this task's own waker (for task dumps).
+    pub(crate) fn owns_waker(self, waker: &Waker) -> bool {
+        waker.data() == self.0.as_ptr() as *const () && std::ptr::eq(waker.vtable(), &self.sched().waker)
+    }
+
     /// Polls once with a waker that borrows this task (no reference-count
     /// traffic unless the future clones it).
     ///

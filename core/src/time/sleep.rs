@@ -1,8 +1,10 @@
 use crate::runtime::current::{self, with_loop};
 use crate::runtime::shared::LoopId;
 use crate::runtime::timers::TimerKey;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -25,15 +27,17 @@ use std::time::{Duration, Instant};
 /// });
 /// assert_eq!(slept.unwrap().unwrap(), Duration::from_secs(10));
 /// ```
+#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep { deadline: Deadline::After(duration), state: State::Idle }
+    Sleep { deadline: Deadline::After(duration), state: State::Idle, at: Location::caller() }
 }
 
 /// Waits until `deadline` on the running loop's clock (a checkpoint). A
 /// deadline that has passed yields once and completes at the next
 /// iteration, as `asyncio.sleep` with a non-positive delay does.
+#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline: Deadline::At(deadline), state: State::Idle }
+    Sleep { deadline: Deadline::At(deadline), state: State::Idle, at: Location::caller() }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +61,8 @@ enum State {
 pub struct Sleep {
     deadline: Deadline,
     state: State,
+    /// Where it was created: the checkpoint a task dump shows.
+    at: &'static Location<'static>,
 }
 
 impl Sleep {
@@ -80,7 +86,12 @@ impl Future for Sleep {
             this.deregister();
             return Poll::Ready(Err(cancelled));
         }
-        this.poll_timer(cx).map(Ok)
+        let poll = this.poll_timer(cx);
+        if poll.is_pending() {
+            let kind = if matches!(this.state, State::Yielded) { WaitKind::Yield } else { WaitKind::Sleep };
+            suspend_at(kind, Some(this.at));
+        }
+        poll.map(Ok)
     }
 }
 

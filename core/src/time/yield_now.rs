@@ -1,4 +1,5 @@
 use crate::runtime::current;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::future::Future;
 use std::pin::Pin;
@@ -28,6 +29,7 @@ impl Future for YieldNow {
         }
         self.yielded = true;
         cx.waker().wake_by_ref();
+        suspend_at(WaitKind::Yield, None);
         Poll::Pending
     }
 }

@@ -42,6 +42,7 @@ pub use child::Child;
 pub use error::{ChildError, ErrorGroup, Failure, GroupError, Source, SpawnError};
 
 use crate::runtime::current;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::{AnyTask, Builder, Cancelled, Panic, TaskId, TaskInfo};
 use child::{ChildCell, Settled};
 use std::any::Any;
@@ -444,6 +445,7 @@ where
             }
             *group.waiter.borrow_mut() = Some(cx.waker().clone());
             self.waited = true;
+            suspend_at(WaitKind::TaskGroup, None);
             return Poll::Pending;
         }
         Poll::Ready(self.finish(&group))

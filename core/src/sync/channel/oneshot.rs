@@ -19,6 +19,7 @@
 
 use crate::loom::{Arc, AtomicUsize, Ordering, UnsafeCell};
 use crate::runtime::current;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;
@@ -201,6 +202,7 @@ impl<T> Receiver<T> {
             self.done = true;
             return Poll::Ready(Err(RecvError::Closed));
         }
+        suspend_at(WaitKind::Channel, None);
         Poll::Pending
     }
 }

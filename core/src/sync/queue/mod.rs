@@ -34,8 +34,10 @@ use super::waiters::{grant_all, lock, wake, Waiters};
 use crate::loom::Mutex;
 use crate::task::Cancelled;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::panic::Location;
 use std::task::Waker;
 use wait::{Get, Join, Put};
 
@@ -168,8 +170,9 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
 
     /// Puts `item`, waiting for a free slot (a checkpoint). The item comes
     /// back with the error if the queue is shut down or the wait cancelled.
-    pub async fn put(&self, item: T) -> Result<(), PutError<T>> {
-        Put { queue: self, item: Some(item), key: None }.await
+    #[track_caller]
+    pub fn put(&self, item: T) -> impl Future<Output = Result<(), PutError<T>>> + '_ {
+        Put { queue: self, item: Some(item), key: None, at: Location::caller() }
     }
 
     /// Takes an item without waiting: [`GetError::Empty`] if none is
@@ -188,8 +191,9 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
 
     /// Takes an item, waiting for one (a checkpoint). After shutdown it
     /// drains what is left, then fails with [`GetError::ShutDown`].
-    pub async fn get(&self) -> Result<T, GetError> {
-        Get { queue: self, key: None }.await
+    #[track_caller]
+    pub fn get(&self) -> impl Future<Output = Result<T, GetError>> + '_ {
+        Get { queue: self, key: None, at: Location::caller() }
     }
 
     /// Marks one item taken with `get` as processed (asyncio's
@@ -207,8 +211,9 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
     }
 
     /// Waits until every item put has been marked done (a checkpoint).
-    pub async fn join(&self) -> Result<(), Cancelled> {
-        Join { queue: self, key: None }.await
+    #[track_caller]
+    pub fn join(&self) -> impl Future<Output = Result<(), Cancelled>> + '_ {
+        Join { queue: self, key: None, at: Location::caller() }
     }
 
     /// Shuts the queue down (asyncio 3.13): later puts fail; gets drain the
@@ -242,8 +247,9 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
 
     /// The receiving side as a stream: each item (`Ok`), `Err(Cancelled)`
     /// when the task's cancel is delivered, the end after shutdown.
+    #[track_caller]
     pub fn stream(&self) -> QueueStream<'_, T, O> {
-        QueueStream { get: Get { queue: self, key: None } }
+        QueueStream { get: Get { queue: self, key: None, at: Location::caller() } }
     }
 
     fn has_free_slot(&self, state: &State<T, O>) -> bool {

@@ -5,10 +5,12 @@
 use super::{Fifo, GetError, PutError, Queue, QueueOrder};
 use crate::runtime::current;
 use crate::sync::waiters::{lock, wake, Removed, WaiterKey};
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use futures_core::Stream;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -16,6 +18,8 @@ pub(super) struct Put<'a, T, O: QueueOrder<T>> {
     pub(super) queue: &'a Queue<T, O>,
     pub(super) item: Option<T>,
     pub(super) key: Option<WaiterKey>,
+    /// Where the user awaited, for task dumps.
+    pub(super) at: &'static Location<'static>,
 }
 
 // The item is moved in and out, never pinned.
@@ -56,11 +60,15 @@ impl<T, O: QueueOrder<T>> Future for Put<'_, T, O> {
                 }
                 if !queue.has_free_slot(&state) || !state.putters.is_empty() {
                     this.key = Some(state.putters.push(cx.waker().clone()));
+                    suspend_at(WaitKind::QueuePut, Some(this.at));
                     return Poll::Pending;
                 }
             }
             Some(key) => match state.putters.poll(key, cx.waker()) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    suspend_at(WaitKind::QueuePut, Some(this.at));
+                    return Poll::Pending;
+                }
                 Poll::Ready(granted) => {
                     this.key = None;
                     if granted == Some(true) {
@@ -88,6 +96,8 @@ impl<T, O: QueueOrder<T>> Drop for Put<'_, T, O> {
 pub(super) struct Get<'a, T, O: QueueOrder<T>> {
     pub(super) queue: &'a Queue<T, O>,
     pub(super) key: Option<WaiterKey>,
+    /// Where the user awaited, for task dumps.
+    pub(super) at: &'static Location<'static>,
 }
 
 impl<T, O: QueueOrder<T>> Unpin for Get<'_, T, O> {}
@@ -128,11 +138,15 @@ impl<T, O: QueueOrder<T>> Future for Get<'_, T, O> {
                         return Poll::Ready(Err(GetError::ShutDown));
                     }
                     this.key = Some(state.getters.push(cx.waker().clone()));
+                    suspend_at(WaitKind::QueueGet, Some(this.at));
                     return Poll::Pending;
                 }
             }
             Some(key) => match state.getters.poll(key, cx.waker()) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    suspend_at(WaitKind::QueueGet, Some(this.at));
+                    return Poll::Pending;
+                }
                 Poll::Ready(granted) => {
                     this.key = None;
                     if granted != Some(true) {
@@ -159,6 +173,8 @@ impl<T, O: QueueOrder<T>> Drop for Get<'_, T, O> {
 pub(super) struct Join<'a, T, O: QueueOrder<T>> {
     pub(super) queue: &'a Queue<T, O>,
     pub(super) key: Option<WaiterKey>,
+    /// Where the user awaited, for task dumps.
+    pub(super) at: &'static Location<'static>,
 }
 
 impl<T, O: QueueOrder<T>> Unpin for Join<'_, T, O> {}
@@ -179,10 +195,14 @@ impl<T, O: QueueOrder<T>> Future for Join<'_, T, O> {
             None if state.unfinished == 0 => Poll::Ready(Ok(())),
             None => {
                 this.key = Some(state.joiners.push(cx.waker().clone()));
+                suspend_at(WaitKind::QueueJoin, Some(this.at));
                 Poll::Pending
             }
             Some(key) => match state.joiners.poll(key, cx.waker()) {
-                Poll::Pending => Poll::Pending,
+                Poll::Pending => {
+                    suspend_at(WaitKind::QueueJoin, Some(this.at));
+                    Poll::Pending
+                }
                 Poll::Ready(_) => {
                     this.key = None;
                     Poll::Ready(Ok(()))

@@ -26,6 +26,7 @@ pub use error::{SendError, TryRecvError, TrySendError, ZeroCapacity};
 use crate::loom::{Arc, Mutex};
 use crate::runtime::current;
 use crate::sync::waiters::{grant_all, lock, wake, Removed, WaiterKey, Waiters};
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use futures_core::Stream;
 use std::collections::VecDeque;
@@ -305,6 +306,7 @@ impl<T> Receiver<T> {
             Some(waker) if waker.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
         }
+        suspend_at(WaitKind::Channel, None);
         Poll::Pending
     }
 }
@@ -380,11 +382,15 @@ impl<T> Future for Send<'_, T> {
                 }
                 if !chan.has_free_slot(&state) || !state.senders.is_empty() {
                     this.key = Some(state.senders.push(cx.waker().clone()));
+                    suspend_at(WaitKind::Channel, None);
                     return Poll::Pending;
                 }
             }
             Some(key) => match state.senders.poll(key, cx.waker()) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    suspend_at(WaitKind::Channel, None);
+                    return Poll::Pending;
+                }
                 Poll::Ready(granted) => {
                     this.key = None;
                     if granted == Some(true) {
