@@ -192,7 +192,16 @@ impl<T> TimerQueue<T> {
     /// asyncio's purge (rule L6): rebuild when more than
     /// [`PURGE_MIN_SCHEDULED`] entries are scheduled and more than half are
     /// stale; otherwise drop stale entries from the front.
+    #[inline]
     pub fn purge(&mut self) {
+        // Called every loop iteration: without cancelled entries there is
+        // nothing to do, and the check stays inline in the loop.
+        if self.stale != 0 {
+            self.purge_stale();
+        }
+    }
+
+    fn purge_stale(&mut self) {
         #[cfg(not(corio_mutant = "skip_timer_purge"))]
         if self.heap.len() > PURGE_MIN_SCHEDULED && self.stale * 2 > self.heap.len() {
             let slots = &self.slots;
