@@ -129,6 +129,8 @@ pub mod backend {
     pub use corio_backends::kqueue;
     #[cfg(feature = "mock")]
     pub use corio_backends::mock;
+    #[cfg(feature = "portable")]
+    pub use corio_backends::portable;
     #[cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))]
     pub use corio_backends::uring;
     pub use corio_core::reactor::ParkReactor;

@@ -7,6 +7,9 @@
 //! * `kqueue` — `kqueue`: the translation from interests to kevent changes
 //!   and from kevents to events, in plain Rust over a syscall trait; the OS
 //!   shim (`kqueue::KqueueReactor::new`) exists on BSD and macOS only.
+//! * `portable` — `portable::PortableReactor`, the `polling` crate's poller
+//!   (epoll or kqueue behind one API), edge-triggered; for platforms or
+//!   builds that prefer it, at three system calls more per wait.
 //! * `mock` — `mock`: a reactor whose readiness tests inject (with faults
 //!   on demand), plus a simulation harness over the virtual clock and the
 //!   seeded-random executor that prints its seed on failure.
@@ -23,6 +26,9 @@ pub mod mock;
 
 #[cfg(feature = "kqueue")]
 pub mod kqueue;
+
+#[cfg(feature = "portable")]
+pub mod portable;
 
 #[cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))]
 pub mod uring;

@@ -1,6 +1,7 @@
 //! One I/O test suite, every backend: the tests in `tests/io_suite.rs` are
 //! generic over [`Net`], and `per_backend!` instantiates each of them for
-//! epoll and io_uring (real loopback TCP, system clock) and for the mock
+//! epoll, io_uring and the portable reactor (real loopback TCP, system
+//! clock) and for the mock
 //! (the simulated network with latency, jitter, small buffers and an
 //! `EAGAIN` storm, on the virtual clock under a fixed seed).
 
@@ -9,6 +10,7 @@
 use corio::net::{TcpListener, TcpStream};
 use corio_backends::epoll::EpollReactor;
 use corio_backends::mock::{NetConfig, SimListener, SimNet, SimStream, Simulation};
+use corio_backends::portable::PortableReactor;
 use corio_backends::uring::UringReactor;
 use futures_util::io::{AsyncRead, AsyncWrite};
 use std::cell::RefCell;
@@ -108,6 +110,7 @@ macro_rules! real_backend {
 
 real_backend!(Epoll, "epoll", EpollReactor::new());
 real_backend!(Uring, "io_uring", UringReactor::new());
+real_backend!(Portable, "portable (polling)", PortableReactor::new());
 
 // ----- the simulated network ------------------------------------------------------
 
@@ -200,7 +203,7 @@ impl Net for Mock {
 }
 
 /// Instantiates each generic test `fn name<N: Net>()` once per backend, as
-/// `epoll::name`, `uring::name` and `mock::name`.
+/// `epoll::name`, `uring::name`, `portable::name` and `mock::name`.
 #[macro_export]
 macro_rules! per_backend {
     ($($test:ident),* $(,)?) => {
@@ -209,6 +212,9 @@ macro_rules! per_backend {
         }
         mod uring {
             $( #[test] fn $test() { super::$test::<$crate::common::net::Uring>() } )*
+        }
+        mod portable {
+            $( #[test] fn $test() { super::$test::<$crate::common::net::Portable>() } )*
         }
         mod mock {
             $( #[test] fn $test() { super::$test::<$crate::common::net::Mock>() } )*
