@@ -12,6 +12,7 @@ pub fn workloads() -> Vec<Box<dyn Workload>> {
     vec![
         Box::new(TimerRegisterCancel { pending: 1 }),
         Box::new(TimeoutReady),
+        Box::new(WaitForReady),
         Box::new(SleepingTasks { tasks: 100_000 }),
     ]
 }
@@ -100,16 +101,18 @@ impl Workload for TimerRegisterCancel {
     }
 }
 
-/// W9: a timeout around an already-ready future (the deadline is armed and disarmed, the future never waits).
+/// W9a: a timeout around an already-ready future (the deadline is armed and disarmed, the future never waits),
+/// with each runtime's drop-on-deadline timeout: corio's `fut.timeout(d)`, tokio's `time::timeout`, smol's race
+/// against a `Timer`.
 struct TimeoutReady;
 
 impl Workload for TimeoutReady {
     fn id(&self) -> &'static str {
-        "W9"
+        "W9a"
     }
 
     fn description(&self) -> &'static str {
-        "timeout around an already-ready future"
+        "timeout around an already-ready future (drop-on-deadline: fut.timeout(d))"
     }
 
     fn ops(&self, quick: bool) -> u64 {
@@ -125,7 +128,7 @@ impl Workload for TimeoutReady {
             Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
                 let start = Instant::now();
                 for i in 0..ops {
-                    let v = corio::wait_for(LONG, std::future::ready(i)).await.unwrap();
+                    let v = corio::FutureExt::timeout(std::future::ready(i), LONG).await.unwrap();
                     std::hint::black_box(v);
                 }
                 start.elapsed()
@@ -152,6 +155,43 @@ impl Workload for TimeoutReady {
                 }
                 start.elapsed()
             }),
+        }
+    }
+}
+
+/// W9b: W9a with asyncio's `wait_for` (a timeout scope with the cancel accounting of rules TO1-TO5: the scope
+/// records the task's cancel count on entry and compares it on exit). No peer has these semantics; tokio's row
+/// is its plain `timeout`, for scale.
+struct WaitForReady;
+
+impl Workload for WaitForReady {
+    fn id(&self) -> &'static str {
+        "W9b"
+    }
+
+    fn description(&self) -> &'static str {
+        "asyncio's wait_for around an already-ready future (tokio: its plain timeout, for scale)"
+    }
+
+    fn ops(&self, quick: bool) -> u64 {
+        TimeoutReady.ops(quick)
+    }
+
+    fn runtimes(&self) -> &'static [Runtime] {
+        &[Runtime::Corio, Runtime::TokioCt]
+    }
+
+    fn run(&self, runtime: Runtime, ops: u64) -> Duration {
+        match runtime {
+            Runtime::Corio => rt::corio_on(runtime, async move {
+                let start = Instant::now();
+                for i in 0..ops {
+                    let v = corio::wait_for(LONG, std::future::ready(i)).await.unwrap();
+                    std::hint::black_box(v);
+                }
+                start.elapsed()
+            }),
+            _ => TimeoutReady.run(runtime, ops),
         }
     }
 }
