@@ -62,7 +62,7 @@ cancel_request_no_wake    | loom cargo test -p corio-verify --release --test loo
 completion_finish_two_step | loom cargo test -p corio-verify --release --test loom_cancel
 group_abort_forgets_children | loom cargo test -p corio-verify --release --test loom_group
 group_zero_check_before_remove | loom cargo test -p corio-verify --release --test loom_group
-# Loom model 9: the cross-loop hand-off of the multi-loop runtime (verify/tests/loom_spawn_on.rs).
+# Loom model 10: the cross-loop hand-off of the multi-loop runtime (verify/tests/loom_spawn_on.rs).
 spawn_on_skips_unpark     | loom cargo test -p corio-verify --release --test loom_spawn_on
 
 # Properties (verify/tests/prop_*.rs).

@@ -1,4 +1,4 @@
-//! Loom model 9: the cross-loop hand-off of the multi-loop runtime — a task spawned from thread A onto loop B, which
+//! Loom model 10: the cross-loop hand-off of the multi-loop runtime — a task spawned from thread A onto loop B, which
 //! may be parked, runs on B, and its result reaches A.
 //!
 //! `MultiLoop::spawn_on`/`LoopHandle::spawn_with` (`core/src/multi_loop/spawn.rs`) allocate the task on the calling
