@@ -17,7 +17,8 @@ use super::timers::TimerKey;
 use crate::io::{Direction, IoKey};
 use crate::loom::corio_thread_local;
 use crate::task::checkpoint::Suspension;
-use crate::task::raw::{self, RawTask, Spawner, TaskName, TaskRef};
+use crate::task::origin::Origin;
+use crate::task::raw::{self, RawTask, Spawner, TaskRef};
 use crate::task::{Cancelled, Panic, Task};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -98,8 +99,8 @@ corio_thread_local! {
     static RUNNING_OWNER: Cell<*const ()> = Cell::new(std::ptr::null());
 }
 corio_thread_local! {
-    /// The running loop's id (`LoopId::NONE` if none).
-    static RUNNING_ID: Cell<LoopId> = Cell::new(LoopId::NONE);
+    /// The running loop's id.
+    static RUNNING_ID: Cell<Option<LoopId>> = Cell::new(None);
 }
 corio_thread_local! {
     /// The task being polled, and the cancel scopes its poll is inside.
@@ -122,7 +123,7 @@ pub(crate) fn is_running(owner: *const ()) -> bool {
 /// Whether the loop with `id` is the one running on this thread.
 #[inline]
 pub(crate) fn is_current(id: LoopId) -> bool {
-    RUNNING_ID.with(|r| r.get() == id)
+    RUNNING_ID.with(|r| r.get() == Some(id))
 }
 
 /// Runs `f` with the loop `id` if it lives on this thread (running or not).
@@ -170,7 +171,7 @@ pub(crate) fn register_local(local: Weak<dyn Local>) {
 pub(crate) struct RunGuard {
     previous: Option<NonNull<dyn Local>>,
     previous_owner: *const (),
-    previous_id: LoopId,
+    previous_id: Option<LoopId>,
 }
 
 impl RunGuard {
@@ -183,7 +184,7 @@ impl RunGuard {
         RunGuard {
             previous: RUNNING.with(|r| r.replace(Some(local))),
             previous_owner: RUNNING_OWNER.with(|r| r.replace(owner)),
-            previous_id: RUNNING_ID.with(|r| r.replace(id)),
+            previous_id: RUNNING_ID.with(|r| r.replace(Some(id))),
         }
     }
 }
@@ -326,9 +327,9 @@ where
 {
     expect_running(|local| {
         let (spawner, id) = local.spawner();
-        let name = name.map(|n| Box::new(TaskName(n.into())));
+        let origin = Origin::new(location, name.map(Into::into));
         // SAFETY: `F` is 'static; three references: registry, queue, handle.
-        let raw = RawTask::from_header(unsafe { raw::allocate(future, spawner, id, location, name, 3) });
+        let raw = RawTask::from_header(unsafe { raw::allocate(future, spawner, id, origin, 3) });
         // SAFETY: the three references just created are handed out once each.
         unsafe {
             local.adopt(TaskRef::from_raw(raw), TaskRef::from_raw(raw), eager);

@@ -136,7 +136,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             id: TaskId(raw.header().id),
             name: task_name(raw),
             state,
-            spawned_at: raw.header().location,
+            spawned_at: raw.location(),
             checkpoint,
             cancelling: raw.cancel_requests(),
         }

@@ -34,9 +34,9 @@ use crate::loom::Arc;
 use crate::reactor::{Event, Reactor};
 use crate::task::checkpoint::Suspension;
 use crate::task::dump::TaskDump;
+use crate::task::origin::Origin;
 use crate::task::raw::{self, RawTask, Spawner, Step, TaskRef};
 use crate::task::state::{RunDecision, ABORT, CANCEL, CANCELLED, JOIN_INTEREST, JOIN_WAKER, PANICKED};
-use crate::task::waker::VTables;
 use crate::task::{Cancelled, JoinError, Panic, Task, TaskInfo};
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
@@ -871,7 +871,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
 
     pub(crate) fn spawner(&self) -> (Spawner, u64) {
         let id = self.shared.next_task_id();
-        let spawner = Spawner { sched: VTables::<LoopShared<R, X>>::get(), owner: owner_ref(&self.shared) };
+        let spawner = Spawner { owner: owner_ref(&self.shared) };
         (spawner, id)
     }
 
@@ -884,7 +884,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     unsafe fn spawn_unchecked<F: Future>(&self, future: F, location: &'static Location<'static>) -> Task<F::Output> {
         let (spawner, id) = self.spawner();
         // SAFETY: forwarded; three references: registry, queue, handle.
-        let raw = RawTask::from_header(unsafe { raw::allocate(future, spawner, id, location, None, 3) });
+        let raw = RawTask::from_header(unsafe { raw::allocate(future, spawner, id, Origin::new(location, None), 3) });
         // SAFETY: each of the three references is handed out once.
         unsafe {
             self.adopt_task(TaskRef::from_raw(raw), TaskRef::from_raw(raw), false);

@@ -71,7 +71,7 @@ impl ExceptionContext {
 
     fn for_task(kind: ExceptionKind, what: &str, task: RawTask, panic: Option<Panic>) -> Self {
         let name = task_name(task);
-        let location = task.header().location;
+        let location = task.location();
         let detail = panic.as_ref().map(|p| format!(": {p}")).unwrap_or_default();
         ExceptionContext {
             kind,

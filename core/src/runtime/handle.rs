@@ -6,8 +6,8 @@ use super::shared::{LoopClosed, LoopShared, Remote};
 use crate::context;
 use crate::loom::{Arc, Ordering};
 use crate::reactor::Reactor;
+use crate::task::origin::Origin;
 use crate::task::raw::{self, RawTask, Spawner, TaskRef};
-use crate::task::waker::VTables;
 use crate::task::Task;
 use std::fmt;
 use std::future::Future;
@@ -53,7 +53,7 @@ unsafe fn spawner<R: Reactor, X: 'static>(owner: *const ()) -> (Spawner, u64) {
     let id = unsafe { shared::<R, X>(owner) }.next_task_id();
     // SAFETY: as above.
     unsafe { retain::<R, X>(owner) };
-    (Spawner { sched: VTables::<LoopShared<R, X>>::get(), owner }, id)
+    (Spawner { owner }, id)
 }
 
 unsafe fn retain<R: Reactor, X: 'static>(owner: *const ()) {
@@ -150,7 +150,7 @@ impl LoopHandle {
         // for the task.
         let (spawner, id) = unsafe { (self.vtable.spawner)(self.owner) };
         // SAFETY: 'static future; three references: registry, queue, handle.
-        let raw = RawTask::from_header(unsafe { raw::allocate(future, spawner, id, location, None, 3) });
+        let raw = RawTask::from_header(unsafe { raw::allocate(future, spawner, id, Origin::new(location, None), 3) });
         // SAFETY: each reference is handed out once.
         let (registry, queued, task) = unsafe { (TaskRef::from_raw(raw), TaskRef::from_raw(raw), Task::from_raw(raw)) };
         let item = Remote::Spawn { registry, queued, context: context::snapshot_entries() };

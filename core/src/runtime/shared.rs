@@ -26,7 +26,7 @@ use crate::context::{ContextValue, VarKey};
 use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, UnsafeCell};
 use crate::reactor::Reactor;
 use crate::task::raw::TaskRef;
-use crate::task::waker::Schedule;
+use crate::task::waker::{SchedVTable, Schedule, VTables};
 use std::collections::VecDeque;
 
 /// Work handed to the loop from another thread.
@@ -60,7 +60,11 @@ impl std::fmt::Display for LoopClosed {
 
 impl std::error::Error for LoopClosed {}
 
+#[repr(C)]
 pub(crate) struct LoopShared<R, X> {
+    /// First, so a task header reaches it through its owner pointer (see
+    /// `task::raw::Spawner`).
+    sched: &'static SchedVTable,
     /// Loop thread only; see the module invariants.
     ready: UnsafeCell<VecDeque<Runnable<X>>>,
     remote: Mutex<RemoteQueue>,
@@ -84,17 +88,16 @@ pub(crate) struct LoopShared<R, X> {
     pub(crate) id: LoopId,
 }
 
-/// A loop's process-unique identity.
+/// A loop's process-unique identity. Never zero, so an `Option<LoopId>` (and
+/// a sleep's state that holds one) costs no extra word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct LoopId(pub(crate) u64);
+pub(crate) struct LoopId(std::num::NonZeroU64);
 
 impl LoopId {
-    /// No loop: what the thread-local holds when none runs.
-    pub(crate) const NONE: LoopId = LoopId(0);
-
     fn next() -> LoopId {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        LoopId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        LoopId(std::num::NonZeroU64::new(id).expect("2^64 loops"))
     }
 }
 
@@ -108,6 +111,7 @@ unsafe impl<R: Sync, X> Sync for LoopShared<R, X> {}
 impl<R: Reactor, X: 'static> LoopShared<R, X> {
     pub(crate) fn new(reactor: R) -> Self {
         LoopShared {
+            sched: VTables::<Self>::get(),
             ready: UnsafeCell::new(VecDeque::new()),
             remote: Mutex::new(RemoteQueue { items: Vec::new(), closed: false }),
             remote_pending: AtomicBool::new(false),

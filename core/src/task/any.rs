@@ -58,7 +58,7 @@ impl AnyTask {
 
     /// Where the task was spawned (rule T3).
     pub fn location(&self) -> &'static Location<'static> {
-        self.raw.header().location
+        self.raw.location()
     }
 
     /// Where the task is suspended (asyncio's `get_stack()`: corio's one

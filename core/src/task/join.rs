@@ -161,8 +161,8 @@ impl TaskInfo {
 }
 
 pub(crate) fn task_name(raw: RawTask) -> String {
-    match &raw.header().name {
-        Some(name) => name.0.to_string(),
+    match raw.header().origin.name() {
+        Some(name) => name.to_string(),
         None => format!("Task-{}", raw.header().id),
     }
 }
@@ -285,7 +285,7 @@ impl<T> Task<T> {
             // compare is a shared read the handle is allowed.
             let same = unsafe { self.raw.read_join_waker(|w| w.is_some_and(|w| w.will_wake(cx.waker()))) };
             if same {
-                suspend_at(WaitKind::Join, Some(self.raw.header().location));
+                suspend_at(WaitKind::Join, Some(self.raw.location()));
                 return Poll::Pending;
             }
             if self.raw.state().unset_join_waker().is_err() {
@@ -297,7 +297,7 @@ impl<T> Task<T> {
         unsafe { self.raw.with_join_waker(|w| *w = Some(cx.waker().clone())) };
         match self.raw.state().set_join_waker() {
             Ok(_) => {
-                suspend_at(WaitKind::Join, Some(self.raw.header().location));
+                suspend_at(WaitKind::Join, Some(self.raw.location()));
                 Poll::Pending
             }
             Err(_) => Poll::Ready(()),

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! +------------------------------- Cell<F> ------------------------------+
-//! | Header: state | vtable | sched | owner | join waker | id | location  |
-//! |         cancel requests | registry slot | name                       |
+//! | Header: state | vtable | owner | join waker | id | origin |          |
+//! |         cancel requests | registry slot            (64 bytes)        |
 //! | Stage<F>: Pending(F) -> Ready(Result<F::Output, JoinError>) -> Taken |
 //! +----------------------------------------------------------------------+
 //! ```
@@ -12,8 +12,11 @@
 //! Everything generic over the future lives in [`TaskVTable`]; everything
 //! generic over the loop lives in [`SchedVTable`]. The loop polls through the
 //! first, wakers schedule through the second, so neither side needs `dyn`.
+//! The header reaches the second through its owner, whose first field it is
+//! (see [`Spawner`]), so the header carries one pointer for the loop, not two.
 
 use super::join::{JoinError, Panic};
+use super::origin::Origin;
 use super::state::{State, COMPLETE};
 use super::waker::SchedVTable;
 use crate::loom::{AtomicU32, LeakTrack, Ordering, UnsafeCell};
@@ -52,29 +55,25 @@ pub(crate) struct TaskVTable {
     dealloc: unsafe fn(NonNull<Header>),
 }
 
-/// A custom task name (boxed twice so the header stays one word for it).
-#[derive(Debug)]
-pub(crate) struct TaskName(pub(crate) Box<str>);
-
 /// The type-erased part of every task.
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
     vtable: &'static TaskVTable,
-    sched: &'static SchedVTable,
     /// The loop's shared state (`Arc<S>` as a raw pointer; the task owns one
-    /// strong count, released when the task is freed).
+    /// strong count, released when the task is freed). Its first field is
+    /// the loop's `&'static SchedVTable` (see [`Spawner`]).
     owner: *const (),
     /// See `state.rs` for who may touch it when.
     join_waker: UnsafeCell<Option<Waker>>,
     pub(crate) id: u64,
-    pub(crate) location: &'static Location<'static>,
+    /// Spawn location and name.
+    pub(crate) origin: Origin,
     /// asyncio's `cancelling()`. Written on the loop's thread only; read
     /// anywhere.
     pub(crate) cancel_requests: AtomicU32,
     /// Index in the loop's task registry. Loop thread only.
     pub(crate) slot: UnsafeCell<u32>,
-    pub(crate) name: Option<Box<TaskName>>,
     _leak: LeakTrack,
 }
 
@@ -92,8 +91,9 @@ enum Stage<F: Future> {
 
 /// What the loop provides when it creates a task.
 pub(crate) struct Spawner {
-    pub(crate) sched: &'static SchedVTable,
-    /// A strong count of the loop's shared state, handed to the task.
+    /// A strong count of the loop's shared state, handed to the task. It
+    /// points to a `#[repr(C)]` struct whose first field is the
+    /// `&'static SchedVTable` made for that struct's type.
     pub(crate) owner: *const (),
 }
 
@@ -109,22 +109,19 @@ pub(crate) unsafe fn allocate<F: Future>(
     future: F,
     spawner: Spawner,
     id: u64,
-    location: &'static Location<'static>,
-    name: Option<Box<TaskName>>,
+    origin: Origin,
     refs: usize,
 ) -> NonNull<Header> {
     let cell = Box::new(Cell {
         header: Header {
             state: State::new(refs),
             vtable: vtable_for::<F>(),
-            sched: spawner.sched,
             owner: spawner.owner,
             join_waker: UnsafeCell::new(None),
             id,
-            location,
+            origin,
             cancel_requests: AtomicU32::new(0),
             slot: UnsafeCell::new(u32::MAX),
-            name,
             _leak: LeakTrack::new(),
         },
         stage: UnsafeCell::new(Stage::Pending(future)),
@@ -237,10 +234,11 @@ unsafe fn discard<F: Future>(ptr: NonNull<Header>) {
 }
 
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    let sched = RawTask::from_header(ptr).sched();
     // SAFETY: the last reference is gone, so nobody else can reach the cell;
     // it was allocated by `Box` in `allocate`.
     let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
-    let (sched, owner) = (cell.header.sched, cell.header.owner);
+    let owner = cell.header.owner;
     let stage = cell.stage.with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Taken));
     drop(cell);
     let _ = drop_catching(stage);
@@ -278,7 +276,13 @@ impl RawTask {
     }
 
     pub(crate) fn sched(self) -> &'static SchedVTable {
-        self.header().sched
+        // SAFETY: the owner outlives the task (the task holds a strong count)
+        // and starts with its `&'static SchedVTable` (see `Spawner`).
+        unsafe { *(self.owner() as *const &'static SchedVTable) }
+    }
+
+    pub(crate) fn location(self) -> &'static Location<'static> {
+        self.header().origin.location()
     }
 
     /// Whether `waker` is this task's own waker (for task dumps).

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 /// ```
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep { deadline: Deadline::After(duration), state: State::Idle, at: Location::caller() }
+    Sleep { phase: Phase::After(duration), timer: None, at: Location::caller() }
 }
 
 /// Waits until `deadline` on the running loop's clock (a checkpoint). A
@@ -37,20 +37,17 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// iteration, as `asyncio.sleep` with a non-positive delay does.
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline: Deadline::At(deadline), state: State::Idle, at: Location::caller() }
+    Sleep { phase: Phase::At(deadline), timer: None, at: Location::caller() }
 }
 
+/// Where a sleep is. The deadline is kept while its timer is registered, so
+/// a sleep moved to another loop can start over there.
 #[derive(Debug, Clone, Copy)]
-enum Deadline {
+enum Phase {
     After(Duration),
     At(Instant),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum State {
-    Idle,
+    /// A deadline already due: yielded once, done at the next poll.
     Yielded,
-    Registered { key: TimerKey, loop_id: LoopId },
     Done,
 }
 
@@ -59,8 +56,10 @@ enum State {
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    deadline: Deadline,
-    state: State,
+    phase: Phase,
+    /// The registered timer and the loop it is on (a separate field, not a
+    /// phase, so the whole sleep is 48 bytes: `LoopId` is never zero).
+    timer: Option<(TimerKey, LoopId)>,
     /// Where it was created: the checkpoint a task dump shows.
     at: &'static Location<'static>,
 }
@@ -68,12 +67,12 @@ pub struct Sleep {
 impl Sleep {
     /// Forgets the timer (dropped sleeps and cancelled ones).
     fn deregister(&mut self) {
-        if let State::Registered { key, loop_id } = self.state {
+        if let Some((key, loop_id)) = self.timer.take() {
             // Off the loop's thread there is no loop to reach; the timer then
             // fires once, harmlessly, and is reclaimed.
             with_loop(loop_id, |l| l.sleep_cancel(key));
         }
-        self.state = State::Done;
+        self.phase = Phase::Done;
     }
 }
 
@@ -88,7 +87,7 @@ impl Future for Sleep {
         }
         let poll = this.poll_timer(cx);
         if poll.is_pending() {
-            let kind = if matches!(this.state, State::Yielded) { WaitKind::Yield } else { WaitKind::Sleep };
+            let kind = if matches!(this.phase, Phase::Yielded) { WaitKind::Yield } else { WaitKind::Sleep };
             suspend_at(kind, Some(this.at));
         }
         poll.map(Ok)
@@ -101,41 +100,41 @@ impl Sleep {
     /// `wait`).
     pub(crate) fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let this = self;
-        match this.state {
-            State::Done | State::Yielded => {
-                this.state = State::Done;
-                Poll::Ready(())
+        let deadline = match (this.phase, this.timer) {
+            (Phase::Done | Phase::Yielded, _) => {
+                this.phase = Phase::Done;
+                return Poll::Ready(());
             }
-            State::Registered { key, loop_id } if current::is_current(loop_id) => {
+            (_, Some((key, loop_id))) if current::is_current(loop_id) => {
                 if current::expect_running(|l| l.sleep_update(key, cx.waker())) {
-                    Poll::Pending
-                } else {
-                    this.state = State::Done; // the timer fired
-                    Poll::Ready(())
+                    return Poll::Pending;
                 }
+                // The timer fired.
+                (this.phase, this.timer) = (Phase::Done, None);
+                return Poll::Ready(());
             }
-            State::Idle | State::Registered { .. } => {
-                // First poll (or moved to another loop: start over there).
-                let registered = current::expect_running(|l| {
-                    let now = l.now();
-                    let when = match this.deadline {
-                        Deadline::After(duration) => now + duration,
-                        Deadline::At(instant) => instant,
-                    };
-                    // asyncio: a delay <= 0 is `sleep(0)`, a bare yield that
-                    // resumes in the next iteration; no timer.
-                    (when > now).then(|| (l.sleep_register(when, cx.waker().clone()), l.id()))
-                });
-                this.state = match registered {
-                    Some((key, loop_id)) => State::Registered { key, loop_id },
-                    None => {
-                        cx.waker().wake_by_ref();
-                        State::Yielded
-                    }
-                };
-                Poll::Pending
+            // First poll (or moved to another loop: start over there).
+            (deadline, _) => deadline,
+        };
+        let registered = current::expect_running(|l| {
+            let now = l.now();
+            let when = match deadline {
+                Phase::After(duration) => now + duration,
+                Phase::At(instant) => instant,
+                Phase::Yielded | Phase::Done => unreachable!("handled above"),
+            };
+            // asyncio: a delay <= 0 is `sleep(0)`, a bare yield that resumes
+            // in the next iteration; no timer.
+            (when > now).then(|| (l.sleep_register(when, cx.waker().clone()), l.id()))
+        });
+        match registered {
+            Some(timer) => this.timer = Some(timer),
+            None => {
+                cx.waker().wake_by_ref();
+                (this.phase, this.timer) = (Phase::Yielded, None);
             }
         }
+        Poll::Pending
     }
 }
 
