@@ -177,7 +177,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
 
     fn call_at(&self, when: Instant, callback: CallbackRef) -> TimerKey {
         let context = self.spawn_context();
-        self.timers.borrow_mut().insert(when, Timer::Callback(callback, context))
+        self.timers.borrow_mut().insert(when, Timer::callback(callback, context))
     }
 
     fn reserve_timer(&self) -> u64 {
@@ -186,7 +186,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
 
     fn call_at_reserved(&self, when: Instant, seq: u64, callback: CallbackRef) -> TimerKey {
         let context = self.spawn_context();
-        self.timers.borrow_mut().insert_reserved(when, seq, Timer::Callback(callback, context))
+        self.timers.borrow_mut().insert_reserved(when, seq, Timer::callback(callback, context))
     }
 
     fn timer_cancelled(&self, key: TimerKey) {

@@ -14,13 +14,18 @@
 //! * A key identifies one timer for its lifetime: a slot reused by a later
 //!   timer has another generation, so a stale key never touches it.
 //!
+//! * A heap entry is 24 bytes: the deadline is kept as signed nanoseconds
+//!   from the first deadline the queue saw (its epoch), exact for ±292
+//!   years around it (further deadlines saturate and, among themselves,
+//!   fire in insertion order).
+//!
 //! Inserting, cancelling and firing are O(log n) (cancel is O(1)); nothing
 //! here is O(n) per loop iteration except the rebuild, which runs only when
 //! half the heap is garbage, so its cost is amortised over the cancels.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`.
 pub const PURGE_MIN_SCHEDULED: usize = 100;
@@ -34,7 +39,8 @@ pub struct TimerKey {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
-    when: Instant,
+    /// Nanoseconds from the queue's epoch.
+    when: i64,
     seq: u64,
     slot: u32,
     generation: u32,
@@ -76,6 +82,8 @@ struct Slot<T> {
 /// ```
 #[derive(Debug)]
 pub struct TimerQueue<T> {
+    /// The first deadline inserted; entries count from it.
+    epoch: Option<Instant>,
     heap: BinaryHeap<Reverse<Entry>>,
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
@@ -93,7 +101,7 @@ impl<T> Default for TimerQueue<T> {
 impl<T> TimerQueue<T> {
     /// An empty queue.
     pub fn new() -> Self {
-        TimerQueue { heap: BinaryHeap::new(), slots: Vec::new(), free: Vec::new(), stale: 0, next_seq: 0 }
+        TimerQueue { epoch: None, heap: BinaryHeap::new(), slots: Vec::new(), free: Vec::new(), stale: 0, next_seq: 0 }
     }
 
     /// Schedules `value` at `when`.
@@ -138,8 +146,22 @@ impl<T> TimerQueue<T> {
         let entry = &mut self.slots[slot as usize];
         entry.value = Some(value);
         let generation = entry.generation;
+        let when = self.offset(when);
         self.heap.push(Reverse(Entry { when, seq, slot, generation }));
         TimerKey { slot, generation }
+    }
+
+    /// `when` as nanoseconds from the epoch (which the first call sets).
+    fn offset(&mut self, when: Instant) -> i64 {
+        let epoch = *self.epoch.get_or_insert(when);
+        offset_from(epoch, when)
+    }
+
+    fn instant(&self, offset: i64) -> Instant {
+        let epoch = self.epoch.expect("an entry implies an epoch");
+        let magnitude = Duration::from_nanos(offset.unsigned_abs());
+        let instant = if offset >= 0 { epoch.checked_add(magnitude) } else { epoch.checked_sub(magnitude) };
+        instant.unwrap_or(epoch)
     }
 
     /// The live timers with their deadlines, in no particular order (for
@@ -148,7 +170,7 @@ impl<T> TimerQueue<T> {
         self.heap.iter().filter_map(|Reverse(entry)| {
             let slot = self.slots.get(entry.slot as usize)?;
             (slot.generation == entry.generation).then_some(())?;
-            Some((entry.when, slot.value.as_ref()?))
+            Some((self.instant(entry.when), slot.value.as_ref()?))
         })
     }
 
@@ -227,11 +249,13 @@ impl<T> TimerQueue<T> {
     /// The earliest live deadline.
     pub fn next_deadline(&mut self) -> Option<Instant> {
         self.pop_stale_front();
-        self.heap.peek().map(|Reverse(e)| e.when)
+        let when = self.heap.peek()?.0.when;
+        Some(self.instant(when))
     }
 
     /// Removes and returns the earliest live timer due at or before `now`.
     pub fn pop_due(&mut self, now: Instant) -> Option<(TimerKey, T)> {
+        let now = offset_from(self.epoch?, now);
         loop {
             let Reverse(front) = *self.heap.peek()?;
             if !self.is_live(&front) {
@@ -277,5 +301,34 @@ impl<T> TimerQueue<T> {
             self.free.push(index as u32);
         }
         values
+    }
+}
+
+/// Signed nanoseconds from `epoch` to `when`, saturating.
+fn offset_from(epoch: Instant, when: Instant) -> i64 {
+    let saturate = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+    match when.checked_duration_since(epoch) {
+        Some(after) => saturate(after),
+        None => -saturate(epoch.duration_since(when)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Entry, TimerQueue};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn entries_are_24_bytes_and_deadlines_round_trip() {
+        assert_eq!(std::mem::size_of::<Entry>(), 24);
+        let t0 = Instant::now() + Duration::from_secs(3600);
+        let mut timers = TimerQueue::new();
+        timers.insert(t0, "epoch");
+        let earlier = t0 - Duration::from_nanos(1_234_567_891);
+        timers.insert(earlier, "before the epoch");
+        assert_eq!(timers.next_deadline(), Some(earlier));
+        assert_eq!(timers.pop_due(earlier - Duration::from_nanos(1)), None);
+        assert_eq!(timers.pop_due(earlier).map(|(_, v)| v), Some("before the epoch"));
+        assert_eq!(timers.next_deadline(), Some(t0));
     }
 }

@@ -4,10 +4,17 @@
 //! ```text
 //! +------------------------------- Cell<F> ------------------------------+
 //! | Header: state | vtable | owner | join waker | id | origin |          |
-//! |         cancel requests | registry slot            (64 bytes)        |
-//! | Stage<F>: Pending(F) -> Ready(Result<F::Output, JoinError>) -> Taken |
+//! |         cancel requests | stage tag | registry slot   (64 bytes)     |
+//! | stage: Pending(F) -> Ready(Result<F::Output, JoinError>) -> Taken    |
 //! +----------------------------------------------------------------------+
 //! ```
+//!
+//! The stage is a union whose live variant the header's tag names: an
+//! `async` block's future exposes no niche, so an enum would add a word to
+//! every task (and, through the allocator's size classes, often 16 bytes).
+//! The tag is read and written only together with the stage, by whoever
+//! owns the stage (see `state.rs`); all access goes through
+//! [`replace_stage`] and [`poll`].
 //!
 //! Everything generic over the future lives in [`TaskVTable`]; everything
 //! generic over the loop lives in [`SchedVTable`]. The loop polls through the
@@ -19,9 +26,9 @@ use super::join::{JoinError, Panic};
 use super::origin::Origin;
 use super::state::{State, COMPLETE};
 use super::waker::SchedVTable;
-use crate::loom::{AtomicU32, LeakTrack, Ordering, UnsafeCell};
+use crate::loom::{AtomicU16, LeakTrack, Ordering, UnsafeCell};
 use std::future::Future;
-use std::mem::{self, ManuallyDrop};
+use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
@@ -69,9 +76,11 @@ pub(crate) struct Header {
     pub(crate) id: u64,
     /// Spawn location and name.
     pub(crate) origin: Origin,
-    /// asyncio's `cancelling()`. Written on the loop's thread only; read
-    /// anywhere.
-    pub(crate) cancel_requests: AtomicU32,
+    /// asyncio's `cancelling()`, saturating at `u16::MAX`. Written on the
+    /// loop's thread only; read anywhere.
+    cancel_requests: AtomicU16,
+    /// Which variant of the stage is live (`PENDING`, `READY`, `TAKEN`).
+    stage_tag: UnsafeCell<u8>,
     /// Index in the loop's task registry. Loop thread only.
     pub(crate) slot: UnsafeCell<u32>,
     _leak: LeakTrack,
@@ -80,9 +89,20 @@ pub(crate) struct Header {
 #[repr(C)]
 struct Cell<F: Future> {
     header: Header,
-    stage: UnsafeCell<Stage<F>>,
+    stage: UnsafeCell<StagePayload<F>>,
 }
 
+/// The stage's storage; the header's tag says which field is live.
+union StagePayload<F: Future> {
+    pending: ManuallyDrop<F>,
+    ready: ManuallyDrop<Result<F::Output, JoinError>>,
+}
+
+const PENDING: u8 = 0;
+const READY: u8 = 1;
+const TAKEN: u8 = 2;
+
+/// The stage as a value, moved in and out of the cell by [`replace_stage`].
 enum Stage<F: Future> {
     Pending(F),
     Ready(Result<F::Output, JoinError>),
@@ -120,11 +140,12 @@ pub(crate) unsafe fn allocate<F: Future>(
             join_waker: UnsafeCell::new(None),
             id,
             origin,
-            cancel_requests: AtomicU32::new(0),
+            cancel_requests: AtomicU16::new(0),
+            stage_tag: UnsafeCell::new(PENDING),
             slot: UnsafeCell::new(u32::MAX),
             _leak: LeakTrack::new(),
         },
-        stage: UnsafeCell::new(Stage::Pending(future)),
+        stage: UnsafeCell::new(StagePayload { pending: ManuallyDrop::new(future) }),
     });
     NonNull::from(Box::leak(cell)).cast()
 }
@@ -150,10 +171,55 @@ fn vtable_for<F: Future>() -> &'static TaskVTable {
 /// `ptr` points to a live `Cell<F>` of exactly this `F`. `poll` is called only
 /// by the loop's thread while the task is `RUNNING`; the stage functions only
 /// by whoever owns the stage at that point (see `state.rs`).
-unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a UnsafeCell<Stage<F>> {
+unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a UnsafeCell<StagePayload<F>> {
     // SAFETY: `Cell` is `repr(C)` with the header first, so a header pointer
     // is a cell pointer; the caller guarantees the type.
     unsafe { &ptr.cast::<Cell<F>>().as_ref().stage }
+}
+
+/// Moves the stage out, leaving `new` in its place.
+///
+/// # Safety
+///
+/// As for every vtable function: the caller owns the stage.
+unsafe fn replace_stage<F: Future>(ptr: NonNull<Header>, new: Stage<F>) -> Stage<F> {
+    // SAFETY: the caller owns the stage and with it the tag; the tag names
+    // the live field, which is read out exactly once before it is replaced.
+    let tag_cell = unsafe { &ptr.as_ref().stage_tag };
+    unsafe { stage::<F>(ptr) }.with_mut(|payload| {
+        tag_cell.with_mut(|tag| unsafe {
+            let (payload, tag) = (&mut *payload, &mut *tag);
+            let old = match *tag {
+                PENDING => Stage::Pending(ManuallyDrop::take(&mut payload.pending)),
+                READY => Stage::Ready(ManuallyDrop::take(&mut payload.ready)),
+                _ => Stage::Taken,
+            };
+            *tag = match new {
+                Stage::Pending(future) => {
+                    payload.pending = ManuallyDrop::new(future);
+                    PENDING
+                }
+                Stage::Ready(result) => {
+                    payload.ready = ManuallyDrop::new(result);
+                    READY
+                }
+                Stage::Taken => TAKEN,
+            };
+            old
+        })
+    })
+}
+
+/// The output in place, if the stage holds one.
+///
+/// # Safety
+///
+/// The caller owns the stage.
+unsafe fn ready_mut<'a, F: Future>(ptr: NonNull<Header>) -> Option<&'a mut Result<F::Output, JoinError>> {
+    // SAFETY: the caller owns the stage and the tag; `READY` means the
+    // `ready` field is live.
+    let tag = unsafe { ptr.as_ref() }.stage_tag.with(|tag| unsafe { *tag });
+    (tag == READY).then(|| unsafe { stage::<F>(ptr) }.with_mut(|payload| unsafe { &mut *(*payload).ready }))
 }
 
 /// Drops `value`, catching a panic from its destructor.
@@ -163,37 +229,36 @@ fn drop_catching<T>(value: T) -> Result<(), Panic> {
 
 unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Step {
     // SAFETY: see `stage`; the task is RUNNING on this thread, so nobody else
-    // touches the stage.
-    unsafe { stage::<F>(ptr) }.with_mut(|stage| {
-        // SAFETY: exclusive access, as above.
-        let stage = unsafe { &mut *stage };
-        let Stage::Pending(future) = stage else {
-            unreachable!("a task is polled only until it completes");
-        };
-        // SAFETY: the future lives in a heap cell that never moves until it
-        // is dropped in place.
-        let future = unsafe { Pin::new_unchecked(future) };
-        let result = panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
-        let output = match result {
-            Ok(Poll::Pending) => return Step::Pending,
-            Ok(Poll::Ready(output)) => Ok(output),
-            Err(payload) => Err(JoinError::Panicked(Panic::new(payload))),
-        };
-        let finished = mem::replace(stage, Stage::Taken);
-        let outcome = match (output, drop_catching(finished)) {
-            (Ok(output), Ok(())) => Ok(output),
-            (Ok(_), Err(panic)) => Err(JoinError::Panicked(panic)),
-            (Err(err), _) => Err(err),
-        };
-        let step = if outcome.is_ok() { Step::Ready } else { Step::Panicked };
-        *stage = Stage::Ready(outcome);
-        step
-    })
+    // touches the stage, and a task is polled only until it completes, so
+    // the `pending` field is live.
+    let result = unsafe { stage::<F>(ptr) }.with_mut(|payload| {
+        debug_assert_eq!(unsafe { ptr.as_ref() }.stage_tag.with(|tag| unsafe { *tag }), PENDING);
+        // SAFETY: as above; the future lives in a heap cell that never moves
+        // until it is dropped in place.
+        let future = unsafe { Pin::new_unchecked(&mut *(*payload).pending) };
+        panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+    });
+    let output = match result {
+        Ok(Poll::Pending) => return Step::Pending,
+        Ok(Poll::Ready(output)) => Ok(output),
+        Err(payload) => Err(JoinError::Panicked(Panic::new(payload))),
+    };
+    // SAFETY: as above.
+    let finished = unsafe { replace_stage::<F>(ptr, Stage::Taken) };
+    let outcome = match (output, drop_catching(finished)) {
+        (Ok(output), Ok(())) => Ok(output),
+        (Ok(_), Err(panic)) => Err(JoinError::Panicked(panic)),
+        (Err(err), _) => Err(err),
+    };
+    let step = if outcome.is_ok() { Step::Ready } else { Step::Panicked };
+    // SAFETY: as above.
+    unsafe { replace_stage::<F>(ptr, Stage::Ready(outcome)) };
+    step
 }
 
 unsafe fn set_error<F: Future>(ptr: NonNull<Header>, err: JoinError) {
     // SAFETY: the caller owns the stage (see `TaskVTable`).
-    let old = unsafe { stage::<F>(ptr) }.with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Ready(Err(err))));
+    let old = unsafe { replace_stage::<F>(ptr, Stage::Ready(Err(err))) };
     // The outcome is already decided; a destructor that panics now cannot
     // change it, and unwinding into the loop would lose other tasks.
     let _ = drop_catching(old);
@@ -203,8 +268,7 @@ unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: the caller owns the stage and passes a `Poll<Result<F::Output,
     // JoinError>>` slot.
     unsafe {
-        let taken = stage::<F>(ptr).with_mut(|stage| mem::replace(&mut *stage, Stage::Taken));
-        let Stage::Ready(result) = taken else {
+        let Stage::Ready(result) = replace_stage::<F>(ptr, Stage::Taken) else {
             unreachable!("the output is taken once, after completion");
         };
         *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(result);
@@ -212,34 +276,35 @@ unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
 }
 
 unsafe fn output_ref<F: Future>(ptr: NonNull<Header>) -> *const () {
-    // SAFETY: the caller owns the stage; this only reads where it is.
-    unsafe { stage::<F>(ptr) }.with(|stage| match unsafe { &*stage } {
-        Stage::Ready(result) => result as *const Result<F::Output, JoinError> as *const (),
-        _ => std::ptr::null(),
-    })
+    // SAFETY: the caller owns the stage; this only finds where it is.
+    match unsafe { ready_mut::<F>(ptr) } {
+        Some(result) => result as *const Result<F::Output, JoinError> as *const (),
+        None => std::ptr::null(),
+    }
 }
 
 unsafe fn take_panic<F: Future>(ptr: NonNull<Header>) -> Option<Panic> {
     // SAFETY: the caller owns the stage.
-    unsafe { stage::<F>(ptr) }.with_mut(|stage| match unsafe { &mut *stage } {
-        Stage::Ready(Err(JoinError::Panicked(panic))) => Some(panic.take()),
+    match unsafe { ready_mut::<F>(ptr) } {
+        Some(Err(JoinError::Panicked(panic))) => Some(panic.take()),
         _ => None,
-    })
+    }
 }
 
 unsafe fn discard<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the caller owns the stage.
-    let old = unsafe { stage::<F>(ptr) }.with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Taken));
+    let old = unsafe { replace_stage::<F>(ptr, Stage::Taken) };
     let _ = drop_catching(old);
 }
 
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     let sched = RawTask::from_header(ptr).sched();
-    // SAFETY: the last reference is gone, so nobody else can reach the cell;
-    // it was allocated by `Box` in `allocate`.
+    // SAFETY: the last reference is gone, so nobody else can reach the stage.
+    let stage = unsafe { replace_stage::<F>(ptr, Stage::Taken) };
+    // SAFETY: as above; the cell was allocated by `Box` in `allocate`. Its
+    // stage is now empty (the union has no destructor).
     let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
     let owner = cell.header.owner;
-    let stage = cell.stage.with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Taken));
     drop(cell);
     let _ = drop_catching(stage);
     // SAFETY: the task owned one strong count of the loop's shared state.
@@ -386,11 +451,12 @@ impl RawTask {
     }
 
     pub(crate) fn cancel_requests(self) -> u32 {
-        self.header().cancel_requests.load(Ordering::Relaxed)
+        u32::from(self.header().cancel_requests.load(Ordering::Relaxed))
     }
 
-    /// Loop thread only (the only writer).
+    /// Loop thread only (the only writer). Saturates at `u16::MAX`.
     pub(crate) fn set_cancel_requests(self, n: u32) {
+        let n = u16::try_from(n).unwrap_or(u16::MAX);
         self.header().cancel_requests.store(n, Ordering::Relaxed)
     }
 
