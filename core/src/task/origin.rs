@@ -46,7 +46,7 @@ impl Origin {
         if self.0.addr().get() & NAMED == 0 {
             return None;
         }
-        let ptr = self.0.cast::<u8>().map_addr(|a| untag(a)).cast::<Named>();
+        let ptr = self.0.cast::<u8>().map_addr(untag).cast::<Named>();
         // SAFETY: a tagged word is a leaked `Box<Named>` owned by this origin
         // until it is dropped.
         Some(unsafe { ptr.as_ref() })
