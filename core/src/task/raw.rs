@@ -13,8 +13,9 @@
 //! `async` block's future exposes no niche, so an enum would add a word to
 //! every task (and, through the allocator's size classes, often 16 bytes).
 //! The tag is read and written only together with the stage, by whoever
-//! owns the stage (see `state.rs`); all access goes through
-//! [`replace_stage`] and [`poll`].
+//! owns the stage (see `state.rs`); all access goes through [`clear_stage`],
+//! [`set_ready`], [`take_ready`], [`ready_mut`] and [`poll`]. The future and
+//! the output are dropped in place, never moved out to be dropped.
 //!
 //! Everything generic over the future lives in [`TaskVTable`]; everything
 //! generic over the loop lives in [`SchedVTable`]. The loop polls through the
@@ -102,12 +103,6 @@ const PENDING: u8 = 0;
 const READY: u8 = 1;
 const TAKEN: u8 = 2;
 
-/// The stage as a value, moved in and out of the cell by [`replace_stage`].
-enum Stage<F: Future> {
-    Pending(F),
-    Ready(Result<F::Output, JoinError>),
-    Taken,
-}
 
 /// What the loop provides when it creates a task.
 pub(crate) struct Spawner {
@@ -177,37 +172,57 @@ unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a UnsafeCell<StagePayl
     unsafe { &ptr.cast::<Cell<F>>().as_ref().stage }
 }
 
-/// Moves the stage out, leaving `new` in its place.
+/// Drops whatever the stage holds, in place, leaving it empty; a panic from
+/// the destructor is caught and returned.
 ///
 /// # Safety
 ///
 /// As for every vtable function: the caller owns the stage.
-unsafe fn replace_stage<F: Future>(ptr: NonNull<Header>, new: Stage<F>) -> Stage<F> {
-    // SAFETY: the caller owns the stage and with it the tag; the tag names
-    // the live field, which is read out exactly once before it is replaced.
-    let tag_cell = unsafe { &ptr.as_ref().stage_tag };
+unsafe fn clear_stage<F: Future>(ptr: NonNull<Header>) -> Result<(), Panic> {
+    // SAFETY: the caller owns the stage and with it the tag. The tag is
+    // cleared first, so a destructor that panics halfway is not run again.
+    let tag = unsafe { ptr.as_ref() }.stage_tag.with_mut(|tag| unsafe { std::mem::replace(&mut *tag, TAKEN) });
     unsafe { stage::<F>(ptr) }.with_mut(|payload| {
-        tag_cell.with_mut(|tag| unsafe {
-            let (payload, tag) = (&mut *payload, &mut *tag);
-            let old = match *tag {
-                PENDING => Stage::Pending(ManuallyDrop::take(&mut payload.pending)),
-                READY => Stage::Ready(ManuallyDrop::take(&mut payload.ready)),
-                _ => Stage::Taken,
-            };
-            *tag = match new {
-                Stage::Pending(future) => {
-                    payload.pending = ManuallyDrop::new(future);
-                    PENDING
-                }
-                Stage::Ready(result) => {
-                    payload.ready = ManuallyDrop::new(result);
-                    READY
-                }
-                Stage::Taken => TAKEN,
-            };
-            old
-        })
+        // SAFETY: the tag named the live field; it is dropped once.
+        panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+            match tag {
+                PENDING => ManuallyDrop::drop(&mut (*payload).pending),
+                READY => ManuallyDrop::drop(&mut (*payload).ready),
+                _ => {}
+            }
+        }))
+        .map_err(Panic::new)
     })
+}
+
+/// Stores the outcome in an empty stage.
+///
+/// # Safety
+///
+/// The caller owns the stage, which is empty (`TAKEN`).
+unsafe fn set_ready<F: Future>(ptr: NonNull<Header>, outcome: Result<F::Output, JoinError>) {
+    // SAFETY: the caller owns the stage and the tag; nothing live is
+    // overwritten.
+    unsafe { stage::<F>(ptr) }.with_mut(|payload| unsafe { (*payload).ready = ManuallyDrop::new(outcome) });
+    unsafe { ptr.as_ref() }.stage_tag.with_mut(|tag| unsafe { *tag = READY });
+}
+
+/// Moves the output out, leaving the stage empty; `None` if it holds none.
+///
+/// # Safety
+///
+/// The caller owns the stage.
+unsafe fn take_ready<F: Future>(ptr: NonNull<Header>) -> Option<Result<F::Output, JoinError>> {
+    // SAFETY: the caller owns the stage and the tag; `READY` means `ready`
+    // is live, and it is read out once as the tag moves to `TAKEN`.
+    let was_ready = unsafe { ptr.as_ref() }.stage_tag.with_mut(|tag| unsafe {
+        let ready = *tag == READY;
+        if ready {
+            *tag = TAKEN;
+        }
+        ready
+    });
+    was_ready.then(|| unsafe { stage::<F>(ptr) }.with_mut(|payload| unsafe { ManuallyDrop::take(&mut (*payload).ready) }))
 }
 
 /// The output in place, if the stage holds one.
@@ -220,11 +235,6 @@ unsafe fn ready_mut<'a, F: Future>(ptr: NonNull<Header>) -> Option<&'a mut Resul
     // `ready` field is live.
     let tag = unsafe { ptr.as_ref() }.stage_tag.with(|tag| unsafe { *tag });
     (tag == READY).then(|| unsafe { stage::<F>(ptr) }.with_mut(|payload| unsafe { &mut *(*payload).ready }))
-}
-
-/// Drops `value`, catching a panic from its destructor.
-fn drop_catching<T>(value: T) -> Result<(), Panic> {
-    panic::catch_unwind(AssertUnwindSafe(move || drop(value))).map_err(Panic::new)
 }
 
 unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Step {
@@ -244,31 +254,32 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Step {
         Err(payload) => Err(JoinError::Panicked(Panic::new(payload))),
     };
     // SAFETY: as above.
-    let finished = unsafe { replace_stage::<F>(ptr, Stage::Taken) };
-    let outcome = match (output, drop_catching(finished)) {
+    let outcome = match (output, unsafe { clear_stage::<F>(ptr) }) {
         (Ok(output), Ok(())) => Ok(output),
         (Ok(_), Err(panic)) => Err(JoinError::Panicked(panic)),
         (Err(err), _) => Err(err),
     };
     let step = if outcome.is_ok() { Step::Ready } else { Step::Panicked };
-    // SAFETY: as above.
-    unsafe { replace_stage::<F>(ptr, Stage::Ready(outcome)) };
+    // SAFETY: as above; the stage was just cleared.
+    unsafe { set_ready::<F>(ptr, outcome) };
     step
 }
 
 unsafe fn set_error<F: Future>(ptr: NonNull<Header>, err: JoinError) {
-    // SAFETY: the caller owns the stage (see `TaskVTable`).
-    let old = unsafe { replace_stage::<F>(ptr, Stage::Ready(Err(err))) };
     // The outcome is already decided; a destructor that panics now cannot
     // change it, and unwinding into the loop would lose other tasks.
-    let _ = drop_catching(old);
+    // SAFETY: the caller owns the stage (see `TaskVTable`).
+    unsafe {
+        let _ = clear_stage::<F>(ptr);
+        set_ready::<F>(ptr, Err(err));
+    }
 }
 
 unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: the caller owns the stage and passes a `Poll<Result<F::Output,
     // JoinError>>` slot.
     unsafe {
-        let Stage::Ready(result) = replace_stage::<F>(ptr, Stage::Taken) else {
+        let Some(result) = take_ready::<F>(ptr) else {
             unreachable!("the output is taken once, after completion");
         };
         *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(result);
@@ -293,20 +304,18 @@ unsafe fn take_panic<F: Future>(ptr: NonNull<Header>) -> Option<Panic> {
 
 unsafe fn discard<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the caller owns the stage.
-    let old = unsafe { replace_stage::<F>(ptr, Stage::Taken) };
-    let _ = drop_catching(old);
+    let _ = unsafe { clear_stage::<F>(ptr) };
 }
 
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     let sched = RawTask::from_header(ptr).sched();
     // SAFETY: the last reference is gone, so nobody else can reach the stage.
-    let stage = unsafe { replace_stage::<F>(ptr, Stage::Taken) };
+    let _ = unsafe { clear_stage::<F>(ptr) };
     // SAFETY: as above; the cell was allocated by `Box` in `allocate`. Its
     // stage is now empty (the union has no destructor).
     let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
     let owner = cell.header.owner;
     drop(cell);
-    let _ = drop_catching(stage);
     // SAFETY: the task owned one strong count of the loop's shared state.
     unsafe { (sched.release_owner)(owner) };
 }
