@@ -51,6 +51,9 @@ use std::time::{Duration, Instant};
 /// How often a busy loop still polls the reactor for I/O, in iterations.
 pub const DEFAULT_POLL_INTERVAL: u32 = 32;
 
+/// How many task ids a loop reserves at once for spawns on its own thread.
+const LOCAL_ID_BLOCK: u64 = 64;
+
 /// How long [`EventLoop::shutdown`] waits for cancelled tasks by default.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -242,6 +245,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
             stopping: Cell::new(false),
             closed: Cell::new(false),
             busy_iterations: Cell::new(0),
+            local_ids: Cell::new((0, 0)),
             poll_interval: self.poll_interval,
             exception_handler: RefCell::new(None),
             counters: Counters::default(),
@@ -615,6 +619,8 @@ pub(crate) struct LoopCore<R, C, E, X> {
     pub(crate) stopping: Cell<bool>,
     pub(crate) closed: Cell<bool>,
     busy_iterations: Cell<u32>,
+    /// Task ids reserved for local spawns: the next, and the end of the block.
+    local_ids: Cell<(u64, u64)>,
     poll_interval: u32,
     exception_handler: RefCell<Option<ExceptionHandler>>,
     pub(crate) counters: Counters,
@@ -887,9 +893,24 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     // ----- tasks ------------------------------------------------------------
 
     pub(crate) fn spawner(&self) -> (Spawner, u64) {
-        let id = self.shared.next_task_id();
+        let id = self.next_local_task_id();
         let spawner = Spawner { owner: owner_ref(&self.shared) };
         (spawner, id)
+    }
+
+    /// A task id for a spawn on the loop's thread. Ids are shared with other
+    /// threads' spawns (an atomic counter); the loop reserves them a block at
+    /// a time, so a local spawn pays an atomic read-modify-write once per
+    /// [`LOCAL_ID_BLOCK`] spawns. Local spawns are numbered in order; a spawn
+    /// from another thread meanwhile takes a number after the block.
+    fn next_local_task_id(&self) -> u64 {
+        let (mut next, mut end) = self.local_ids.get();
+        if next == end {
+            next = self.shared.next_task_ids(LOCAL_ID_BLOCK);
+            end = next + LOCAL_ID_BLOCK;
+        }
+        self.local_ids.set((next + 1, end));
+        next
     }
 
     /// Allocates and registers a task; it runs at the next iteration.

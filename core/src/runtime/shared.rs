@@ -126,7 +126,12 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     }
 
     pub(crate) fn next_task_id(&self) -> u64 {
-        self.next_task_id.fetch_add(1, Ordering::Relaxed)
+        self.next_task_ids(1)
+    }
+
+    /// Reserves `n` consecutive task ids, returning the first.
+    pub(crate) fn next_task_ids(&self, n: u64) -> u64 {
+        self.next_task_id.fetch_add(n, Ordering::Relaxed)
     }
 
     pub(crate) fn as_owner(&self) -> *const () {

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 /// assert_eq!(slept.unwrap().unwrap(), Duration::from_secs(10));
 /// ```
 #[track_caller]
+#[inline]
 pub fn sleep(duration: Duration) -> Sleep {
     Sleep { phase: Phase::After(duration), timer: None, at: Location::caller() }
 }
@@ -36,6 +37,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// deadline that has passed yields once and completes at the next
 /// iteration, as `asyncio.sleep` with a non-positive delay does.
 #[track_caller]
+#[inline]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep { phase: Phase::At(deadline), timer: None, at: Location::caller() }
 }
@@ -65,12 +67,13 @@ pub struct Sleep {
 }
 
 impl Sleep {
-    /// Forgets the timer (dropped sleeps and cancelled ones).
+    /// Forgets the timer (dropped sleeps and cancelled ones). Inline, so a
+    /// sleep that never registered (a timeout around a ready future) costs
+    /// its drop one branch.
+    #[inline]
     fn deregister(&mut self) {
         if let Some((key, loop_id)) = self.timer.take() {
-            // Off the loop's thread there is no loop to reach; the timer then
-            // fires once, harmlessly, and is reclaimed.
-            with_loop(loop_id, |l| l.sleep_cancel(key));
+            cancel_timer(key, loop_id);
         }
         self.phase = Phase::Done;
     }
@@ -138,7 +141,14 @@ impl Sleep {
     }
 }
 
+/// Off the loop's thread there is no loop to reach; the timer then fires
+/// once, harmlessly, and is reclaimed.
+fn cancel_timer(key: TimerKey, loop_id: LoopId) {
+    with_loop(loop_id, |l| l.sleep_cancel(key));
+}
+
 impl Drop for Sleep {
+    #[inline]
     fn drop(&mut self) {
         self.deregister();
     }
