@@ -15,7 +15,7 @@
 //! A loop belongs to the thread that built it (`EventLoop` is `!Send`);
 //! other threads reach it through a [`LoopHandle`].
 
-use super::callback::{CallbackRef, Handle, Runnable, TimerHandle};
+use super::callback::{CallbackRef, Handle, QueuedCallbacks, Runnable, TimerHandle};
 use super::current::{self, RunGuard, TaskGuard};
 use super::debug::{debug_from_env, DebugMode, DEFAULT_SLOW_CALLBACK_DURATION};
 use super::error::LoopError;
@@ -246,6 +246,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
             closed: Cell::new(false),
             busy_iterations: Cell::new(0),
             local_ids: Cell::new((0, 0)),
+            queued: RefCell::new(QueuedCallbacks::new()),
             poll_interval: self.poll_interval,
             exception_handler: RefCell::new(None),
             counters: Counters::default(),
@@ -299,7 +300,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
     /// Schedules `callback` for the next iteration (rule L1).
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
         let callback = CallbackRef::local(callback);
-        self.core.push(Runnable::Callback(callback.clone(), self.core.spawn_context()));
+        self.core.push_callback(callback.clone(), self.core.spawn_context());
         Handle { callback }
     }
 
@@ -612,6 +613,8 @@ pub(crate) struct LoopCore<R, C, E, X> {
     /// and out around it (an O(1) swap).
     context: UnsafeCell<Context<X>>,
     batch: RefCell<VecDeque<Runnable<X>>>,
+    /// The callbacks the ready queue names by index.
+    queued: RefCell<QueuedCallbacks<X>>,
     events: RefCell<Vec<Event>>,
     pub(crate) wake_buf: RefCell<Vec<Waker>>,
     remote_buf: RefCell<Vec<Remote>>,
@@ -797,7 +800,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 None => return,
                 Some((_, Timer::Callback(entry))) => {
                     let (callback, context) = *entry;
-                    self.push(Runnable::Callback(callback, context))
+                    self.push_callback(callback, context)
                 }
                 Some((_, Timer::Wake(waker))) => self.push(Runnable::Wake(waker)),
             }
@@ -825,7 +828,12 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             match next {
                 None => break,
                 Some(Runnable::Task(task)) => self.run_task(task),
-                Some(Runnable::Callback(callback, context)) => self.run_callback(callback, context),
+                Some(Runnable::Callback(index, _)) => {
+                    let queued = self.queued.borrow_mut().take(index);
+                    if let Some((callback, context)) = queued {
+                        self.run_callback(callback, context);
+                    }
+                }
                 Some(Runnable::Wake(waker)) => waker.wake(),
             }
         }
@@ -848,6 +856,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         unsafe { self.shared.push_local(runnable) }
     }
 
+    /// Queues a callback to run in `context`.
+    #[inline]
+    pub(crate) fn push_callback(&self, callback: CallbackRef, context: Context<X>) {
+        let runnable = self.queued.borrow_mut().insert(callback, context);
+        self.push(runnable);
+    }
+
     fn take_remote_work(&self) {
         if !self.shared.has_remote() {
             return;
@@ -861,9 +876,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                     self.register(registry, Context::from_entries(context));
                     self.push(Runnable::Task(queued));
                 }
-                Remote::Callback(callback, context) => {
-                    self.push(Runnable::Callback(callback, Context::from_entries(context)))
-                }
+                Remote::Callback(callback, context) => self.push_callback(callback, Context::from_entries(context)),
                 Remote::Run(f) => f(),
             }
         }
@@ -1083,7 +1096,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let mut callbacks = callbacks.into_iter();
         let mut schedule = |(callback, context): (crate::runtime::registry::DoneCallback, Context<X>)| {
             let info = info.clone().expect("computed when there are callbacks");
-            self.push(Runnable::Callback(CallbackRef::local(move || callback(&info)), context));
+            self.push_callback(CallbackRef::local(move || callback(&info)), context);
         };
         // A joiner resumes as asyncio's awaiting task does, through a
         // done-callback of its own: after the callbacks added before it
@@ -1278,6 +1291,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // state can be dropped on another thread.
         let ready = unsafe { self.shared.with_ready(mem::take) };
         drop(ready);
+        let queued = self.queued.borrow_mut().clear();
+        drop(queued);
         let batch = mem::take(&mut *self.batch.borrow_mut());
         drop(batch);
         drop(entered);

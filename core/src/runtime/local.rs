@@ -164,7 +164,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
                 drop(tasks);
                 // Already complete: still through call_soon, never inline (F3).
                 let info = TaskInfo::of(raw);
-                self.push(Runnable::Callback(CallbackRef::local(move || callback(&info)), context));
+                self.push_callback(CallbackRef::local(move || callback(&info)), context);
             }
         }
     }
@@ -172,7 +172,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     // ----- callbacks and timers --------------------------------------------
 
     fn call_soon(&self, callback: CallbackRef) {
-        self.push(Runnable::Callback(callback, self.spawn_context()));
+        self.push_callback(callback, self.spawn_context());
     }
 
     fn call_at(&self, when: Instant, callback: CallbackRef) -> TimerKey {
@@ -227,7 +227,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         let held = self.held.borrow_mut().remove(&id);
         if let Some((callback, context)) = held {
             if run {
-                self.push(Runnable::Callback(callback, context));
+                self.push_callback(callback, context);
             }
         }
     }

@@ -101,7 +101,7 @@ impl LoopId {
     }
 }
 
-// SAFETY: `ready` (which holds `Rc`s and contexts) is only touched on the
+// SAFETY: `ready` (an `UnsafeCell` with local wakers and task references) is only touched on the
 // loop's thread, while it runs there, and is empty whenever the loop is not
 // running (it is drained at close); every other field is `Send + Sync`.
 unsafe impl<R: Send, X> Send for LoopShared<R, X> {}

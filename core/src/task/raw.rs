@@ -103,7 +103,6 @@ const PENDING: u8 = 0;
 const READY: u8 = 1;
 const TAKEN: u8 = 2;
 
-
 /// What the loop provides when it creates a task.
 pub(crate) struct Spawner {
     /// A strong count of the loop's shared state, handed to the task. It
@@ -222,7 +221,8 @@ unsafe fn take_ready<F: Future>(ptr: NonNull<Header>) -> Option<Result<F::Output
         }
         ready
     });
-    was_ready.then(|| unsafe { stage::<F>(ptr) }.with_mut(|payload| unsafe { ManuallyDrop::take(&mut (*payload).ready) }))
+    was_ready
+        .then(|| unsafe { stage::<F>(ptr) }.with_mut(|payload| unsafe { ManuallyDrop::take(&mut (*payload).ready) }))
 }
 
 /// The output in place, if the stage holds one.
