@@ -332,6 +332,13 @@ impl BlockingPool {
         self.owner.shared.lock().shutdown
     }
 
+    /// Whether a job is queued or running (a loop waiting for one spins
+    /// briefly before it parks).
+    pub(crate) fn has_pending_work(&self) -> bool {
+        let state = self.owner.shared.lock();
+        state.running > 0 || !state.queue.is_empty()
+    }
+
     /// The pool's counters now.
     pub fn stats(&self) -> PoolStats {
         let state = self.owner.shared.lock();
