@@ -343,22 +343,29 @@ pub(crate) fn cancel_task(task: RawTask, message: Option<Cow<'static, str>>) -> 
     if let Some(accepted) = with_local(task.owner(), |l| l.cancel_task(task, message.clone())) {
         return accepted;
     }
+    // Whether the request is accepted is decided now, before it is posted:
+    // once posted, the loop may deliver it and the task end cancelled before
+    // this thread looks again, and a cancel that reports the task already
+    // done must never come with a cancelled outcome (rule C8).
+    let accepted = !task.is_complete();
     let task_ref = retain(task);
     post_to_owner(task, move || {
         with_running(|l| l.cancel_task(task_ref.raw(), message));
     });
-    !task.is_complete()
+    accepted
 }
 
 pub(crate) fn uncancel_task(task: RawTask) -> u32 {
     if let Some(n) = with_local(task.owner(), |l| l.uncancel_task(task)) {
         return n;
     }
+    // As in `cancel_task`: read before the loop can act on the request.
+    let remaining = task.cancel_requests().saturating_sub(1);
     let task_ref = retain(task);
     post_to_owner(task, move || {
         with_running(|l| l.uncancel_task(task_ref.raw()));
     });
-    task.cancel_requests().saturating_sub(1)
+    remaining
 }
 
 pub(crate) fn abort_task(task: RawTask) {
