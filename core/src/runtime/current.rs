@@ -606,5 +606,10 @@ pub fn try_handle() -> Option<LoopHandle> {
 
 /// The task being polled on this thread, if any (asyncio's `current_task()`).
 pub fn current_task_handle() -> Option<crate::task::AnyTask> {
-    current_task().map(|raw| crate::task::AnyTask::from_ref(retain(raw)))
+    current_task().map(task_handle)
+}
+
+/// An owned handle to a live task.
+pub(crate) fn task_handle(raw: RawTask) -> crate::task::AnyTask {
+    crate::task::AnyTask::from_ref(retain(raw))
 }

@@ -27,6 +27,7 @@
 //! timer, and one that waits fires exactly as if scheduled on entry.
 
 use crate::runtime::{current, Handle, TimerHandle};
+use crate::task::raw::RawTask;
 use crate::task::AnyTask;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -117,7 +118,9 @@ pub fn timeout_at(deadline: Instant) -> Timeout {
 /// .unwrap();
 /// ```
 pub fn wait_for<F: Future>(timeout: Duration, future: F) -> TimeoutScope<F> {
-    self::timeout(timeout).run(future)
+    // No handle can exist: the scope's state starts inline, and moves to
+    // an `Rc` only if an expiry has to be scheduled (the body waits).
+    TimeoutScope { inner: ScopeState::Inline(Inner::new(Some(Deadline::After(timeout)))), body: future }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -139,6 +142,11 @@ enum State {
 struct Inner {
     state: Cell<State>,
     deadline: Cell<Option<Deadline>>,
+    /// The task the scope runs in, from entry. Not a reference: while the
+    /// scope is entered its future is alive, so its task is.
+    entered_in: Cell<Option<RawTask>>,
+    /// An owned handle to that task, taken when an expiry is scheduled (a
+    /// body that finishes in its first poll never pays for one).
     task: RefCell<Option<AnyTask>>,
     /// The task's `cancelling()` at entry.
     cancelling: Cell<u32>,
@@ -166,7 +174,26 @@ impl Expiry {
     }
 }
 
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout").field("state", &self.state.get()).field("when", &self.when()).finish()
+    }
+}
+
 impl Inner {
+    fn new(deadline: Option<Deadline>) -> Inner {
+        Inner {
+            state: Cell::new(State::Created),
+            deadline: Cell::new(deadline),
+            entered_in: Cell::new(None),
+            task: RefCell::new(None),
+            cancelling: Cell::new(0),
+            mark: Cell::new(0),
+            timer: RefCell::new(None),
+            deferred: Cell::new(None),
+        }
+    }
+
     fn when(&self) -> Option<Instant> {
         match self.deadline.get()? {
             Deadline::At(when) => Some(when),
@@ -174,8 +201,18 @@ impl Inner {
         }
     }
 
+    /// Takes an owned handle to the scope's task, once: an expiry is about
+    /// to be scheduled, and it cancels that task.
+    fn hold_task(&self) {
+        let mut task = self.task.borrow_mut();
+        if task.is_none() {
+            *task = self.entered_in.get().map(current::task_handle);
+        }
+    }
+
     /// asyncio's `Timeout.reschedule`, once entered.
     fn schedule(self: &Rc<Self>) {
+        self.hold_task();
         self.deferred.set(None);
         if let Some(timer) = self.timer.borrow_mut().take() {
             timer.cancel();
@@ -194,6 +231,7 @@ impl Inner {
     /// it took on entry, so that it fires exactly as if scheduled then.
     fn schedule_deferred(self: &Rc<Self>) {
         let (Some(seq), Some(when)) = (self.deferred.take(), self.when()) else { return };
+        self.hold_task();
         #[cfg(not(corio_mutant = "timeout_deferred_loses_place"))]
         let timer = current::call_at_reserved(when, seq, self.on_timeout());
         // MUTANT (tests/rules_timeouts.rs): schedule the deferred expiry with
@@ -234,17 +272,7 @@ pub struct Timeout {
 
 impl Timeout {
     fn new(deadline: Deadline) -> Timeout {
-        Timeout {
-            inner: Rc::new(Inner {
-                state: Cell::new(State::Created),
-                deadline: Cell::new(Some(deadline)),
-                task: RefCell::new(None),
-                cancelling: Cell::new(0),
-                mark: Cell::new(0),
-                timer: RefCell::new(None),
-                deferred: Cell::new(None),
-            }),
-        }
+        Timeout { inner: Rc::new(Inner::new(Some(deadline))) }
     }
 
     /// A scope with no deadline (asyncio's `timeout(None)`), to be given one
@@ -272,7 +300,7 @@ impl Timeout {
     ///
     /// When first polled outside a corio task.
     pub fn run<F: Future>(self, body: F) -> TimeoutScope<F> {
-        TimeoutScope { inner: self.inner, body }
+        TimeoutScope { inner: ScopeState::Shared(self.inner), body }
     }
 }
 
@@ -366,15 +394,45 @@ impl TimeoutHandle {
 
 impl fmt::Debug for TimeoutHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timeout").field("state", &self.inner.state.get()).field("when", &self.when()).finish()
+        self.inner.fmt(f)
     }
 }
 
 /// The future of [`Timeout::run`] and [`wait_for`].
 #[must_use = "futures do nothing unless awaited"]
 pub struct TimeoutScope<F> {
-    inner: Rc<Inner>,
+    inner: ScopeState,
     body: F,
+}
+
+/// A scope's state: inline until something must share it (an expiry
+/// callback), then in an `Rc` (which `Timeout::run` starts with, as its
+/// handles share it from the start).
+enum ScopeState {
+    Inline(Inner),
+    Shared(Rc<Inner>),
+}
+
+impl ScopeState {
+    fn get(&self) -> &Inner {
+        match self {
+            ScopeState::Inline(inner) => inner,
+            ScopeState::Shared(inner) => inner,
+        }
+    }
+
+    /// The state as an `Rc`, moving it there if it is inline (nothing
+    /// borrows it between polls, so it can move).
+    fn shared(&mut self) -> &Rc<Inner> {
+        if let ScopeState::Inline(inner) = self {
+            let inner = std::mem::replace(inner, Inner::new(None));
+            *self = ScopeState::Shared(Rc::new(inner));
+        }
+        match self {
+            ScopeState::Shared(inner) => inner,
+            ScopeState::Inline(_) => unreachable!("just moved to an Rc"),
+        }
+    }
 }
 
 const NOT_IN_A_TASK: &str =
@@ -382,12 +440,12 @@ const NOT_IN_A_TASK: &str =
 
 impl<F: Future> TimeoutScope<F> {
     /// asyncio's `__aenter__`.
-    fn enter(&self) {
-        let inner = &self.inner;
-        let task = current::current_task_handle().unwrap_or_else(|| panic!("{NOT_IN_A_TASK}"));
-        inner.cancelling.set(task.cancelling());
-        inner.mark.set(current::cancel_mark(task.raw()));
-        *inner.task.borrow_mut() = Some(task);
+    fn enter(&mut self) {
+        let inner = self.inner.get();
+        let task = current::current_task().unwrap_or_else(|| panic!("{NOT_IN_A_TASK}"));
+        inner.cancelling.set(task.cancel_requests());
+        inner.mark.set(current::cancel_mark(task));
+        inner.entered_in.set(Some(task));
         let now = current::time();
         if let Some(Deadline::After(delay)) = inner.deadline.get() {
             inner.deadline.set(Some(Deadline::At(now + delay)));
@@ -398,13 +456,14 @@ impl<F: Future> TimeoutScope<F> {
             // now, schedule it only if the body waits (`schedule_deferred`).
             Some(when) if when > now => inner.deferred.set(Some(current::reserve_timer())),
             // A past deadline expires next iteration (TO4); no deadline, never.
-            _ => inner.schedule(),
+            Some(_) => self.inner.shared().schedule(),
+            None => {}
         }
     }
 
     /// asyncio's `__aexit__`: converts this scope's own cancellation.
     fn exit(&self, output: F::Output) -> Result<F::Output, Elapsed> {
-        let inner = &self.inner;
+        let inner = self.inner.get();
         inner.deferred.set(None); // finished in its first poll: never scheduled
         if let Some(timer) = inner.timer.borrow_mut().take() {
             timer.cancel();
@@ -439,7 +498,7 @@ impl<F: Future> Future for TimeoutScope<F> {
         // SAFETY: `body` is structurally pinned: never moved out of the
         // scope; `inner` is not pinned (an `Rc`, only read through).
         let this = unsafe { self.get_unchecked_mut() };
-        match this.inner.state.get() {
+        match this.inner.get().state.get() {
             State::Created => this.enter(),
             State::Entered | State::Expiring => {}
             State::Expired | State::Exited => panic!("a timeout scope polled after it returned"),
@@ -448,7 +507,9 @@ impl<F: Future> Future for TimeoutScope<F> {
         let body = unsafe { Pin::new_unchecked(&mut this.body) };
         match body.poll(cx) {
             Poll::Pending => {
-                this.inner.schedule_deferred();
+                if this.inner.get().deferred.get().is_some() {
+                    this.inner.shared().schedule_deferred();
+                }
                 Poll::Pending
             }
             Poll::Ready(output) => Poll::Ready(this.exit(output)),
@@ -460,7 +521,7 @@ impl<F> Drop for TimeoutScope<F> {
     /// A scope dropped before its body finished (its task aborted, or the
     /// scope raced in a `select`) takes its cancel request back.
     fn drop(&mut self) {
-        let inner = &self.inner;
+        let inner = self.inner.get();
         if let Some(timer) = inner.timer.borrow_mut().take() {
             timer.cancel();
         }
@@ -482,6 +543,6 @@ impl<F> Drop for TimeoutScope<F> {
 
 impl<F> fmt::Debug for TimeoutScope<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        TimeoutHandle { inner: self.inner.clone() }.fmt(f)
+        self.inner.get().fmt(f)
     }
 }
