@@ -1118,13 +1118,18 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// Publishes a task's end: done-callbacks (F3), the joiner, the registry.
     fn complete(&self, raw: RawTask, outcome: usize) {
         // The registry's reference keeps the task alive until the end here.
-        let mut entry = self.tasks.borrow_mut().remove(raw);
+        let entry = self.tasks.borrow_mut().remove(raw);
         let before = raw.state().transition_to_complete(outcome);
-        let Some(extras) = entry.as_mut().and_then(|e| e.extras.take()) else {
+        let Some(TaskEntry { task: registry_ref, context, extras, .. }) = entry else {
+            self.notify_joiner(raw, before);
+            return;
+        };
+        let Some(extras) = extras else {
             // The common case: no done-callbacks (nor anything else rare), so
             // only the joiner is told; no empty callback list is walked.
             self.notify_joiner(raw, before);
-            drop(entry);
+            drop(context);
+            drop(registry_ref);
             return;
         };
         let (callbacks, joiner_at) = (extras.done_callbacks, extras.joiner_at);
@@ -1140,7 +1145,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         callbacks.by_ref().take(joiner_at.unwrap_or(usize::MAX)).for_each(&mut schedule);
         self.notify_joiner(raw, before);
         callbacks.for_each(schedule);
-        drop(entry);
+        drop(context);
+        drop(registry_ref);
     }
 
     fn notify_joiner(&self, raw: RawTask, before: crate::task::state::Snapshot) {

@@ -32,6 +32,7 @@ const _: () = assert!(std::mem::align_of::<Location<'static>>() > NAMED);
 const _: () = assert!(std::mem::align_of::<Named>() > NAMED);
 
 impl Origin {
+    #[inline]
     pub(crate) fn new(location: &'static Location<'static>, name: Option<Box<str>>) -> Origin {
         match name {
             None => Origin(NonNull::from(location).cast()),
