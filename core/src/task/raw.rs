@@ -181,6 +181,7 @@ unsafe fn clear_stage<F: Future>(ptr: NonNull<Header>) -> Result<(), Panic> {
     // SAFETY: the caller owns the stage and with it the tag. The tag is
     // cleared first, so a destructor that panics halfway is not run again.
     let tag = unsafe { ptr.as_ref() }.stage_tag.with_mut(|tag| unsafe { std::mem::replace(&mut *tag, TAKEN) });
+    // SAFETY: as above, the caller owns the stage.
     unsafe { stage::<F>(ptr) }.with_mut(|payload| {
         // SAFETY: the tag named the live field; it is dropped once.
         panic::catch_unwind(AssertUnwindSafe(|| unsafe {
@@ -200,9 +201,10 @@ unsafe fn clear_stage<F: Future>(ptr: NonNull<Header>) -> Result<(), Panic> {
 ///
 /// The caller owns the stage, which is empty (`TAKEN`).
 unsafe fn set_ready<F: Future>(ptr: NonNull<Header>, outcome: Result<F::Output, JoinError>) {
-    // SAFETY: the caller owns the stage and the tag; nothing live is
+    // SAFETY: the caller owns the stage; it is empty, so nothing live is
     // overwritten.
     unsafe { stage::<F>(ptr) }.with_mut(|payload| unsafe { (*payload).ready = ManuallyDrop::new(outcome) });
+    // SAFETY: the caller owns the tag with the stage; `ready` is now live.
     unsafe { ptr.as_ref() }.stage_tag.with_mut(|tag| unsafe { *tag = READY });
 }
 
@@ -221,8 +223,10 @@ unsafe fn take_ready<F: Future>(ptr: NonNull<Header>) -> Option<Result<F::Output
         }
         ready
     });
-    was_ready
-        .then(|| unsafe { stage::<F>(ptr) }.with_mut(|payload| unsafe { ManuallyDrop::take(&mut (*payload).ready) }))
+    // SAFETY: the tag was `READY`, so `ready` is live; the tag is `TAKEN`
+    // now, so it is read out exactly once.
+    let take = || unsafe { stage::<F>(ptr) }.with_mut(|payload| unsafe { ManuallyDrop::take(&mut (*payload).ready) });
+    was_ready.then(take)
 }
 
 /// The output in place, if the stage holds one.
