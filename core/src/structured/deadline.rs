@@ -8,7 +8,7 @@
 //! heap (the timer registers on the first `Pending`).
 
 use super::timeout::Elapsed;
-use crate::time::{sleep, sleep_until, Sleep};
+use crate::time::Deadline;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -16,11 +16,11 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 pub(crate) fn timed<F: Future>(future: F, delay: Duration) -> Timed<F> {
-    Timed { future: Some(future), timer: sleep(delay) }
+    Timed { future: Some(future), timer: Deadline::after(delay) }
 }
 
 pub(crate) fn timed_until<F: Future>(future: F, deadline: Instant) -> Timed<F> {
-    Timed { future: Some(future), timer: sleep_until(deadline) }
+    Timed { future: Some(future), timer: Deadline::at(deadline) }
 }
 
 /// The future of [`FutureExt::timeout`](crate::FutureExt::timeout) and
@@ -29,7 +29,7 @@ pub(crate) fn timed_until<F: Future>(future: F, deadline: Instant) -> Timed<F> {
 pub struct Timed<F> {
     /// Structurally pinned; `None` once finished or dropped at the deadline.
     future: Option<F>,
-    timer: Sleep,
+    timer: Deadline,
 }
 
 impl<F: Future> Future for Timed<F> {

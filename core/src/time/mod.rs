@@ -14,5 +14,6 @@
 mod sleep;
 mod yield_now;
 
+pub(crate) use sleep::Deadline;
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use yield_now::{yield_now, YieldNow};

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 #[track_caller]
 #[inline]
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep { phase: Phase::After(duration), timer: None, at: Location::caller() }
+    Sleep { deadline: Deadline::after(duration), at: Location::caller() }
 }
 
 /// Waits until `deadline` on the running loop's clock (a checkpoint). A
@@ -39,11 +39,11 @@ pub fn sleep(duration: Duration) -> Sleep {
 #[track_caller]
 #[inline]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { phase: Phase::At(deadline), timer: None, at: Location::caller() }
+    Sleep { deadline: Deadline::at(deadline), at: Location::caller() }
 }
 
-/// Where a sleep is. The deadline is kept while its timer is registered, so
-/// a sleep moved to another loop can start over there.
+/// Where a deadline is. It is kept while its timer is registered, so a
+/// sleep moved to another loop can start over there.
 #[derive(Debug, Clone, Copy)]
 enum Phase {
     After(Duration),
@@ -58,25 +58,22 @@ enum Phase {
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    phase: Phase,
-    /// The registered timer and the loop it is on (a separate field, not a
-    /// phase, so the whole sleep is 48 bytes: `LoopId` is never zero).
-    timer: Option<(TimerKey, LoopId)>,
+    deadline: Deadline,
     /// Where it was created: the checkpoint a task dump shows.
     at: &'static Location<'static>,
 }
 
-impl Sleep {
-    /// Forgets the timer (dropped sleeps and cancelled ones). Inline, so a
-    /// sleep that never registered (a timeout around a ready future) costs
-    /// its drop one branch.
-    #[inline]
-    fn deregister(&mut self) {
-        if let Some((key, loop_id)) = self.timer.take() {
-            cancel_timer(key, loop_id);
-        }
-        self.phase = Phase::Done;
-    }
+/// A sleep's timer without the checkpoint and without a place in task
+/// dumps: the deadline of combinators that must not consume the task's
+/// cancel and never suspend on their own (`FutureExt::timeout`, `wait`).
+/// Creating and dropping one that never registered is a few stores and one
+/// branch — W9a's whole cost beyond the future.
+#[derive(Debug)]
+pub(crate) struct Deadline {
+    phase: Phase,
+    /// The registered timer and the loop it is on (a separate field, not a
+    /// phase, so a sleep is 48 bytes: `LoopId` is never zero).
+    timer: Option<(TimerKey, LoopId)>,
 }
 
 impl Future for Sleep {
@@ -85,22 +82,42 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if let Err(cancelled) = current::checkpoint() {
-            this.deregister();
+            this.deadline.deregister();
             return Poll::Ready(Err(cancelled));
         }
-        let poll = this.poll_timer(cx);
+        let poll = this.deadline.poll_timer(cx);
         if poll.is_pending() {
-            let kind = if matches!(this.phase, Phase::Yielded) { WaitKind::Yield } else { WaitKind::Sleep };
+            let kind = if matches!(this.deadline.phase, Phase::Yielded) { WaitKind::Yield } else { WaitKind::Sleep };
             suspend_at(kind, Some(this.at));
         }
         poll.map(Ok)
     }
 }
 
-impl Sleep {
-    /// The timer alone, without the checkpoint: for combinators whose
-    /// deadline must not consume the task's cancel (`FutureExt::timeout`,
-    /// `wait`).
+impl Deadline {
+    /// `duration` from the first poll.
+    #[inline]
+    pub(crate) fn after(duration: Duration) -> Self {
+        Deadline { phase: Phase::After(duration), timer: None }
+    }
+
+    /// At `instant`.
+    #[inline]
+    pub(crate) fn at(instant: Instant) -> Self {
+        Deadline { phase: Phase::At(instant), timer: None }
+    }
+
+    /// Forgets the timer (cancelled sleeps).
+    #[inline]
+    fn deregister(&mut self) {
+        if let Some((key, loop_id)) = self.timer.take() {
+            cancel_timer(key, loop_id);
+        }
+        self.phase = Phase::Done;
+    }
+
+    /// Registers the timer on the first poll, re-arms it with `cx`'s waker
+    /// on later ones; `Ready` once the deadline has passed.
     pub(crate) fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let this = self;
         let deadline = match (this.phase, this.timer) {
@@ -147,9 +164,26 @@ fn cancel_timer(key: TimerKey, loop_id: LoopId) {
     with_loop(loop_id, |l| l.sleep_cancel(key));
 }
 
-impl Drop for Sleep {
+impl Drop for Deadline {
+    /// Only reads: a sleep that never registered (a timeout around a ready
+    /// future) costs its drop one load and one branch.
     #[inline]
     fn drop(&mut self) {
-        self.deregister();
+        if let Some((key, loop_id)) = self.timer {
+            cancel_timer(key, loop_id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Deadline, Sleep};
+    use std::mem::size_of;
+
+    /// docs/benchmarks.md counts a sleeping task's bytes with these sizes.
+    #[test]
+    fn sleep_is_48_bytes_and_its_deadline_40() {
+        assert_eq!(size_of::<Deadline>(), 40);
+        assert_eq!(size_of::<Sleep>(), 48);
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::runtime::current;
 use crate::task::{Cancelled, JoinError, Task};
-use crate::time::{sleep, Sleep};
+use crate::time::Deadline;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -81,7 +81,7 @@ impl Outcome for () {
 /// .unwrap();
 /// ```
 pub fn wait<T: Outcome>(tasks: &mut Vec<Task<T>>, when: ReturnWhen, timeout: Option<Duration>) -> WaitTasks<'_, T> {
-    WaitTasks { tasks, when, timer: timeout.map(sleep) }
+    WaitTasks { tasks, when, timer: timeout.map(Deadline::after) }
 }
 
 /// The future of [`wait`].
@@ -89,7 +89,7 @@ pub fn wait<T: Outcome>(tasks: &mut Vec<Task<T>>, when: ReturnWhen, timeout: Opt
 pub struct WaitTasks<'a, T> {
     tasks: &'a mut Vec<Task<T>>,
     when: ReturnWhen,
-    timer: Option<Sleep>,
+    timer: Option<Deadline>,
 }
 
 impl<T: Outcome> WaitTasks<'_, T> {
