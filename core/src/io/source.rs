@@ -98,7 +98,8 @@ impl<T: AsFd> Async<T> {
         if !current::is_current(self.loop_id) {
             return Poll::Ready(Err(wrong_loop()));
         }
-        current::with_running(|l| l.io_poll_ready(self.key, direction, cx)).unwrap_or(Poll::Ready(Err(wrong_loop())))
+        current::with_running(|l| l.io_poll_ready(self.key, direction, cx))
+            .unwrap_or_else(|| Poll::Ready(Err(wrong_loop())))
     }
 
     /// Waits until the source may be readable.
