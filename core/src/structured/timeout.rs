@@ -120,7 +120,7 @@ pub fn timeout_at(deadline: Instant) -> Timeout {
 pub fn wait_for<F: Future>(timeout: Duration, future: F) -> TimeoutScope<F> {
     // No handle can exist: the scope's state starts inline, and moves to
     // an `Rc` only if an expiry has to be scheduled (the body waits).
-    TimeoutScope { inner: ScopeState::Inline(Inner::new(Some(Deadline::After(timeout)))), body: future }
+    TimeoutScope { inner: ScopeState::Inline(Core::new(Some(Deadline::After(timeout)))), body: future }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -139,21 +139,38 @@ enum State {
     Exited,
 }
 
+/// A scope's state once something shares it: its [`Core`], plus what only
+/// a scheduled expiry needs.
 struct Inner {
+    core: Core,
+    /// An owned handle to the scope's task, taken when an expiry is
+    /// scheduled (a body that finishes in its first poll never pays for one).
+    task: RefCell<Option<AnyTask>>,
+    /// The expiry callback, while scheduled.
+    timer: RefCell<Option<Expiry>>,
+}
+
+impl std::ops::Deref for Inner {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+/// The state every scope has, inline in the future until the body waits
+/// (small: creating, moving and dropping it is most of a `wait_for`
+/// around a ready future, W9b).
+struct Core {
     state: Cell<State>,
     deadline: Cell<Option<Deadline>>,
     /// The task the scope runs in, from entry. Not a reference: while the
     /// scope is entered its future is alive, so its task is.
     entered_in: Cell<Option<RawTask>>,
-    /// An owned handle to that task, taken when an expiry is scheduled (a
-    /// body that finishes in its first poll never pays for one).
-    task: RefCell<Option<AnyTask>>,
     /// The task's `cancelling()` at entry.
     cancelling: Cell<u32>,
     /// The task's cancel deliveries at entry.
     mark: Cell<u64>,
-    /// The expiry callback, while scheduled.
-    timer: RefCell<Option<Expiry>>,
     /// A future deadline's expiry not yet scheduled: its place in the timer
     /// order, taken on entry. It is scheduled only if the body waits, so a
     /// body that finishes in its first poll costs no timer (W9).
@@ -174,22 +191,20 @@ impl Expiry {
     }
 }
 
-impl fmt::Debug for Inner {
+impl fmt::Debug for Core {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timeout").field("state", &self.state.get()).field("when", &self.when()).finish()
     }
 }
 
-impl Inner {
-    fn new(deadline: Option<Deadline>) -> Inner {
-        Inner {
+impl Core {
+    fn new(deadline: Option<Deadline>) -> Core {
+        Core {
             state: Cell::new(State::Created),
             deadline: Cell::new(deadline),
             entered_in: Cell::new(None),
-            task: RefCell::new(None),
             cancelling: Cell::new(0),
             mark: Cell::new(0),
-            timer: RefCell::new(None),
             deferred: Cell::new(None),
         }
     }
@@ -199,6 +214,12 @@ impl Inner {
             Deadline::At(when) => Some(when),
             Deadline::After(_) => None, // not entered yet
         }
+    }
+}
+
+impl Inner {
+    fn new(core: Core) -> Inner {
+        Inner { core, task: RefCell::new(None), timer: RefCell::new(None) }
     }
 
     /// Takes an owned handle to the scope's task, once: an expiry is about
@@ -272,7 +293,7 @@ pub struct Timeout {
 
 impl Timeout {
     fn new(deadline: Deadline) -> Timeout {
-        Timeout { inner: Rc::new(Inner::new(Some(deadline))) }
+        Timeout { inner: Rc::new(Inner::new(Core::new(Some(deadline)))) }
     }
 
     /// A scope with no deadline (asyncio's `timeout(None)`), to be given one
@@ -409,24 +430,32 @@ pub struct TimeoutScope<F> {
 /// callback), then in an `Rc` (which `Timeout::run` starts with, as its
 /// handles share it from the start).
 enum ScopeState {
-    Inline(Inner),
+    Inline(Core),
     Shared(Rc<Inner>),
 }
 
 impl ScopeState {
-    fn get(&self) -> &Inner {
+    fn get(&self) -> &Core {
         match self {
-            ScopeState::Inline(inner) => inner,
+            ScopeState::Inline(core) => core,
             ScopeState::Shared(inner) => inner,
+        }
+    }
+
+    /// The shared state, if there is one (only it can hold an expiry).
+    fn if_shared(&self) -> Option<&Inner> {
+        match self {
+            ScopeState::Inline(_) => None,
+            ScopeState::Shared(inner) => Some(inner),
         }
     }
 
     /// The state as an `Rc`, moving it there if it is inline (nothing
     /// borrows it between polls, so it can move).
     fn shared(&mut self) -> &Rc<Inner> {
-        if let ScopeState::Inline(inner) = self {
-            let inner = std::mem::replace(inner, Inner::new(None));
-            *self = ScopeState::Shared(Rc::new(inner));
+        if let ScopeState::Inline(core) = self {
+            let core = std::mem::replace(core, Core::new(None));
+            *self = ScopeState::Shared(Rc::new(Inner::new(core)));
         }
         match self {
             ScopeState::Shared(inner) => inner,
@@ -463,8 +492,13 @@ impl<F: Future> TimeoutScope<F> {
 
     /// asyncio's `__aexit__`: converts this scope's own cancellation.
     fn exit(&self, output: F::Output) -> Result<F::Output, Elapsed> {
-        let inner = self.inner.get();
-        inner.deferred.set(None); // finished in its first poll: never scheduled
+        let core = self.inner.get();
+        core.deferred.set(None); // finished in its first poll: never scheduled
+        let Some(inner) = self.inner.if_shared() else {
+            // Never shared, so no expiry was ever scheduled.
+            core.state.set(State::Exited);
+            return Ok(output);
+        };
         if let Some(timer) = inner.timer.borrow_mut().take() {
             timer.cancel();
         }
@@ -521,21 +555,26 @@ impl<F> Drop for TimeoutScope<F> {
     /// A scope dropped before its body finished (its task aborted, or the
     /// scope raced in a `select`) takes its cancel request back.
     fn drop(&mut self) {
-        let inner = self.inner.get();
-        if let Some(timer) = inner.timer.borrow_mut().take() {
-            timer.cancel();
+        let core = self.inner.get();
+        if let Some(inner) = self.inner.if_shared() {
+            if let Some(timer) = inner.timer.borrow_mut().take() {
+                timer.cancel();
+            }
         }
-        match inner.state.get() {
+        match core.state.get() {
             State::Expiring => {
-                inner.state.set(State::Expired);
-                if let Some(task) = &*inner.task.borrow() {
-                    if !task.done() {
-                        task.uncancel();
+                core.state.set(State::Expired);
+                // Expiring means an expiry ran, so the state is shared.
+                if let Some(inner) = self.inner.if_shared() {
+                    if let Some(task) = &*inner.task.borrow() {
+                        if !task.done() {
+                            task.uncancel();
+                        }
                     }
                 }
             }
             // Gone before expiring: a later `reschedule` must not arm it.
-            State::Entered => inner.state.set(State::Exited),
+            State::Entered => core.state.set(State::Exited),
             State::Created | State::Expired | State::Exited => {}
         }
     }
