@@ -1059,12 +1059,12 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         };
         let started = resumed_from.is_some();
         if before.has(ABORT) {
-            return self.finish_cancelled(raw, Cancelled::new(None));
+            return self.end_cancelled(raw, Cancelled::new(None), Some(task));
         }
         if !started && before.has(CANCEL) {
             // Rule C4: cancelled before it ever ran; the body never runs.
             let cancelled = self.deliver_cancel(raw);
-            return self.finish_cancelled(raw, cancelled);
+            return self.end_cancelled(raw, cancelled, Some(task));
         }
 
         metrics::bump(&self.counters.task_polls);
@@ -1096,27 +1096,31 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 match cancelled {
                     // The body returned holding the cancellation it was given:
                     // it ends cancelled (see `task::Cancelled`).
-                    Some(cancelled) => {
-                        // SAFETY: the loop owns the stage until completion.
-                        unsafe { raw.set_error(JoinError::Cancelled(cancelled)) };
-                        self.complete(raw, CANCELLED);
-                    }
-                    None => self.complete(raw, 0),
+                    Some(cancelled) => self.end_cancelled(raw, cancelled, Some(task)),
+                    None => self.complete(raw, 0, Some(task)),
                 }
             }
-            Step::Panicked => self.complete(raw, PANICKED),
+            Step::Panicked => self.complete(raw, PANICKED, Some(task)),
         }
     }
 
     /// Ends a task that will not run again as cancelled, dropping its future.
     pub(crate) fn finish_cancelled(&self, raw: RawTask, cancelled: Cancelled) {
+        self.end_cancelled(raw, cancelled, None);
+    }
+
+    /// [`finish_cancelled`](Self::finish_cancelled), from the task's own
+    /// step: `queued` is the reference its queue entry held.
+    fn end_cancelled(&self, raw: RawTask, cancelled: Cancelled, queued: Option<TaskRef>) {
         // SAFETY: the loop owns the stage until completion.
         unsafe { raw.set_error(JoinError::Cancelled(cancelled)) };
-        self.complete(raw, CANCELLED);
+        self.complete(raw, CANCELLED, queued);
     }
 
     /// Publishes a task's end: done-callbacks (F3), the joiner, the registry.
-    fn complete(&self, raw: RawTask, outcome: usize) {
+    /// `queued` is the queue entry's reference when the task ends in its own
+    /// step; it is released together with the registry's.
+    fn complete(&self, raw: RawTask, outcome: usize, queued: Option<TaskRef>) {
         // The registry's reference keeps the task alive until the end here.
         let entry = self.tasks.borrow_mut().remove(raw);
         let before = raw.state().transition_to_complete(outcome);
@@ -1129,7 +1133,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             // only the joiner is told; no empty callback list is walked.
             self.notify_joiner(raw, before);
             drop(context);
-            drop(registry_ref);
+            release(registry_ref, queued);
             return;
         };
         let (callbacks, joiner_at) = (extras.done_callbacks, extras.joiner_at);
@@ -1146,7 +1150,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         self.notify_joiner(raw, before);
         callbacks.for_each(schedule);
         drop(context);
-        drop(registry_ref);
+        release(registry_ref, queued);
     }
 
     fn notify_joiner(&self, raw: RawTask, before: crate::task::state::Snapshot) {
@@ -1351,5 +1355,14 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // SAFETY: as above.
         let context = unsafe { InstallGuard::install(slot) };
         Some((run, context))
+    }
+}
+
+/// Drops a completed task's registry reference, with its queue entry's when
+/// it ended in its own step: one atomic operation for both.
+fn release(registry_ref: TaskRef, queued: Option<TaskRef>) {
+    match queued {
+        Some(queued) => registry_ref.drop_with(queued),
+        None => drop(registry_ref),
     }
 }

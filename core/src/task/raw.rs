@@ -509,6 +509,19 @@ impl TaskRef {
     pub(crate) fn into_raw(self) -> RawTask {
         ManuallyDrop::new(self).0
     }
+
+    /// Drops this reference and `other` (to the same task) with one atomic
+    /// operation: a completed task's last two references, the registry's
+    /// and its queue entry's, go together.
+    pub(crate) fn drop_with(self, other: TaskRef) {
+        assert!(self.0 == other.0, "drop_with: references to two different tasks");
+        let raw = self.into_raw();
+        let _ = other.into_raw();
+        if raw.state().ref_dec_two() {
+            // SAFETY: those were the last two references.
+            unsafe { (raw.header().vtable.dealloc)(raw.0) }
+        }
+    }
 }
 
 impl Clone for TaskRef {

@@ -143,6 +143,14 @@ impl State {
         previous >> REF_SHIFT == 1
     }
 
+    /// Drops two references at once (one read-modify-write instead of
+    /// two); returns true if they were the last.
+    pub(crate) fn ref_dec_two(&self) -> bool {
+        let previous = self.0.fetch_sub(2 * REF_ONE, Ordering::AcqRel);
+        debug_assert!(previous >> REF_SHIFT >= 2, "task reference count underflow");
+        previous >> REF_SHIFT == 2
+    }
+
     // ----- scheduling -------------------------------------------------------
 
     /// A wake. Returns true if the caller must push the task to a ready
