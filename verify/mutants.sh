@@ -42,6 +42,7 @@ read -r -d '' MUTANTS <<'EOF'
 # Loom models (verify/tests/loom_*.rs).
 waker_refcount_nonatomic  | loom cargo test -p corio-verify --release --test loom_waker_refs
 handle_drop_nonatomic     | loom cargo test -p corio-verify --release --test loom_handle_drop
+release_two_miscounts     | loom cargo test -p corio-verify --release --test loom_handle_drop
 join_waker_unchecked      | loom cargo test -p corio-verify --release --test loom_join
 park_check_before_flag    | loom cargo test -p corio-verify --release --test loom_park
 park_flag_cleared_early   | loom cargo test -p corio-verify --release --test loom_park

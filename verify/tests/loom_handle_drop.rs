@@ -72,3 +72,37 @@ fn output_dropped_once_when_handle_drop_races_completion() {
     eprintln!("loom_handle_drop: output taken by poll {taken}, dropped by the handle {handle}, by the loop {by_loop}");
     assert!(taken > 0 && handle > 0 && by_loop > 0, "every outcome of the race must be reachable");
 }
+
+/// A handle dropped without ever being polled (a detached spawn), racing the task's completion on the loop, with
+/// nothing else keeping the task allocated: the output is dropped exactly once, by the handle (the task completed
+/// first) or by the loop (the handle went first), and the task is freed exactly once (loom's leak tracking of the
+/// task allocation).
+#[test]
+fn unpolled_handle_drop_races_completion() {
+    static HANDLE_DROPPED: AtomicUsize = AtomicUsize::new(0);
+    static LOOP_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+    check("loom_handle_drop::unpolled_handle_drop_races_completion", || {
+        let lp = EventLoop::new(ParkReactor::new());
+        let drops = Counter::new();
+        let output = drops.clone();
+        let task = lp.spawn(async move { output.token() });
+        let seen = drops.clone();
+        let dropper = loom::thread::spawn(move || {
+            let before = seen.get();
+            drop(task);
+            let outcome = if seen.get() > before { &HANDLE_DROPPED } else { &LOOP_DROPS };
+            outcome.fetch_add(1, Ordering::Relaxed);
+        });
+
+        lp.block_on(async {}).unwrap();
+        dropper.join().unwrap();
+        assert_eq!(drops.get(), 1, "the output must be dropped once by the handle or the loop, not left behind");
+        drop(lp);
+        assert_eq!(drops.get(), 1);
+    });
+
+    let (handle, by_loop) = (HANDLE_DROPPED.load(Ordering::Relaxed), LOOP_DROPS.load(Ordering::Relaxed));
+    eprintln!("loom_handle_drop (unpolled): output dropped by the handle {handle}, by the loop {by_loop}");
+    assert!(handle > 0 && by_loop > 0, "both orders of the race must be reachable");
+}

@@ -148,7 +148,13 @@ impl State {
     pub(crate) fn ref_dec_two(&self) -> bool {
         let previous = self.0.fetch_sub(2 * REF_ONE, Ordering::AcqRel);
         debug_assert!(previous >> REF_SHIFT >= 2, "task reference count underflow");
-        previous >> REF_SHIFT == 2
+        #[cfg(not(corio_mutant = "release_two_miscounts"))]
+        return previous >> REF_SHIFT == 2;
+        // MUTANT (loom model 3, unpolled handle): the single-reference test
+        // where two were released; a task whose last two references go
+        // together is never freed.
+        #[cfg(corio_mutant = "release_two_miscounts")]
+        return previous >> REF_SHIFT == 1;
     }
 
     // ----- scheduling -------------------------------------------------------
