@@ -50,10 +50,7 @@ fn output_dropped_once_when_handle_drop_races_completion() {
                 TAKEN.fetch_add(1, Ordering::Relaxed);
                 return;
             }
-            let before = seen.get();
-            drop(task);
-            let outcome = if seen.get() > before { &HANDLE_DROPPED } else { &LOOP_DROPS };
-            outcome.fetch_add(1, Ordering::Relaxed);
+            drop_handle_and_record(task, &seen, [&HANDLE_DROPPED, &LOOP_DROPS]);
         });
 
         // One iteration completes the task.
@@ -88,12 +85,7 @@ fn unpolled_handle_drop_races_completion() {
         let output = drops.clone();
         let task = lp.spawn(async move { output.token() });
         let seen = drops.clone();
-        let dropper = loom::thread::spawn(move || {
-            let before = seen.get();
-            drop(task);
-            let outcome = if seen.get() > before { &HANDLE_DROPPED } else { &LOOP_DROPS };
-            outcome.fetch_add(1, Ordering::Relaxed);
-        });
+        let dropper = loom::thread::spawn(move || drop_handle_and_record(task, &seen, [&HANDLE_DROPPED, &LOOP_DROPS]));
 
         lp.block_on(async {}).unwrap();
         dropper.join().unwrap();
@@ -105,4 +97,13 @@ fn unpolled_handle_drop_races_completion() {
     let (handle, by_loop) = (HANDLE_DROPPED.load(Ordering::Relaxed), LOOP_DROPS.load(Ordering::Relaxed));
     eprintln!("loom_handle_drop (unpolled): output dropped by the handle {handle}, by the loop {by_loop}");
     assert!(handle > 0 && by_loop > 0, "both orders of the race must be reachable");
+}
+
+/// Drops the handle and counts who dropped the output: the handle (`by[0]`: the drop itself dropped it, the task
+/// having completed first) or the loop (`by[1]`: not yet, so the loop does at completion).
+fn drop_handle_and_record<T>(task: T, output_drops: &Counter, by: [&AtomicUsize; 2]) {
+    let before = output_drops.get();
+    drop(task);
+    let outcome = if output_drops.get() > before { by[0] } else { by[1] };
+    outcome.fetch_add(1, Ordering::Relaxed);
 }
