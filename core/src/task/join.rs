@@ -339,11 +339,15 @@ impl<T> Drop for Task<T> {
                 // was not complete, so the loop never reads the slot.
                 unsafe { self.raw.with_join_waker(|w| *w = None) };
             }
+            // Complete, and the handle took the output (it was joined):
+            // nothing is left to drop.
+            // SAFETY: COMPLETE with JOIN_INTEREST: the handle owns the stage.
+            Err(_) if unsafe { self.raw.stage_is_empty() } => {}
             Err(_) => {
                 // Complete: the output is ours to drop. A panic nobody looked
                 // at is reported, as asyncio reports "exception was never
                 // retrieved".
-                // SAFETY: COMPLETE with JOIN_INTEREST: the handle owns the stage.
+                // SAFETY: as above.
                 if let Some(panic) = unsafe { self.raw.take_panic() } {
                     current::report_unretrieved_panic(self.raw, panic);
                 }

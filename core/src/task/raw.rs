@@ -421,6 +421,19 @@ impl RawTask {
         unsafe { (self.header().vtable.take_panic)(self.0) }
     }
 
+    /// Whether the stage is empty (its output taken or dropped): then
+    /// neither [`take_panic`](Self::take_panic) nor
+    /// [`discard`](Self::discard) has anything to do, and a handle that
+    /// joined skips both indirect calls.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the stage (and with it the tag).
+    pub(crate) unsafe fn stage_is_empty(self) -> bool {
+        // SAFETY: the caller owns the stage's tag; a shared read.
+        self.header().stage_tag.with(|tag| unsafe { *tag } == TAKEN)
+    }
+
     /// Drops the future or output (a completed task whose handle is gone).
     ///
     /// # Safety
