@@ -853,8 +853,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let mut batch = self.batch.borrow_mut();
         // SAFETY: loop thread, no other borrow of the queue.
         unsafe { self.shared.with_ready(|ready| mem::swap(ready, &mut *batch)) };
+        // Only the batch uses the executor: borrowed once, not per runnable.
+        let mut executor = self.executor.borrow_mut();
         loop {
-            let next = self.executor.borrow_mut().next(&mut batch);
+            let next = executor.next(&mut batch);
             // MUTANT (prop_loop_order): keep running what becomes ready during
             // the batch, so a callback scheduled now runs in this iteration
             // instead of the next (breaks L2).
@@ -862,7 +864,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             let next = next.or_else(|| {
                 // SAFETY: as above.
                 unsafe { self.shared.with_ready(|ready| mem::swap(ready, &mut *batch)) };
-                self.executor.borrow_mut().next(&mut batch)
+                executor.next(&mut batch)
             });
             match next {
                 None => break,
