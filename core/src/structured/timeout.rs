@@ -556,21 +556,17 @@ impl<F> Drop for TimeoutScope<F> {
     /// scope raced in a `select`) takes its cancel request back.
     fn drop(&mut self) {
         let core = self.inner.get();
-        if let Some(inner) = self.inner.if_shared() {
-            if let Some(timer) = inner.timer.borrow_mut().take() {
-                timer.cancel();
-            }
+        // Only a shared state can hold an expiry or the task's handle.
+        let shared = self.inner.if_shared();
+        if let Some(timer) = shared.and_then(|inner| inner.timer.borrow_mut().take()) {
+            timer.cancel();
         }
         match core.state.get() {
             State::Expiring => {
                 core.state.set(State::Expired);
-                // Expiring means an expiry ran, so the state is shared.
-                if let Some(inner) = self.inner.if_shared() {
-                    if let Some(task) = &*inner.task.borrow() {
-                        if !task.done() {
-                            task.uncancel();
-                        }
-                    }
+                let task = shared.map(|inner| inner.task.borrow());
+                if let Some(task) = task.as_deref().and_then(Option::as_ref).filter(|task| !task.done()) {
+                    task.uncancel();
                 }
             }
             // Gone before expiring: a later `reschedule` must not arm it.
