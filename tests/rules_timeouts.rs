@@ -447,11 +447,12 @@ fn timeout_scope_dropped_after_expiry_takes_its_cancel_back() {
 
 // ----- the drop combinator -------------------------------------------------------
 
-struct DropFlag(Rc<Cell<bool>>);
+/// Counts its drops: a future is dropped exactly once, whichever way it ends.
+struct DropCount(Rc<Cell<u32>>);
 
-impl Drop for DropFlag {
+impl Drop for DropCount {
     fn drop(&mut self) {
-        self.0.set(true);
+        self.0.set(self.0.get() + 1);
     }
 }
 
@@ -459,14 +460,17 @@ impl Drop for DropFlag {
 fn future_timeout_drops_a_future_that_does_not_finish_in_time() {
     let lp = vloop();
     lp.block_on(async {
-        let dropped = Rc::new(Cell::new(false));
-        let flag = DropFlag(dropped.clone());
+        let drops = Rc::new(Cell::new(0));
+        let flag = DropCount(drops.clone());
         let never = async move {
             let _flag = flag;
             std::future::pending::<()>().await // not a checkpoint: only a drop stops it
         };
-        assert_eq!(never.timeout(secs(2)).await, Err(Elapsed::default()));
-        assert!(dropped.get());
+        let mut timed = Box::pin(never.timeout(secs(2)));
+        assert_eq!(timed.as_mut().await, Err(Elapsed::default()));
+        assert_eq!(drops.get(), 1, "dropped at the deadline");
+        drop(timed);
+        assert_eq!(drops.get(), 1, "and only then");
         assert_eq!(corio::current_task().unwrap().cancelling(), 0, "it cancels nothing");
     })
     .unwrap();
@@ -478,6 +482,11 @@ fn future_timeout_of_a_ready_future_touches_no_timer() {
     let lp = vloop();
     lp.block_on(async {
         assert_eq!(async { 3 }.timeout(secs(1)).await, Ok(3));
+        let drops = Rc::new(Cell::new(0));
+        let flag = DropCount(drops.clone());
+        let finished = async move { drop(flag) }.timeout(secs(1));
+        assert_eq!(finished.await, Ok(()));
+        assert_eq!(drops.get(), 1);
         let deadline = corio::time() + secs(1);
         assert_eq!(async { 4 }.timeout_at(deadline).await, Ok(4));
     })
@@ -517,4 +526,19 @@ fn a_dropped_scope_cannot_be_rearmed() {
         assert_eq!(corio::current_task().unwrap().cancelling(), 0);
     })
     .unwrap();
+}
+
+#[test]
+fn a_sleep_of_duration_max_waits_instead_of_overflowing_the_clock() {
+    // Deadlines saturate at about 68 years (core/src/time/deadline.rs).
+    let lp = vloop();
+    lp.block_on(async {
+        assert_eq!(corio::sleep(Duration::MAX).timeout(secs(1)).await, Err(Elapsed::default()));
+        let t = corio::spawn(corio::sleep(Duration::MAX));
+        corio::sleep(secs(3600 * 24 * 365)).await.unwrap();
+        t.cancel();
+        assert!(t.await.is_err());
+    })
+    .unwrap();
+    assert_eq!(lp.clock().elapsed(), secs(1 + 3600 * 24 * 365));
 }

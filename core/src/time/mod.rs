@@ -11,9 +11,10 @@
 //! callback then schedules the task. So a sleeper and a callback due at the
 //! same time run callback first, as in asyncio.
 
+mod deadline;
 mod sleep;
 mod yield_now;
 
-pub(crate) use sleep::Deadline;
+pub(crate) use deadline::Deadline;
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use yield_now::{yield_now, YieldNow};
