@@ -59,7 +59,13 @@ impl<F: Future> Future for Timed<F> {
             Poll::Ready(()) => {
                 // SAFETY: the timer is done from now on, so the future is
                 // neither polled nor dropped again.
-                unsafe { ManuallyDrop::drop(&mut this.future) }; // dropped at the deadline
+                // MUTANT (tests/rules_timeouts.rs): keep the future past its
+                // deadline - it is never dropped (leaked) and whatever it
+                // holds stays held.
+                #[cfg(not(corio_mutant = "timed_keeps_future"))]
+                unsafe {
+                    ManuallyDrop::drop(&mut this.future)
+                };
                 Poll::Ready(Err(Elapsed::new()))
             }
             Poll::Pending => Poll::Pending,
