@@ -542,3 +542,30 @@ fn a_sleep_of_duration_max_waits_instead_of_overflowing_the_clock() {
     .unwrap();
     assert_eq!(lp.clock().elapsed(), secs(1 + 3600 * 24 * 365));
 }
+
+#[test]
+fn a_scope_entered_after_an_earlier_cancellation_does_not_take_it_for_its_own() {
+    // The scope's entry mark counts the cancellations delivered before it
+    // (here one, still held): only later ones can be its own (TO2, TO3).
+    let lp = vloop();
+    lp.block_on(async {
+        let t = corio::spawn(async {
+            let held = corio::sleep(secs(10)).await.unwrap_err();
+            corio::current_task().unwrap().uncancel();
+            // The scope expires, but its body swallows the cancellation it
+            // was given: asyncio's `timeout` then ends normally.
+            let swallowed = corio::wait_for(secs(1), async {
+                let _ = corio::sleep(secs(10)).await;
+                7
+            })
+            .await;
+            drop(held); // a task returning it would end cancelled
+            swallowed
+        });
+        corio::yield_now().await.unwrap();
+        t.cancel();
+        assert_eq!(t.await.unwrap(), Ok(7));
+    })
+    .unwrap();
+    assert_eq!(lp.clock().elapsed(), secs(1));
+}

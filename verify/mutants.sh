@@ -90,6 +90,7 @@ metrics_local_wake_counted | cargo test -p corio --test metrics
 metrics_timers_count_cancelled | cargo test -p corio --test metrics
 timeout_deferred_loses_place | cargo test -p corio --test rules_timeouts
 timed_keeps_future           | cargo test -p corio --test rules_timeouts
+delivered_not_marked         | cargo test -p corio --test rules_timeouts
 # I/O (issue 5): the faults suite, the accept loop, the io_uring backend.
 deregister_forgets_waiters | cargo test -p corio --test io_suite -- mock::a_source_deregistered
 accept_backoff_fixed      | cargo test -p corio --test io_emfile

@@ -302,6 +302,10 @@ pub(crate) fn cancel_pending(task: RawTask) -> bool {
 /// How many cancellations have been delivered to `task` so far: a mark for
 /// [`cancel_held_since`]. Loop thread.
 pub(crate) fn cancel_mark(task: RawTask) -> u64 {
+    // Never delivered one: the count is 0, no registry lookup (W9b).
+    if !task.state().load().has(crate::task::state::DELIVERED) {
+        return 0;
+    }
     expect_running(|l| l.deliveries(task))
 }
 

@@ -1212,9 +1212,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let Some(entry) = tasks.get_mut(raw) else {
             return Cancelled::new(None);
         };
-        let extras = entry.extras();
-        let cancelled = Cancelled::new(extras.cancel_message.take());
-        extras.record_delivery(cancelled.clone());
+        let cancelled = Cancelled::new(entry.extras().cancel_message.take());
+        entry.record_delivery(cancelled.clone());
         cancelled
     }
 

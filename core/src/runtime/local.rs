@@ -137,7 +137,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
             return cancelled;
         };
         let own = Cancelled::new(cancelled.message_cow());
-        entry.extras().record_delivery(own.clone());
+        entry.record_delivery(own.clone());
         own
     }
 

@@ -78,6 +78,13 @@ impl<X> TaskEntry<X> {
         self.extras.get_or_insert_with(Default::default)
     }
 
+    /// Records a cancellation handed to the task, and that there was one in
+    /// its state word (`DELIVERED`).
+    pub(crate) fn record_delivery(&mut self, cancelled: Cancelled) {
+        self.task.raw().state().mark_delivered();
+        self.extras().record_delivery(cancelled);
+    }
+
     /// Whether a cancellation delivered to the task is still held somewhere
     /// besides this entry.
     pub(crate) fn holds_delivered_cancel(&self) -> Option<&Cancelled> {

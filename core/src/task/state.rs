@@ -1,8 +1,8 @@
 //! The task state word: lifecycle bits and the reference count in one atomic.
 //!
 //! ```text
-//!  63 ........ 10 | 9       8        | 7      6     | 5         4          3       | 2        1       0
-//!  reference count| PANICKED CANCELLED| CANCEL ABORT | JOIN_WAKER JOIN_INTEREST   | COMPLETE RUNNING SCHEDULED
+//!  63 ........ 10 | 9         | 8        7         | 6      5     | 4          3             | 2        1       0
+//!  reference count| DELIVERED | PANICKED CANCELLED | CANCEL ABORT | JOIN_WAKER JOIN_INTEREST | COMPLETE RUNNING SCHEDULED
 //! ```
 //!
 //! # Invariants
@@ -29,6 +29,10 @@
 //!   (loom model 5).
 //! * `CANCEL` (a soft cancel request not yet delivered) is only set and
 //!   cleared on the loop's thread; `ABORT` may be set from any thread.
+//! * `DELIVERED` is set (on the loop's thread, never cleared) when a
+//!   cancellation is first delivered to the task. While it is clear the
+//!   task's delivery count is 0, so a scope's entry mark needs no registry
+//!   lookup (W9b).
 
 use crate::loom::{AtomicUsize, Ordering};
 use std::fmt;
@@ -42,6 +46,7 @@ pub(crate) const ABORT: usize = 1 << 5;
 pub(crate) const CANCEL: usize = 1 << 6;
 pub(crate) const CANCELLED: usize = 1 << 7;
 pub(crate) const PANICKED: usize = 1 << 8;
+pub(crate) const DELIVERED: usize = 1 << 9;
 
 const REF_SHIFT: u32 = 10;
 const REF_ONE: usize = 1 << REF_SHIFT;
@@ -73,6 +78,7 @@ impl fmt::Debug for Snapshot {
             (CANCEL, "CANCEL"),
             (CANCELLED, "CANCELLED"),
             (PANICKED, "PANICKED"),
+            (DELIVERED, "DELIVERED"),
         ];
         let set: Vec<_> = names.iter().filter(|(b, _)| self.has(*b)).map(|(_, n)| *n).collect();
         write!(f, "{} refs={}", set.join("|"), self.refs())
@@ -194,6 +200,15 @@ impl State {
         self.0.fetch_and(!CANCEL, Ordering::AcqRel) & CANCEL != 0
     }
 
+    /// A cancellation was delivered to the task (see `DELIVERED`).
+    pub(crate) fn mark_delivered(&self) {
+        // MUTANT (tests/rules_timeouts.rs, prop_task_trees): never record a
+        // delivery in the state word - a scope entered after one takes 0 as
+        // its mark and mistakes the old cancellation for its own.
+        #[cfg(not(corio_mutant = "delivered_not_marked"))]
+        self.0.fetch_or(DELIVERED, Ordering::Release);
+    }
+
     /// The loop popped the task (holding the queue's reference).
     pub(crate) fn transition_to_running(&self) -> RunDecision {
         self.update(|s| {
@@ -295,4 +310,4 @@ impl fmt::Debug for State {
 }
 
 #[allow(dead_code)]
-const _: () = assert!(FLAGS >= PANICKED);
+const _: () = assert!(FLAGS >= DELIVERED);
