@@ -636,3 +636,43 @@ fn closing_drops_queued_work_and_ends_tasks_cancelled() {
     assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
     assert!(task.done() && task.cancelled());
 }
+
+// ----- yields ------------------------------------------------------------------
+
+#[test]
+fn a_yield_requeues_its_task_also_inside_a_cancel_scope() {
+    // `yield_now` on the task's own waker is a note to the loop, not a wake
+    // (core/src/runtime/current.rs, `requeue`): the task runs again in the
+    // next iteration, after the tasks already queued, as asyncio's
+    // `sleep(0)`. Also when it yields inside a scope, whose poll saves and
+    // restores the task's per-poll state.
+    use corio::FutureExt;
+    let lp = vloop();
+    let out: Out = Rc::default();
+    let o = out.clone();
+    lp.block_on(async move {
+        let oa = o.clone();
+        let a = corio::spawn(async move {
+            for i in 1..=2 {
+                push(&oa, format!("a{i}"));
+                corio::yield_now().await.unwrap();
+            }
+        });
+        let b = corio::spawn(async move {
+            let body = async {
+                for i in 1..=2 {
+                    push(&o, format!("b{i}"));
+                    corio::yield_now().await.unwrap();
+                }
+            };
+            corio::CancelScope::new().run(body).await
+        });
+        // A lost re-queue would leave a task waiting forever; the timeout
+        // turns that into a failure.
+        let joined = async { (a.await.unwrap(), b.await.unwrap()) }.timeout(Duration::from_secs(1)).await;
+        assert_eq!(joined, Ok(((), Some(()))));
+    })
+    .unwrap();
+    assert_eq!(trace(&out), "a1 b1 a2 b2");
+    assert_eq!(lp.clock().elapsed(), Duration::ZERO);
+}

@@ -41,6 +41,7 @@ set -uo pipefail
 read -r -d '' MUTANTS <<'EOF'
 # Loom models (verify/tests/loom_*.rs).
 waker_refcount_nonatomic  | loom cargo test -p corio-verify --release --test loom_waker_refs
+requeue_nonatomic         | loom cargo test -p corio-verify --release --test loom_waker_refs -- yield_requeue
 handle_drop_nonatomic     | loom cargo test -p corio-verify --release --test loom_handle_drop
 release_two_miscounts     | loom cargo test -p corio-verify --release --test loom_handle_drop
 join_waker_unchecked      | loom cargo test -p corio-verify --release --test loom_join
@@ -91,6 +92,7 @@ metrics_timers_count_cancelled | cargo test -p corio --test metrics
 timeout_deferred_loses_place | cargo test -p corio --test rules_timeouts
 timed_keeps_future           | cargo test -p corio --test rules_timeouts
 delivered_not_marked         | cargo test -p corio --test rules_timeouts
+requeue_lost                 | cargo test -p corio --test rules_loop -- a_yield_requeues
 # I/O (issue 5): the faults suite, the accept loop, the io_uring backend.
 deregister_forgets_waiters | cargo test -p corio --test io_suite -- mock::a_source_deregistered
 accept_backoff_fixed      | cargo test -p corio --test io_emfile

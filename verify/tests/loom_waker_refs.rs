@@ -82,3 +82,33 @@ fn waker_refcounts_return_to_zero() {
         // The task itself must be freed by now: loom's leak check runs when this execution ends.
     });
 }
+
+/// A task yields on its own waker — a note to the loop, which re-queues it with one read-modify-write
+/// (`State::transition_to_requeued`) instead of a wake — while another thread wakes it by value, consuming a
+/// reference. Whatever the order, the task is queued once per wake-up and freed at the end (loom's leak check).
+/// Caught mutant: `requeue_nonatomic`.
+#[test]
+fn yield_requeue_races_a_remote_wake() {
+    check("loom_waker_refs::yield_requeue_races_a_remote_wake", || {
+        let lp = EventLoop::new(ParkReactor::new());
+        let threads = Rc::new(RefCell::new(Vec::new()));
+        let spawned = threads.clone();
+        let yields = lp
+            .block_on(async move {
+                let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+                spawned.borrow_mut().push(loom::thread::spawn(move || waker.wake()));
+                let mut yields = 0;
+                for _ in 0..2 {
+                    corio_core::yield_now().await.unwrap();
+                    yields += 1;
+                }
+                yields
+            })
+            .unwrap();
+        assert_eq!(yields, 2);
+        for thread in threads.take() {
+            thread.join().unwrap();
+        }
+        drop(lp);
+    });
+}

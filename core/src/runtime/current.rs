@@ -215,10 +215,13 @@ struct Current {
     /// Where the task last recorded a suspension during this poll
     /// (`task::checkpoint`).
     suspended: Option<Suspension>,
+    /// The task yielded on its own waker during this poll ([`requeue`]): if
+    /// the poll returns `Pending`, the loop queues it again.
+    requeue: bool,
 }
 
 impl Current {
-    const NONE: Current = Current { task: None, shielded: false, shield_below: false, suspended: None };
+    const NONE: Current = Current { task: None, shielded: false, shield_below: false, suspended: None, requeue: false };
 }
 
 /// Marks `task` as the one being polled until dropped. A task starts outside
@@ -231,10 +234,37 @@ impl TaskGuard {
         TaskGuard(CURRENT.with(|c| c.replace(Current { task: Some(task), ..Current::NONE })))
     }
 
-    /// The suspension the poll recorded last, if any.
+    /// What the poll recorded: its last suspension, if any, and whether
+    /// the task asked to be queued again ([`requeue`]).
     #[inline]
-    pub(crate) fn suspension(&self) -> Option<Suspension> {
-        CURRENT.with(|c| c.get().suspended)
+    pub(crate) fn recorded(&self) -> (Option<Suspension>, bool) {
+        CURRENT.with(|c| {
+            let current = c.get();
+            (current.suspended, current.requeue)
+        })
+    }
+}
+
+/// Wakes `waker` for a yield. When it is the polled task's own waker, the
+/// wake is a note to the loop instead: it queues the task again after this
+/// poll, with the state change it makes then anyway, so a yield costs no
+/// atomic read-modify-write and no call through the waker. A combinator's
+/// waker is woken as usual, so the combinator learns which child to poll.
+#[inline]
+pub(crate) fn requeue(waker: &Waker) {
+    let own = CURRENT.with(|c| {
+        let current = c.get();
+        let own = current.task.is_some_and(|task| task.owns_waker(waker));
+        // MUTANT (tests/rules_loop.rs): the note is lost, so a task that
+        // yields on its own waker is never polled again.
+        #[cfg(not(corio_mutant = "requeue_lost"))]
+        if own {
+            c.set(Current { requeue: true, ..current });
+        }
+        own
+    });
+    if !own {
+        waker.wake_by_ref();
     }
 }
 
@@ -277,9 +307,17 @@ pub(crate) fn poll_in_scope<R>(shield: bool, poll: impl FnOnce() -> R) -> (R, bo
     let result = poll();
     let inner = CURRENT.with(Cell::get);
     drop(restore);
-    // A suspension recorded inside the scope is the task's.
-    if inner.suspended.is_some() {
-        CURRENT.with(|c| c.set(Current { suspended: inner.suspended, ..c.get() }));
+    // A suspension, or a request to run again, recorded inside the scope
+    // is the task's.
+    if inner.suspended.is_some() || inner.requeue {
+        CURRENT.with(|c| {
+            let outer = c.get();
+            c.set(Current {
+                suspended: inner.suspended.or(outer.suspended),
+                requeue: outer.requeue || inner.requeue,
+                ..outer
+            })
+        });
     }
     (result, inner.shield_below)
 }

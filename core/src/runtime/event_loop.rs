@@ -1069,13 +1069,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
 
         metrics::bump(&self.counters.task_polls);
         let start = self.debug.start(&self.clock);
-        let (step, suspended) = {
+        let (step, (suspended, requeue)) = {
             let current = TaskGuard::enter(raw);
             #[cfg(feature = "tracing")]
             let _span = self.enter_span(raw);
             // SAFETY: loop thread, task RUNNING.
             let step = unsafe { raw.poll() };
-            (step, current.suspension())
+            (step, current.recorded())
         };
         let pending = step == Step::Pending;
         self.swap_task_context_back(raw, pending.then(|| suspended.unwrap_or_else(Suspension::unknown)));
@@ -1087,8 +1087,12 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
 
         match step {
             Step::Pending => {
-                if raw.state().transition_to_idle() {
-                    self.push(Runnable::Task(task)); // woken while running
+                // It yielded on its own waker (`current::requeue`), or was
+                // woken while running.
+                let again =
+                    if requeue { raw.state().transition_to_requeued() } else { raw.state().transition_to_idle() };
+                if again {
+                    self.push(Runnable::Task(task));
                 }
             }
             Step::Ready => {

@@ -227,6 +227,25 @@ impl State {
         self.update(|s| Ok((s.0 & !RUNNING, s.has(SCHEDULED))))
     }
 
+    /// The step ends and the task asked to run again (a yield on its own
+    /// waker): as a wake while running followed by the end of the step, in
+    /// one read-modify-write. The step's queue reference goes to the queue:
+    /// returns true, as [`transition_to_idle`](Self::transition_to_idle)
+    /// does for a task woken while running.
+    pub(crate) fn transition_to_requeued(&self) -> bool {
+        // MUTANT (loom model 5): a load and a store instead of one
+        // read-modify-write, so a reference released meanwhile by another
+        // thread's wake is lost (the task leaks).
+        #[cfg(corio_mutant = "requeue_nonatomic")]
+        {
+            let s = self.0.load(Ordering::Acquire);
+            self.0.store((s & !RUNNING) | SCHEDULED, Ordering::Release);
+            return true;
+        }
+        #[allow(unreachable_code)]
+        self.update(|s| Ok(((s.0 & !RUNNING) | SCHEDULED, true)))
+    }
+
     /// The task finished with the outcome `outcome` (0, CANCELLED or
     /// PANICKED). Returns the state before.
     pub(crate) fn transition_to_complete(&self, outcome: usize) -> Snapshot {

@@ -28,7 +28,7 @@ impl Future for YieldNow {
             return Poll::Ready(Ok(()));
         }
         self.yielded = true;
-        cx.waker().wake_by_ref();
+        current::requeue(cx.waker());
         suspend_at(WaitKind::Yield, None);
         Poll::Pending
     }
