@@ -36,6 +36,7 @@ corio_thread_local! {
     static NEXT_ID: Cell<u64> = Cell::new(1);
 }
 
+#[inline]
 fn next_id() -> u64 {
     // Identities only need to differ among contexts used on one thread:
     // tokens are `!Send`, and a context moved to another thread is rebuilt

@@ -230,6 +230,7 @@ impl Current {
 pub(crate) struct TaskGuard(Current);
 
 impl TaskGuard {
+    #[inline]
     pub(crate) fn enter(task: RawTask) -> TaskGuard {
         TaskGuard(CURRENT.with(|c| c.replace(Current { task: Some(task), ..Current::NONE })))
     }
@@ -275,11 +276,13 @@ pub(crate) fn set_suspension(at: Suspension) {
 }
 
 impl Drop for TaskGuard {
+    #[inline]
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.0));
     }
 }
 
+#[inline]
 pub(crate) fn current_task() -> Option<RawTask> {
     CURRENT.with(|c| c.get().task)
 }

@@ -87,6 +87,7 @@ impl AnyTask {
     }
 
     /// Whether the task has finished (value, cancellation or panic).
+    #[inline]
     pub fn done(&self) -> bool {
         self.raw.state().load().has(COMPLETE)
     }

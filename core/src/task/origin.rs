@@ -72,6 +72,7 @@ fn untag(addr: std::num::NonZeroUsize) -> std::num::NonZeroUsize {
 }
 
 impl Drop for Origin {
+    #[inline]
     fn drop(&mut self) {
         if let Some(named) = self.named() {
             // SAFETY: the tagged word came from `Box::leak` in `new` and is

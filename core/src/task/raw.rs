@@ -374,6 +374,7 @@ impl RawTask {
     /// # Safety
     ///
     /// Only the loop's thread, with the task `RUNNING`.
+    #[inline]
     pub(crate) unsafe fn poll(self) -> Step {
         let raw = RawWaker::new(self.0.as_ptr() as *const (), &self.sched().waker);
         // SAFETY: the vtable's functions match the header; the waker is not
@@ -416,6 +417,7 @@ impl RawTask {
     /// # Safety
     ///
     /// The caller owns the stage.
+    #[inline]
     pub(crate) unsafe fn take_panic(self) -> Option<Panic> {
         // SAFETY: forwarded.
         unsafe { (self.header().vtable.take_panic)(self.0) }
@@ -439,6 +441,7 @@ impl RawTask {
     /// # Safety
     ///
     /// The caller owns the stage.
+    #[inline]
     pub(crate) unsafe fn discard(self) {
         // SAFETY: forwarded.
         unsafe { (self.header().vtable.discard)(self.0) }
@@ -495,6 +498,7 @@ impl RawTask {
     /// # Safety
     ///
     /// The caller owns the reference it drops.
+    #[inline]
     pub(crate) unsafe fn drop_ref(self) {
         if self.state().ref_dec() {
             // SAFETY: that was the last reference.
@@ -545,6 +549,7 @@ impl Clone for TaskRef {
 }
 
 impl Drop for TaskRef {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: a `TaskRef` owns one reference.
         unsafe { self.0.drop_ref() }

@@ -102,12 +102,14 @@ impl State {
         State(AtomicUsize::new(SCHEDULED | JOIN_INTEREST | (refs * REF_ONE)))
     }
 
+    #[inline]
     pub(crate) fn load(&self) -> Snapshot {
         Snapshot(self.0.load(Ordering::Acquire))
     }
 
     /// Applies `f` until the compare-exchange succeeds. `f` returns the new
     /// word and a result, or `Err` to stop without writing.
+    #[inline]
     fn update<T>(&self, mut f: impl FnMut(Snapshot) -> Result<(usize, T), T>) -> T {
         let mut current = self.0.load(Ordering::Acquire);
         loop {
@@ -124,6 +126,7 @@ impl State {
 
     // ----- references -------------------------------------------------------
 
+    #[inline]
     pub(crate) fn ref_inc(&self) {
         let previous = self.0.fetch_add(REF_ONE, Ordering::Relaxed);
         if previous >> REF_SHIFT >= (usize::MAX >> REF_SHIFT) / 2 {
@@ -134,6 +137,7 @@ impl State {
     }
 
     /// Drops one reference; returns true if it was the last.
+    #[inline]
     pub(crate) fn ref_dec(&self) -> bool {
         #[cfg(not(corio_mutant = "waker_refcount_nonatomic"))]
         let previous = self.0.fetch_sub(REF_ONE, Ordering::AcqRel);
@@ -167,6 +171,7 @@ impl State {
 
     /// A wake. Returns true if the caller must push the task to a ready
     /// queue; a reference for that queue entry has then been added.
+    #[inline]
     pub(crate) fn transition_to_notified(&self) -> bool {
         self.update(|s| {
             if s.has(COMPLETE | SCHEDULED) {
@@ -210,6 +215,7 @@ impl State {
     }
 
     /// The loop popped the task (holding the queue's reference).
+    #[inline]
     pub(crate) fn transition_to_running(&self) -> RunDecision {
         self.update(|s| {
             debug_assert!(!s.has(RUNNING), "task polled twice at once: {s:?}");
@@ -223,6 +229,7 @@ impl State {
 
     /// The poll returned `Pending`. Returns true if the task was woken while
     /// running: the caller re-queues it with the reference it holds.
+    #[inline]
     pub(crate) fn transition_to_idle(&self) -> bool {
         self.update(|s| Ok((s.0 & !RUNNING, s.has(SCHEDULED))))
     }
@@ -232,6 +239,7 @@ impl State {
     /// one read-modify-write. The step's queue reference goes to the queue:
     /// returns true, as [`transition_to_idle`](Self::transition_to_idle)
     /// does for a task woken while running.
+    #[inline]
     pub(crate) fn transition_to_requeued(&self) -> bool {
         // MUTANT (loom model 5): a load and a store instead of one
         // read-modify-write, so a reference released meanwhile by another
@@ -248,6 +256,7 @@ impl State {
 
     /// The task finished with the outcome `outcome` (0, CANCELLED or
     /// PANICKED). Returns the state before.
+    #[inline]
     pub(crate) fn transition_to_complete(&self, outcome: usize) -> Snapshot {
         debug_assert_eq!(outcome & !(CANCELLED | PANICKED), 0);
         self.update(|s| {
@@ -266,6 +275,7 @@ impl State {
     /// The handle is going away. `Ok`: the loop will drop the output when the
     /// task completes. `Err`: the task is complete and the handle must drop
     /// the output itself.
+    #[inline]
     pub(crate) fn unset_join_interest(&self) -> Result<Snapshot, Snapshot> {
         #[cfg(not(corio_mutant = "handle_drop_nonatomic"))]
         return self.update(|s| {
