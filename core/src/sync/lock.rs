@@ -141,6 +141,7 @@ pub struct LockAcquire<'a> {
 impl<'a> Future for LockAcquire<'a> {
     type Output = Result<LockGuard<'a>, Cancelled>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let lock = self.lock;
         Pin::new(&mut self.acquire).poll(cx).map(|granted| granted.map(|()| LockGuard { lock }))
@@ -173,6 +174,7 @@ impl<'a> LockGuard<'a> {
 }
 
 impl Drop for LockGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         // Fails only if someone released the lock behind the guard's back
         // (`Lock::release` while a guard exists); there is nothing to undo.

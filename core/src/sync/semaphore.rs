@@ -172,6 +172,7 @@ pub struct SemaphoreAcquire<'a> {
 impl<'a> Future for SemaphoreAcquire<'a> {
     type Output = Result<SemaphorePermit<'a>, Cancelled>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let release = self.release;
         Pin::new(&mut self.acquire).poll(cx).map(|granted| granted.map(|()| SemaphorePermit { release }))
@@ -206,6 +207,7 @@ impl SemaphorePermit<'_> {
 }
 
 impl Drop for SemaphorePermit<'_> {
+    #[inline]
     fn drop(&mut self) {
         match self.release {
             Release::Plain(sem) => sem.release(),

@@ -43,6 +43,7 @@ impl Origin {
         }
     }
 
+    #[inline]
     fn named(&self) -> Option<&Named> {
         if self.0.addr().get() & NAMED == 0 {
             return None;

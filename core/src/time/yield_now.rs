@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 /// Lets every other ready task and callback run once, then continues (a
 /// checkpoint). Two tasks alternating `yield_now` interleave a1 b1 a2 b2
 /// (rule T2). Costs no syscall: the task goes to the back of the ready queue.
+#[inline]
 pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
@@ -22,6 +23,7 @@ pub struct YieldNow {
 impl Future for YieldNow {
     type Output = Result<(), Cancelled>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         current::checkpoint()?;
         if self.yielded {
