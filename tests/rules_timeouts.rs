@@ -569,3 +569,14 @@ fn a_scope_entered_after_an_earlier_cancellation_does_not_take_it_for_its_own() 
     .unwrap();
     assert_eq!(lp.clock().elapsed(), secs(1));
 }
+
+#[test]
+fn a_wait_for_of_duration_max_never_expires_instead_of_overflowing_the_clock() {
+    let lp = vloop();
+    lp.block_on(async {
+        assert_eq!(corio::wait_for(Duration::MAX, corio::sleep(secs(5))).await.map(|slept| slept.is_ok()), Ok(true));
+        assert_eq!(corio::wait_for(Duration::MAX, async { 3 }).await, Ok(3));
+    })
+    .unwrap();
+    assert_eq!(lp.clock().elapsed(), secs(5));
+}

@@ -342,6 +342,7 @@ pub(crate) fn cancel_pending(task: RawTask) -> bool {
 
 /// How many cancellations have been delivered to `task` so far: a mark for
 /// [`cancel_held_since`]. Loop thread.
+#[inline]
 pub(crate) fn cancel_mark(task: RawTask) -> u64 {
     // Never delivered one: the count is 0, no registry lookup (W9b).
     if !task.state().load().has(crate::task::state::DELIVERED) {
@@ -578,6 +579,7 @@ pub fn call_at(when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle 
 /// Takes a place in the running loop's timer order now, for a timer that
 /// [`call_at_reserved`] may schedule later (a timeout scope's expiry, armed
 /// only if its body waits).
+#[inline]
 pub(crate) fn reserve_timer() -> u64 {
     expect_running(|l| l.reserve_timer())
 }
@@ -599,6 +601,7 @@ pub(crate) fn call_at_reserved(when: Instant, seq: u64, callback: impl FnOnce() 
 ///
 /// If no loop is running on this thread.
 #[track_caller]
+#[inline]
 pub fn time() -> Instant {
     expect_running(|l| l.now())
 }

@@ -125,7 +125,12 @@ pub fn wait_for<F: Future>(timeout: Duration, future: F) -> TimeoutScope<F> {
 
 #[derive(Debug, Clone, Copy)]
 enum Deadline {
+    /// `delay` after entry; not entered yet.
     After(Duration),
+    /// Entered at `.0` with a delay of `.1`: the deadline is their sum,
+    /// taken only when it is needed (a scope whose body finishes in its
+    /// first poll never needs it).
+    Since(Instant, Duration),
     At(Instant),
 }
 
@@ -212,6 +217,8 @@ impl Core {
     fn when(&self) -> Option<Instant> {
         match self.deadline.get()? {
             Deadline::At(when) => Some(when),
+            // Beyond the clock's range: it never comes.
+            Deadline::Since(entered, delay) => entered.checked_add(delay),
             Deadline::After(_) => None, // not entered yet
         }
     }
@@ -476,16 +483,22 @@ impl<F: Future> TimeoutScope<F> {
         inner.mark.set(current::cancel_mark(task));
         inner.entered_in.set(Some(task));
         let now = current::time();
-        if let Some(Deadline::After(delay)) = inner.deadline.get() {
-            inner.deadline.set(Some(Deadline::At(now + delay)));
-        }
+        let future = match inner.deadline.get() {
+            Some(Deadline::After(delay)) => {
+                inner.deadline.set(Some(Deadline::Since(now, delay)));
+                Some(!delay.is_zero())
+            }
+            Some(Deadline::At(when)) => Some(when > now),
+            Some(Deadline::Since(entered, delay)) => entered.checked_add(delay).map(|when| when > now),
+            None => None,
+        };
         inner.state.set(State::Entered);
-        match inner.when() {
+        match future {
             // A future deadline: take the expiry's place in the timer order
             // now, schedule it only if the body waits (`schedule_deferred`).
-            Some(when) if when > now => inner.deferred.set(Some(current::reserve_timer())),
+            Some(true) => inner.deferred.set(Some(current::reserve_timer())),
             // A past deadline expires next iteration (TO4); no deadline, never.
-            Some(_) => self.inner.shared().schedule(),
+            Some(false) => self.inner.shared().schedule(),
             None => {}
         }
     }

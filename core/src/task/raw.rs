@@ -479,6 +479,7 @@ impl RawTask {
         self.header().slot.with_mut(|s| unsafe { *s = slot })
     }
 
+    #[inline]
     pub(crate) fn cancel_requests(self) -> u32 {
         u32::from(self.header().cancel_requests.load(Ordering::Relaxed))
     }
