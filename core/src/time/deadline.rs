@@ -3,11 +3,11 @@
 //!
 //! # Invariants
 //!
-//! * The whole state is one word (`state`): the phase in its top bits, a
-//!   magnitude in nanoseconds below them, and `REGISTERED`. Creating a
-//!   deadline is one store and dropping one that never registered is one load
-//!   and one branch — W9a's whole cost beyond the future, which is bound by
-//!   stores, not instructions.
+//! * The whole state is one word (`state`): `REGISTERED` and the phase's
+//!   kind in its top bits, a magnitude (seconds, then nanoseconds) below
+//!   them. Creating a deadline is one store and dropping one that never
+//!   registered is one load and one branch — W9a's whole cost beyond the
+//!   future, which is bound by stores, not instructions.
 //! * `timer` (the timer's key and its loop) is initialised exactly while
 //!   `REGISTERED` is set, and only read then.
 //! * The phase is kept while the timer is registered, so a deadline moved to
