@@ -1,6 +1,7 @@
 //! Task rules T1–T5 (see `docs/semantics.md`), on the virtual clock.
 
 use corio::{JoinError, Task};
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -262,5 +263,44 @@ fn t5_dropping_the_handle_detaches_the_task() {
     })
     .unwrap();
     assert_eq!(trace(&out), "detached1 explicit-detach detached2 detached3 main-done");
+    assert_eq!(lp.task_count(), 0);
+}
+
+#[test]
+fn a_joiner_is_woken_whatever_its_waker_and_its_waker_is_released() {
+    // The join-waker slot keeps a joining task as its header pointer and any
+    // other waker boxed (core/src/task/join_waker.rs). Each kind must wake
+    // the joiner once the task ends, and must be released when replaced or
+    // when the handle is dropped, leaving no task alive.
+    let lp = vloop();
+    let out: Out = Rc::default();
+    let o = out.clone();
+    lp.block_on(async move {
+        let slow = |secs| corio::spawn(async move { corio::sleep(Duration::from_secs(secs)).await.unwrap() });
+        // A task joining with its own waker (the pointer form).
+        let own = slow(1);
+        let o2 = o.clone();
+        let joiner = corio::spawn(async move {
+            own.await.unwrap();
+            push(&o2, "own-waker-joined");
+        });
+        // A foreign waker (the boxed form), replaced by the task's own one
+        // on the next poll, then woken.
+        let mut replaced = slow(2);
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        assert!(std::pin::Pin::new(&mut replaced).poll(&mut cx).is_pending());
+        replaced.await.unwrap();
+        push(&o, "replaced-joined");
+        // A registered waker whose handle is dropped before the task ends.
+        let mut dropped = slow(3);
+        assert!(std::pin::Pin::new(&mut dropped).poll(&mut cx).is_pending());
+        drop(dropped);
+        joiner.await.unwrap();
+        corio::sleep(Duration::from_secs(5)).await.unwrap();
+        push(&o, "main-done");
+    })
+    .unwrap();
+    assert_eq!(trace(&out), "own-waker-joined replaced-joined main-done");
     assert_eq!(lp.task_count(), 0);
 }

@@ -54,16 +54,63 @@ impl<X: ContextStore> Context<X> {
     }
 
     pub(crate) fn from_entries(entries: Vec<(VarKey, ContextValue)>) -> Self {
-        let mut ctx = Self::new();
-        for (key, value) in entries {
-            ctx.store.insert(key, value);
-        }
-        ctx
+        Context { id: next_id(), store: store_from_entries(entries) }
     }
 
     /// An O(1) copy with its own identity.
     pub(crate) fn snapshot(&self) -> Self {
         Context { id: next_id(), store: self.store.clone() }
+    }
+
+    /// An O(1) copy of the store alone, for a new task: a task's context is
+    /// kept without an identity of its own, since the task names it while it
+    /// runs ([`task_context_id`]).
+    pub(crate) fn copy_store(&self) -> X {
+        self.store.clone()
+    }
+}
+
+/// A store holding `entries`: a task's context made on another thread.
+pub(crate) fn store_from_entries<X: ContextStore>(entries: Vec<(VarKey, ContextValue)>) -> X {
+    let mut store = X::default();
+    for (key, value) in entries {
+        store.insert(key, value);
+    }
+    store
+}
+
+/// The identity of a task's context: the task's id with the top bit set, so
+/// it never equals a counted one. A task's store is kept without an identity
+/// (saving a word per task) and is current only while the task runs, so the
+/// running task names it: tokens made in one step of a task are valid in its
+/// later steps and nowhere else — as in asyncio, where each task runs in its
+/// own `Context` object.
+#[inline]
+pub(crate) fn task_context_id(task_id: u64) -> u64 {
+    // MUTANT (tests/rules_context.rs): every task's context has the same
+    // identity, so a token made in one task resets a variable in another.
+    #[cfg(corio_mutant = "task_context_id_shared")]
+    let task_id = 0;
+    task_id | 1 << 63
+}
+
+/// The identity of `ctx`, the current context: the running task's (see
+/// [`task_context_id`]) while a task runs, since its store is then in the
+/// loop's slot; the context's own otherwise (a callback's, the loop's, the
+/// thread's).
+pub(crate) fn identity(ctx: &dyn DynContext) -> u64 {
+    match crate::runtime::current::current_task() {
+        Some(task) => task_context_id(task.header().id),
+        None => ctx.id(),
+    }
+}
+
+impl<X> Context<X> {
+    /// Exchanges this context's store with a task's: the loop swaps a task's
+    /// store into its slot for a step and out again after.
+    #[inline]
+    pub(crate) fn swap_store(&mut self, store: &mut X) {
+        std::mem::swap(&mut self.store, store);
     }
 }
 

@@ -26,7 +26,7 @@ mod hamt;
 mod store;
 mod var;
 
-pub(crate) use current::{scope, with_current, Context, DynContext, InstallGuard};
+pub(crate) use current::{scope, store_from_entries, with_current, Context, DynContext, InstallGuard};
 pub use hamt::HamtContext;
 pub use store::{ContextStore, ContextValue, CowContext, VarKey};
 pub use var::{ContextVar, Token, TokenError};

@@ -1,6 +1,6 @@
 //! `ContextVar<T>` and its reset `Token`.
 
-use super::current::{with_current, with_current_mut};
+use super::current::{identity, with_current, with_current_mut};
 use super::store::{ContextValue, VarKey};
 use std::fmt;
 use std::marker::PhantomData;
@@ -93,7 +93,7 @@ impl<T: Clone + Send + Sync + 'static> ContextVar<T> {
     pub fn set(&self, value: T) -> Token<T> {
         let key = self.key();
         let value: ContextValue = Arc::new(value);
-        let (context_id, old) = with_current_mut(|ctx| (ctx.id(), ctx.insert(key, value)));
+        let (context_id, old) = with_current_mut(|ctx| (identity(ctx), ctx.insert(key, value)));
         Token { key, context_id, old, _marker: PhantomData }
     }
 
@@ -109,7 +109,7 @@ impl<T: Clone + Send + Sync + 'static> ContextVar<T> {
             return Err(TokenError::WrongVariable { variable: self.name });
         }
         let replaced = with_current_mut(|ctx| {
-            if ctx.id() != token.context_id {
+            if identity(ctx) != token.context_id {
                 return Err(TokenError::WrongContext { variable: self.name });
             }
             Ok(match token.old {

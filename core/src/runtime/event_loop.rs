@@ -909,7 +909,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             match item {
                 Remote::Wake(task) => self.push(Runnable::Task(task)),
                 Remote::Spawn { registry, queued, context } => {
-                    self.register(registry, Context::from_entries(context));
+                    self.register(registry, context::store_from_entries(context));
                     self.push(Runnable::Task(queued));
                 }
                 Remote::Callback(callback, context) => self.push_callback(callback, Context::from_entries(context)),
@@ -926,6 +926,16 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // SAFETY: between runnables nobody holds a reference to the slot
         // (context accesses are leaf operations).
         unsafe { mem::replace(&mut *self.context.get(), context) }
+    }
+
+    /// A copy of the current context's store for a new task (X1).
+    fn spawn_store(&self) -> X {
+        if self.running.get() {
+            // SAFETY: a shared read between context operations.
+            unsafe { (*self.context.get()).copy_store() }
+        } else {
+            context::store_from_entries(context::snapshot_entries())
+        }
     }
 
     /// A copy of the current context for a new task or callback (X1, X2).
@@ -979,7 +989,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
     }
 
-    fn register(&self, task: TaskRef, context: Context<X>) {
+    fn register(&self, task: TaskRef, context: X) {
         metrics::bump(&self.counters.tasks_spawned);
         #[cfg(feature = "tracing")]
         let span = tracing::info_span!("task", task.name = %crate::task::task_name(task.raw()), task.id = task.raw().header().id);
@@ -989,13 +999,12 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             suspended: None,
             #[cfg(feature = "tracing")]
             span,
-            extras: None,
         });
     }
 
     pub(crate) fn adopt_task(&self, registry: TaskRef, queued: TaskRef, eager: bool) {
         let raw = registry.raw();
-        self.register(registry, self.spawn_context());
+        self.register(registry, self.spawn_store());
         if self.closed.get() {
             // A destructor spawned during close: it will never run.
             self.finish_cancelled(raw, Cancelled::new(Some("the event loop is closed".into())));
@@ -1013,7 +1022,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.get_mut(raw).expect("a running task is registered");
         // SAFETY: between runnables; see `swap_context`.
-        unsafe { std::ptr::swap(&mut entry.context, self.context.get()) };
+        unsafe { (*self.context.get()).swap_store(&mut entry.context) };
         // MUTANT (tests/debugging.rs): forget where the task suspended; dumps
         // show every task at an unknown point.
         #[cfg(corio_mutant = "checkpoint_not_stored")]
@@ -1053,7 +1062,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             let ends_here = before.has(ABORT) || (previous.is_none() && before.has(CANCEL));
             if !ends_here {
                 // SAFETY: between runnables; see `swap_context`.
-                unsafe { std::ptr::swap(&mut entry.context, self.context.get()) };
+                unsafe { (*self.context.get()).swap_store(&mut entry.context) };
             }
             previous
         };
@@ -1096,7 +1105,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 }
             }
             Step::Ready => {
-                let cancelled = self.tasks.borrow_mut().get_mut(raw).and_then(|e| e.holds_delivered_cancel().cloned());
+                let cancelled = self.tasks.borrow_mut().holds_delivered_cancel(raw).cloned();
                 match cancelled {
                     // The body returned holding the cancellation it was given:
                     // it ends cancelled (see `task::Cancelled`).
@@ -1128,7 +1137,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // The registry's reference keeps the task alive until the end here.
         let entry = self.tasks.borrow_mut().remove(raw);
         let before = raw.state().transition_to_complete(outcome);
-        let Some(TaskEntry { task: registry_ref, context, extras, .. }) = entry else {
+        let Some((TaskEntry { task: registry_ref, context, .. }, extras)) = entry else {
             self.notify_joiner(raw, before);
             return;
         };
@@ -1213,11 +1222,11 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     pub(crate) fn deliver_cancel(&self, raw: RawTask) -> Cancelled {
         raw.state().take_cancel();
         let mut tasks = self.tasks.borrow_mut();
-        let Some(entry) = tasks.get_mut(raw) else {
+        let Some(extras) = tasks.extras_mut(raw) else {
             return Cancelled::new(None);
         };
-        let cancelled = Cancelled::new(entry.extras().cancel_message.take());
-        entry.record_delivery(cancelled.clone());
+        let cancelled = Cancelled::new(extras.cancel_message.take());
+        tasks.record_delivery(raw, cancelled.clone());
         cancelled
     }
 
@@ -1310,7 +1319,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         for item in remote {
             if let Remote::Spawn { registry, queued, context } = item {
                 let raw = registry.raw();
-                self.register(registry, Context::from_entries(context));
+                self.register(registry, context::store_from_entries(context));
                 drop(queued);
                 self.finish_cancelled(raw, Cancelled::new(Some("the event loop is closed".into())));
             }

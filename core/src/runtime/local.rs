@@ -67,9 +67,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     fn cancel_task(&self, raw: RawTask, message: Option<Cow<'static, str>>) -> bool {
         let must_schedule = {
             let mut tasks = self.tasks.borrow_mut();
-            let Some(entry) = tasks.get_mut(raw) else {
+            if tasks.get_mut(raw).is_none() {
                 return false; // complete (or not this loop's)
-            };
+            }
             let already_pending = raw.state().load().has(CANCEL);
             let (accepted, must_schedule) = raw.state().request(CANCEL);
             if !accepted {
@@ -81,7 +81,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
             // for, so its message wins over later ones (C1); one that finds
             // it ready or running sets `_must_cancel`, and the last message
             // wins until the task runs.
-            let extras = entry.extras();
+            let extras = tasks.extras_mut(raw).expect("registered (checked above)");
             if !already_pending {
                 extras.cancel_message = message;
                 extras.cancel_latched = must_schedule;
@@ -110,10 +110,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
             // withdrawn — unless it found the task waiting, where asyncio
             // has already cancelled the awaited future (see `cancel_latched`).
             let mut tasks = self.tasks.borrow_mut();
-            let latched = tasks.get_mut(raw).and_then(|e| e.extras.as_ref()).is_some_and(|x| x.cancel_latched);
-            if !latched {
+            let extras = tasks.existing_extras_mut(raw);
+            if !extras.as_ref().is_some_and(|x| x.cancel_latched) {
                 raw.state().take_cancel();
-                if let Some(extras) = tasks.get_mut(raw).and_then(|e| e.extras.as_mut()) {
+                if let Some(extras) = extras {
                     extras.cancel_message = None;
                 }
             }
@@ -128,33 +128,32 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     fn forward_cancel(&self, raw: RawTask) -> Option<Cow<'static, str>> {
         raw.state().take_cancel();
         let mut tasks = self.tasks.borrow_mut();
-        tasks.get_mut(raw)?.extras.as_mut()?.cancel_message.take()
+        tasks.existing_extras_mut(raw)?.cancel_message.take()
     }
 
     fn adopt_cancelled(&self, raw: RawTask, cancelled: Cancelled) -> Cancelled {
         let mut tasks = self.tasks.borrow_mut();
-        let Some(entry) = tasks.get_mut(raw) else {
+        if tasks.get_mut(raw).is_none() {
             return cancelled;
-        };
+        }
         let own = Cancelled::new(cancelled.message_cow());
-        entry.record_delivery(own.clone());
+        tasks.record_delivery(raw, own.clone());
         own
     }
 
     fn deliveries(&self, raw: RawTask) -> u64 {
-        self.tasks.borrow_mut().get_mut(raw).map_or(0, |e| e.deliveries())
+        self.tasks.borrow_mut().deliveries(raw)
     }
 
     fn held_cancel_since(&self, raw: RawTask, mark: u64) -> Option<Cancelled> {
-        self.tasks.borrow_mut().get_mut(raw)?.holds_cancel_since(mark).cloned()
+        self.tasks.borrow_mut().holds_cancel_since(raw, mark).cloned()
     }
 
     fn add_done_callback(&self, raw: RawTask, callback: DoneCallback) {
         let context = self.spawn_context();
         let mut tasks = self.tasks.borrow_mut();
-        match tasks.get_mut(raw) {
-            Some(entry) => {
-                let extras = entry.extras();
+        match tasks.extras_mut(raw) {
+            Some(extras) => {
                 if extras.joiner_at.is_none() && raw.state().load().has(JOIN_WAKER) {
                     extras.joiner_at = Some(extras.done_callbacks.len()); // a joiner waits already
                 }

@@ -2,17 +2,29 @@
 //!
 //! Each live task has one entry, holding a task reference (so a task whose
 //! wakers were all dropped is still reachable for teardown), the task's
-//! context, and the state that only the loop's thread touches: whether it has
-//! started and where it last suspended (one word, `task::checkpoint`), its
-//! pending cancel message, the cancellations delivered to it,
-//! and its done-callbacks. The entry's index is stored in the task header, so
-//! every lookup is O(1). Entries leave when the task completes.
+//! context, and where it last suspended (`task::checkpoint`), which also says
+//! whether it has started. The entry's index is stored in the task header,
+//! so every lookup is O(1). Entries leave when the task completes.
+//!
+//! What few tasks need — a pending cancel message, the cancellations
+//! delivered to the task, done-callbacks — lives beside the entries, in a
+//! map by slot ([`Extras`]), so it costs the other tasks nothing but a flag
+//! in their header.
+//!
+//! # Invariants
+//!
+//! * A task's `has_extras` flag is set iff the map holds extras under its
+//!   slot; both are dropped when its entry is removed.
+//! * Only the loop's thread touches the registry and the header fields it
+//!   uses (the slot and the flag).
 
 use crate::context::Context;
 use crate::task::checkpoint::Suspension;
 use crate::task::raw::{RawTask, TaskRef};
 use crate::task::{Cancelled, TaskInfo};
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskInfo)>;
 
@@ -54,65 +66,69 @@ impl<X> Default for Extras<X> {
 
 pub(crate) struct TaskEntry<X> {
     pub(crate) task: TaskRef,
-    pub(crate) context: Context<X>,
+    /// The task's context; its identity is the task's (see
+    /// `context::task_context_id`).
+    pub(crate) context: X,
     /// `None` until the task is first polled (a task cancelled before that
     /// never runs, C4); then where it last suspended, for dumps and slow-poll
     /// reports.
     pub(crate) suspended: Option<Suspension>,
     #[cfg(feature = "tracing")]
     pub(crate) span: tracing::Span,
-    pub(crate) extras: Option<Box<Extras<X>>>,
 }
 
 impl<X> Extras<X> {
     /// Records a cancellation handed to the task, forgetting dead ones.
-    pub(crate) fn record_delivery(&mut self, cancelled: Cancelled) {
+    fn record_delivery(&mut self, cancelled: Cancelled) {
         self.delivered.retain(|(_, c)| c.is_shared());
         self.delivered.push((self.deliveries, cancelled));
         self.deliveries += 1;
     }
-}
 
-impl<X> TaskEntry<X> {
-    pub(crate) fn extras(&mut self) -> &mut Extras<X> {
-        self.extras.get_or_insert_with(Default::default)
-    }
-
-    /// Records a cancellation handed to the task, and that there was one in
-    /// its state word (`DELIVERED`).
-    pub(crate) fn record_delivery(&mut self, cancelled: Cancelled) {
-        self.task.raw().state().mark_delivered();
-        self.extras().record_delivery(cancelled);
-    }
-
-    /// Whether a cancellation delivered to the task is still held somewhere
-    /// besides this entry.
-    pub(crate) fn holds_delivered_cancel(&self) -> Option<&Cancelled> {
-        self.holds_cancel_since(0)
-    }
-
-    /// Like [`holds_delivered_cancel`](Self::holds_delivered_cancel), for
-    /// deliveries numbered `mark` or later.
-    pub(crate) fn holds_cancel_since(&self, mark: u64) -> Option<&Cancelled> {
-        let extras = self.extras.as_ref()?;
-        extras.delivered.iter().find(|(n, c)| *n >= mark && c.is_shared()).map(|(_, c)| c)
-    }
-
-    /// How many cancellations were delivered to the task so far.
-    pub(crate) fn deliveries(&self) -> u64 {
-        self.extras.as_ref().map_or(0, |x| x.deliveries)
+    /// A cancellation numbered `mark` or later that is still held somewhere
+    /// besides here.
+    fn holds_cancel_since(&self, mark: u64) -> Option<&Cancelled> {
+        self.delivered.iter().find(|(n, c)| *n >= mark && c.is_shared()).map(|(_, c)| c)
     }
 }
+
+/// Hashes a slot number: one multiplication (Fibonacci hashing), since the
+/// keys are small distinct integers and need no protection from collisions
+/// chosen by an attacker.
+#[derive(Default)]
+pub(crate) struct SlotHasher(u64);
+
+impl Hasher for SlotHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A removed task's entry, and its extras if it had any.
+pub(crate) type Removed<X> = (TaskEntry<X>, Option<Box<Extras<X>>>);
 
 pub(crate) struct TaskRegistry<X> {
     entries: Vec<Option<TaskEntry<X>>>,
     free: Vec<u32>,
     len: usize,
+    /// The extras of the tasks that have any, by slot.
+    /// Boxed, so that a completion moves one word, not the whole record.
+    extras: HashMap<u32, Box<Extras<X>>, BuildHasherDefault<SlotHasher>>,
 }
 
 impl<X> TaskRegistry<X> {
     pub(crate) fn new() -> Self {
-        TaskRegistry { entries: Vec::new(), free: Vec::new(), len: 0 }
+        TaskRegistry { entries: Vec::new(), free: Vec::new(), len: 0, extras: HashMap::default() }
     }
 
     pub(crate) fn insert(&mut self, entry: TaskEntry<X>) {
@@ -136,17 +152,68 @@ impl<X> TaskRegistry<X> {
         (entry.task.raw() == raw).then_some(entry)
     }
 
-    pub(crate) fn remove(&mut self, raw: RawTask) -> Option<TaskEntry<X>> {
+    /// Removes the task's entry, with its extras if it has any.
+    pub(crate) fn remove(&mut self, raw: RawTask) -> Option<Removed<X>> {
         let slot = raw.slot();
         let cell = self.entries.get_mut(slot as usize)?;
         if cell.as_ref()?.task.raw() != raw {
             return None;
         }
-        let entry = cell.take();
+        let entry = cell.take()?;
         self.free.push(slot);
         self.len -= 1;
         raw.set_slot(u32::MAX);
-        entry
+        let extras = if raw.has_extras() {
+            raw.set_has_extras(false);
+            self.extras.remove(&slot)
+        } else {
+            None
+        };
+        Some((entry, extras))
+    }
+
+    /// The task's extras, created on first use; `None` if the task is not
+    /// registered here.
+    pub(crate) fn extras_mut(&mut self, raw: RawTask) -> Option<&mut Extras<X>> {
+        self.get_mut(raw)?;
+        raw.set_has_extras(true);
+        Some(self.extras.entry(raw.slot()).or_default())
+    }
+
+    /// The task's extras if it has any (and is registered here).
+    pub(crate) fn existing_extras_mut(&mut self, raw: RawTask) -> Option<&mut Extras<X>> {
+        // The flag first: most tasks have none, and then no map is hashed.
+        if !raw.has_extras() {
+            return None;
+        }
+        self.get_mut(raw)?;
+        self.extras.get_mut(&raw.slot()).map(|x| &mut **x)
+    }
+
+    /// Records a cancellation handed to the task, and that there was one in
+    /// its state word (`DELIVERED`).
+    pub(crate) fn record_delivery(&mut self, raw: RawTask, cancelled: Cancelled) {
+        if let Some(extras) = self.extras_mut(raw) {
+            raw.state().mark_delivered();
+            extras.record_delivery(cancelled);
+        }
+    }
+
+    /// Whether a cancellation delivered to the task is still held somewhere
+    /// besides the registry.
+    pub(crate) fn holds_delivered_cancel(&mut self, raw: RawTask) -> Option<&Cancelled> {
+        self.holds_cancel_since(raw, 0)
+    }
+
+    /// Like [`holds_delivered_cancel`](Self::holds_delivered_cancel), for
+    /// deliveries numbered `mark` or later.
+    pub(crate) fn holds_cancel_since(&mut self, raw: RawTask, mark: u64) -> Option<&Cancelled> {
+        self.existing_extras_mut(raw)?.holds_cancel_since(mark)
+    }
+
+    /// How many cancellations were delivered to the task so far.
+    pub(crate) fn deliveries(&mut self, raw: RawTask) -> u64 {
+        self.existing_extras_mut(raw).map_or(0, |x| x.deliveries)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -179,7 +246,7 @@ mod tests {
     /// this registry entry. A change to either shows here first.
     #[test]
     fn task_overhead_is_the_documented_size() {
-        assert_eq!(size_of::<crate::task::raw::Header>(), 64);
-        assert_eq!(size_of::<Option<TaskEntry<CowContext>>>(), 40);
+        assert_eq!(size_of::<crate::task::raw::Header>(), 56);
+        assert_eq!(size_of::<Option<TaskEntry<CowContext>>>(), 24);
     }
 }

@@ -1,5 +1,6 @@
 //! The `Task<T>` handle and how a task's end is reported.
 
+use super::join_waker::JoinWaker;
 use super::raw::{RawTask, TaskRef};
 use super::state::{CANCELLED, COMPLETE, JOIN_WAKER, PANICKED};
 use super::{AnyTask, Cancelled};
@@ -294,7 +295,7 @@ impl<T> Task<T> {
         }
         // SAFETY: JOIN_WAKER is clear and the task not complete: the handle
         // owns the slot.
-        unsafe { self.raw.with_join_waker(|w| *w = Some(cx.waker().clone())) };
+        unsafe { self.raw.with_join_waker(|w| w.set(cx.waker(), current::current_task())) };
         match self.raw.state().set_join_waker() {
             Ok(_) => {
                 suspend_at(WaitKind::Join, Some(self.raw.location()));
@@ -337,7 +338,7 @@ impl<T> Drop for Task<T> {
                 // slot is ours again (JOIN_WAKER cleared): free the waker.
                 // SAFETY: JOIN_WAKER and JOIN_INTEREST are clear and the task
                 // was not complete, so the loop never reads the slot.
-                unsafe { self.raw.with_join_waker(|w| *w = None) };
+                unsafe { self.raw.with_join_waker(JoinWaker::clear) };
             }
             // Complete, and the handle took the output (it was joined):
             // nothing is left to drop.

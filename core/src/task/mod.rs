@@ -32,6 +32,7 @@ mod cancel;
 pub(crate) mod checkpoint;
 pub(crate) mod dump;
 mod join;
+pub(crate) mod join_waker;
 pub(crate) mod origin;
 pub(crate) mod raw;
 pub(crate) mod state;

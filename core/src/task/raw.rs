@@ -4,7 +4,7 @@
 //! ```text
 //! +------------------------------- Cell<F> ------------------------------+
 //! | Header: state | vtable | owner | join waker | id | origin |          |
-//! |         cancel requests | stage tag | registry slot   (64 bytes)     |
+//! |   cancel requests | stage tag | extras flag | registry slot  (56 B)  |
 //! | stage: Pending(F) -> Ready(Result<F::Output, JoinError>) -> Taken    |
 //! +----------------------------------------------------------------------+
 //! ```
@@ -24,6 +24,7 @@
 //! (see [`Spawner`]), so the header carries one pointer for the loop, not two.
 
 use super::join::{JoinError, Panic};
+use super::join_waker::JoinWaker;
 use super::origin::Origin;
 use super::state::{State, COMPLETE};
 use super::waker::SchedVTable;
@@ -73,7 +74,7 @@ pub(crate) struct Header {
     /// the loop's `&'static SchedVTable` (see [`Spawner`]).
     owner: *const (),
     /// See `state.rs` for who may touch it when.
-    join_waker: UnsafeCell<Option<Waker>>,
+    join_waker: UnsafeCell<JoinWaker>,
     pub(crate) id: u64,
     /// Spawn location and name.
     pub(crate) origin: Origin,
@@ -82,6 +83,9 @@ pub(crate) struct Header {
     cancel_requests: AtomicU16,
     /// Which variant of the stage is live (`PENDING`, `READY`, `TAKEN`).
     stage_tag: UnsafeCell<u8>,
+    /// Whether the loop's registry holds extras for the task. Loop thread
+    /// only.
+    has_extras: UnsafeCell<bool>,
     /// Index in the loop's task registry. Loop thread only.
     pub(crate) slot: UnsafeCell<u32>,
     _leak: LeakTrack,
@@ -131,11 +135,12 @@ pub(crate) unsafe fn allocate<F: Future>(
             state: State::new(refs),
             vtable: vtable_for::<F>(),
             owner: spawner.owner,
-            join_waker: UnsafeCell::new(None),
+            join_waker: UnsafeCell::new(JoinWaker::empty()),
             id,
             origin,
             cancel_requests: AtomicU16::new(0),
             stage_tag: UnsafeCell::new(PENDING),
+            has_extras: UnsafeCell::new(false),
             slot: UnsafeCell::new(u32::MAX),
             _leak: LeakTrack::new(),
         },
@@ -340,6 +345,12 @@ impl RawTask {
         RawTask(ptr)
     }
 
+    /// The header's address: a waker's data pointer.
+    #[inline]
+    pub(crate) fn as_ptr(self) -> *const () {
+        self.0.as_ptr() as *const ()
+    }
+
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: a `RawTask` is only used while someone holds a reference.
         unsafe { self.0.as_ref() }
@@ -365,7 +376,7 @@ impl RawTask {
 
     /// Whether `waker` is this task's own waker (for task dumps).
     pub(crate) fn owns_waker(self, waker: &Waker) -> bool {
-        waker.data() == self.0.as_ptr() as *const () && std::ptr::eq(waker.vtable(), &self.sched().waker)
+        waker.data() == self.as_ptr() && std::ptr::eq(waker.vtable(), &self.sched().waker)
     }
 
     /// Polls once with a waker that borrows this task (no reference-count
@@ -376,7 +387,7 @@ impl RawTask {
     /// Only the loop's thread, with the task `RUNNING`.
     #[inline]
     pub(crate) unsafe fn poll(self) -> Step {
-        let raw = RawWaker::new(self.0.as_ptr() as *const (), &self.sched().waker);
+        let raw = RawWaker::new(self.as_ptr(), &self.sched().waker);
         // SAFETY: the vtable's functions match the header; the waker is not
         // dropped (ManuallyDrop), so it borrows the reference the caller holds.
         let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
@@ -452,7 +463,7 @@ impl RawTask {
     /// # Safety
     ///
     /// The caller owns the slot (see `state.rs`).
-    pub(crate) unsafe fn with_join_waker<R>(self, f: impl FnOnce(&mut Option<Waker>) -> R) -> R {
+    pub(crate) unsafe fn with_join_waker<R>(self, f: impl FnOnce(&mut JoinWaker) -> R) -> R {
         // SAFETY: exclusive access per the caller's ownership of the slot.
         self.header().join_waker.with_mut(|slot| f(unsafe { &mut *slot }))
     }
@@ -464,7 +475,7 @@ impl RawTask {
     /// Nobody writes the slot meanwhile (see `state.rs`).
     pub(crate) unsafe fn read_join_waker<R>(self, f: impl FnOnce(Option<&Waker>) -> R) -> R {
         // SAFETY: no concurrent writer, per the caller.
-        self.header().join_waker.with(|slot| f(unsafe { (*slot).as_ref() }))
+        self.header().join_waker.with(|slot| unsafe { &*slot }.with(f))
     }
 
     /// The registry slot. Loop thread only.
@@ -477,6 +488,19 @@ impl RawTask {
     pub(crate) fn set_slot(self, slot: u32) {
         // SAFETY: only the loop's thread reads or writes it.
         self.header().slot.with_mut(|s| unsafe { *s = slot })
+    }
+
+    /// Whether the registry holds extras for the task. Loop thread only.
+    #[inline]
+    pub(crate) fn has_extras(self) -> bool {
+        // SAFETY: only the loop's thread reads or writes it.
+        self.header().has_extras.with(|s| unsafe { *s })
+    }
+
+    /// Loop thread only.
+    pub(crate) fn set_has_extras(self, has: bool) {
+        // SAFETY: only the loop's thread reads or writes it.
+        self.header().has_extras.with_mut(|s| unsafe { *s = has })
     }
 
     #[inline]
