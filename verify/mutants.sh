@@ -95,6 +95,7 @@ delivered_not_marked         | cargo test -p corio --test rules_timeouts
 requeue_lost                 | cargo test -p corio --test rules_loop -- a_yield_requeues
 join_waker_unowned           | cargo test -p corio --test rules_tasks -- a_joiner
 task_context_id_shared       | cargo test -p corio --test rules_context -- x3_
+task_context_left_in         | cargo test -p corio --test rules_context
 # I/O (issue 5): the faults suite, the accept loop, the io_uring backend.
 deregister_forgets_waiters | cargo test -p corio --test io_suite -- mock::a_source_deregistered
 accept_backoff_fixed      | cargo test -p corio --test io_emfile

@@ -106,11 +106,11 @@ pub(crate) fn identity(ctx: &dyn DynContext) -> u64 {
 }
 
 impl<X> Context<X> {
-    /// Exchanges this context's store with a task's: the loop swaps a task's
-    /// store into its slot for a step and out again after.
+    /// The store: the loop swaps a task's store into its current context
+    /// for a step and out again after.
     #[inline]
-    pub(crate) fn swap_store(&mut self, store: &mut X) {
-        std::mem::swap(&mut self.store, store);
+    pub(crate) fn store_mut(&mut self) -> &mut X {
+        &mut self.store
     }
 }
 

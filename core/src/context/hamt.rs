@@ -2,6 +2,7 @@
 
 use super::store::{ContextStore, ContextValue, VarKey};
 use rpds::HashTrieMap;
+use std::rc::Rc;
 
 /// A persistent hash array mapped trie: O(1) copies and O(log n) writes that
 /// share structure with earlier snapshots. Pick it over the default
@@ -20,8 +21,11 @@ use rpds::HashTrieMap;
 /// ```
 #[derive(Clone, Default)]
 pub struct HamtContext {
-    /// `None` while empty, so empty contexts cost no allocation.
-    map: Option<HashTrieMap<VarKey, ContextValue>>,
+    /// `None` while empty, so empty contexts cost no allocation. Behind an
+    /// `Rc` so that the store is one word and a task keeps it in its header
+    /// (`task::context_slot`); a write to a shared copy clones the trie's
+    /// handle (its root is shared, so that is O(1)).
+    map: Option<Rc<HashTrieMap<VarKey, ContextValue>>>,
 }
 
 impl std::fmt::Debug for HamtContext {
@@ -36,15 +40,15 @@ impl ContextStore for HamtContext {
     }
 
     fn insert(&mut self, key: VarKey, value: ContextValue) -> Option<ContextValue> {
-        let map = self.map.get_or_insert_with(HashTrieMap::new);
+        let map = Rc::make_mut(self.map.get_or_insert_with(|| Rc::new(HashTrieMap::new())));
         let old = map.get(&key).cloned();
         map.insert_mut(key, value);
         old
     }
 
     fn remove(&mut self, key: VarKey) -> Option<ContextValue> {
-        let map = self.map.as_mut()?;
-        let old = map.get(&key).cloned()?;
+        let old = self.map.as_ref()?.get(&key).cloned()?;
+        let map = Rc::make_mut(self.map.as_mut()?);
         map.remove_mut(&key);
         if map.is_empty() {
             self.map = None;

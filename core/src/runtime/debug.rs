@@ -114,7 +114,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// One live task's snapshot (`AnyTask::checkpoint`); `None` if it is
     /// not registered on this loop (done).
     pub(crate) fn task_snapshot(&self, raw: RawTask) -> Option<TaskSnapshot> {
-        let suspended = self.tasks.borrow_mut().get_mut(raw).map(|entry| entry.suspended)?;
+        let suspended = self.tasks.borrow_mut().get_mut(raw).map(|entry| entry.task.raw().suspended())?;
         Some(self.snapshot(raw, suspended, self.clock.now()))
     }
 

@@ -22,7 +22,7 @@ use super::error::LoopError;
 use super::exception::ExceptionContext;
 use super::handle::LoopHandle;
 use super::metrics::{self, Counters, Metrics};
-use super::registry::{TaskEntry, TaskRegistry};
+use super::registry::{Removed, TaskEntry, TaskRegistry};
 use super::shared::{owner_ref, LoopShared, Remote};
 use super::timers::TimerQueue;
 use crate::blocking::{BlockingPool, ShutdownReport};
@@ -993,13 +993,14 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         metrics::bump(&self.counters.tasks_spawned);
         #[cfg(feature = "tracing")]
         let span = tracing::info_span!("task", task.name = %crate::task::task_name(task.raw()), task.id = task.raw().header().id);
-        self.tasks.borrow_mut().insert(TaskEntry {
-            task,
+        self.tasks.borrow_mut().insert(
+            TaskEntry {
+                task,
+                #[cfg(feature = "tracing")]
+                span,
+            },
             context,
-            suspended: None,
-            #[cfg(feature = "tracing")]
-            span,
-        });
+        );
     }
 
     pub(crate) fn adopt_task(&self, registry: TaskRef, queued: TaskRef, eager: bool) {
@@ -1015,21 +1016,12 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
     }
 
-    /// Swaps the task's context back out after a poll and, if the poll
-    /// returned `Pending`, records where it suspended (`task::checkpoint`):
-    /// the registry entry is borrowed here anyway.
-    fn swap_task_context_back(&self, raw: RawTask, suspended: Option<Suspension>) {
-        let mut tasks = self.tasks.borrow_mut();
-        let entry = tasks.get_mut(raw).expect("a running task is registered");
-        // SAFETY: between runnables; see `swap_context`.
-        unsafe { (*self.context.get()).swap_store(&mut entry.context) };
-        // MUTANT (tests/debugging.rs): forget where the task suspended; dumps
-        // show every task at an unknown point.
-        #[cfg(corio_mutant = "checkpoint_not_stored")]
-        let suspended = suspended.map(|_| Suspension::unknown());
-        if suspended.is_some() {
-            entry.suspended = suspended;
-        }
+    /// Swaps a task's context store with the current context's: in before
+    /// a step, out after it.
+    fn swap_task_context(&self, raw: RawTask) {
+        // SAFETY: between runnables (see `swap_context`); a task of this
+        // loop, registered (it is being run), so its header holds an `X`.
+        unsafe { raw.context().swap((*self.context.get()).store_mut()) };
     }
 
     /// The task's tracing span, entered for one poll.
@@ -1049,24 +1041,18 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             RunDecision::Skip => return,
             RunDecision::Poll(before) => before,
         };
-        // One registry lookup marks the task started (its suspension point
-        // becomes known) and, unless it ends here, swaps its context in.
-        let resumed_from = {
-            let mut tasks = self.tasks.borrow_mut();
-            let entry = tasks.get_mut(raw).expect("a scheduled task is registered");
-            let previous = entry.suspended;
-            if previous.is_none() {
-                // Started from now on; where it suspends is written after the poll.
-                entry.suspended = Some(Suspension::unknown());
-            }
-            let ends_here = before.has(ABORT) || (previous.is_none() && before.has(CANCEL));
-            if !ends_here {
-                // SAFETY: between runnables; see `swap_context`.
-                unsafe { (*self.context.get()).swap_store(&mut entry.context) };
-            }
-            previous
-        };
+        // The header alone says whether the task has started (where it
+        // suspended is known) and holds its context: no registry lookup.
+        let resumed_from = raw.suspended();
         let started = resumed_from.is_some();
+        if !started {
+            // Started from now on; where it suspends is written after the poll.
+            raw.set_suspended(Suspension::unknown());
+        }
+        let ends_here = before.has(ABORT) || (!started && before.has(CANCEL));
+        if !ends_here {
+            self.swap_task_context(raw);
+        }
         if before.has(ABORT) {
             return self.end_cancelled(raw, Cancelled::new(None), Some(task));
         }
@@ -1086,8 +1072,17 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             let step = unsafe { raw.poll() };
             (step, current.recorded())
         };
-        let pending = step == Step::Pending;
-        self.swap_task_context_back(raw, pending.then(|| suspended.unwrap_or_else(Suspension::unknown)));
+        // MUTANT (tests/rules_context.rs): the task's context stays current
+        // after its step, so the next runnable sees (and writes) its values.
+        #[cfg(not(corio_mutant = "task_context_left_in"))]
+        self.swap_task_context(raw);
+        if step == Step::Pending {
+            // MUTANT (tests/debugging.rs): forget where the task suspended;
+            // dumps show every task at an unknown point.
+            #[cfg(corio_mutant = "checkpoint_not_stored")]
+            let suspended = None;
+            raw.set_suspended(suspended.unwrap_or_else(Suspension::unknown));
+        }
         if let Some(start) = start {
             if let Some(elapsed) = self.debug.too_slow(&self.clock, start) {
                 self.report_slow_poll(raw, elapsed, resumed_from);
@@ -1135,9 +1130,15 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// step; it is released together with the registry's.
     fn complete(&self, raw: RawTask, outcome: usize, queued: Option<TaskRef>) {
         // The registry's reference keeps the task alive until the end here.
-        let entry = self.tasks.borrow_mut().remove(raw);
+        let (entry, extras) = {
+            let mut tasks = self.tasks.borrow_mut();
+            // Rare: the flag is checked inline, so a task without extras
+            // moves no empty record.
+            let extras = if raw.has_extras() { tasks.take_extras(raw) } else { None };
+            (tasks.remove(raw), extras)
+        };
         let before = raw.state().transition_to_complete(outcome);
-        let Some((TaskEntry { task: registry_ref, context, .. }, extras)) = entry else {
+        let Some(Removed { task: registry_ref, context, .. }) = entry else {
             self.notify_joiner(raw, before);
             return;
         };
@@ -1226,7 +1227,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             return Cancelled::new(None);
         };
         let cancelled = Cancelled::new(extras.cancel_message.take());
-        tasks.record_delivery(raw, cancelled.clone());
+        extras.record_delivery(raw, cancelled.clone());
         cancelled
     }
 

@@ -133,11 +133,11 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
 
     fn adopt_cancelled(&self, raw: RawTask, cancelled: Cancelled) -> Cancelled {
         let mut tasks = self.tasks.borrow_mut();
-        if tasks.get_mut(raw).is_none() {
+        let Some(extras) = tasks.extras_mut(raw) else {
             return cancelled;
-        }
+        };
         let own = Cancelled::new(cancelled.message_cow());
-        tasks.record_delivery(raw, own.clone());
+        extras.record_delivery(raw, own.clone());
         own
     }
 

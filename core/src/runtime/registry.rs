@@ -1,10 +1,12 @@
 //! The loop's registry of live tasks: what `asyncio.all_tasks()` sees.
 //!
-//! Each live task has one entry, holding a task reference (so a task whose
-//! wakers were all dropped is still reachable for teardown), the task's
-//! context, and where it last suspended (`task::checkpoint`), which also says
-//! whether it has started. The entry's index is stored in the task header,
-//! so every lookup is O(1). Entries leave when the task completes.
+//! Each live task has one entry, a task reference (so a task whose wakers
+//! were all dropped is still reachable for teardown and dumps). The entry's
+//! index is stored in the task header, so every lookup is O(1). Entries
+//! leave when the task completes. The task's context store lives in its
+//! header while it is registered (`task::context_slot`): the registry puts
+//! it there and takes it out, since it alone knows its type; a task's step
+//! touches the header only, never the registry.
 //!
 //! What few tasks need — a pending cancel message, the cancellations
 //! delivered to the task, done-callbacks — lives beside the entries, in a
@@ -14,7 +16,9 @@
 //! # Invariants
 //!
 //! * A task's `has_extras` flag is set iff the map holds extras under its
-//!   slot; both are dropped when its entry is removed.
+//!   slot; both are gone when its entry is removed.
+//! * A registered task's header holds its context store (an `X`); removal
+//!   (or the registry's drop) takes it out.
 //! * Only the loop's thread touches the registry and the header fields it
 //!   uses (the slot and the flag).
 
@@ -64,22 +68,18 @@ impl<X> Default for Extras<X> {
     }
 }
 
-pub(crate) struct TaskEntry<X> {
+pub(crate) struct TaskEntry {
     pub(crate) task: TaskRef,
-    /// The task's context; its identity is the task's (see
-    /// `context::task_context_id`).
-    pub(crate) context: X,
-    /// `None` until the task is first polled (a task cancelled before that
-    /// never runs, C4); then where it last suspended, for dumps and slow-poll
-    /// reports.
-    pub(crate) suspended: Option<Suspension>,
     #[cfg(feature = "tracing")]
     pub(crate) span: tracing::Span,
 }
 
 impl<X> Extras<X> {
-    /// Records a cancellation handed to the task, forgetting dead ones.
-    fn record_delivery(&mut self, cancelled: Cancelled) {
+    /// Records a cancellation handed to the task `raw` (these are its
+    /// extras), forgetting dead ones, and that there was one in its state
+    /// word (`DELIVERED`).
+    pub(crate) fn record_delivery(&mut self, raw: RawTask, cancelled: Cancelled) {
+        raw.state().mark_delivered();
         self.delivered.retain(|(_, c)| c.is_shared());
         self.delivered.push((self.deliveries, cancelled));
         self.deliveries += 1;
@@ -92,9 +92,12 @@ impl<X> Extras<X> {
     }
 }
 
-/// Hashes a slot number: one multiplication (Fibonacci hashing), since the
-/// keys are small distinct integers and need no protection from collisions
-/// chosen by an attacker.
+/// Hashes a slot number so that the map stays in slot order: the low bits
+/// (which pick the bucket) are the slot itself, so tasks with neighbouring
+/// slots have neighbouring extras, as they would in an array; the top seven
+/// bits (the map's per-bucket tag) are mixed, so that a probe compares
+/// against few false tags. Slots are small distinct integers chosen by the
+/// loop, not by an attacker.
 #[derive(Default)]
 pub(crate) struct SlotHasher(u64);
 
@@ -105,25 +108,30 @@ impl Hasher for SlotHasher {
 
     fn write(&mut self, bytes: &[u8]) {
         for &byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            self.write_u32(u32::from(byte) ^ (self.0 as u32).rotate_left(8));
         }
     }
 
     fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let n = u64::from(n);
+        self.0 = n ^ (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) & (0x7F << 57));
     }
 }
 
-/// A removed task's entry, and its extras if it had any.
-pub(crate) type Removed<X> = (TaskEntry<X>, Option<Box<Extras<X>>>);
+/// A removed task's entry and its context store.
+pub(crate) struct Removed<X> {
+    pub(crate) task: TaskRef,
+    pub(crate) context: X,
+    #[cfg(feature = "tracing")]
+    _span: tracing::Span,
+}
 
 pub(crate) struct TaskRegistry<X> {
-    entries: Vec<Option<TaskEntry<X>>>,
+    entries: Vec<Option<TaskEntry>>,
     free: Vec<u32>,
     len: usize,
     /// The extras of the tasks that have any, by slot.
-    /// Boxed, so that a completion moves one word, not the whole record.
-    extras: HashMap<u32, Box<Extras<X>>, BuildHasherDefault<SlotHasher>>,
+    extras: HashMap<u32, Extras<X>, BuildHasherDefault<SlotHasher>>,
 }
 
 impl<X> TaskRegistry<X> {
@@ -131,8 +139,12 @@ impl<X> TaskRegistry<X> {
         TaskRegistry { entries: Vec::new(), free: Vec::new(), len: 0, extras: HashMap::default() }
     }
 
-    pub(crate) fn insert(&mut self, entry: TaskEntry<X>) {
+    /// Registers a task with its context store (kept in its header).
+    pub(crate) fn insert(&mut self, entry: TaskEntry, context: X) {
         let raw = entry.task.raw();
+        // SAFETY: the loop's thread; a task is registered once, so its slot
+        // is empty, and every store this registry handles is an `X`.
+        unsafe { raw.context().put(context) };
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.entries[slot as usize] = Some(entry);
@@ -147,12 +159,13 @@ impl<X> TaskRegistry<X> {
         self.len += 1;
     }
 
-    pub(crate) fn get_mut(&mut self, raw: RawTask) -> Option<&mut TaskEntry<X>> {
+    pub(crate) fn get_mut(&mut self, raw: RawTask) -> Option<&mut TaskEntry> {
         let entry = self.entries.get_mut(raw.slot() as usize)?.as_mut()?;
         (entry.task.raw() == raw).then_some(entry)
     }
 
-    /// Removes the task's entry, with its extras if it has any.
+    /// Removes the task's entry and takes its context store out. Its
+    /// extras, if any, are taken first ([`take_extras`](Self::take_extras)).
     pub(crate) fn remove(&mut self, raw: RawTask) -> Option<Removed<X>> {
         let slot = raw.slot();
         let cell = self.entries.get_mut(slot as usize)?;
@@ -162,14 +175,27 @@ impl<X> TaskRegistry<X> {
         let entry = cell.take()?;
         self.free.push(slot);
         self.len -= 1;
+        if raw.has_extras() {
+            drop(self.take_extras(raw)); // not taken by the caller: dropped here
+        }
         raw.set_slot(u32::MAX);
-        let extras = if raw.has_extras() {
-            raw.set_has_extras(false);
-            self.extras.remove(&slot)
-        } else {
-            None
-        };
-        Some((entry, extras))
+        // SAFETY: registered until now, so the slot holds this registry's `X`.
+        let context = unsafe { raw.context().take() };
+        Some(Removed {
+            task: entry.task,
+            context,
+            #[cfg(feature = "tracing")]
+            _span: entry.span,
+        })
+    }
+
+    /// Takes the task's extras out, if it has any (its entry stays).
+    pub(crate) fn take_extras(&mut self, raw: RawTask) -> Option<Extras<X>> {
+        if !raw.has_extras() {
+            return None;
+        }
+        raw.set_has_extras(false);
+        self.extras.remove(&raw.slot())
     }
 
     /// The task's extras, created on first use; `None` if the task is not
@@ -187,16 +213,7 @@ impl<X> TaskRegistry<X> {
             return None;
         }
         self.get_mut(raw)?;
-        self.extras.get_mut(&raw.slot()).map(|x| &mut **x)
-    }
-
-    /// Records a cancellation handed to the task, and that there was one in
-    /// its state word (`DELIVERED`).
-    pub(crate) fn record_delivery(&mut self, raw: RawTask, cancelled: Cancelled) {
-        if let Some(extras) = self.extras_mut(raw) {
-            raw.state().mark_delivered();
-            extras.record_delivery(cancelled);
-        }
+        self.extras.get_mut(&raw.slot())
     }
 
     /// Whether a cancellation delivered to the task is still held somewhere
@@ -226,7 +243,7 @@ impl<X> TaskRegistry<X> {
 
     /// The live tasks with where each last suspended, in slot order.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (RawTask, Option<Suspension>)> + '_ {
-        self.entries.iter().flatten().map(|e| (e.task.raw(), e.suspended))
+        self.entries.iter().flatten().map(|e| (e.task.raw(), e.task.raw().suspended()))
     }
 
     /// The live tasks, in slot order.
@@ -235,10 +252,19 @@ impl<X> TaskRegistry<X> {
     }
 }
 
+impl<X> Drop for TaskRegistry<X> {
+    fn drop(&mut self) {
+        // A loop dropped with tasks still registered: their stores live in
+        // their headers, which do not know the type; take them out here.
+        for entry in self.entries.iter().flatten() {
+            // SAFETY: a registered task's slot holds this registry's `X`.
+            drop(unsafe { entry.task.raw().context().take::<X>() });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::TaskEntry;
-    use crate::context::CowContext;
     use std::mem::size_of;
 
     /// The per-task bookkeeping docs/benchmarks.md reports (task overhead
@@ -246,7 +272,9 @@ mod tests {
     /// this registry entry. A change to either shows here first.
     #[test]
     fn task_overhead_is_the_documented_size() {
-        assert_eq!(size_of::<crate::task::raw::Header>(), 56);
-        assert_eq!(size_of::<Option<TaskEntry<CowContext>>>(), 24);
+        assert_eq!(size_of::<crate::task::raw::Header>(), 72);
+        // With the `tracing` feature each entry also holds the task's span.
+        #[cfg(not(feature = "tracing"))]
+        assert_eq!(size_of::<Option<super::TaskEntry>>(), 8);
     }
 }

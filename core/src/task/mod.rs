@@ -30,6 +30,7 @@
 mod any;
 mod cancel;
 pub(crate) mod checkpoint;
+pub(crate) mod context_slot;
 pub(crate) mod dump;
 mod join;
 pub(crate) mod join_waker;

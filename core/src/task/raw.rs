@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! +------------------------------- Cell<F> ------------------------------+
-//! | Header: state | vtable | owner | join waker | id | origin |          |
-//! |   cancel requests | stage tag | extras flag | registry slot  (56 B)  |
+//! | Header: state | vtable | owner | context store | suspended at |      |
+//! |   join waker | id | origin | cancel requests | stage tag |          |
+//! |   extras flag | registry slot                          (72 bytes)    |
 //! | stage: Pending(F) -> Ready(Result<F::Output, JoinError>) -> Taken    |
 //! +----------------------------------------------------------------------+
 //! ```
@@ -23,6 +24,8 @@
 //! The header reaches the second through its owner, whose first field it is
 //! (see [`Spawner`]), so the header carries one pointer for the loop, not two.
 
+use super::checkpoint::Suspension;
+use super::context_slot::ContextSlot;
 use super::join::{JoinError, Panic};
 use super::join_waker::JoinWaker;
 use super::origin::Origin;
@@ -73,6 +76,13 @@ pub(crate) struct Header {
     /// strong count, released when the task is freed). Its first field is
     /// the loop's `&'static SchedVTable` (see [`Spawner`]).
     owner: *const (),
+    /// The task's context store, held here while the task is registered
+    /// (`context_slot.rs`). Loop thread only.
+    context: ContextSlot,
+    /// `None` until the task is first polled (a task cancelled before that
+    /// never runs, C4); then where it last suspended (`checkpoint.rs`), for
+    /// dumps and slow-poll reports. Loop thread only.
+    suspended: UnsafeCell<Option<Suspension>>,
     /// See `state.rs` for who may touch it when.
     join_waker: UnsafeCell<JoinWaker>,
     pub(crate) id: u64,
@@ -135,6 +145,8 @@ pub(crate) unsafe fn allocate<F: Future>(
             state: State::new(refs),
             vtable: vtable_for::<F>(),
             owner: spawner.owner,
+            context: ContextSlot::empty(),
+            suspended: UnsafeCell::new(None),
             join_waker: UnsafeCell::new(JoinWaker::empty()),
             id,
             origin,
@@ -488,6 +500,27 @@ impl RawTask {
     pub(crate) fn set_slot(self, slot: u32) {
         // SAFETY: only the loop's thread reads or writes it.
         self.header().slot.with_mut(|s| unsafe { *s = slot })
+    }
+
+    /// The task's context store (see `context_slot.rs`). Loop thread only.
+    #[inline]
+    pub(crate) fn context(&self) -> &ContextSlot {
+        &self.header().context
+    }
+
+    /// Where the task last suspended; `None` until its first poll. Loop
+    /// thread only.
+    #[inline]
+    pub(crate) fn suspended(self) -> Option<Suspension> {
+        // SAFETY: only the loop's thread reads or writes it.
+        self.header().suspended.with(|s| unsafe { *s })
+    }
+
+    /// Loop thread only.
+    #[inline]
+    pub(crate) fn set_suspended(self, at: Suspension) {
+        // SAFETY: only the loop's thread reads or writes it.
+        self.header().suspended.with_mut(|s| unsafe { *s = Some(at) })
     }
 
     /// Whether the registry holds extras for the task. Loop thread only.
