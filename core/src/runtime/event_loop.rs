@@ -1018,9 +1018,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
 
     /// Swaps a task's context store with the current context's: in before
     /// a step, out after it.
+    ///
+    /// The task must be registered: a task that is not complete is (it is
+    /// removed when it completes), and it completes only between its steps —
+    /// which the swap after a step checks, since the swap relies on it.
     fn swap_task_context(&self, raw: RawTask) {
         // SAFETY: between runnables (see `swap_context`); a task of this
-        // loop, registered (it is being run), so its header holds an `X`.
+        // loop, registered (above), so its header holds an `X`.
         unsafe { raw.context().swap((*self.context.get()).store_mut()) };
     }
 
@@ -1074,6 +1078,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         };
         // MUTANT (tests/rules_context.rs): the task's context stays current
         // after its step, so the next runnable sees (and writes) its values.
+        assert!(raw.slot() != u32::MAX, "a task was removed from the registry during its own step");
         #[cfg(not(corio_mutant = "task_context_left_in"))]
         self.swap_task_context(raw);
         if step == Step::Pending {
