@@ -131,7 +131,9 @@ pub(crate) struct TaskRegistry<X> {
     free: Vec<u32>,
     len: usize,
     /// The extras of the tasks that have any, by slot.
-    extras: HashMap<u32, Extras<X>, BuildHasherDefault<SlotHasher>>,
+    /// Boxed: the map moves its entries when it grows, and a box is a
+    /// word where the record is a dozen.
+    extras: HashMap<u32, Box<Extras<X>>, BuildHasherDefault<SlotHasher>>,
 }
 
 impl<X> TaskRegistry<X> {
@@ -190,7 +192,7 @@ impl<X> TaskRegistry<X> {
     }
 
     /// Takes the task's extras out, if it has any (its entry stays).
-    pub(crate) fn take_extras(&mut self, raw: RawTask) -> Option<Extras<X>> {
+    pub(crate) fn take_extras(&mut self, raw: RawTask) -> Option<Box<Extras<X>>> {
         if !raw.has_extras() {
             return None;
         }
@@ -213,7 +215,7 @@ impl<X> TaskRegistry<X> {
             return None;
         }
         self.get_mut(raw)?;
-        self.extras.get_mut(&raw.slot())
+        self.extras.get_mut(&raw.slot()).map(|x| &mut **x)
     }
 
     /// Whether a cancellation delivered to the task is still held somewhere
