@@ -249,3 +249,77 @@ fn x4_get_falls_back_to_defaults() {
     .unwrap();
     assert_eq!(NAME.name(), "name");
 }
+
+// ----- other context stores ----------------------------------------------------
+
+/// A store larger than a word: a task's header keeps it boxed
+/// (`core/src/task/context_slot.rs`), where the shipped stores fit in place.
+#[derive(Clone, Default)]
+struct WideStore {
+    inner: corio::context::CowContext,
+    _padding: [u64; 3],
+}
+
+impl corio::context::ContextStore for WideStore {
+    fn get(&self, key: corio::context::VarKey) -> Option<&corio::context::ContextValue> {
+        self.inner.get(key)
+    }
+    fn insert(
+        &mut self,
+        key: corio::context::VarKey,
+        value: corio::context::ContextValue,
+    ) -> Option<corio::context::ContextValue> {
+        self.inner.insert(key, value)
+    }
+    fn remove(&mut self, key: corio::context::VarKey) -> Option<corio::context::ContextValue> {
+        self.inner.remove(key)
+    }
+    fn entries(&self) -> Vec<(corio::context::VarKey, corio::context::ContextValue)> {
+        self.inner.entries()
+    }
+}
+
+/// X1 and X3 on a loop built with store `X`: copies on spawn, writes stay in
+/// the task, tokens work across a task's steps, a task left pending when
+/// the loop is dropped releases its store.
+fn x1_x3_hold_with_store<X: corio::context::ContextStore>() -> String {
+    let lp = corio::builder().unwrap().clock(corio::clock::VirtualClock::new()).context_store::<X>().build();
+    let out: Out = Rc::default();
+    let o = out.clone();
+    lp.block_on(async move {
+        let token = COUNT.set(1);
+        let o2 = o.clone();
+        let child = corio::spawn(async move {
+            push(&o2, format!("child-sees-{:?}", COUNT.get()));
+            let token = COUNT.set(2);
+            corio::sleep(Duration::from_secs(1)).await.unwrap();
+            push(&o2, format!("child-after-sleep-{:?}", COUNT.get()));
+            COUNT.reset(token).unwrap();
+            push(&o2, format!("child-reset-{:?}", COUNT.get()));
+        });
+        corio::sleep(Duration::from_millis(500)).await.unwrap();
+        push(&o, format!("parent-sees-{:?}", COUNT.get()));
+        child.await.unwrap();
+        COUNT.reset(token).unwrap();
+        push(&o, format!("parent-reset-{:?}", COUNT.get()));
+        // Left pending: freed (with its store) when the loop is dropped.
+        corio::spawn(async {
+            let _token = OTHER.set(3);
+            std::future::pending::<()>().await
+        })
+        .detach();
+        corio::yield_now().await.unwrap();
+    })
+    .unwrap();
+    drop(lp);
+    trace(&out)
+}
+
+#[test]
+fn x1_x3_hold_on_every_context_store() {
+    let expected =
+        "child-sees-Some(1) parent-sees-Some(1) child-after-sleep-Some(2) child-reset-Some(1) parent-reset-None";
+    assert_eq!(x1_x3_hold_with_store::<corio::context::CowContext>(), expected);
+    assert_eq!(x1_x3_hold_with_store::<corio::context::HamtContext>(), expected);
+    assert_eq!(x1_x3_hold_with_store::<WideStore>(), expected);
+}
