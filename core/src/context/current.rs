@@ -54,12 +54,12 @@ impl<X: ContextStore> Context<X> {
     }
 
     pub(crate) fn from_entries(entries: Vec<(VarKey, ContextValue)>) -> Self {
-        Context { id: next_id(), store: store_from_entries(entries) }
+        Context::from_store(store_from_entries(entries))
     }
 
-    /// An O(1) copy with its own identity.
-    pub(crate) fn snapshot(&self) -> Self {
-        Context { id: next_id(), store: self.store.clone() }
+    /// `store` under an identity of its own.
+    pub(crate) fn from_store(store: X) -> Self {
+        Context { id: next_id(), store }
     }
 
     /// An O(1) copy of the store alone, for a new task: a task's context is

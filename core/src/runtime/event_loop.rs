@@ -934,19 +934,15 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             // SAFETY: a shared read between context operations.
             unsafe { (*self.context.get()).copy_store() }
         } else {
+            // Not running: the caller's context is the thread's own.
             context::store_from_entries(context::snapshot_entries())
         }
     }
 
-    /// A copy of the current context for a new task or callback (X1, X2).
+    /// A copy of the current context for a callback (X2): the store a
+    /// task would get, with an identity of its own.
     pub(crate) fn spawn_context(&self) -> Context<X> {
-        if self.running.get() {
-            // SAFETY: a shared read between context operations.
-            unsafe { (*self.context.get()).snapshot() }
-        } else {
-            // Not running: the caller's context is the thread's own.
-            Context::from_entries(context::snapshot_entries())
-        }
+        Context::from_store(self.spawn_store())
     }
 
     // ----- tasks ------------------------------------------------------------
@@ -1137,9 +1133,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // The registry's reference keeps the task alive until the end here.
         let (entry, extras) = {
             let mut tasks = self.tasks.borrow_mut();
-            // Rare: the flag is checked inline, so a task without extras
-            // moves no empty record.
-            let extras = if raw.has_extras() { tasks.take_extras(raw) } else { None };
+            let extras = tasks.take_extras(raw);
             (tasks.remove(raw), extras)
         };
         let before = raw.state().transition_to_complete(outcome);

@@ -177,9 +177,7 @@ impl<X> TaskRegistry<X> {
         let entry = cell.take()?;
         self.free.push(slot);
         self.len -= 1;
-        if raw.has_extras() {
-            drop(self.take_extras(raw)); // not taken by the caller: dropped here
-        }
+        drop(self.take_extras(raw)); // any the caller did not take
         raw.set_slot(u32::MAX);
         // SAFETY: registered until now, so the slot holds this registry's `X`.
         let context = unsafe { raw.context().take() };
@@ -191,7 +189,9 @@ impl<X> TaskRegistry<X> {
         })
     }
 
-    /// Takes the task's extras out, if it has any (its entry stays).
+    /// Takes the task's extras out, if it has any (its entry stays). Inline:
+    /// most tasks have none, and then this is a check of their flag.
+    #[inline]
     pub(crate) fn take_extras(&mut self, raw: RawTask) -> Option<Box<Extras<X>>> {
         if !raw.has_extras() {
             return None;
