@@ -23,7 +23,7 @@ use super::exception::ExceptionContext;
 use super::handle::LoopHandle;
 use super::metrics::{self, Counters, Metrics};
 use super::registry::{Removed, TaskEntry, TaskRegistry};
-use super::shared::{owner_ref, LoopShared, Remote};
+use super::shared::{self, LoopShared, Remote};
 use super::timers::TimerQueue;
 use crate::blocking::{BlockingPool, ShutdownReport};
 use crate::clock::{Clock, SystemClock};
@@ -35,6 +35,7 @@ use crate::reactor::{Event, Reactor};
 use crate::task::checkpoint::Suspension;
 use crate::task::dump::TaskDump;
 use crate::task::origin::Origin;
+use crate::task::owners::TooManyLoops;
 use crate::task::raw::{self, RawTask, Spawner, Step, TaskRef};
 use crate::task::state::{RunDecision, ABORT, CANCEL, CANCELLED, JOIN_INTEREST, JOIN_WAKER, PANICKED};
 use crate::task::{Cancelled, JoinError, Panic, Task, TaskInfo};
@@ -230,9 +231,34 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
     }
 
     /// Builds the loop, bound to the calling thread.
+    ///
+    /// # Panics
+    ///
+    /// If 65 536 loops are already alive in the process (their tasks name
+    /// them by a 16-bit index); [`try_build`](Self::try_build) returns that
+    /// as an error instead.
     pub fn build(self) -> EventLoop<R, C, E, X> {
+        match self.try_build() {
+            Ok(lp) => lp,
+            Err(err) => panic!("cannot build an event loop: {err}"),
+        }
+    }
+
+    /// Builds the loop, bound to the calling thread, or fails if 65 536 loops
+    /// are already alive in the process.
+    ///
+    /// ```
+    /// use corio_core::reactor::ParkReactor;
+    /// use corio_core::runtime::EventLoop;
+    ///
+    /// let lp = EventLoop::builder(ParkReactor::new()).try_build().expect("few loops are alive");
+    /// assert_eq!(lp.block_on(async { 7 }).unwrap(), 7);
+    /// ```
+    pub fn try_build(self) -> Result<EventLoop<R, C, E, X>, TooManyLoops> {
+        let shared = Arc::new(LoopShared::new(self.reactor)?);
+        LoopShared::publish(&shared);
         let core = Rc::new(LoopCore {
-            shared: Arc::new(LoopShared::new(self.reactor)),
+            shared,
             clock: self.clock,
             executor: RefCell::new(self.executor),
             timers: RefCell::new(TimerQueue::new()),
@@ -259,7 +285,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
         });
         let weak: std::rc::Weak<dyn current::Local> = Rc::downgrade(&(core.clone() as Rc<dyn current::Local>));
         current::register_local(weak);
-        EventLoop { core }
+        Ok(EventLoop { core })
     }
 }
 
@@ -949,8 +975,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
 
     pub(crate) fn spawner(&self) -> (Spawner, u64) {
         let id = self.next_local_task_id();
-        let spawner = Spawner { owner: owner_ref(&self.shared) };
-        (spawner, id)
+        (shared::spawner(&self.shared), id)
     }
 
     /// A task id for a spawn on the loop's thread. Ids are shared with other
@@ -1068,8 +1093,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             let current = TaskGuard::enter(raw);
             #[cfg(feature = "tracing")]
             let _span = self.enter_span(raw);
-            // SAFETY: loop thread, task RUNNING.
-            let step = unsafe { raw.poll() };
+            // SAFETY: loop thread, task RUNNING, and this loop owns it (it
+            // was in our queue), so its waker is made from our vtable.
+            let step = unsafe { raw.poll(&self.shared.sched_vtable().waker) };
             (step, current.recorded())
         };
         // MUTANT (tests/rules_context.rs): the task's context stays current
@@ -1129,7 +1155,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// Publishes a task's end: done-callbacks (F3), the joiner, the registry.
     /// `queued` is the queue entry's reference when the task ends in its own
     /// step; it is released together with the registry's.
-    fn complete(&self, raw: RawTask, outcome: usize, queued: Option<TaskRef>) {
+    fn complete(&self, raw: RawTask, outcome: u64, queued: Option<TaskRef>) {
         // The registry's reference keeps the task alive until the end here.
         let (entry, extras) = {
             let mut tasks = self.tasks.borrow_mut();

@@ -50,10 +50,11 @@ unsafe fn post<R: Reactor, X: 'static>(owner: *const (), item: Remote) -> Result
 
 unsafe fn spawner<R: Reactor, X: 'static>(owner: *const ()) -> (Spawner, u64) {
     // SAFETY: forwarded; the new task takes its own strong count.
-    let id = unsafe { shared::<R, X>(owner) }.next_task_id();
+    let shared = unsafe { shared::<R, X>(owner) };
+    let id = shared.next_task_id();
     // SAFETY: as above.
     unsafe { retain::<R, X>(owner) };
-    (Spawner { owner }, id)
+    (Spawner { owner_index: shared.owner_index() }, id)
 }
 
 unsafe fn retain<R: Reactor, X: 'static>(owner: *const ()) {

@@ -34,6 +34,7 @@ pub(crate) mod registry;
 pub(crate) mod shared;
 pub mod timers;
 
+pub use crate::task::owners::TooManyLoops;
 pub use callback::{Handle, TimerHandle};
 pub use current::{metrics, WrongThread};
 pub use debug::{DEBUG_ENV, DEFAULT_SLOW_CALLBACK_DURATION};

@@ -25,7 +25,8 @@ use super::current;
 use crate::context::{ContextValue, VarKey};
 use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, UnsafeCell};
 use crate::reactor::Reactor;
-use crate::task::raw::TaskRef;
+use crate::task::owners::{OwnerIndex, TooManyLoops};
+use crate::task::raw::{Spawner, TaskRef};
 use crate::task::waker::{SchedVTable, Schedule, VTables};
 use std::collections::VecDeque;
 
@@ -62,9 +63,11 @@ impl std::error::Error for LoopClosed {}
 
 #[repr(C)]
 pub(crate) struct LoopShared<R, X> {
-    /// First, so a task header reaches it through its owner pointer (see
+    /// First, so a task reaches it through its owner pointer (see
     /// `task::raw::Spawner`).
     sched: &'static SchedVTable,
+    /// How this loop's tasks name it (`task::owners`); freed with the state.
+    owner_index: OwnerIndex,
     /// Loop thread only; see the module invariants.
     ready: UnsafeCell<VecDeque<Runnable<X>>>,
     remote: Mutex<RemoteQueue>,
@@ -109,9 +112,12 @@ unsafe impl<R: Send, X> Send for LoopShared<R, X> {}
 unsafe impl<R: Sync, X> Sync for LoopShared<R, X> {}
 
 impl<R: Reactor, X: 'static> LoopShared<R, X> {
-    pub(crate) fn new(reactor: R) -> Self {
-        LoopShared {
+    /// The shared state of a new loop. Publish it ([`publish`](Self::publish))
+    /// once it is in its `Arc`, before the loop spawns.
+    pub(crate) fn new(reactor: R) -> Result<Self, TooManyLoops> {
+        Ok(LoopShared {
             sched: VTables::<Self>::get(),
+            owner_index: OwnerIndex::claim()?,
             ready: UnsafeCell::new(VecDeque::new()),
             remote: Mutex::new(RemoteQueue { items: Vec::new(), closed: false }),
             remote_pending: AtomicBool::new(false),
@@ -122,7 +128,13 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
             remote_wakes: std::sync::atomic::AtomicU64::new(0),
             next_task_id: AtomicU64::new(1),
             id: LoopId::next(),
-        }
+        })
+    }
+
+    /// Makes the state its tasks' owner (see `task::owners`), once it has
+    /// its final address in an `Arc`.
+    pub(crate) fn publish(shared: &Arc<Self>) {
+        shared.owner_index.publish(shared.as_owner(), shared.sched);
     }
 
     pub(crate) fn next_task_id(&self) -> u64 {
@@ -132,6 +144,18 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     /// Reserves `n` consecutive task ids, returning the first.
     pub(crate) fn next_task_ids(&self, n: u64) -> u64 {
         self.next_task_id.fetch_add(n, Ordering::Relaxed)
+    }
+
+    /// The vtable this loop's tasks schedule through. This very reference,
+    /// not another `VTables::get()`: a constant's address may differ
+    /// between uses, and wakers are told apart by their vtable's address.
+    #[inline]
+    pub(crate) fn sched_vtable(&self) -> &'static SchedVTable {
+        self.sched
+    }
+
+    pub(crate) fn owner_index(&self) -> u16 {
+        self.owner_index.get()
     }
 
     pub(crate) fn as_owner(&self) -> *const () {
@@ -287,7 +311,9 @@ impl<R: Reactor, X: 'static> Schedule for LoopShared<R, X> {
     }
 }
 
-/// Allocation helper: the strong count a new task takes of its loop.
-pub(crate) fn owner_ref<R: Reactor, X: 'static>(shared: &Arc<LoopShared<R, X>>) -> *const () {
-    Arc::into_raw(shared.clone()) as *const ()
+/// What a new task needs of its loop: its owner index, and a strong count
+/// of the loop's state, which the task releases when it is freed.
+pub(crate) fn spawner<R: Reactor, X: 'static>(shared: &Arc<LoopShared<R, X>>) -> Spawner {
+    let _ = Arc::into_raw(shared.clone());
+    Spawner { owner_index: shared.owner_index() }
 }

@@ -35,6 +35,7 @@ pub(crate) mod dump;
 mod join;
 pub(crate) mod join_waker;
 pub(crate) mod origin;
+pub(crate) mod owners;
 pub(crate) mod raw;
 pub(crate) mod state;
 pub(crate) mod waker;

@@ -29,6 +29,7 @@ use super::context_slot::ContextSlot;
 use super::join::{JoinError, Panic};
 use super::join_waker::JoinWaker;
 use super::origin::Origin;
+use super::owners;
 use super::state::{State, COMPLETE};
 use super::waker::SchedVTable;
 use crate::loom::{AtomicU16, LeakTrack, Ordering, UnsafeCell};
@@ -37,7 +38,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::task::{Context, Poll, RawWaker, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// What one poll of a task's future did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,10 +73,6 @@ pub(crate) struct TaskVTable {
 pub(crate) struct Header {
     pub(crate) state: State,
     vtable: &'static TaskVTable,
-    /// The loop's shared state (`Arc<S>` as a raw pointer; the task owns one
-    /// strong count, released when the task is freed). Its first field is
-    /// the loop's `&'static SchedVTable` (see [`Spawner`]).
-    owner: *const (),
     /// The task's context store, held here while the task is registered
     /// (`context_slot.rs`). Loop thread only.
     context: ContextSlot,
@@ -119,10 +116,12 @@ const TAKEN: u8 = 2;
 
 /// What the loop provides when it creates a task.
 pub(crate) struct Spawner {
-    /// A strong count of the loop's shared state, handed to the task. It
-    /// points to a `#[repr(C)]` struct whose first field is the
-    /// `&'static SchedVTable` made for that struct's type.
-    pub(crate) owner: *const (),
+    /// The loop's index in `owners.rs`, whose entry points to a `#[repr(C)]`
+    /// struct (the loop's shared state, `Arc<S>`) whose first field is the
+    /// `&'static SchedVTable` made for that struct's type. The caller has
+    /// taken one strong count of it for the task, released when the task is
+    /// freed.
+    pub(crate) owner_index: u16,
 }
 
 /// Allocates a task. The task starts `SCHEDULED` with a handle and `refs`
@@ -138,13 +137,12 @@ pub(crate) unsafe fn allocate<F: Future>(
     spawner: Spawner,
     id: u64,
     origin: Origin,
-    refs: usize,
+    refs: u64,
 ) -> NonNull<Header> {
     let cell = Box::new(Cell {
         header: Header {
-            state: State::new(refs),
+            state: State::new(refs, spawner.owner_index),
             vtable: vtable_for::<F>(),
-            owner: spawner.owner,
             context: ContextSlot::empty(),
             suspended: UnsafeCell::new(None),
             join_waker: UnsafeCell::new(JoinWaker::empty()),
@@ -329,14 +327,13 @@ unsafe fn discard<F: Future>(ptr: NonNull<Header>) {
 }
 
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
-    let sched = RawTask::from_header(ptr).sched();
+    let index = RawTask::from_header(ptr).state().owner_index();
+    let (owner, sched) = (owners::owner(index), owners::sched(index));
     // SAFETY: the last reference is gone, so nobody else can reach the stage.
     let _ = unsafe { clear_stage::<F>(ptr) };
     // SAFETY: as above; the cell was allocated by `Box` in `allocate`. Its
     // stage is now empty (the union has no destructor).
-    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
-    let owner = cell.header.owner;
-    drop(cell);
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
     // SAFETY: the task owned one strong count of the loop's shared state.
     unsafe { (sched.release_owner)(owner) };
 }
@@ -372,21 +369,24 @@ impl RawTask {
         &self.header().state
     }
 
+    /// The loop's shared state (see [`Spawner`]).
+    #[inline]
     pub(crate) fn owner(self) -> *const () {
-        self.header().owner
+        owners::owner(self.state().owner_index())
     }
 
+    #[inline]
     pub(crate) fn sched(self) -> &'static SchedVTable {
-        // SAFETY: the owner outlives the task (the task holds a strong count)
-        // and starts with its `&'static SchedVTable` (see `Spawner`).
-        unsafe { *(self.owner() as *const &'static SchedVTable) }
+        owners::sched(self.state().owner_index())
     }
 
     pub(crate) fn location(self) -> &'static Location<'static> {
         self.header().origin.location()
     }
 
-    /// Whether `waker` is this task's own waker (for task dumps).
+    /// Whether `waker` is this task's own waker (for task dumps, a yield's
+    /// requeue note, a join). Inlined: it sits on the yield path.
+    #[inline]
     pub(crate) fn owns_waker(self, waker: &Waker) -> bool {
         waker.data() == self.as_ptr() && std::ptr::eq(waker.vtable(), &self.sched().waker)
     }
@@ -396,10 +396,13 @@ impl RawTask {
     ///
     /// # Safety
     ///
-    /// Only the loop's thread, with the task `RUNNING`.
+    /// Only the loop's thread, with the task `RUNNING`; `waker_vtable` is
+    /// the owning loop's (which the loop knows by its type, without the
+    /// lookup [`sched`](Self::sched) makes).
     #[inline]
-    pub(crate) unsafe fn poll(self) -> Step {
-        let raw = RawWaker::new(self.as_ptr(), &self.sched().waker);
+    pub(crate) unsafe fn poll(self, waker_vtable: &'static RawWakerVTable) -> Step {
+        debug_assert!(std::ptr::eq(waker_vtable, &self.sched().waker), "polled by a loop that does not own it");
+        let raw = RawWaker::new(self.as_ptr(), waker_vtable);
         // SAFETY: the vtable's functions match the header; the waker is not
         // dropped (ManuallyDrop), so it borrows the reference the caller holds.
         let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });

@@ -1,8 +1,9 @@
-//! The task state word: lifecycle bits and the reference count in one atomic.
+//! The task state word: lifecycle bits, the owning loop and the reference
+//! count in one 64-bit atomic.
 //!
 //! ```text
-//!  63 ........ 10 | 9         | 8        7         | 6      5     | 4          3             | 2        1       0
-//!  reference count| DELIVERED | PANICKED CANCELLED | CANCEL ABORT | JOIN_WAKER JOIN_INTEREST | COMPLETE RUNNING SCHEDULED
+//!  63 ........ 26 | 25 ..... 10 | 9         | 8        7         | 6      5     | 4          3             | 2        1       0
+//!  reference count| owner index | DELIVERED | PANICKED CANCELLED | CANCEL ABORT | JOIN_WAKER JOIN_INTEREST | COMPLETE RUNNING SCHEDULED
 //! ```
 //!
 //! # Invariants
@@ -33,36 +34,48 @@
 //!   cancellation is first delivered to the task. While it is clear the
 //!   task's delivery count is 0, so a scope's entry mark needs no registry
 //!   lookup (W9b).
+//! * The owner index (`owners.rs`) is written when the word is created and
+//!   never changes: every transition keeps the bits it does not name, and a
+//!   reference count that would reach them aborts first (`ref_inc`). So any
+//!   load, even `Relaxed`, reads it.
 
-use crate::loom::{AtomicUsize, Ordering};
+use super::owners;
+use crate::loom::{AtomicU64, Ordering};
 use std::fmt;
 
-pub(crate) const SCHEDULED: usize = 1 << 0;
-pub(crate) const RUNNING: usize = 1 << 1;
-pub(crate) const COMPLETE: usize = 1 << 2;
-pub(crate) const JOIN_INTEREST: usize = 1 << 3;
-pub(crate) const JOIN_WAKER: usize = 1 << 4;
-pub(crate) const ABORT: usize = 1 << 5;
-pub(crate) const CANCEL: usize = 1 << 6;
-pub(crate) const CANCELLED: usize = 1 << 7;
-pub(crate) const PANICKED: usize = 1 << 8;
-pub(crate) const DELIVERED: usize = 1 << 9;
+pub(crate) const SCHEDULED: u64 = 1 << 0;
+pub(crate) const RUNNING: u64 = 1 << 1;
+pub(crate) const COMPLETE: u64 = 1 << 2;
+pub(crate) const JOIN_INTEREST: u64 = 1 << 3;
+pub(crate) const JOIN_WAKER: u64 = 1 << 4;
+pub(crate) const ABORT: u64 = 1 << 5;
+pub(crate) const CANCEL: u64 = 1 << 6;
+pub(crate) const CANCELLED: u64 = 1 << 7;
+pub(crate) const PANICKED: u64 = 1 << 8;
+pub(crate) const DELIVERED: u64 = 1 << 9;
 
-const REF_SHIFT: u32 = 10;
-const REF_ONE: usize = 1 << REF_SHIFT;
-const FLAGS: usize = REF_ONE - 1;
+const OWNER_SHIFT: u32 = 10;
+const FLAGS: u64 = (1 << OWNER_SHIFT) - 1;
+const REF_SHIFT: u32 = OWNER_SHIFT + owners::BITS;
+const REF_ONE: u64 = 1 << REF_SHIFT;
 
 /// A copy of the state word.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Snapshot(pub(crate) usize);
+pub(crate) struct Snapshot(pub(crate) u64);
 
 impl Snapshot {
-    pub(crate) fn has(self, bits: usize) -> bool {
+    pub(crate) fn has(self, bits: u64) -> bool {
         self.0 & bits != 0
     }
 
-    pub(crate) fn refs(self) -> usize {
+    pub(crate) fn refs(self) -> u64 {
         self.0 >> REF_SHIFT
+    }
+
+    /// The owning loop's index in `owners.rs`.
+    #[inline]
+    pub(crate) fn owner_index(self) -> u16 {
+        (self.0 >> OWNER_SHIFT) as u16
     }
 }
 
@@ -94,12 +107,19 @@ pub(crate) enum RunDecision {
     Skip,
 }
 
-pub(crate) struct State(AtomicUsize);
+pub(crate) struct State(AtomicU64);
 
 impl State {
-    /// A new task: scheduled, with a handle, holding `refs` references.
-    pub(crate) fn new(refs: usize) -> State {
-        State(AtomicUsize::new(SCHEDULED | JOIN_INTEREST | (refs * REF_ONE)))
+    /// A new task of the loop at `owner_index`: scheduled, with a handle,
+    /// holding `refs` references.
+    pub(crate) fn new(refs: u64, owner_index: u16) -> State {
+        State(AtomicU64::new(SCHEDULED | JOIN_INTEREST | (u64::from(owner_index) << OWNER_SHIFT) | (refs * REF_ONE)))
+    }
+
+    /// The owning loop's index (immutable, so a relaxed load suffices).
+    #[inline]
+    pub(crate) fn owner_index(&self) -> u16 {
+        Snapshot(self.0.load(Ordering::Relaxed)).owner_index()
     }
 
     #[inline]
@@ -110,7 +130,7 @@ impl State {
     /// Applies `f` until the compare-exchange succeeds. `f` returns the new
     /// word and a result, or `Err` to stop without writing.
     #[inline]
-    fn update<T>(&self, mut f: impl FnMut(Snapshot) -> Result<(usize, T), T>) -> T {
+    fn update<T>(&self, mut f: impl FnMut(Snapshot) -> Result<(u64, T), T>) -> T {
         let mut current = self.0.load(Ordering::Acquire);
         loop {
             let (next, out) = match f(Snapshot(current)) {
@@ -129,7 +149,7 @@ impl State {
     #[inline]
     pub(crate) fn ref_inc(&self) {
         let previous = self.0.fetch_add(REF_ONE, Ordering::Relaxed);
-        if previous >> REF_SHIFT >= (usize::MAX >> REF_SHIFT) / 2 {
+        if previous >> REF_SHIFT >= (u64::MAX >> REF_SHIFT) / 2 {
             // Like `Arc`: an overflow can only come from leaking wakers in a
             // loop; continuing would risk a use-after-free.
             std::process::abort();
@@ -169,24 +189,25 @@ impl State {
 
     // ----- scheduling -------------------------------------------------------
 
-    /// A wake. Returns true if the caller must push the task to a ready
-    /// queue; a reference for that queue entry has then been added.
+    /// A wake. Returns the state before if the caller must push the task to
+    /// a ready queue (its owner index says whose); a reference for that
+    /// queue entry has then been added.
     #[inline]
-    pub(crate) fn transition_to_notified(&self) -> bool {
+    pub(crate) fn transition_to_notified(&self) -> Option<Snapshot> {
         self.update(|s| {
             if s.has(COMPLETE | SCHEDULED) {
-                Err(false)
+                Err(None)
             } else if s.has(RUNNING) {
-                Ok((s.0 | SCHEDULED, false))
+                Ok((s.0 | SCHEDULED, None))
             } else {
-                Ok(((s.0 | SCHEDULED) + REF_ONE, true))
+                Ok(((s.0 | SCHEDULED) + REF_ONE, Some(s)))
             }
         })
     }
 
     /// Requests `bit` (ABORT or CANCEL) and wakes the task so it sees it.
     /// Returns `(accepted, must_schedule)`: not accepted if already complete.
-    pub(crate) fn request(&self, bit: usize) -> (bool, bool) {
+    pub(crate) fn request(&self, bit: u64) -> (bool, bool) {
         self.update(|s| {
             if s.has(COMPLETE) {
                 Err((false, false))
@@ -257,7 +278,7 @@ impl State {
     /// The task finished with the outcome `outcome` (0, CANCELLED or
     /// PANICKED). Returns the state before.
     #[inline]
-    pub(crate) fn transition_to_complete(&self, outcome: usize) -> Snapshot {
+    pub(crate) fn transition_to_complete(&self, outcome: u64) -> Snapshot {
         debug_assert_eq!(outcome & !(CANCELLED | PANICKED), 0);
         self.update(|s| {
             debug_assert!(!s.has(COMPLETE), "task completed twice: {s:?}");

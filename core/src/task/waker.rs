@@ -15,6 +15,7 @@
 //!   own queue (same thread, no atomics beyond the state word) and the
 //!   cross-thread queue.
 
+use super::owners;
 use super::raw::{Header, RawTask, TaskRef};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -80,12 +81,12 @@ unsafe fn wake<S: Schedule>(ptr: *const ()) {
 
 unsafe fn wake_by_ref<S: Schedule>(ptr: *const ()) {
     let task = raw(ptr);
-    if task.state().transition_to_notified() {
+    if let Some(before) = task.state().transition_to_notified() {
         // SAFETY: the owner of a task is the `S` whose vtable made this waker
         // (the task holds a strong count on it), and the transition just
         // added the reference we hand over.
         unsafe {
-            let owner = &*(task.owner() as *const S);
+            let owner = &*(owners::owner(before.owner_index()) as *const S);
             owner.schedule(TaskRef::from_raw(task));
         }
     }
