@@ -274,7 +274,7 @@ mod tests {
     /// this registry entry. A change to either shows here first.
     #[test]
     fn task_overhead_is_the_documented_size() {
-        assert_eq!(size_of::<crate::task::raw::Header>(), 64);
+        assert_eq!(size_of::<crate::task::raw::Header>(), 56);
         // With the `tracing` feature each entry also holds the task's span.
         #[cfg(not(feature = "tracing"))]
         assert_eq!(size_of::<Option<super::TaskEntry>>(), 8);

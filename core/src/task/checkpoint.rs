@@ -8,21 +8,20 @@
 //!   one thread-local write (`runtime::current`). The loop copies the value
 //!   into the task's registry entry after a poll that returned `Pending`
 //!   (the entry is borrowed there anyway to swap the task's context back).
-//! * A suspension is one word: a `&'static Location` (the await's source
-//!   location, from `#[track_caller]`, or none) with the [`WaitKind`] in the
-//!   pointer's top byte. Static data lives far below 2^56 on every 64-bit
-//!   platform Rust supports; should a location ever sit above, the kind is
-//!   kept and the location dropped (on 32-bit targets, where the top byte is
-//!   often part of the address, that can be every location). The task header does not grow: the word
-//!   replaces the registry entry's former `started` flag (`None` = never
-//!   polled).
+//! * A suspension is 32 bits: the [`WaitKind`] in the low 5, and the await's
+//!   source location (from `#[track_caller]`) as a 27-bit code
+//!   (`location_code.rs`, ±512 MiB around corio's anchor) above, or 0 for
+//!   none. A location out of that reach is dropped and the kind kept; the
+//!   dump then shows the wait without its line. `Option<Suspension>` is the
+//!   header's "never polled" too (`None`), beside the task's origin code.
 //! * Dynamic detail — a sleep's deadline, a socket's fd — is not stored: the
 //!   dump finds it in the loop's timer heap and I/O registry, by the task's
 //!   waker, only when a dump is asked for.
 
+use super::location_code::{self, LocationCode};
 use std::fmt;
+use std::num::NonZeroU32;
 use std::panic::Location;
-use std::ptr::NonNull;
 
 /// What a suspended task waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,26 +124,24 @@ impl fmt::Display for WaitKind {
     }
 }
 
-/// A suspension point in one word: see the module documentation.
+/// A suspension point in 32 bits: see the module documentation.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Suspension(NonNull<Location<'static>>);
+pub(crate) struct Suspension(NonZeroU32);
 
-const KIND_SHIFT: u32 = usize::BITS - 8;
-const ADDR_MASK: usize = (1 << KIND_SHIFT) - 1;
+const KIND_BITS: u32 = 5;
+const LOCATION_BITS: u32 = 32 - KIND_BITS;
+const _: () = assert!(WaitKind::ALL.len() < 1 << KIND_BITS);
 
 impl Suspension {
     #[inline]
     pub(crate) fn new(kind: WaitKind, location: Option<&'static Location<'static>>) -> Suspension {
-        let tag = (kind as usize) << KIND_SHIFT;
-        let ptr = match location {
-            Some(location) if (location as *const Location<'static>).addr() & !ADDR_MASK == 0 => {
-                NonNull::from(location).map_addr(|addr| addr | tag)
-            }
-            // No location (or one we cannot tag): the kind alone, as an
-            // address that is never dereferenced.
-            _ => NonNull::new(std::ptr::without_provenance_mut(tag)).expect("kind tags are non-zero"),
-        };
-        Suspension(ptr)
+        let code = location.and_then(location_code::encode::<LOCATION_BITS>).map_or(0, |code| code.bits().get());
+        // MUTANT (tests/debugging.rs): the location's code is left out, so a
+        // dump shows every wait without its line.
+        #[cfg(corio_mutant = "suspension_location_dropped")]
+        let code = 0 * code;
+        // Never zero: every kind's tag is.
+        Suspension(NonZeroU32::new(kind as u32 | code << KIND_BITS).expect("kind tags are non-zero"))
     }
 
     /// A `Pending` poll that recorded no checkpoint.
@@ -154,18 +151,14 @@ impl Suspension {
     }
 
     pub(crate) fn kind(self) -> WaitKind {
-        WaitKind::from_tag((self.0.addr().get() >> KIND_SHIFT) as u8)
+        WaitKind::from_tag((self.0.get() & ((1 << KIND_BITS) - 1)) as u8)
     }
 
     pub(crate) fn location(self) -> Option<&'static Location<'static>> {
-        let untagged = self.0.as_ptr().map_addr(|addr| addr & ADDR_MASK);
-        if untagged.addr() == 0 {
-            return None; // the kind-only form
-        }
-        // SAFETY: an untagged address other than the kind-only form is the
-        // `&'static Location` given to `new`, with its provenance kept by
-        // `map_addr`.
-        Some(unsafe { &*untagged })
+        let bits = NonZeroU32::new(self.0.get() >> KIND_BITS)?;
+        // SAFETY: the bits above the kind are a `LocationCode<LOCATION_BITS>`
+        // (see `new`, the only constructor).
+        Some(unsafe { LocationCode::<LOCATION_BITS>::from_bits(bits) }.location())
     }
 
     pub(crate) fn checkpoint(self, detail: Option<String>) -> Checkpoint {
@@ -217,8 +210,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_suspension_keeps_kind_and_location_in_one_word() {
-        assert_eq!(std::mem::size_of::<Option<Suspension>>(), std::mem::size_of::<usize>());
+    fn a_suspension_keeps_kind_and_location_in_32_bits() {
+        assert_eq!(std::mem::size_of::<Option<Suspension>>(), 4);
         let here = Location::caller();
         for kind in WaitKind::ALL {
             let with = Suspension::new(kind, Some(here));

@@ -162,7 +162,7 @@ impl TaskInfo {
 }
 
 pub(crate) fn task_name(raw: RawTask) -> String {
-    match raw.header().origin.name() {
+    match raw.name() {
         Some(name) => name.to_string(),
         None => format!("Task-{}", raw.header().id),
     }

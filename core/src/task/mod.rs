@@ -34,6 +34,7 @@ pub(crate) mod context_slot;
 pub(crate) mod dump;
 mod join;
 pub(crate) mod join_waker;
+pub(crate) mod location_code;
 pub(crate) mod origin;
 pub(crate) mod owners;
 pub(crate) mod raw;

@@ -1,106 +1,87 @@
 //! Where a task came from — its spawn location and, if it was given one, its
-//! name — in one word of the task header.
+//! name — in 32 bits of the task header, or in a trailer after its stage.
 //!
 //! # Invariants
 //!
-//! * Every task has a spawn location; few have a custom name. So the word is
-//!   the `&'static Location` itself for an unnamed task (no allocation), and
-//!   a `Box<Named>` holding the name and the location for a named one (the
-//!   allocation a name needs anyway).
-//! * The two are told apart by the low bit: a `Location` holds a `&str`, so
-//!   it is at least 2-aligned and its address has the bit clear; a `Named`
-//!   pointer is stored with the bit set.
-//! * The word is written once, at spawn, and read from any thread: it is
-//!   immutable for the task's life and freed with the header.
+//! * Every task has a spawn location; few have a name. An unnamed task's
+//!   origin is its location's 32-bit code (`location_code.rs`): no
+//!   allocation, half a word of header.
+//! * A named task, or one whose location has no code, carries a [`Trailer`]
+//!   (name and location) in its own allocation, after the stage (`raw.rs`),
+//!   and its header code is [`OriginCode::IN_TRAILER`]. So no origin is lost,
+//!   and a name lives exactly as long as the header: it outlives the output
+//!   for a handle that asks after the task finished.
+//! * The code is written once, at spawn, and read from any thread.
 
+use super::location_code::{self, LocationCode};
+use std::num::NonZeroU32;
 use std::panic::Location;
-use std::ptr::NonNull;
 
-/// A named task's origin.
-struct Named {
-    name: Box<str>,
+/// A spawn's location and name, as the spawner gives them.
+pub(crate) struct Origin {
     location: &'static Location<'static>,
+    name: Option<Box<str>>,
 }
 
-const NAMED: usize = 1;
+/// A named (or far-away) task's origin, stored after its stage.
+pub(crate) struct Trailer {
+    pub(crate) name: Option<Box<str>>,
+    pub(crate) location: &'static Location<'static>,
+}
 
-/// See the [module docs](self).
-pub(crate) struct Origin(NonNull<()>);
-
-// Both alignments leave the tag bit free.
-const _: () = assert!(std::mem::align_of::<Location<'static>>() > NAMED);
-const _: () = assert!(std::mem::align_of::<Named>() > NAMED);
+/// The header's half word: a location's code, or [`IN_TRAILER`](Self::IN_TRAILER).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OriginCode(u32);
 
 impl Origin {
     #[inline]
     pub(crate) fn new(location: &'static Location<'static>, name: Option<Box<str>>) -> Origin {
-        match name {
-            None => Origin(NonNull::from(location).cast()),
-            Some(name) => {
-                let named = NonNull::from(Box::leak(Box::new(Named { name, location })));
-                Origin(named.cast::<u8>().map_addr(|a| a | NAMED).cast())
-            }
-        }
+        Origin { location, name }
     }
 
+    /// The header's code, or the trailer the task must carry instead.
     #[inline]
-    fn named(&self) -> Option<&Named> {
-        if self.0.addr().get() & NAMED == 0 {
-            return None;
+    pub(crate) fn into_code(self) -> Result<OriginCode, Trailer> {
+        // MUTANT (tests/rules_tasks.rs, tests/debugging.rs): a named task
+        // keeps only its location's code, so its name is lost.
+        #[cfg(corio_mutant = "origin_name_dropped")]
+        let name = None::<Box<str>>;
+        #[cfg(not(corio_mutant = "origin_name_dropped"))]
+        let name = &self.name;
+        match (name, location_code::encode::<32>(self.location)) {
+            (None, Some(code)) => Ok(OriginCode(code.bits().get())),
+            _ => Err(Trailer { name: self.name, location: self.location }),
         }
-        let ptr = self.0.cast::<u8>().map_addr(untag).cast::<Named>();
-        // SAFETY: a tagged word is a leaked `Box<Named>` owned by this origin
-        // until it is dropped.
-        Some(unsafe { ptr.as_ref() })
-    }
-
-    pub(crate) fn location(&self) -> &'static Location<'static> {
-        match self.named() {
-            Some(named) => named.location,
-            // SAFETY: an untagged word is a `&'static Location` (see `new`).
-            None => unsafe { self.0.cast::<Location<'static>>().as_ref() },
-        }
-    }
-
-    pub(crate) fn name(&self) -> Option<&str> {
-        self.named().map(|named| &*named.name)
     }
 }
 
-/// Clears the tag bit (never zero: the untagged address is a box's).
-fn untag(addr: std::num::NonZeroUsize) -> std::num::NonZeroUsize {
-    std::num::NonZeroUsize::new(addr.get() & !NAMED).expect("a boxed address is not zero")
-}
+impl OriginCode {
+    /// The origin is in the task's trailer.
+    pub(crate) const IN_TRAILER: OriginCode = OriginCode(0);
 
-impl Drop for Origin {
+    /// The spawn location, unless it is in the trailer.
     #[inline]
-    fn drop(&mut self) {
-        if let Some(named) = self.named() {
-            // SAFETY: the tagged word came from `Box::leak` in `new` and is
-            // dropped once, here.
-            drop(unsafe { Box::from_raw(named as *const Named as *mut Named) });
-        }
+    pub(crate) fn location(self) -> Option<&'static Location<'static>> {
+        // SAFETY: a non-zero code is the bits of a `LocationCode<32>` (made
+        // by `into_code`).
+        NonZeroU32::new(self.0).map(|bits| unsafe { LocationCode::<32>::from_bits(bits) }.location())
     }
 }
-
-// SAFETY: the origin is immutable after construction and owns only a
-// `Box<str>` and a `&'static Location`, both `Send + Sync`.
-unsafe impl Send for Origin {}
-// SAFETY: as above.
-unsafe impl Sync for Origin {}
 
 #[cfg(test)]
 mod tests {
-    use super::Origin;
+    use super::{Origin, OriginCode};
     use std::panic::Location;
 
     #[test]
-    fn unnamed_and_named_keep_their_location() {
+    fn an_unnamed_origin_is_a_code_and_a_named_one_a_trailer() {
         let here = Location::caller();
-        let plain = Origin::new(here, None);
-        assert_eq!((plain.location(), plain.name()), (here, None));
-        let named = Origin::new(here, Some("worker".into()));
-        assert_eq!((named.location(), named.name()), (here, Some("worker")));
-        assert_eq!(std::mem::size_of::<Origin>(), 8);
+        let code = Origin::new(here, None).into_code().ok().expect("a nearby location has a code");
+        assert_ne!(code, OriginCode::IN_TRAILER);
+        assert!(std::ptr::eq(code.location().expect("not in the trailer"), here));
+        let trailer = Origin::new(here, Some("worker".into())).into_code().err().expect("a name needs the trailer");
+        assert_eq!((trailer.name.as_deref(), trailer.location), (Some("worker"), here));
+        assert_eq!(OriginCode::IN_TRAILER.location(), None);
+        assert_eq!(std::mem::size_of::<OriginCode>(), 4);
     }
 }

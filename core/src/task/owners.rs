@@ -66,7 +66,9 @@ impl FreeIndices {
     }
 }
 
-/// Every index is in use: more than [`CAPACITY`] loops are alive.
+/// 65 536 event loops are alive in this process, the most whose tasks can
+/// name them (see
+/// [`Builder::try_build`](crate::runtime::Builder::try_build)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooManyLoops;
 

@@ -1,13 +1,15 @@
 //! A task as one allocation: a type-erased header, then the future (later its
-//! output) in a stage cell.
+//! output) in a stage cell, then — for a named task only — a trailer.
 //!
 //! ```text
 //! +------------------------------- Cell<F> ------------------------------+
-//! | Header: state | vtable | owner | context store | suspended at |      |
-//! |   join waker | id | origin | cancel requests | stage tag |          |
-//! |   extras flag | registry slot                          (72 bytes)    |
+//! | Header: state (flags, owner index, refs) | vtable | context store |  |
+//! |   join waker | id | origin code (32) | suspended at (32) |           |
+//! |   cancel requests (16) | stage tag | extras flag | registry slot (32)|
+//! |                                                          (56 bytes)  |
 //! | stage: Pending(F) -> Ready(Result<F::Output, JoinError>) -> Taken    |
 //! +----------------------------------------------------------------------+
+//! [ trailer: name and spawn location, if named (`CellWithTrailer<F>`)  ]
 //! ```
 //!
 //! The stage is a union whose live variant the header's tag names: an
@@ -21,14 +23,18 @@
 //! Everything generic over the future lives in [`TaskVTable`]; everything
 //! generic over the loop lives in [`SchedVTable`]. The loop polls through the
 //! first, wakers schedule through the second, so neither side needs `dyn`.
-//! The header reaches the second through its owner, whose first field it is
-//! (see [`Spawner`]), so the header carries one pointer for the loop, not two.
+//! The header names its loop by an index in its state word (`owners.rs`),
+//! whose table entry holds both the loop and that vtable: no pointer for
+//! the loop in the header at all. The two source locations — where it was
+//! spawned, where it last suspended — are 32-bit codes (`location_code.rs`);
+//! a name, or a spawn location a code cannot reach, moves the origin to the
+//! trailer (`origin.rs`), so the common task pays for neither.
 
 use super::checkpoint::Suspension;
 use super::context_slot::ContextSlot;
 use super::join::{JoinError, Panic};
 use super::join_waker::JoinWaker;
-use super::origin::Origin;
+use super::origin::{Origin, OriginCode, Trailer};
 use super::owners;
 use super::state::{State, COMPLETE};
 use super::waker::SchedVTable;
@@ -66,6 +72,8 @@ pub(crate) struct TaskVTable {
     discard: unsafe fn(NonNull<Header>),
     /// Drops whatever the stage holds, then frees the allocation.
     dealloc: unsafe fn(NonNull<Header>),
+    /// Where a [`CellWithTrailer`] of this future keeps its trailer.
+    trailer_offset: usize,
 }
 
 /// The type-erased part of every task.
@@ -76,15 +84,15 @@ pub(crate) struct Header {
     /// The task's context store, held here while the task is registered
     /// (`context_slot.rs`). Loop thread only.
     context: ContextSlot,
+    /// See `state.rs` for who may touch it when.
+    join_waker: UnsafeCell<JoinWaker>,
+    pub(crate) id: u64,
+    /// Spawn location, or where to find it and the name (`origin.rs`).
+    origin: OriginCode,
     /// `None` until the task is first polled (a task cancelled before that
     /// never runs, C4); then where it last suspended (`checkpoint.rs`), for
     /// dumps and slow-poll reports. Loop thread only.
     suspended: UnsafeCell<Option<Suspension>>,
-    /// See `state.rs` for who may touch it when.
-    join_waker: UnsafeCell<JoinWaker>,
-    pub(crate) id: u64,
-    /// Spawn location and name.
-    pub(crate) origin: Origin,
     /// asyncio's `cancelling()`, saturating at `u16::MAX`. Written on the
     /// loop's thread only; read anywhere.
     cancel_requests: AtomicU16,
@@ -102,6 +110,15 @@ pub(crate) struct Header {
 struct Cell<F: Future> {
     header: Header,
     stage: UnsafeCell<StagePayload<F>>,
+}
+
+/// The allocation of a task whose origin is in a trailer (`origin.rs`): a
+/// cell, then the trailer. The vtable knows the trailer's offset; the
+/// header's origin code says whether there is one.
+#[repr(C)]
+struct CellWithTrailer<F: Future> {
+    cell: Cell<F>,
+    trailer: Trailer,
 }
 
 /// The stage's storage; the header's tag says which field is live.
@@ -139,15 +156,15 @@ pub(crate) unsafe fn allocate<F: Future>(
     origin: Origin,
     refs: u64,
 ) -> NonNull<Header> {
-    let cell = Box::new(Cell {
+    let cell = |origin| Cell {
         header: Header {
             state: State::new(refs, spawner.owner_index),
             vtable: vtable_for::<F>(),
             context: ContextSlot::empty(),
-            suspended: UnsafeCell::new(None),
             join_waker: UnsafeCell::new(JoinWaker::empty()),
             id,
             origin,
+            suspended: UnsafeCell::new(None),
             cancel_requests: AtomicU16::new(0),
             stage_tag: UnsafeCell::new(PENDING),
             has_extras: UnsafeCell::new(false),
@@ -155,8 +172,14 @@ pub(crate) unsafe fn allocate<F: Future>(
             _leak: LeakTrack::new(),
         },
         stage: UnsafeCell::new(StagePayload { pending: ManuallyDrop::new(future) }),
-    });
-    NonNull::from(Box::leak(cell)).cast()
+    };
+    match origin.into_code() {
+        Ok(code) => NonNull::from(Box::leak(Box::new(cell(code)))).cast(),
+        Err(trailer) => {
+            let cell = CellWithTrailer { cell: cell(OriginCode::IN_TRAILER), trailer };
+            NonNull::from(Box::leak(Box::new(cell))).cast()
+        }
+    }
 }
 
 fn vtable_for<F: Future>() -> &'static TaskVTable {
@@ -170,6 +193,7 @@ fn vtable_for<F: Future>() -> &'static TaskVTable {
             take_panic: take_panic::<F>,
             discard: discard::<F>,
             dealloc: dealloc::<F>,
+            trailer_offset: std::mem::offset_of!(CellWithTrailer<F>, trailer),
         };
     }
     &For::<F>::VTABLE
@@ -331,9 +355,16 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     let (owner, sched) = (owners::owner(index), owners::sched(index));
     // SAFETY: the last reference is gone, so nobody else can reach the stage.
     let _ = unsafe { clear_stage::<F>(ptr) };
-    // SAFETY: as above; the cell was allocated by `Box` in `allocate`. Its
-    // stage is now empty (the union has no destructor).
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
+    // SAFETY: as above; the cell was allocated by `Box` in `allocate`, with
+    // a trailer iff the origin code says so. Its stage is now empty (the
+    // union has no destructor).
+    unsafe {
+        if ptr.as_ref().origin == OriginCode::IN_TRAILER {
+            drop(Box::from_raw(ptr.cast::<CellWithTrailer<F>>().as_ptr()));
+        } else {
+            drop(Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()));
+        }
+    }
     // SAFETY: the task owned one strong count of the loop's shared state.
     unsafe { (sched.release_owner)(owner) };
 }
@@ -380,8 +411,30 @@ impl RawTask {
         owners::sched(self.state().owner_index())
     }
 
+    /// Where the task was spawned.
     pub(crate) fn location(self) -> &'static Location<'static> {
-        self.header().origin.location()
+        match self.header().origin.location() {
+            Some(location) => location,
+            None => self.trailer().location,
+        }
+    }
+
+    /// The name it was given at spawn, if any.
+    pub(crate) fn name(&self) -> Option<&str> {
+        if self.header().origin != OriginCode::IN_TRAILER {
+            return None;
+        }
+        self.trailer().name.as_deref()
+    }
+
+    /// The trailer; only when the origin code says there is one.
+    fn trailer(&self) -> &Trailer {
+        debug_assert_eq!(self.header().origin, OriginCode::IN_TRAILER);
+        // SAFETY: the code says the task was allocated as a
+        // `CellWithTrailer` of the vtable's future type, so the trailer lies
+        // at the vtable's offset, inside the allocation the header pointer
+        // was made from; it is immutable and lives as long as the header.
+        unsafe { &*self.0.cast::<u8>().add(self.header().vtable.trailer_offset).cast::<Trailer>().as_ptr() }
     }
 
     /// Whether `waker` is this task's own waker (for task dumps, a yield's

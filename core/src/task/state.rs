@@ -56,7 +56,12 @@ pub(crate) const DELIVERED: u64 = 1 << 9;
 
 const OWNER_SHIFT: u32 = 10;
 const FLAGS: u64 = (1 << OWNER_SHIFT) - 1;
+#[cfg(not(corio_mutant = "refcount_overlaps_owner"))]
 const REF_SHIFT: u32 = OWNER_SHIFT + owners::BITS;
+// MUTANT (state.rs unit test): the count starts where the owner index does,
+// so every reference taken or dropped renames the task's loop.
+#[cfg(corio_mutant = "refcount_overlaps_owner")]
+const REF_SHIFT: u32 = OWNER_SHIFT;
 const REF_ONE: u64 = 1 << REF_SHIFT;
 
 /// A copy of the state word.
@@ -361,3 +366,43 @@ impl fmt::Debug for State {
 
 #[allow(dead_code)]
 const _: () = assert!(FLAGS >= DELIVERED);
+
+#[cfg(all(test, not(corio_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_owner_index_survives_every_transition() {
+        for index in [0, 1, 0xbeef, u16::MAX] {
+            let state = State::new(3, index);
+            let keeps = |state: &State, refs: u64| {
+                assert_eq!(
+                    (state.owner_index(), state.load().owner_index(), state.load().refs()),
+                    (index, index, refs)
+                );
+            };
+            keeps(&state, 3);
+            state.ref_inc();
+            keeps(&state, 4);
+            assert!(matches!(state.transition_to_running(), RunDecision::Poll(_)));
+            assert!(!state.transition_to_idle());
+            let woken = state.transition_to_notified().expect("an idle task is queued by a wake");
+            assert_eq!(woken.owner_index(), index);
+            keeps(&state, 5);
+            assert_eq!(state.request(CANCEL), (true, false));
+            assert!(state.take_cancel());
+            assert!(matches!(state.transition_to_running(), RunDecision::Poll(_)));
+            assert!(state.transition_to_requeued());
+            assert!(matches!(state.transition_to_running(), RunDecision::Poll(_)));
+            let before = state.transition_to_complete(CANCELLED);
+            assert_eq!(before.owner_index(), index);
+            assert!(state.load().has(COMPLETE | CANCELLED));
+            assert!(state.unset_join_interest().is_err());
+            keeps(&state, 5);
+            assert!(!state.ref_dec_two());
+            assert!(!state.ref_dec_two());
+            keeps(&state, 1);
+            assert!(state.ref_dec());
+        }
+    }
+}
