@@ -149,6 +149,7 @@ pub(crate) struct Spawner {
 /// If `F` (or its output) borrows, the caller must ensure the task's stage
 /// is dropped (via `set_error`) before the borrow ends; only the header may
 /// outlive it.
+#[inline]
 pub(crate) unsafe fn allocate<F: Future>(
     future: F,
     spawner: Spawner,
@@ -156,7 +157,30 @@ pub(crate) unsafe fn allocate<F: Future>(
     origin: Origin,
     refs: u64,
 ) -> NonNull<Header> {
-    let cell = |origin| Cell {
+    match origin.into_code() {
+        Ok(code) => NonNull::from(Box::leak(Box::new(new_cell(future, spawner, id, code, refs)))).cast(),
+        Err(trailer) => allocate_with_trailer(future, spawner, id, trailer, refs),
+    }
+}
+
+/// [`allocate`] for a task whose origin is in a trailer: kept out of line,
+/// so the common spawn stays small.
+#[cold]
+#[inline(never)]
+fn allocate_with_trailer<F: Future>(
+    future: F,
+    spawner: Spawner,
+    id: u64,
+    trailer: Trailer,
+    refs: u64,
+) -> NonNull<Header> {
+    let cell = CellWithTrailer { cell: new_cell(future, spawner, id, OriginCode::IN_TRAILER, refs), trailer };
+    NonNull::from(Box::leak(Box::new(cell))).cast()
+}
+
+#[inline(always)]
+fn new_cell<F: Future>(future: F, spawner: Spawner, id: u64, origin: OriginCode, refs: u64) -> Cell<F> {
+    Cell {
         header: Header {
             state: State::new(refs, spawner.owner_index),
             vtable: vtable_for::<F>(),
@@ -172,13 +196,6 @@ pub(crate) unsafe fn allocate<F: Future>(
             _leak: LeakTrack::new(),
         },
         stage: UnsafeCell::new(StagePayload { pending: ManuallyDrop::new(future) }),
-    };
-    match origin.into_code() {
-        Ok(code) => NonNull::from(Box::leak(Box::new(cell(code)))).cast(),
-        Err(trailer) => {
-            let cell = CellWithTrailer { cell: cell(OriginCode::IN_TRAILER), trailer };
-            NonNull::from(Box::leak(Box::new(cell))).cast()
-        }
     }
 }
 
