@@ -61,10 +61,9 @@ impl std::fmt::Display for LoopClosed {
 
 impl std::error::Error for LoopClosed {}
 
-#[repr(C)]
 pub(crate) struct LoopShared<R, X> {
-    /// First, so a task reaches it through its owner pointer (see
-    /// `task::raw::Spawner`).
+    /// The vtable this loop's tasks schedule through; published with the
+    /// owner index, so that a task finds both in one table entry.
     sched: &'static SchedVTable,
     /// How this loop's tasks name it (`task::owners`); freed with the state.
     owner_index: OwnerIndex,

@@ -39,8 +39,8 @@ pub(crate) const CAPACITY: usize = 1 << BITS;
 static TABLE: [Entry; CAPACITY] =
     [const { Entry { owner: AtomicPtr::new(ptr::null_mut()), sched: AtomicPtr::new(ptr::null_mut()) } }; CAPACITY];
 
-/// A loop's shared state, and the vtable its tasks schedule through (also
-/// its state's first field, kept here to save a load).
+/// A loop's shared state, and the vtable its tasks schedule through (kept
+/// beside it, not read through it, to save a dependent load).
 struct Entry {
     owner: AtomicPtr<()>,
     sched: AtomicPtr<SchedVTable>,

@@ -133,11 +133,10 @@ const TAKEN: u8 = 2;
 
 /// What the loop provides when it creates a task.
 pub(crate) struct Spawner {
-    /// The loop's index in `owners.rs`, whose entry points to a `#[repr(C)]`
-    /// struct (the loop's shared state, `Arc<S>`) whose first field is the
-    /// `&'static SchedVTable` made for that struct's type. The caller has
-    /// taken one strong count of it for the task, released when the task is
-    /// freed.
+    /// The loop's index in `owners.rs`, whose entry holds the loop's shared
+    /// state (an `Arc<S>`) and the `&'static SchedVTable` made for `S`. The
+    /// caller has taken one strong count of the state for the task,
+    /// released when the task is freed.
     pub(crate) owner_index: u16,
 }
 
