@@ -79,7 +79,7 @@ mod tests {
         let code = Origin::new(here, None).into_code().ok().expect("a nearby location has a code");
         assert_ne!(code, OriginCode::IN_TRAILER);
         assert!(std::ptr::eq(code.location().expect("not in the trailer"), here));
-        let trailer = Origin::new(here, Some("worker".into())).into_code().err().expect("a name needs the trailer");
+        let trailer = Origin::new(here, Some("worker".into())).into_code().expect_err("a name needs the trailer");
         assert_eq!((trailer.name.as_deref(), trailer.location), (Some("worker"), here));
         assert_eq!(OriginCode::IN_TRAILER.location(), None);
         assert_eq!(std::mem::size_of::<OriginCode>(), 4);
