@@ -313,6 +313,9 @@ impl<R: Reactor, X: 'static> Schedule for LoopShared<R, X> {
 /// What a new task needs of its loop: its owner index, and a strong count
 /// of the loop's state, which the task releases when it is freed.
 pub(crate) fn spawner<R: Reactor, X: 'static>(shared: &Arc<LoopShared<R, X>>) -> Spawner {
-    let _ = Arc::into_raw(shared.clone());
+    // The task's count, given back by `release_owner` when it is freed.
+    // (`into_raw`, not `forget`: `release_owner` takes it back with
+    // `from_raw`, under loom's `Arc` too.)
+    let _ = Arc::into_raw(Arc::clone(shared));
     Spawner { owner_index: shared.owner_index() }
 }

@@ -6,8 +6,7 @@
 //! * Recording costs nothing on the ready path: a wait calls
 //!   [`suspend_at`] only when it is about to return `Pending`, and that is
 //!   one thread-local write (`runtime::current`). The loop copies the value
-//!   into the task's registry entry after a poll that returned `Pending`
-//!   (the entry is borrowed there anyway to swap the task's context back).
+//!   into the task's header after a poll that returned `Pending`.
 //! * A suspension is 32 bits: the [`WaitKind`] in the low 5, and the await's
 //!   source location (from `#[track_caller]`) as a 27-bit code
 //!   (`location_code.rs`, ±512 MiB around corio's anchor) above, or 0 for
