@@ -16,6 +16,10 @@ pub enum Runtime {
     Corio,
     /// corio on the io_uring reactor (I/O workloads only: elsewhere it is the same loop).
     CorioUring,
+    /// corio on two cores: a `MultiLoop` of two loops, each serving its own half of the work (thread-per-core). Only
+    /// on rows whose work splits into independent halves and whose best peer can be tokio-mt's two workers (W11b),
+    /// so that two threads are compared with two threads.
+    CorioTwoLoops,
     /// tokio's current_thread runtime.
     TokioCt,
     /// tokio's multi_thread runtime with 2 workers (where the workload's tasks are `Send`).
@@ -25,21 +29,31 @@ pub enum Runtime {
 }
 
 impl Runtime {
-    pub const ALL: [Runtime; 5] =
-        [Runtime::Corio, Runtime::CorioUring, Runtime::TokioCt, Runtime::TokioMt, Runtime::Smol];
+    pub const ALL: [Runtime; 6] = [
+        Runtime::Corio,
+        Runtime::CorioUring,
+        Runtime::CorioTwoLoops,
+        Runtime::TokioCt,
+        Runtime::TokioMt,
+        Runtime::Smol,
+    ];
 
     /// What most workloads run on: every runtime but corio-uring, which differs from corio only in its I/O.
     pub const LOOP: &'static [Runtime] = &[Runtime::Corio, Runtime::TokioCt, Runtime::TokioMt, Runtime::Smol];
 
     /// I/O workloads: every backend of corio beside every peer.
-    pub const IO: &'static [Runtime] = &Runtime::ALL;
+    pub const IO: &'static [Runtime] =
+        &[Runtime::Corio, Runtime::CorioUring, Runtime::TokioCt, Runtime::TokioMt, Runtime::Smol];
+
+    /// I/O workloads that split into independent halves: [`IO`](Runtime::IO) and corio on two loops.
+    pub const IO_AND_TWO_LOOPS: &'static [Runtime] = &Runtime::ALL;
 
     /// Workloads with no counterpart in the peers (W13 call_soon, W14 contextvars).
     pub const CORIO_ONLY: &'static [Runtime] = &[Runtime::Corio];
 
     /// corio's own rows, as opposed to the peers'.
     pub fn is_corio(self) -> bool {
-        matches!(self, Runtime::Corio | Runtime::CorioUring)
+        matches!(self, Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops)
     }
 
     pub fn from_name(name: &str) -> Option<Runtime> {
@@ -50,6 +64,7 @@ impl Runtime {
         match self {
             Runtime::Corio => "corio",
             Runtime::CorioUring => "corio-uring",
+            Runtime::CorioTwoLoops => "corio-2L",
             Runtime::TokioCt => "tokio-ct",
             Runtime::TokioMt => "tokio-mt",
             Runtime::Smol => "smol",

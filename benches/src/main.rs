@@ -7,7 +7,7 @@
 //! `--scale` runs W2, W8 and W12 at 1k, 10k, 100k and 1M tasks/timers (cost per operation should stay flat);
 //! `--memory` prints bytes per idle task and per pending timer, and the peak RSS of 1M sleeping tasks (W12).
 //!
-//! `--runtime` (corio, corio-uring, tokio-ct, tokio-mt, smol; repeatable) limits the runtimes, e.g. to profile one.
+//! `--runtime` (corio, corio-uring, corio-2L, tokio-ct, tokio-mt, smol; repeatable) limits the runtimes, e.g. to profile one.
 //!
 //! `WORKLOAD` filters by id (`W7`, `W15`; a family too: `W15` runs W15a and W15b, `W1` only W1). The table it prints
 //! is the one `docs/benchmarks.md` keeps, with the date, the machine and this command.
@@ -50,7 +50,7 @@ fn main() -> ExitCode {
             },
             "--runtime" => match args.next().as_deref().and_then(Runtime::from_name) {
                 Some(runtime) => runtimes.push(runtime),
-                None => return usage("--runtime needs one of corio, corio-uring, tokio-ct, tokio-mt, smol"),
+                None => return usage("--runtime needs one of corio, corio-uring, corio-2L, tokio-ct, tokio-mt, smol"),
             },
             "-h" | "--help" => return usage(""),
             flag if flag.starts_with('-') => return usage(&format!("unknown option {flag}")),

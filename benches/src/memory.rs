@@ -70,7 +70,7 @@ async fn idle() {
 fn bytes_per_idle_task(runtime: Runtime) -> f64 {
     POLLED.store(0, Ordering::Relaxed);
     let bytes = match runtime {
-        Runtime::Corio | Runtime::CorioUring => rt::corio(async {
+        Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio(async {
             let ((), bytes) = held_by(|| (0..IDLE_TASKS).for_each(|_| corio::spawn(idle()).detach()));
             while POLLED.load(Ordering::Relaxed) < IDLE_TASKS {
                 corio::yield_now().await.unwrap();
@@ -116,7 +116,9 @@ fn bytes_per_timer(runtime: Runtime) -> f64 {
     }
     // The futures register with the runtime entered around them, so each is made inside it.
     let (bytes, _) = match runtime {
-        Runtime::Corio | Runtime::CorioUring => rt::corio(async { measure(|| corio::sleep(LONG)) }),
+        Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => {
+            rt::corio(async { measure(|| corio::sleep(LONG)) })
+        }
         Runtime::TokioCt | Runtime::TokioMt => rt::tokio(async { measure(|| tokio::time::sleep(LONG)) }),
         Runtime::Smol => rt::smol(|_| async { measure(|| async_io::Timer::after(LONG)) }),
     };
@@ -134,7 +136,7 @@ pub fn rss_child(runtime: Runtime) {
         let _ = corio::sleep(LONG).await;
     }
     match runtime {
-        Runtime::Corio | Runtime::CorioUring => rt::corio(async {
+        Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio(async {
             for _ in 0..RSS_TASKS {
                 corio::spawn(sleeper()).detach();
             }

@@ -33,7 +33,7 @@ impl Workload for BlockingRoundTrip {
 
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 let start = Instant::now();
                 for i in 0..ops {
                     std::hint::black_box(corio::spawn_blocking(move || i).await.unwrap());

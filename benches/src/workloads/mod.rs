@@ -109,10 +109,12 @@ pub mod rt {
         lp.block_on(body).expect("the corio loop ran the body")
     }
 
-    /// corio or corio-uring, by `runtime`: one body for both.
+    /// corio or corio-uring, by `runtime`: one body for both. corio-2L needs a body per loop, so the workloads that
+    /// list it run it themselves.
     pub fn corio_on<T>(runtime: crate::harness::Runtime, body: impl Future<Output = T>) -> T {
         match runtime {
             crate::harness::Runtime::CorioUring => corio_uring(body),
+            crate::harness::Runtime::CorioTwoLoops => unreachable!("one body cannot run on two loops"),
             _ => corio(body),
         }
     }

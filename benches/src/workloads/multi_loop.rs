@@ -35,7 +35,7 @@ pub fn workloads() -> Vec<Box<dyn Workload>> {
 
 /// The three runtimes with `loops` threads each. The bodies time themselves, so building and tearing down a runtime
 /// is not measured.
-mod rt {
+pub(super) mod rt {
     use std::future::Future;
     use std::sync::Arc;
 
@@ -81,7 +81,7 @@ mod rt {
 
 /// Spawns `build(i)` on corio loop `i % loops`: locally on loop 0, with `spawn_with` on the others (so the future
 /// need not be `Send`).
-fn corio_spawn_at<F>(
+pub(super) fn corio_spawn_at<F>(
     loops: &corio::multi_loop::Loops,
     i: usize,
     build: impl FnOnce() -> F + Send + 'static,
@@ -126,7 +126,7 @@ impl Workload for SpawnJoin {
         const BATCH: u64 = 10_000;
         let (loops, batches) = (self.loops, ops.div_ceil(BATCH));
         match runtime {
-            Runtime::CorioUring => unreachable!("not in runtimes()"),
+            Runtime::CorioUring | Runtime::CorioTwoLoops => unreachable!("not in runtimes()"),
             Runtime::Corio => rt::corio(loops, |l| async move {
                 let start = Instant::now();
                 for _ in 0..batches {
@@ -193,7 +193,7 @@ impl Workload for YieldMany {
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         let (loops, yields) = (self.loops, ops.div_ceil(YIELDERS));
         match runtime {
-            Runtime::CorioUring => unreachable!("not in runtimes()"),
+            Runtime::CorioUring | Runtime::CorioTwoLoops => unreachable!("not in runtimes()"),
             Runtime::Corio => rt::corio(loops, |l| async move {
                 let start = Instant::now();
                 let tasks: Vec<_> = (0..YIELDERS as usize)
@@ -281,7 +281,7 @@ impl Workload for TcpEcho {
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         let (loops, messages) = (self.loops, ops.div_ceil(CONNECTIONS));
         match runtime {
-            Runtime::CorioUring => unreachable!("not in runtimes()"),
+            Runtime::CorioUring | Runtime::CorioTwoLoops => unreachable!("not in runtimes()"),
             Runtime::Corio => rt::corio(loops, |l| corio_echo(l, messages)),
             Runtime::TokioCt | Runtime::TokioMt => rt::tokio(loops, tokio_echo(messages)),
             Runtime::Smol => rt::smol(loops, |ex| smol_echo(ex, messages)),

@@ -33,7 +33,7 @@ impl Workload for ChannelRoundTrip {
 
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 use corio::sync::mpsc;
                 let (ping_tx, mut ping_rx) = mpsc::channel::<u64>(1).unwrap();
                 let (pong_tx, mut pong_rx) = mpsc::channel::<u64>(1).unwrap();
@@ -126,7 +126,7 @@ impl Workload for LockHandoff {
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         let rounds = ops.div_ceil(CONTENDERS);
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 let lock = Arc::new(corio::sync::Lock::new());
                 let start = Instant::now();
                 let tasks: Vec<_> = (0..CONTENDERS)
@@ -211,7 +211,7 @@ impl Workload for SemaphoreHandoff {
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         let rounds = ops.div_ceil(CONTENDERS);
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 let sem = Arc::new(corio::sync::Semaphore::new(10));
                 let start = Instant::now();
                 let tasks: Vec<_> = (0..CONTENDERS)

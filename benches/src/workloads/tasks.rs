@@ -63,7 +63,7 @@ impl Workload for WakeRepoll {
 
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 let start = Instant::now();
                 corio::spawn(SelfWaking { left: ops }).await.unwrap();
                 start.elapsed()
@@ -109,7 +109,7 @@ impl Workload for SpawnJoin {
         let batch = self.tasks.min(ops);
         let rounds = ops.div_ceil(batch);
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 let start = Instant::now();
                 for _ in 0..rounds {
                     let handles: Vec<_> = (0..batch).map(|i| corio::spawn(async move { i })).collect();
@@ -170,7 +170,7 @@ impl Workload for YieldMany {
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         let yields = ops.div_ceil(YIELDERS);
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 let start = Instant::now();
                 let tasks: Vec<_> = (0..YIELDERS)
                     .map(|_| {
@@ -245,7 +245,7 @@ impl Workload for LoneYield {
 
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 let start = Instant::now();
                 for _ in 0..ops {
                     corio::yield_now().await.unwrap();
@@ -292,7 +292,7 @@ impl Workload for PingPong {
 
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 use corio::sync::oneshot;
                 let start = Instant::now();
                 for i in 0..ops {
@@ -377,7 +377,7 @@ impl Workload for ChainedSpawn {
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         let rounds = ops.div_ceil(CHAIN);
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 fn link(done: corio::sync::oneshot::Sender<()>, left: u64) {
                     if left == 0 {
                         let _ = done.send(());

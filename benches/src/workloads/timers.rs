@@ -49,7 +49,7 @@ impl Workload for TimerRegisterCancel {
         let batch = self.pending.min(ops);
         let yield_every = batch.max(1024);
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 let start = Instant::now();
                 let mut sleeps = Vec::with_capacity(batch as usize);
                 for i in 1..=ops {
@@ -125,7 +125,7 @@ impl Workload for TimeoutReady {
 
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 let start = Instant::now();
                 for i in 0..ops {
                     let v = corio::FutureExt::timeout(std::future::ready(i), LONG).await.unwrap();
@@ -220,7 +220,7 @@ impl Workload for SleepingTasks {
         let tasks = self.tasks.min(ops);
         let rounds = ops.div_ceil(tasks);
         match runtime {
-            Runtime::Corio | Runtime::CorioUring => rt::corio_on(runtime, async move {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
                 let start = Instant::now();
                 for _ in 0..rounds {
                     let asleep = Arc::new(AtomicU64::new(0));
