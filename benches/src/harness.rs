@@ -216,3 +216,43 @@ fn figure(ns: f64) -> String {
         format!("{ns:.0}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples(ns: f64) -> Samples {
+        Samples(vec![ns])
+    }
+
+    /// Every corio column is measured against the peers only: a corio configuration faster than every peer is
+    /// never the "best peer" (that would make corio's ratios look worse, and the faster corio column's exactly 1.0).
+    #[test]
+    fn corio_columns_are_never_the_best_peer() {
+        let row = Row {
+            id: "W11b",
+            description: "",
+            samples: vec![
+                (Runtime::Corio, samples(200.0)),
+                (Runtime::CorioUring, samples(150.0)),
+                (Runtime::CorioTwoLoops, samples(90.0)),
+                (Runtime::TokioCt, samples(210.0)),
+                (Runtime::TokioMt, samples(100.0)),
+                (Runtime::Smol, samples(220.0)),
+            ],
+        };
+        assert_eq!(row.best_peer(), Some("tokio-mt"));
+        assert_eq!(row.ratio(Runtime::Corio), Some(2.0));
+        assert_eq!(row.ratio(Runtime::CorioUring), Some(1.5));
+        assert_eq!(row.ratio(Runtime::CorioTwoLoops), Some(0.9));
+        assert!(table(&[row]).contains("| 2.00 | 1.50 | 0.90 | tokio-mt |"));
+    }
+
+    #[test]
+    fn every_runtime_is_found_by_its_name() {
+        for runtime in Runtime::ALL {
+            assert_eq!(Runtime::from_name(runtime.name()), Some(runtime));
+        }
+        assert_eq!(Runtime::from_name("corio-2L"), Some(Runtime::CorioTwoLoops));
+    }
+}
