@@ -107,6 +107,7 @@ checkpoint_not_stored     | cargo test -p corio --test debugging -- d3_
 suspension_location_dropped | cargo test -p corio --test debugging -- d3_
 origin_name_dropped       | cargo test -p corio --test rules_tasks -- t1_eager_task_runs_until_its_first_suspension_inside_spawn
 refcount_overlaps_owner   | cargo test -p corio-core --lib -- state::tests
+cell_cache_wrong_class    | cargo test -p corio-core --lib -- task::cell_cache::tests
 default_handler_skips_log | cargo test -p corio --test debugging -- d2_
 shutdown_skips_grace      | cargo test -p corio --test debugging -- teardown_
 shutdown_ignores_late_tasks | cargo test -p corio --test debugging -- teardown_lets_cleanup

@@ -29,6 +29,7 @@
 
 mod any;
 mod cancel;
+pub(crate) mod cell_cache;
 pub(crate) mod checkpoint;
 pub(crate) mod context_slot;
 pub(crate) mod dump;

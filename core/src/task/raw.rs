@@ -28,8 +28,10 @@
 //! the loop in the header at all. The two source locations — where it was
 //! spawned, where it last suspended — are 32-bit codes (`location_code.rs`);
 //! a name, or a spawn location a code cannot reach, moves the origin to the
-//! trailer (`origin.rs`), so the common task pays for neither.
+//! trailer (`origin.rs`), so the common task pays for neither. The cell's
+//! memory comes from a per-thread cache of freed cells (`cell_cache.rs`).
 
+use super::cell_cache;
 use super::checkpoint::Suspension;
 use super::context_slot::ContextSlot;
 use super::join::{JoinError, Panic};
@@ -39,6 +41,7 @@ use super::owners;
 use super::state::{State, COMPLETE};
 use super::waker::SchedVTable;
 use crate::loom::{AtomicU16, LeakTrack, Ordering, UnsafeCell};
+use std::alloc::Layout;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe, Location};
@@ -157,9 +160,19 @@ pub(crate) unsafe fn allocate<F: Future>(
     refs: u64,
 ) -> NonNull<Header> {
     match origin.into_code() {
-        Ok(code) => NonNull::from(Box::leak(Box::new(new_cell(future, spawner, id, code, refs)))).cast(),
+        Ok(code) => place(new_cell(future, spawner, id, code, refs)),
         Err(trailer) => allocate_with_trailer(future, spawner, id, trailer, refs),
     }
+}
+
+/// Moves a cell into memory from the cell cache (`cell_cache.rs`); [`dealloc`]
+/// returns it there with the same layout.
+#[inline(always)]
+fn place<T>(cell: T) -> NonNull<Header> {
+    let ptr = cell_cache::alloc(Layout::new::<T>()).cast::<T>();
+    // SAFETY: fresh memory with `T`'s layout.
+    unsafe { ptr.as_ptr().write(cell) };
+    ptr.cast()
 }
 
 /// [`allocate`] for a task whose origin is in a trailer: kept out of line,
@@ -173,8 +186,7 @@ fn allocate_with_trailer<F: Future>(
     trailer: Trailer,
     refs: u64,
 ) -> NonNull<Header> {
-    let cell = CellWithTrailer { cell: new_cell(future, spawner, id, OriginCode::IN_TRAILER, refs), trailer };
-    NonNull::from(Box::leak(Box::new(cell))).cast()
+    place(CellWithTrailer { cell: new_cell(future, spawner, id, OriginCode::IN_TRAILER, refs), trailer })
 }
 
 #[inline(always)]
@@ -371,18 +383,33 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     let (owner, sched) = (owners::owner(index), owners::sched(index));
     // SAFETY: the last reference is gone, so nobody else can reach the stage.
     let _ = unsafe { clear_stage::<F>(ptr) };
-    // SAFETY: as above; the cell was allocated by `Box` in `allocate`, with
-    // a trailer iff the origin code says so. Its stage is now empty (the
-    // union has no destructor).
+    // SAFETY: as above; the cell was placed by `place` in `allocate`, with a
+    // trailer iff the origin code says so, and is dropped in place (its stage
+    // is now empty: the union has no destructor) before its memory goes
+    // back with the layout it came with.
     unsafe {
         if ptr.as_ref().origin == OriginCode::IN_TRAILER {
-            drop(Box::from_raw(ptr.cast::<CellWithTrailer<F>>().as_ptr()));
+            drop_cell::<CellWithTrailer<F>>(ptr);
         } else {
-            drop(Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()));
+            drop_cell::<Cell<F>>(ptr);
         }
     }
     // SAFETY: the task owned one strong count of the loop's shared state.
     unsafe { (sched.release_owner)(owner) };
+}
+
+/// Drops the cell of type `T` at `ptr` and frees its memory.
+///
+/// # Safety
+///
+/// `ptr` was returned by `place::<T>` and nothing uses the cell any more.
+#[inline(always)]
+unsafe fn drop_cell<T>(ptr: NonNull<Header>) {
+    let cell = ptr.cast::<T>();
+    // SAFETY: a live `T` that nobody else reaches (the caller's contract).
+    unsafe { std::ptr::drop_in_place(cell.as_ptr()) };
+    // SAFETY: from `cell_cache::alloc(Layout::new::<T>())`, now dead.
+    unsafe { cell_cache::free(cell.cast(), Layout::new::<T>()) };
 }
 
 /// A non-owning pointer to a task; all task operations go through it.
