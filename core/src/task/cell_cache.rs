@@ -289,16 +289,26 @@ mod tests {
 
     #[test]
     fn alloc_and_free_round_trip_through_every_class_and_beyond() {
+        // Two rounds per size: the second takes blocks the first parked in
+        // the cache (when it is on). Live blocks must be aligned and disjoint.
         for size in [1, 56, 64, 100, 512, 513, 4096] {
             let layout = Layout::from_size_align(size, 8).unwrap();
-            let ptrs: Vec<_> = (0..2 * PER_CLASS).map(|_| alloc(layout)).collect();
-            for &ptr in &ptrs {
-                // SAFETY: the block is at least `size` bytes.
-                unsafe { ptr.as_ptr().write_bytes(0xa5, size) };
-            }
-            for ptr in ptrs {
-                // SAFETY: from `alloc(layout)`, unused from here.
-                unsafe { free(ptr, layout) };
+            for _round in 0..2 {
+                let ptrs: Vec<_> = (0..2 * PER_CLASS).map(|_| alloc(layout)).collect();
+                for (i, &ptr) in ptrs.iter().enumerate() {
+                    assert_eq!(ptr.as_ptr() as usize % layout.align(), 0, "size {size}: misaligned");
+                    // SAFETY: the block is at least `size` bytes.
+                    unsafe { ptr.as_ptr().write_bytes(i as u8, size) };
+                }
+                for (i, &ptr) in ptrs.iter().enumerate() {
+                    // SAFETY: written above, still live.
+                    let bytes = unsafe { std::slice::from_raw_parts(ptr.as_ptr(), size) };
+                    assert!(bytes.iter().all(|&b| b == i as u8), "size {size}: block {i} overlaps another");
+                }
+                for ptr in ptrs {
+                    // SAFETY: from `alloc(layout)`, unused from here.
+                    unsafe { free(ptr, layout) };
+                }
             }
         }
     }
