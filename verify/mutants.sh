@@ -100,6 +100,8 @@ task_context_left_in         | cargo test -p corio --test rules_context
 deregister_forgets_waiters | cargo test -p corio --test io_suite -- mock::a_source_deregistered
 accept_backoff_fixed      | cargo test -p corio --test io_emfile
 uring_no_rearm            | cargo test -p corio-backends --features uring --lib -- uring::tests::multishot
+inq_clears_on_any_read    | cargo test -p corio --test io_tcp_inq
+inq_never_clears          | cargo test -p corio --test io_tcp_inq
 
 # Debugging (issue 7): debug mode, task dumps, teardown (tests/debugging.rs).
 slow_poll_timed_from_end  | cargo test -p corio --test debugging -- d1_

@@ -9,6 +9,7 @@
 //!   top of `Async`.
 //! * [`OwnedReadHalf`], [`OwnedWriteHalf`] (`split`): stream halves that
 //!   move into different tasks.
+//! * `inq`: TCP reads that know when they emptied the socket (`TCP_INQ`).
 //! * [`Incoming`] (`incoming`): the accept loop that backs off when the
 //!   process runs out of descriptors.
 //!
@@ -20,7 +21,9 @@
 //!   propagates the cancellation and the task ends cancelled.
 //! * An operation tries the system call first; only `WouldBlock` clears the
 //!   cached readiness and waits for the next edge. A ready socket costs one
-//!   system call and no reactor round trip.
+//!   system call and no reactor round trip. (A TCP read that the kernel says
+//!   emptied the socket clears it too, sparing the next read its `EAGAIN`
+//!   call: `inq`.)
 //! * A source belongs to the loop it was registered on; using it on another
 //!   thread is an error, never a hang. A source deregistered while tasks
 //!   wait on it wakes them with an error (`NotConnected`).
@@ -30,6 +33,7 @@
 
 mod connect;
 mod incoming;
+mod inq;
 pub(crate) mod registry;
 mod source;
 mod split;

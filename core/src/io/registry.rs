@@ -5,9 +5,10 @@
 //! * A source is registered with the reactor once, for both directions,
 //!   edge-triggered; its readiness is cached here. An event sets the flag and
 //!   wakes every waiter in that direction (several tasks may share a source);
-//!   an operation that hits `WouldBlock` clears the flag
-//!   and waits for the next edge. Both happen on the loop's thread, so there
-//!   is no race between clearing and the next event.
+//!   an operation that hits `WouldBlock` clears the flag (as does a TCP read
+//!   the kernel says emptied the socket, see `io::inq`) and waits for the
+//!   next edge. Both happen on the loop's thread, so there is no race
+//!   between clearing and the next event.
 //! * The reactor key carries the slot's generation, so an event for a source
 //!   that was deregistered (and whose slot was reused) is ignored.
 //! * Deregistering wakes all waiters; their next poll finds the key stale and

@@ -124,6 +124,19 @@ impl<T: AsFd> Async<T> {
         cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        self.poll_io_emptying(direction, cx, |io| op(io).map(|result| (result, false)))
+    }
+
+    /// [`poll_io`](Self::poll_io) for an operation that also says whether
+    /// it left the source empty (a TCP read with `TCP_INQ`, see `io::inq`).
+    /// Then readiness is cleared at once, and the next operation waits for
+    /// an edge instead of making a system call that would return `WouldBlock`.
+    pub(crate) fn poll_io_emptying<R>(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<(R, bool)>,
+    ) -> Poll<io::Result<R>> {
         loop {
             match self.poll_ready(direction, cx) {
                 Poll::Ready(Ok(())) => {}
@@ -131,8 +144,14 @@ impl<T: AsFd> Async<T> {
                 Poll::Pending => return Poll::Pending,
             }
             match op(self.get_ref()) {
+                Ok((result, emptied)) => {
+                    if emptied {
+                        self.clear_ready(direction);
+                    }
+                    return Poll::Ready(Ok(result));
+                }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.clear_ready(direction),
-                result => return Poll::Ready(result),
+                Err(err) => return Poll::Ready(Err(err)),
             }
         }
     }

@@ -8,12 +8,15 @@
 
 use super::connect;
 use super::incoming::Incoming;
+use super::inq;
 use super::registry::Direction;
 use super::source::Async;
 use super::split::{OwnedReadHalf, OwnedWriteHalf};
 use futures_io::{AsyncRead, AsyncWrite};
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::future::poll_fn;
+use std::io::{self, IoSlice, IoSliceMut, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -142,13 +145,17 @@ impl TcpStream {
         let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
         socket.set_nonblocking(true)?;
         connect::start(&socket, &addr.into())?;
-        let stream = TcpStream { inner: Async::new(std::net::TcpStream::from(socket))? };
+        let stream = TcpStream::from_std(std::net::TcpStream::from(socket))?;
         connect::finish(&stream.inner).await?;
         Ok(stream)
     }
 
     /// Registers an existing connection with the running loop.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        // One system call per connection, so that reads learn when they
+        // emptied the socket (see `io::inq`); where the kernel cannot, reads
+        // follow the plain `WouldBlock` rule.
+        inq::enable(stream.as_raw_fd());
         Ok(TcpStream { inner: Async::new(stream)? })
     }
 
@@ -159,12 +166,20 @@ impl TcpStream {
 
     /// Reads some bytes; `Ok(0)` at end of stream (or for an empty `buf`).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_with(|s| (&*s).read(buf)).await
+        poll_fn(|cx| self.poll_recv(cx, &mut [IoSliceMut::new(buf)])).await
     }
 
     /// Reads into several buffers with one system call.
     pub async fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.inner.read_with(|s| (&*s).read_vectored(bufs)).await
+        poll_fn(|cx| self.poll_recv(cx, bufs)).await
+    }
+
+    /// Every read: one `recvmsg`, which also tells whether it emptied the
+    /// socket, so the next read can wait without an `EAGAIN` call first.
+    fn poll_recv(&self, cx: &mut Context<'_>, bufs: &mut [IoSliceMut<'_>]) -> Poll<io::Result<usize>> {
+        self.inner.poll_io_emptying(Direction::Read, cx, |s| {
+            inq::recv_vectored(s.as_raw_fd(), bufs).map(|received| (received.bytes, received.drained))
+        })
     }
 
     /// Reads without consuming: the bytes stay for the next read.
@@ -309,7 +324,7 @@ impl AsyncWrite for TcpStream {
 
 impl AsyncRead for &TcpStream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.inner.poll_io(Direction::Read, cx, |s| (&*s).read(buf))
+        self.poll_recv(cx, &mut [IoSliceMut::new(buf)])
     }
 
     fn poll_read_vectored(
@@ -317,7 +332,7 @@ impl AsyncRead for &TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.inner.poll_io(Direction::Read, cx, |s| (&*s).read_vectored(bufs))
+        self.poll_recv(cx, bufs)
     }
 }
 
