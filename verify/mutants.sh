@@ -69,6 +69,7 @@ spawn_on_skips_unpark     | loom cargo test -p corio-verify --release --test loo
 
 # Properties (verify/tests/prop_*.rs).
 skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers
+sorted_run_takes_any      | cargo test -p corio-verify --release --test prop_timers -- timer_heap_matches_reference
 batch_not_snapshot        | cargo test -p corio-verify --release --test prop_loop_order
 timeout_converts_foreign_cancel | cargo test -p corio-verify --release --test prop_task_trees
 group_cancelled_child_fails | cargo test -p corio-verify --release --test prop_task_trees
