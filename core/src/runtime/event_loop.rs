@@ -519,7 +519,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
 
     /// Every live task with its state, spawn location and checkpoint (rule
     /// D3); also callable between runs. Inside a task,
-    /// [`task::dump`](crate::task::dump) does the same.
+    /// [`task::dump`](fn@crate::task::dump) does the same.
     pub fn dump_tasks(&self) -> TaskDump {
         self.core.dump_tasks()
     }

@@ -63,7 +63,7 @@ impl AnyTask {
 
     /// Where the task is suspended (asyncio's `get_stack()`: corio's one
     /// frame), with a sleep's deadline or an I/O wait's fd; see
-    /// [`task::dump`](crate::task::dump). `None` if the task is done, has
+    /// [`task::dump`](fn@crate::task::dump). `None` if the task is done, has
     /// not started, is running, or this is not its loop's thread.
     ///
     /// ```

@@ -6,10 +6,10 @@
 //!
 //! | combinator | inputs | a cancel of the awaiting task |
 //! |---|---|---|
-//! | [`gather`], [`gather_settled`] | futures, each spawned as a task | cancels every child, waits for them, ends `Cancelled` (K1) |
-//! | [`wait`] | tasks | ends the wait with `Err(Cancelled)`; the tasks keep running (K2) |
-//! | [`as_completed`] | any futures, polled in place | `next()` returns `Err(Cancelled)`; the futures stay (K3) |
-//! | [`select`], [`select_all`] | any futures, polled in place | reaches them: their own checkpoints return it |
+//! | [`gather`](fn@gather), [`gather_settled`] | futures, each spawned as a task | cancels every child, waits for them, ends `Cancelled` (K1) |
+//! | [`wait`](fn@wait) | tasks | ends the wait with `Err(Cancelled)`; the tasks keep running (K2) |
+//! | [`as_completed`](fn@as_completed) | any futures, polled in place | `next()` returns `Err(Cancelled)`; the futures stay (K3) |
+//! | [`select`](fn@select), [`select_all`] | any futures, polled in place | reaches them: their own checkpoints return it |
 
 mod as_completed;
 mod gather;
