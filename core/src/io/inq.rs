@@ -29,7 +29,9 @@
 //!   quietly, `recvmsg` carries no count, and reads follow the plain rule.
 
 use std::io::{self, IoSliceMut};
-use std::os::fd::RawFd;
+use std::net::TcpStream;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use std::os::fd::AsRawFd;
 
 /// What a read returned, and whether it left the socket empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,16 +41,16 @@ pub(crate) struct Received {
     pub(crate) drained: bool,
 }
 
-/// Asks the kernel to report the queued byte count with every read of `fd`;
-/// false where it cannot (the reads then carry no count).
+/// Asks the kernel to report the queued byte count with every read of
+/// `stream`; false where it cannot (the reads then carry no count).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) fn enable(fd: RawFd) -> bool {
+pub(crate) fn enable(stream: &TcpStream) -> bool {
     let on: libc::c_int = 1;
     // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from `&on`, which
     // lives across the call; a bad descriptor is an error return.
     let status = unsafe {
         libc::setsockopt(
-            fd,
+            stream.as_raw_fd(),
             libc::IPPROTO_TCP,
             libc::TCP_INQ,
             (&on as *const libc::c_int).cast(),
@@ -59,13 +61,13 @@ pub(crate) fn enable(fd: RawFd) -> bool {
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn enable(_fd: RawFd) -> bool {
+pub(crate) fn enable(_stream: &TcpStream) -> bool {
     false
 }
 
 /// One `recvmsg` into `bufs`, with the queued count when the kernel sends it.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) fn recv_vectored(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<Received> {
+pub(crate) fn recv_vectored(stream: &TcpStream, bufs: &mut [IoSliceMut<'_>]) -> io::Result<Received> {
     // Room for one control message carrying a c_int (CMSG_SPACE(4) is 24 on
     // 64-bit Linux), aligned for `cmsghdr`.
     let mut control = [0u64; 4];
@@ -80,7 +82,7 @@ pub(crate) fn recv_vectored(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Resul
     // SAFETY: `msg` points at `bufs` (valid, writable, for the call) and at
     // `control`, both alive across the call; the kernel writes at most the
     // lengths given.
-    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
+    let n = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -98,14 +100,9 @@ pub(crate) fn recv_vectored(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Resul
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn recv_vectored(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<Received> {
+pub(crate) fn recv_vectored(mut stream: &TcpStream, bufs: &mut [IoSliceMut<'_>]) -> io::Result<Received> {
     use std::io::Read;
-    use std::mem::ManuallyDrop;
-    use std::os::fd::FromRawFd;
-    // SAFETY: the descriptor is borrowed for one read; ManuallyDrop keeps
-    // this temporary owner from closing it.
-    let stream = ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(fd) });
-    Ok(Received { bytes: (&*stream).read_vectored(bufs)?, drained: false })
+    Ok(Received { bytes: stream.read_vectored(bufs)?, drained: false })
 }
 
 /// The `TCP_CM_INQ` count in `msg`'s control messages, if the kernel sent one.
@@ -142,7 +139,7 @@ mod tests {
 
     fn recv(stream: &TcpStream, len: usize) -> Received {
         let mut buf = vec![0u8; len];
-        recv_vectored(stream.as_raw_fd(), &mut [IoSliceMut::new(&mut buf)]).unwrap()
+        recv_vectored(stream, &mut [IoSliceMut::new(&mut buf)]).unwrap()
     }
 
     /// Waits until `len` bytes are queued, or fewer and the peer's FIN (a
@@ -160,7 +157,7 @@ mod tests {
     #[test]
     fn the_count_says_drained_only_when_nothing_is_left() {
         let (mut client, server) = connected_pair();
-        assert!(enable(server.as_raw_fd()), "TCP_INQ needs Linux 4.18");
+        assert!(enable(&server), "TCP_INQ needs Linux 4.18");
         client.write_all(&[1; 1024]).unwrap();
         // An exactly-full read that emptied the queue: the case the plain
         // rule cannot tell from "more to come".

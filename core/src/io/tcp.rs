@@ -16,7 +16,6 @@ use futures_io::{AsyncRead, AsyncWrite};
 use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
-use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -155,7 +154,7 @@ impl TcpStream {
         // One system call per connection, so that reads learn when they
         // emptied the socket (see `io::inq`); where the kernel cannot, reads
         // follow the plain `WouldBlock` rule.
-        inq::enable(stream.as_raw_fd());
+        inq::enable(&stream);
         Ok(TcpStream { inner: Async::new(stream)? })
     }
 
@@ -178,7 +177,7 @@ impl TcpStream {
     /// socket, so the next read can wait without an `EAGAIN` call first.
     fn poll_recv(&self, cx: &mut Context<'_>, bufs: &mut [IoSliceMut<'_>]) -> Poll<io::Result<usize>> {
         self.inner.poll_io_emptying(Direction::Read, cx, |s| {
-            inq::recv_vectored(s.as_raw_fd(), bufs).map(|received| (received.bytes, received.drained))
+            inq::recv_vectored(s, bufs).map(|received| (received.bytes, received.drained))
         })
     }
 

@@ -17,7 +17,7 @@
 //!   a total order; the sorted run is non-decreasing in it, so the queue's
 //!   front is the smaller of the run's first entry and the heap's top.
 //! * A cancelled timer never fires: cancelling frees its slot at once (the
-//!   slot's generation moves on), and its heap entry becomes stale. Stale
+//!   slot's generation moves on), and its entry becomes stale. Stale
 //!   entries are counted; [`TimerQueue::purge`] rebuilds both parts when more
 //!   than 100 entries are scheduled and more than half are stale, and
 //!   otherwise pops stale entries off the front (asyncio's rule, L6), so
@@ -26,7 +26,7 @@
 //! * A key identifies one timer for its lifetime: a slot reused by a later
 //!   timer has another generation, so a stale key never touches it.
 //!
-//! * A heap entry is 24 bytes: the deadline is kept as signed nanoseconds
+//! * An entry is 24 bytes: the deadline is kept as signed nanoseconds
 //!   from the first deadline the queue saw (its epoch), exact for ±292
 //!   years around it (further deadlines saturate and, among themselves,
 //!   fire in insertion order).
@@ -69,6 +69,15 @@ impl PartialOrd for Entry {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
+}
+
+/// The two parts of the queue.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    /// Entries that arrived in firing order.
+    SortedRun,
+    /// The others.
+    Heap,
 }
 
 #[derive(Debug)]
@@ -269,31 +278,31 @@ impl<T> TimerQueue<T> {
         self.pop_stale_front();
     }
 
-    /// The first entry in firing order, and whether it heads the sorted run
-    /// (else the heap).
-    fn front(&self) -> Option<(Entry, bool)> {
+    /// The first entry in firing order, and the part that holds it.
+    fn front(&self) -> Option<(Entry, Part)> {
         match (self.sorted.front(), self.heap.peek()) {
-            (Some(run), Some(Reverse(top))) if top < run => Some((*top, false)),
-            (Some(run), _) => Some((*run, true)),
-            (None, Some(Reverse(top))) => Some((*top, false)),
+            (Some(run), Some(Reverse(top))) if top < run => Some((*top, Part::Heap)),
+            (Some(run), _) => Some((*run, Part::SortedRun)),
+            (None, Some(Reverse(top))) => Some((*top, Part::Heap)),
             (None, None) => None,
         }
     }
 
-    fn pop_front(&mut self, in_sorted_run: bool) {
-        if in_sorted_run {
-            self.sorted.pop_front();
-        } else {
-            self.heap.pop();
+    /// Removes the first entry of `part` (the queue's front, found by
+    /// [`front`](Self::front)).
+    fn pop_front(&mut self, part: Part) {
+        match part {
+            Part::SortedRun => drop(self.sorted.pop_front()),
+            Part::Heap => drop(self.heap.pop()),
         }
     }
 
     fn pop_stale_front(&mut self) {
-        while let Some((front, in_sorted_run)) = self.front() {
+        while let Some((front, part)) = self.front() {
             if self.is_live(&front) {
                 break;
             }
-            self.pop_front(in_sorted_run);
+            self.pop_front(part);
             self.stale -= 1;
         }
     }
@@ -309,16 +318,16 @@ impl<T> TimerQueue<T> {
     pub fn pop_due(&mut self, now: Instant) -> Option<(TimerKey, T)> {
         let now = offset_from(self.epoch?, now);
         loop {
-            let (front, in_sorted_run) = self.front()?;
+            let (front, part) = self.front()?;
             if !self.is_live(&front) {
-                self.pop_front(in_sorted_run);
+                self.pop_front(part);
                 self.stale -= 1;
                 continue;
             }
             if front.when > now {
                 return None;
             }
-            self.pop_front(in_sorted_run);
+            self.pop_front(part);
             let value = self.release(front.slot, front.generation).expect("live entry has a value");
             return Some((TimerKey { slot: front.slot, generation: front.generation }, value));
         }
