@@ -15,6 +15,7 @@ mod common;
 
 use common::net::{Epoll, Net, Portable, Uring};
 use corio::net::{TcpListener, TcpStream};
+use futures_util::io::AsyncReadExt;
 use std::future::Future;
 use std::io;
 use std::net::Shutdown;
@@ -36,16 +37,6 @@ async fn connected_pair() -> io::Result<(TcpStream, TcpStream)> {
     Ok((client, server))
 }
 
-async fn read_exact(stream: &TcpStream, mut buf: &mut [u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        match stream.read(buf).await? {
-            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-            n => buf = &mut buf[n..],
-        }
-    }
-    Ok(())
-}
-
 /// An exactly-full read that emptied the socket: the case the `WouldBlock`
 /// rule alone cannot tell from "more to come".
 fn a_read_that_empties_the_socket_forgets_readiness<N: Net>() {
@@ -54,7 +45,7 @@ fn a_read_that_empties_the_socket_forgets_readiness<N: Net>() {
         for round in 0..3u8 {
             client.write_all(&[round; 1024]).await?;
             let mut buf = [0u8; 1024];
-            read_exact(&server, &mut buf).await?;
+            (&server).read_exact(&mut buf).await?;
             assert_eq!(buf, [round; 1024]);
             assert!(!read_ready(&server).await, "{}: round {round}: nothing is left, yet readiness stayed", N::NAME);
         }
@@ -64,7 +55,7 @@ fn a_read_that_empties_the_socket_forgets_readiness<N: Net>() {
         client.write_all(b"last").await?;
         client.shutdown(Shutdown::Write)?;
         let mut buf = [0u8; 4];
-        read_exact(&server, &mut buf).await?;
+        (&server).read_exact(&mut buf).await?;
         assert_eq!(&buf, b"last");
         // A reader left waiting for the FIN's edge would hang: a timeout (on
         // the system clock, far beyond a loopback FIN) makes that a failure.
