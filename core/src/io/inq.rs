@@ -76,7 +76,9 @@ pub(crate) fn recv_vectored(stream: &TcpStream, bufs: &mut [IoSliceMut<'_>]) -> 
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     // `IoSliceMut` is ABI-compatible with `iovec` on Unix (std documents it).
     msg.msg_iov = bufs.as_mut_ptr().cast();
-    msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
+    // The kernel refuses more than UIO_MAXIOV buffers (EMSGSIZE); like std's
+    // `read_vectored`, fill the first ones.
+    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
     msg.msg_control = control.as_mut_ptr().cast();
     msg.msg_controllen = std::mem::size_of_val(&control) as _;
     // SAFETY: `msg` points at `bufs` (valid, writable, for the call) and at
@@ -173,6 +175,17 @@ mod tests {
         assert_eq!(wait_queued(&server, 17), 16, "returns early at the FIN");
         assert_eq!(recv(&server, 16), Received { bytes: 16, drained: false });
         assert_eq!(recv(&server, 16), Received { bytes: 0, drained: false });
+    }
+
+    #[test]
+    fn more_buffers_than_the_kernel_takes_fill_the_first_ones() {
+        let (mut client, server) = connected_pair();
+        client.write_all(&[5; 2048]).unwrap();
+        assert_eq!(wait_queued(&server, 2048), 2048);
+        let mut bytes = vec![0u8; 2000];
+        let mut bufs: Vec<_> = bytes.chunks_mut(1).map(IoSliceMut::new).collect();
+        let received = recv_vectored(&server, &mut bufs).unwrap();
+        assert_eq!(received.bytes, libc::UIO_MAXIOV as usize);
     }
 
     #[test]
