@@ -639,6 +639,82 @@ fn closing_drops_queued_work_and_ends_tasks_cancelled() {
 
 // ----- yields ------------------------------------------------------------------
 
+/// Wakes its own waker once (`how`: by reference, by value, or through a
+/// clone dropped after) and returns `Pending`, then completes.
+struct WakeSelfOnce {
+    how: u8,
+    woken: bool,
+}
+
+impl std::future::Future for WakeSelfOnce {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.woken {
+            return std::task::Poll::Ready(());
+        }
+        self.woken = true;
+        match self.how {
+            0 => cx.waker().wake_by_ref(),
+            1 => {
+                let owned = cx.waker().clone();
+                owned.wake();
+            }
+            _ => {
+                let clone = cx.waker().clone();
+                clone.wake_by_ref();
+                drop(clone);
+            }
+        }
+        std::task::Poll::Pending
+    }
+}
+
+#[test]
+fn a_wake_on_the_tasks_own_waker_requeues_it_and_a_wake_of_another_task_wakes_that_one() {
+    // A future that wakes its own task's waker during the poll and returns
+    // `Pending` is a yield: a note to the loop, no state change
+    // (core/src/task/waker.rs, `current::note_own_wake`), and the task runs
+    // again after the tasks already queued. A wake of another task from
+    // inside the poll must still wake that task: `c` waits on an event that
+    // `a` sets during its second poll.
+    use corio::FutureExt;
+    let lp = vloop();
+    let out: Out = Rc::default();
+    let o = out.clone();
+    lp.block_on(async move {
+        let event = Rc::new(corio::sync::Event::new());
+        let (oa, oc, ev) = (o.clone(), o.clone(), event.clone());
+        let c = corio::spawn(async move {
+            ev.wait().await.unwrap();
+            push(&oc, "c");
+        });
+        let a = corio::spawn(async move {
+            for how in 0..3 {
+                push(&oa, format!("a{how}"));
+                if how == 1 {
+                    event.set();
+                }
+                WakeSelfOnce { how, woken: false }.await;
+            }
+        });
+        let b = corio::spawn(async move {
+            for i in 0..3 {
+                push(&o, format!("b{i}"));
+                corio::yield_now().await.unwrap();
+            }
+        });
+        // A lost wake leaves a task waiting forever; the timeout turns that
+        // into a failure.
+        let joined =
+            async { (a.await.unwrap(), b.await.unwrap(), c.await.unwrap()) }.timeout(Duration::from_secs(1)).await;
+        assert_eq!(joined, Ok(((), (), ())));
+    })
+    .unwrap();
+    assert_eq!(trace(&out), "a0 b0 a1 b1 c a2 b2");
+    assert_eq!(lp.clock().elapsed(), Duration::ZERO);
+}
+
 #[test]
 fn a_yield_requeues_its_task_also_inside_a_cancel_scope() {
     // `yield_now` on the task's own waker is a note to the loop, not a wake

@@ -41,7 +41,7 @@ set -uo pipefail
 read -r -d '' MUTANTS <<'EOF'
 # Loom models (verify/tests/loom_*.rs).
 waker_refcount_nonatomic  | loom cargo test -p corio-verify --release --test loom_waker_refs
-requeue_nonatomic         | loom cargo test -p corio-verify --release --test loom_waker_refs -- yield_requeue
+requeue_nonatomic         | loom cargo test -p corio-verify --release --test loom_waker_refs -- requeue_races
 handle_drop_nonatomic     | loom cargo test -p corio-verify --release --test loom_handle_drop
 release_two_miscounts     | loom cargo test -p corio-verify --release --test loom_handle_drop
 join_waker_unchecked      | loom cargo test -p corio-verify --release --test loom_join
@@ -93,7 +93,8 @@ metrics_timers_count_cancelled | cargo test -p corio --test metrics
 timeout_deferred_loses_place | cargo test -p corio --test rules_timeouts
 timed_keeps_future           | cargo test -p corio --test rules_timeouts
 delivered_not_marked         | cargo test -p corio --test rules_timeouts
-requeue_lost                 | cargo test -p corio --test rules_loop -- a_yield_requeues
+requeue_lost                 | cargo test -p corio --test rules_loop -- requeues
+own_wake_takes_any_task      | cargo test -p corio --test rules_loop -- a_wake_on_the_tasks_own_waker
 join_waker_unowned           | cargo test -p corio --test rules_tasks -- a_joiner
 task_context_id_shared       | cargo test -p corio --test rules_context -- x3_
 task_context_left_in         | cargo test -p corio --test rules_context

@@ -83,6 +83,40 @@ fn waker_refcounts_return_to_zero() {
     });
 }
 
+/// As [`yield_requeue_races_a_remote_wake`], with the yield written as a plain future would: it wakes its own waker
+/// by reference and returns `Pending` (the waker's wake is then the same note, `current::note_own_wake`), while
+/// another thread wakes it by value. Caught mutant: `requeue_nonatomic`.
+#[test]
+fn own_wake_requeue_races_a_remote_wake() {
+    check("loom_waker_refs::own_wake_requeue_races_a_remote_wake", || {
+        let lp = EventLoop::new(ParkReactor::new());
+        let threads = Rc::new(RefCell::new(Vec::new()));
+        let spawned = threads.clone();
+        let polls = lp
+            .block_on(async move {
+                let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+                spawned.borrow_mut().push(loom::thread::spawn(move || waker.wake()));
+                let mut polls = 0;
+                std::future::poll_fn(|cx| {
+                    polls += 1;
+                    if polls == 3 {
+                        return Poll::Ready(());
+                    }
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                })
+                .await;
+                polls
+            })
+            .unwrap();
+        assert_eq!(polls, 3);
+        for thread in threads.take() {
+            thread.join().unwrap();
+        }
+        drop(lp);
+    });
+}
+
 /// A task yields on its own waker — a note to the loop, which re-queues it with one read-modify-write
 /// (`State::transition_to_requeued`) instead of a wake — while another thread wakes it by value, consuming a
 /// reference. Whatever the order, the task is queued once per wake-up and freed at the end (loom's leak check).

@@ -247,15 +247,39 @@ impl TaskGuard {
 }
 
 /// Wakes `waker` for a yield. When it is the polled task's own waker, the
-/// wake is a note to the loop instead: it queues the task again after this
-/// poll, with the state change it makes then anyway, so a yield costs no
-/// atomic read-modify-write and no call through the waker. A combinator's
-/// waker is woken as usual, so the combinator learns which child to poll.
+/// wake is a note to the loop instead ([`note_own_wake`]), taken here
+/// without the call through the waker. A combinator's waker is woken as
+/// usual, so the combinator learns which child to poll.
 #[inline]
 pub(crate) fn requeue(waker: &Waker) {
-    let own = CURRENT.with(|c| {
+    match current_task() {
+        Some(task) if task.owns_waker(waker) => {
+            note_own_wake(task);
+        }
+        _ => waker.wake_by_ref(),
+    }
+}
+
+/// A wake of `task` while this thread polls it (a yield, or a future that
+/// wakes its own waker and returns `Pending`): noted, and the loop queues
+/// the task again after this poll, with the state change it makes then
+/// anyway, so the wake costs no atomic read-modify-write. Returns false,
+/// noting nothing, if `task` is not the one being polled here; the caller
+/// then wakes it through its state word.
+///
+/// Only the task's own thread can see itself as current (a task is polled
+/// on its loop's thread, and an eager spawn's inner poll makes the child
+/// current), so a note is never lost to another thread or another task.
+#[inline]
+pub(crate) fn note_own_wake(task: RawTask) -> bool {
+    CURRENT.with(|c| {
         let current = c.get();
-        let own = current.task.is_some_and(|task| task.owns_waker(waker));
+        // MUTANT (tests/rules_loop.rs): any task's wake during a poll is
+        // taken for the polled task's own, so the woken task never runs.
+        #[cfg(corio_mutant = "own_wake_takes_any_task")]
+        let own = current.task.is_some();
+        #[cfg(not(corio_mutant = "own_wake_takes_any_task"))]
+        let own = current.task == Some(task);
         // MUTANT (tests/rules_loop.rs): the note is lost, so a task that
         // yields on its own waker is never polled again.
         #[cfg(not(corio_mutant = "requeue_lost"))]
@@ -263,10 +287,7 @@ pub(crate) fn requeue(waker: &Waker) {
             c.set(Current { requeue: true, ..current });
         }
         own
-    });
-    if !own {
-        waker.wake_by_ref();
-    }
+    })
 }
 
 /// Records where the task being polled suspends (`task::checkpoint`).

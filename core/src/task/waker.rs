@@ -11,12 +11,17 @@
 //!   `SCHEDULED`, with a fresh reference for the queue entry; `schedule` owns
 //!   that reference from then on. Waking a running, scheduled or complete task
 //!   changes at most a bit.
+//! * A wake from inside the task's own poll, on its thread, changes no bit:
+//!   it is a note to the loop (`current::note_own_wake`), which re-queues
+//!   the task when the poll returns `Pending`, as if `SCHEDULED` had been
+//!   set while it ran.
 //! * Wakers are `Send + Sync`: `schedule` itself decides between the loop's
 //!   own queue (same thread, no atomics beyond the state word) and the
 //!   cross-thread queue.
 
 use super::owners;
 use super::raw::{Header, RawTask, TaskRef};
+use crate::runtime::current;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::task::{RawWaker, RawWakerVTable};
@@ -81,6 +86,10 @@ unsafe fn wake<S: Schedule>(ptr: *const ()) {
 
 unsafe fn wake_by_ref<S: Schedule>(ptr: *const ()) {
     let task = raw(ptr);
+    // Woken by its own poll (W1): a note to the loop, no atomic.
+    if current::note_own_wake(task) {
+        return;
+    }
     if let Some(before) = task.state().transition_to_notified() {
         // SAFETY: the owner of a task is the `S` whose vtable made this waker
         // (the task holds a strong count on it), and the transition just
