@@ -571,6 +571,30 @@ fn a_scope_entered_after_an_earlier_cancellation_does_not_take_it_for_its_own() 
 }
 
 #[test]
+fn a_scope_knows_its_own_cancellation_while_an_earlier_one_is_still_held() {
+    // Two live deliveries at once: the first (held by the body) and the
+    // scope's expiry. The registry keeps the first inline and the second
+    // beside it (core/src/runtime/registry.rs, `Extras`); the scope must
+    // find the second as its own and return `Elapsed` (TO1), and the task,
+    // having dropped both, ends with its value.
+    let lp = vloop();
+    lp.block_on(async {
+        let t = corio::spawn(async {
+            let held = corio::sleep(secs(10)).await.unwrap_err();
+            let expired = corio::timeout(secs(1)).run(corio::sleep(secs(10))).await;
+            let elapsed = matches!(expired, Err(Elapsed { .. }));
+            drop((held, expired)); // a task returning either would end cancelled
+            elapsed
+        });
+        corio::yield_now().await.unwrap();
+        t.cancel();
+        assert!(t.await.unwrap(), "the scope took its own expiry for someone else's cancellation");
+    })
+    .unwrap();
+    assert_eq!(lp.clock().elapsed(), secs(1));
+}
+
+#[test]
 fn a_wait_for_of_duration_max_never_expires_instead_of_overflowing_the_clock() {
     let lp = vloop();
     lp.block_on(async {

@@ -1175,7 +1175,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             release(registry_ref, queued);
             return;
         };
-        let (callbacks, joiner_at) = (extras.done_callbacks, extras.joiner_at);
+        let (callbacks, joiner_at) = extras.into_done_callbacks();
         let info = (!callbacks.is_empty()).then(|| TaskInfo::of(raw));
         let mut callbacks = callbacks.into_iter();
         let mut schedule = |(callback, context): (crate::runtime::registry::DoneCallback, Context<X>)| {
@@ -1251,7 +1251,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let Some(extras) = tasks.extras_mut(raw) else {
             return Cancelled::new(None);
         };
-        let cancelled = Cancelled::new(extras.cancel_message.take());
+        let cancelled = Cancelled::new(extras.take_cancel_message());
         extras.record_delivery(raw, cancelled.clone());
         cancelled
     }

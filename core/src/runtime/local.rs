@@ -83,10 +83,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
             // wins until the task runs.
             let extras = tasks.extras_mut(raw).expect("registered (checked above)");
             if !already_pending {
-                extras.cancel_message = message;
+                extras.set_cancel_message(message);
                 extras.cancel_latched = must_schedule;
             } else if !extras.cancel_latched {
-                extras.cancel_message = message;
+                extras.set_cancel_message(message);
             }
             must_schedule
         };
@@ -114,7 +114,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
             if !extras.as_ref().is_some_and(|x| x.cancel_latched) {
                 raw.state().take_cancel();
                 if let Some(extras) = extras {
-                    extras.cancel_message = None;
+                    extras.set_cancel_message(None);
                 }
             }
         }
@@ -128,7 +128,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     fn forward_cancel(&self, raw: RawTask) -> Option<Cow<'static, str>> {
         raw.state().take_cancel();
         let mut tasks = self.tasks.borrow_mut();
-        tasks.existing_extras_mut(raw)?.cancel_message.take()
+        tasks.existing_extras_mut(raw)?.take_cancel_message()
     }
 
     fn adopt_cancelled(&self, raw: RawTask, cancelled: Cancelled) -> Cancelled {
@@ -153,12 +153,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         let context = self.spawn_context();
         let mut tasks = self.tasks.borrow_mut();
         match tasks.extras_mut(raw) {
-            Some(extras) => {
-                if extras.joiner_at.is_none() && raw.state().load().has(JOIN_WAKER) {
-                    extras.joiner_at = Some(extras.done_callbacks.len()); // a joiner waits already
-                }
-                extras.done_callbacks.push((callback, context));
-            }
+            Some(extras) => extras.add_done_callback(callback, context, raw.state().load().has(JOIN_WAKER)),
             None => {
                 drop(tasks);
                 // Already complete: still through call_soon, never inline (F3).

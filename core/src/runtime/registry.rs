@@ -11,10 +11,14 @@
 //! What few tasks need — a pending cancel message, the cancellations
 //! delivered to the task, done-callbacks — lives beside the entries, in a
 //! map by slot ([`Extras`]), so it costs the other tasks nothing but a flag
-//! in their header.
+//! in their header. A plain cancel's record is inline in the map; only the
+//! rarer parts are boxed.
 //!
 //! # Invariants
 //!
+//! * A task's recorded deliveries (each alive when the next was recorded)
+//!   are `first_delivered` followed by the boxed `more_delivered`, oldest
+//!   first; `first_delivered` is empty only if both are.
 //! * A task's `has_extras` flag is set iff the map holds extras under its
 //!   slot; both are gone when its entry is removed.
 //! * A registered task's header holds its context store (an `X`); removal
@@ -32,10 +36,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskInfo)>;
 
-/// Rarely used per-task state, allocated on first use.
+/// Per-task state few tasks need, created on first use and kept in the
+/// registry's map by slot.
+///
+/// What a cancel and its delivery need is inline, so cancelling a task
+/// allocates nothing but the cancellation itself (W12: a task cancelled
+/// while it sleeps); the rest (a message, a second live delivery,
+/// done-callbacks) is boxed on first use.
 pub(crate) struct Extras<X> {
-    /// The message of the pending cancel request.
-    pub(crate) cancel_message: Option<Cow<'static, str>>,
     /// The pending request found the task waiting: asyncio would have
     /// cancelled the future it waits on, with that request's message, so the
     /// message is fixed (first one wins, C1) and `uncancel` no longer
@@ -43,28 +51,31 @@ pub(crate) struct Extras<X> {
     /// sets asyncio's `_must_cancel`: later messages replace it, and
     /// `uncancel` to 0 withdraws it.
     pub(crate) cancel_latched: bool,
-    /// Cancellations handed to this task that may still be alive, each with
-    /// its delivery number; if one is alive when the body returns, the task
-    /// ends cancelled (and a scope asks the same about its body).
-    delivered: Vec<(u64, Cancelled)>,
     /// Deliveries so far (the next delivery number).
     deliveries: u64,
-    pub(crate) done_callbacks: Vec<(DoneCallback, Context<X>)>,
+    /// The oldest cancellation handed to this task that may still be alive,
+    /// with its delivery number; later ones are in `rare`. If one is alive
+    /// when the body returns, the task ends cancelled (and a scope asks the
+    /// same about its body).
+    first_delivered: Option<(u64, Cancelled)>,
+    rare: Option<Box<RareExtras<X>>>,
+}
+
+/// The part of [`Extras`] that a plain cancel does not use.
+struct RareExtras<X> {
+    /// The message of the pending cancel request.
+    cancel_message: Option<Cow<'static, str>>,
+    /// Live deliveries after `first_delivered`, oldest first.
+    more_delivered: Vec<(u64, Cancelled)>,
+    done_callbacks: Vec<(DoneCallback, Context<X>)>,
     /// How many done-callbacks were added before a joiner was seen waiting
     /// (it resumes between those and the later ones, F3).
-    pub(crate) joiner_at: Option<usize>,
+    joiner_at: Option<usize>,
 }
 
 impl<X> Default for Extras<X> {
     fn default() -> Self {
-        Extras {
-            cancel_message: None,
-            cancel_latched: false,
-            delivered: Vec::new(),
-            deliveries: 0,
-            done_callbacks: Vec::new(),
-            joiner_at: None,
-        }
+        Extras { cancel_latched: false, deliveries: 0, first_delivered: None, rare: None }
     }
 }
 
@@ -75,20 +86,83 @@ pub(crate) struct TaskEntry {
 }
 
 impl<X> Extras<X> {
+    fn rare_mut(&mut self) -> &mut RareExtras<X> {
+        self.rare.get_or_insert_with(|| {
+            Box::new(RareExtras {
+                cancel_message: None,
+                more_delivered: Vec::new(),
+                done_callbacks: Vec::new(),
+                joiner_at: None,
+            })
+        })
+    }
+
+    /// Sets the pending request's message (`None` clears it, and boxes
+    /// nothing).
+    pub(crate) fn set_cancel_message(&mut self, message: Option<Cow<'static, str>>) {
+        match (message, &mut self.rare) {
+            (None, None) => {}
+            (None, Some(rare)) => rare.cancel_message = None,
+            (message, _) => self.rare_mut().cancel_message = message,
+        }
+    }
+
+    /// Takes the pending request's message.
+    pub(crate) fn take_cancel_message(&mut self) -> Option<Cow<'static, str>> {
+        self.rare.as_mut()?.cancel_message.take()
+    }
+
     /// Records a cancellation handed to the task `raw` (these are its
     /// extras), forgetting dead ones, and that there was one in its state
     /// word (`DELIVERED`).
     pub(crate) fn record_delivery(&mut self, raw: RawTask, cancelled: Cancelled) {
         raw.state().mark_delivered();
-        self.delivered.retain(|(_, c)| c.is_shared());
-        self.delivered.push((self.deliveries, cancelled));
+        if self.first_delivered.as_ref().is_some_and(|(_, c)| !c.is_shared()) {
+            self.first_delivered = None;
+        }
+        if let Some(rare) = &mut self.rare {
+            rare.more_delivered.retain(|(_, c)| c.is_shared());
+            if self.first_delivered.is_none() && !rare.more_delivered.is_empty() {
+                self.first_delivered = Some(rare.more_delivered.remove(0));
+            }
+        }
+        let delivery = (self.deliveries, cancelled);
+        match self.first_delivered {
+            None => self.first_delivered = Some(delivery),
+            // MUTANT (tests/rules_timeouts.rs): a delivery made while an
+            // earlier one is still alive is not recorded, so a scope whose
+            // expiry it was takes it for someone else's cancellation.
+            #[cfg(corio_mutant = "second_delivery_dropped")]
+            Some(_) => drop(delivery),
+            #[cfg(not(corio_mutant = "second_delivery_dropped"))]
+            Some(_) => self.rare_mut().more_delivered.push(delivery),
+        }
         self.deliveries += 1;
     }
 
     /// A cancellation numbered `mark` or later that is still held somewhere
     /// besides here.
     fn holds_cancel_since(&self, mark: u64) -> Option<&Cancelled> {
-        self.delivered.iter().find(|(n, c)| *n >= mark && c.is_shared()).map(|(_, c)| c)
+        let more = self.rare.as_deref().map_or(&[][..], |rare| &rare.more_delivered[..]);
+        self.first_delivered.iter().chain(more).find(|(n, c)| *n >= mark && c.is_shared()).map(|(_, c)| c)
+    }
+
+    /// Adds a done-callback; `joiner_waits`: a joiner is waiting already
+    /// (the first time one is seen, the callbacks so far go before it).
+    pub(crate) fn add_done_callback(&mut self, callback: DoneCallback, context: Context<X>, joiner_waits: bool) {
+        let rare = self.rare_mut();
+        if rare.joiner_at.is_none() && joiner_waits {
+            rare.joiner_at = Some(rare.done_callbacks.len());
+        }
+        rare.done_callbacks.push((callback, context));
+    }
+
+    /// The done-callbacks in order, and how many go before the joiner.
+    pub(crate) fn into_done_callbacks(self) -> (Vec<(DoneCallback, Context<X>)>, Option<usize>) {
+        match self.rare {
+            Some(rare) => (rare.done_callbacks, rare.joiner_at),
+            None => (Vec::new(), None),
+        }
     }
 }
 
@@ -130,10 +204,10 @@ pub(crate) struct TaskRegistry<X> {
     entries: Vec<Option<TaskEntry>>,
     free: Vec<u32>,
     len: usize,
-    /// The extras of the tasks that have any, by slot.
-    /// Boxed: the map moves its entries when it grows, and a box is a
-    /// word where the record is a dozen.
-    extras: HashMap<u32, Box<Extras<X>>, BuildHasherDefault<SlotHasher>>,
+    /// The extras of the tasks that have any, by slot. Inline: a cancel
+    /// and its delivery then allocate no record (five words; what is
+    /// larger and rarer is boxed inside).
+    extras: HashMap<u32, Extras<X>, BuildHasherDefault<SlotHasher>>,
 }
 
 impl<X> TaskRegistry<X> {
@@ -192,7 +266,7 @@ impl<X> TaskRegistry<X> {
     /// Takes the task's extras out, if it has any (its entry stays). Inline:
     /// most tasks have none, and then this is a check of their flag.
     #[inline]
-    pub(crate) fn take_extras(&mut self, raw: RawTask) -> Option<Box<Extras<X>>> {
+    pub(crate) fn take_extras(&mut self, raw: RawTask) -> Option<Extras<X>> {
         if !raw.has_extras() {
             return None;
         }
@@ -215,7 +289,7 @@ impl<X> TaskRegistry<X> {
             return None;
         }
         self.get_mut(raw)?;
-        self.extras.get_mut(&raw.slot()).map(|x| &mut **x)
+        self.extras.get_mut(&raw.slot())
     }
 
     /// Whether a cancellation delivered to the task is still held somewhere
@@ -278,5 +352,13 @@ mod tests {
         // With the `tracing` feature each entry also holds the task's span.
         #[cfg(not(feature = "tracing"))]
         assert_eq!(size_of::<Option<super::TaskEntry>>(), 8);
+    }
+
+    /// A cancelled task's record in the extras map: five words, inline
+    /// (docs/design.md), whatever the context store type.
+    #[test]
+    fn a_cancel_record_is_five_words() {
+        assert_eq!(size_of::<super::Extras<crate::context::Context<()>>>(), 40);
+        assert_eq!(size_of::<super::Extras<[u8; 256]>>(), 40);
     }
 }
