@@ -347,6 +347,41 @@ fn c5_swallowing_the_cancel_ends_the_task_normally() {
     .unwrap();
 }
 
+#[test]
+fn awaiting_a_cancelled_task_is_the_awaiters_own_cancellation_and_only_its_own() {
+    // asyncio: awaiting a cancelled task raises CancelledError in the
+    // awaiter; an awaiter that returns it ends cancelled, one that drops it
+    // ends normally. The awaiter's token is the awaited task's when nobody
+    // else holds that (core/src/runtime/local.rs, `adopt_cancelled`), and a
+    // fresh one when somebody does: here one awaited task stashed a copy,
+    // which must not make its awaiter, which dropped its own, end cancelled.
+    let lp = vloop();
+    lp.block_on(async {
+        let stash: Rc<std::cell::RefCell<Option<Cancelled>>> = Rc::default();
+        let s = stash.clone();
+        let stashing = corio::spawn(async move {
+            corio::current_task().unwrap().cancel_with("stashed");
+            let c = corio::sleep(Duration::from_secs(60)).await.unwrap_err();
+            *s.borrow_mut() = Some(c.clone());
+            Err::<(), _>(c)
+        });
+        let plain = corio::spawn(async {
+            corio::current_task().unwrap().cancel_with("plain");
+            corio::sleep(Duration::from_secs(60)).await
+        });
+        let dropper = corio::spawn(async move { stashing.await.is_err() });
+        let returner = corio::spawn(async move { plain.await.map(|_| ()) });
+        assert!(dropper.await.unwrap(), "the awaited task ended cancelled");
+        match returner.await {
+            Err(JoinError::Cancelled(c)) => assert_eq!(msg(&c), "plain"),
+            other => panic!("an awaiter returning the cancellation ends cancelled, not {other:?}"),
+        }
+        assert_eq!(stash.borrow().as_ref().and_then(Cancelled::message), Some("stashed"));
+    })
+    .unwrap();
+    assert_eq!(lp.clock().elapsed(), Duration::ZERO);
+}
+
 // ----- C7 ----------------------------------------------------------------------
 
 /// Records the thread its destructor runs on.

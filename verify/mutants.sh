@@ -96,6 +96,7 @@ delivered_not_marked         | cargo test -p corio --test rules_timeouts
 requeue_lost                 | cargo test -p corio --test rules_loop -- requeues
 own_wake_takes_any_task      | cargo test -p corio --test rules_loop -- a_wake_on_the_tasks_own_waker
 second_delivery_dropped      | cargo test -p corio --test rules_timeouts -- while_an_earlier_one_is_still_held
+adopt_reuses_shared_token    | cargo test -p corio --test rules_cancel -- awaiting_a_cancelled_task
 join_waker_unowned           | cargo test -p corio --test rules_tasks -- a_joiner
 task_context_id_shared       | cargo test -p corio --test rules_context -- x3_
 task_context_left_in         | cargo test -p corio --test rules_context

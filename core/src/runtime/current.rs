@@ -472,12 +472,15 @@ pub(crate) fn forward_cancel(task: RawTask) -> Option<Cow<'static, str>> {
     expect_running(|l| l.forward_cancel(task))
 }
 
-/// Re-issues `cancelled` as a cancellation of the current task.
+/// Re-issues `cancelled` as a cancellation of the current task (asyncio:
+/// awaiting a cancelled task raises `CancelledError` in the awaiter).
+/// The token is handed over, not cloned, so that one nobody else holds can
+/// become the task's own without a new allocation.
 pub(crate) fn adopt_cancelled(cancelled: Cancelled) -> Cancelled {
-    match current_task() {
-        Some(task) => with_running(|l| l.adopt_cancelled(task, cancelled.clone())).unwrap_or(cancelled),
-        None => cancelled,
-    }
+    let Some(task) = current_task() else { return cancelled };
+    let mut handed = Some(cancelled);
+    let adopted = with_running(|l| l.adopt_cancelled(task, handed.take().expect("handed over once")));
+    adopted.unwrap_or_else(|| handed.take().expect("not handed over: no running loop"))
 }
 
 /// If the current task has a pending cancel (not held back by a shield),

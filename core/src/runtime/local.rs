@@ -136,7 +136,17 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         let Some(extras) = tasks.extras_mut(raw) else {
             return cancelled;
         };
-        let own = Cancelled::new(cancelled.message_cow());
+        // A token nobody else holds becomes the task's own as it is: a
+        // `Cancelled` has no identity beyond who holds it, so nothing can
+        // tell it from a fresh one (the common case: a joined task's
+        // cancellation, which the joiner now holds alone). A shared one is
+        // re-issued, so that its other holders do not count as the task's.
+        #[cfg(not(corio_mutant = "adopt_reuses_shared_token"))]
+        let own = if cancelled.is_shared() { Cancelled::new(cancelled.message_cow()) } else { cancelled };
+        // MUTANT (tests/rules_cancel.rs): reuse the token even when someone
+        // else holds it; the task then ends cancelled because of them.
+        #[cfg(corio_mutant = "adopt_reuses_shared_token")]
+        let own = cancelled;
         extras.record_delivery(raw, own.clone());
         own
     }
