@@ -41,7 +41,7 @@ set -uo pipefail
 read -r -d '' MUTANTS <<'EOF'
 # Loom models (verify/tests/loom_*.rs).
 waker_refcount_nonatomic  | loom cargo test -p corio-verify --release --test loom_waker_refs
-requeue_nonatomic         | loom cargo test -p corio-verify --release --test loom_waker_refs -- requeue_races
+requeue_nonatomic         | loom cargo test -p corio-verify --release --test loom_waker_refs -- a_remote_wake_lands_while_the_yielded_task_is_queued
 handle_drop_nonatomic     | loom cargo test -p corio-verify --release --test loom_handle_drop
 release_two_miscounts     | loom cargo test -p corio-verify --release --test loom_handle_drop
 join_waker_unchecked      | loom cargo test -p corio-verify --release --test loom_join

@@ -83,9 +83,39 @@ fn waker_refcounts_return_to_zero() {
     });
 }
 
+/// A remote wake that lands while the task waits in the ready queue after a yield, still `RUNNING`: the next step
+/// then starts by clearing `SCHEDULED` with a read-modify-write while the remote thread drops its wakers. The remote
+/// starts with a clone (a write to the state word): in the two models above its first access is a load, which loom
+/// reorders only around the loop's next write, so their wake never lands in that window (found by instrumenting the
+/// transition; they see the yield's plain-load restart only). The task yields twice and is freed at the end
+/// (loom's leak check). Caught mutant: `requeue_nonatomic`.
+#[test]
+fn a_remote_wake_lands_while_the_yielded_task_is_queued() {
+    check("loom_waker_refs::a_remote_wake_lands_while_the_yielded_task_is_queued", || {
+        let lp = EventLoop::new(ParkReactor::new());
+        let threads = Rc::new(RefCell::new(Vec::new()));
+        let spawned = threads.clone();
+        lp.block_on(async move {
+            let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+            spawned.borrow_mut().push(loom::thread::spawn(move || {
+                let extra = waker.clone();
+                waker.wake();
+                drop(extra);
+            }));
+            corio_core::yield_now().await.unwrap();
+            corio_core::yield_now().await.unwrap();
+        })
+        .unwrap();
+        for thread in threads.take() {
+            thread.join().unwrap();
+        }
+        drop(lp);
+    });
+}
+
 /// As [`yield_requeue_races_a_remote_wake`], with the yield written as a plain future would: it wakes its own waker
 /// by reference and returns `Pending` (the waker's wake is then the same note, `current::note_own_wake`), while
-/// another thread wakes it by value. Caught mutant: `requeue_nonatomic`.
+/// another thread wakes it by value.
 #[test]
 fn own_wake_requeue_races_a_remote_wake() {
     check("loom_waker_refs::own_wake_requeue_races_a_remote_wake", || {
@@ -117,10 +147,11 @@ fn own_wake_requeue_races_a_remote_wake() {
     });
 }
 
-/// A task yields on its own waker — a note to the loop, which re-queues it with one read-modify-write
-/// (`State::transition_to_requeued`) instead of a wake — while another thread wakes it by value, consuming a
-/// reference. Whatever the order, the task is queued once per wake-up and freed at the end (loom's leak check).
-/// Caught mutant: `requeue_nonatomic`.
+/// A task yields on its own waker — a note to the loop, which re-queues it without touching the state word (it
+/// stays `RUNNING` while queued; `task/state.rs`) — while another thread wakes it by value, consuming a reference.
+/// Whatever the order, the task is queued once per wake-up and freed at the end (loom's leak check). The mutant
+/// `requeue_nonatomic` was caught here while a yield's re-queue was a read-modify-write; it is now in the restart
+/// after a yield, whose window the model below reaches.
 #[test]
 fn yield_requeue_races_a_remote_wake() {
     check("loom_waker_refs::yield_requeue_races_a_remote_wake", || {

@@ -122,9 +122,11 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let state = raw.state().load();
         let state = if suspended.is_none() {
             TaskState::NotStarted
-        } else if state.has(RUNNING) {
+        } else if state.has(RUNNING) && !raw.yielded() {
             TaskState::Running
-        } else if state.has(SCHEDULED) {
+        } else if state.has(SCHEDULED) || raw.yielded() {
+            // A task that yielded waits in the ready queue still `RUNNING`
+            // (`task/state.rs`).
             TaskState::Scheduled
         } else {
             TaskState::Suspended

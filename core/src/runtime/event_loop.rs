@@ -1062,7 +1062,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// Runs one step of a task (the queue's reference is `task`).
     fn run_task(&self, task: TaskRef) {
         let raw = task.raw();
-        let before = match raw.state().transition_to_running() {
+        let decision = if raw.yielded() {
+            raw.set_yielded(false);
+            raw.state().transition_to_running_again()
+        } else {
+            raw.state().transition_to_running()
+        };
+        let before = match decision {
             RunDecision::Skip => return,
             RunDecision::Poll(before) => before,
         };
@@ -1120,9 +1126,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             Step::Pending => {
                 // It yielded on its own waker (`current::requeue`), or was
                 // woken while running.
-                let again =
-                    if requeue { raw.state().transition_to_requeued() } else { raw.state().transition_to_idle() };
-                if again {
+                // A yield leaves the word as it is (`RUNNING`, see
+                // `state.rs`): the queue entry takes the step's reference and
+                // the next step starts with a load.
+                if requeue {
+                    raw.set_yielded(true);
+                    self.push(Runnable::Task(task));
+                } else if raw.state().transition_to_idle() {
                     self.push(Runnable::Task(task));
                 }
             }

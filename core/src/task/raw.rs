@@ -5,7 +5,7 @@
 //! +------------------------------- Cell<F> ------------------------------+
 //! | Header: state (flags, owner index, refs) | vtable | context store |  |
 //! |   join waker | id | origin code (32) | suspended at (32) |           |
-//! |   cancel requests (16) | stage tag | extras flag | registry slot (32)|
+//! |   cancel requests (16) | stage tag | loop flags | registry slot (32) |
 //! |                                                          (56 bytes)  |
 //! | stage: Pending(F) -> Ready(Result<F::Output, JoinError>) -> Taken    |
 //! +----------------------------------------------------------------------+
@@ -79,6 +79,11 @@ pub(crate) struct TaskVTable {
     trailer_offset: usize,
 }
 
+/// [`Header::loop_flags`]: the registry holds extras for the task.
+const HAS_EXTRAS: u8 = 1 << 0;
+/// [`Header::loop_flags`]: the task waits in the ready queue after a yield.
+const YIELDED: u8 = 1 << 1;
+
 /// The type-erased part of every task.
 #[repr(C)]
 pub(crate) struct Header {
@@ -101,9 +106,10 @@ pub(crate) struct Header {
     cancel_requests: AtomicU16,
     /// Which variant of the stage is live (`PENDING`, `READY`, `TAKEN`).
     stage_tag: UnsafeCell<u8>,
-    /// Whether the loop's registry holds extras for the task. Loop thread
-    /// only.
-    has_extras: UnsafeCell<bool>,
+    /// Loop-thread flags: [`HAS_EXTRAS`] (the loop's registry holds extras
+    /// for the task) and [`YIELDED`] (it waits in the ready queue after a
+    /// yield, still `RUNNING`; see `state.rs`). Loop thread only.
+    loop_flags: UnsafeCell<u8>,
     /// Index in the loop's task registry. Loop thread only.
     pub(crate) slot: UnsafeCell<u32>,
     _leak: LeakTrack,
@@ -202,7 +208,7 @@ fn new_cell<F: Future>(future: F, spawner: Spawner, id: u64, origin: OriginCode,
             suspended: UnsafeCell::new(None),
             cancel_requests: AtomicU16::new(0),
             stage_tag: UnsafeCell::new(PENDING),
-            has_extras: UnsafeCell::new(false),
+            loop_flags: UnsafeCell::new(0),
             slot: UnsafeCell::new(u32::MAX),
             _leak: LeakTrack::new(),
         },
@@ -622,17 +628,40 @@ impl RawTask {
         self.header().suspended.with_mut(|s| unsafe { *s = Some(at) })
     }
 
+    #[inline]
+    fn loop_flag(self, flag: u8) -> bool {
+        // SAFETY: only the loop's thread reads or writes the flags.
+        self.header().loop_flags.with(|f| unsafe { *f }) & flag != 0
+    }
+
+    #[inline]
+    fn set_loop_flag(self, flag: u8, on: bool) {
+        // SAFETY: only the loop's thread reads or writes the flags.
+        self.header().loop_flags.with_mut(|f| unsafe { *f = if on { *f | flag } else { *f & !flag } })
+    }
+
     /// Whether the registry holds extras for the task. Loop thread only.
     #[inline]
     pub(crate) fn has_extras(self) -> bool {
-        // SAFETY: only the loop's thread reads or writes it.
-        self.header().has_extras.with(|s| unsafe { *s })
+        self.loop_flag(HAS_EXTRAS)
     }
 
     /// Loop thread only.
     pub(crate) fn set_has_extras(self, has: bool) {
-        // SAFETY: only the loop's thread reads or writes it.
-        self.header().has_extras.with_mut(|s| unsafe { *s = has })
+        self.set_loop_flag(HAS_EXTRAS, has)
+    }
+
+    /// Whether the task waits in the ready queue after a yield, still
+    /// `RUNNING` (`state.rs`). Loop thread only.
+    #[inline]
+    pub(crate) fn yielded(self) -> bool {
+        self.loop_flag(YIELDED)
+    }
+
+    /// Loop thread only.
+    #[inline]
+    pub(crate) fn set_yielded(self, yielded: bool) {
+        self.set_loop_flag(YIELDED, yielded)
     }
 
     #[inline]

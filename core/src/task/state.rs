@@ -9,9 +9,18 @@
 //! # Invariants
 //!
 //! * `SCHEDULED` means the task will be polled: if `RUNNING` is clear, a ready
-//!   queue holds one reference for it; if `RUNNING` is set, the step that is
-//!   polling it keeps its reference and re-queues the task when it returns
-//!   `Pending`. So a wake never adds a second queue entry.
+//!   queue holds one reference for it; if `RUNNING` is set, the loop holds
+//!   the step's reference and polls the task again. So a wake never adds a
+//!   second queue entry.
+//! * `RUNNING` means the loop holds the task's step: it is being polled, or
+//!   it yielded (asked to run again during its step, `current::note_own_wake`)
+//!   and waits in the ready queue, whose entry holds the step's reference,
+//!   with the header's loop-thread `yielded` flag set. A yield changes no bit:
+//!   the step ends without a write, and the next one starts with a plain
+//!   load unless a wake or a request set `SCHEDULED` meanwhile
+//!   ([`transition_to_running_again`](State::transition_to_running_again)).
+//!   So a wake sees the same word during the poll and in the queue after a
+//!   yield, and only sets `SCHEDULED` (loom model 5).
 //! * `COMPLETE` is final. Once set, the future has been dropped and the stage
 //!   holds the output (or the `JoinError`); `SCHEDULED`/`RUNNING` are clear.
 //!   `CANCELLED`/`PANICKED` are set together with `COMPLETE` and say which
@@ -260,24 +269,36 @@ impl State {
         self.update(|s| Ok((s.0 & !RUNNING, s.has(SCHEDULED))))
     }
 
-    /// The step ends and the task asked to run again (a yield on its own
-    /// waker): as a wake while running followed by the end of the step, in
-    /// one read-modify-write. The step's queue reference goes to the queue:
-    /// returns true, as [`transition_to_idle`](Self::transition_to_idle)
-    /// does for a task woken while running.
+    /// The loop popped a task that yielded in its last step (still
+    /// `RUNNING`, the queue entry holding the step's reference). Nothing to
+    /// write unless a wake or a request came meanwhile: then it clears
+    /// `SCHEDULED` (the coming poll covers that wake) in one
+    /// read-modify-write, and the snapshot shows any request.
     #[inline]
-    pub(crate) fn transition_to_requeued(&self) -> bool {
-        // MUTANT (loom model 5): a load and a store instead of one
-        // read-modify-write, so a reference released meanwhile by another
-        // thread's wake is lost (the task leaks).
+    pub(crate) fn transition_to_running_again(&self) -> RunDecision {
+        let s = self.load();
+        if !s.has(SCHEDULED | COMPLETE) {
+            debug_assert!(s.has(RUNNING), "a yielded task lost RUNNING: {s:?}");
+            return RunDecision::Poll(s);
+        }
+        // MUTANT (loom model 5): a load and a store where a read-modify-write
+        // is needed; a reference another thread's waker released meanwhile
+        // is lost (the task leaks).
         #[cfg(corio_mutant = "requeue_nonatomic")]
         {
             let s = self.0.load(Ordering::Acquire);
-            self.0.store((s & !RUNNING) | SCHEDULED, Ordering::Release);
-            return true;
+            self.0.store(s & !SCHEDULED, Ordering::Release);
+            let s = Snapshot(s);
+            return if s.has(COMPLETE) { RunDecision::Skip } else { RunDecision::Poll(s) };
         }
         #[allow(unreachable_code)]
-        self.update(|s| Ok(((s.0 & !RUNNING) | SCHEDULED, true)))
+        self.update(|s| {
+            if s.has(COMPLETE) {
+                Ok((s.0 & !SCHEDULED, RunDecision::Skip))
+            } else {
+                Ok(((s.0 & !SCHEDULED) | RUNNING, RunDecision::Poll(s)))
+            }
+        })
     }
 
     /// The task finished with the outcome `outcome` (0, CANCELLED or
@@ -392,8 +413,14 @@ mod tests {
             assert_eq!(state.request(CANCEL), (true, false));
             assert!(state.take_cancel());
             assert!(matches!(state.transition_to_running(), RunDecision::Poll(_)));
-            assert!(state.transition_to_requeued());
-            assert!(matches!(state.transition_to_running(), RunDecision::Poll(_)));
+            // A yield writes nothing; the next step starts with a load...
+            assert!(matches!(state.transition_to_running_again(), RunDecision::Poll(_)));
+            // ...or, after a wake while queued (only SCHEDULED, no reference),
+            // with the write that clears it.
+            assert!(state.transition_to_notified().is_none());
+            keeps(&state, 5);
+            assert!(matches!(state.transition_to_running_again(), RunDecision::Poll(_)));
+            assert!(!state.load().has(SCHEDULED) && state.load().has(RUNNING));
             let before = state.transition_to_complete(CANCELLED);
             assert_eq!(before.owner_index(), index);
             assert!(state.load().has(COMPLETE | CANCELLED));
