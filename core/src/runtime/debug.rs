@@ -122,9 +122,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let state = raw.state().load();
         let state = if suspended.is_none() {
             TaskState::NotStarted
-        } else if state.has(RUNNING) && !raw.yielded() {
+        } else if state.has(RUNNING) && !raw.queued_running() {
             TaskState::Running
-        } else if state.has(SCHEDULED) || raw.yielded() {
+        } else if state.has(SCHEDULED) || raw.queued_running() {
             // A task that yielded waits in the ready queue still `RUNNING`
             // (`task/state.rs`).
             TaskState::Scheduled

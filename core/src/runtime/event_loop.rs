@@ -1062,9 +1062,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// Runs one step of a task (the queue's reference is `task`).
     fn run_task(&self, task: TaskRef) {
         let raw = task.raw();
-        let decision = if raw.yielded() {
-            raw.set_yielded(false);
-            raw.state().transition_to_running_again()
+        let decision = if raw.queued_running() {
+            raw.set_queued_running(false);
+            raw.state().resume()
         } else {
             raw.state().transition_to_running()
         };
@@ -1130,7 +1130,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 // `state.rs`): the queue entry takes the step's reference and
                 // the next step starts with a load.
                 if requeue {
-                    raw.set_yielded(true);
+                    raw.set_queued_running(true);
                     self.push(Runnable::Task(task));
                 } else if raw.state().transition_to_idle() {
                     self.push(Runnable::Task(task));

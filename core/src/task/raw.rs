@@ -81,8 +81,9 @@ pub(crate) struct TaskVTable {
 
 /// [`Header::loop_flags`]: the registry holds extras for the task.
 const HAS_EXTRAS: u8 = 1 << 0;
-/// [`Header::loop_flags`]: the task waits in the ready queue after a yield.
-const YIELDED: u8 = 1 << 1;
+/// [`Header::loop_flags`]: the task waits in the ready queue still
+/// `RUNNING` (spawned and not yet polled, or yielded; see `state.rs`).
+const QUEUED_RUNNING: u8 = 1 << 1;
 
 /// The type-erased part of every task.
 #[repr(C)]
@@ -107,8 +108,9 @@ pub(crate) struct Header {
     /// Which variant of the stage is live (`PENDING`, `READY`, `TAKEN`).
     stage_tag: UnsafeCell<u8>,
     /// Loop-thread flags: [`HAS_EXTRAS`] (the loop's registry holds extras
-    /// for the task) and [`YIELDED`] (it waits in the ready queue after a
-    /// yield, still `RUNNING`; see `state.rs`). Loop thread only.
+    /// for the task) and [`QUEUED_RUNNING`] (it waits in the ready queue
+    /// still `RUNNING`: new, or yielded; see `state.rs`). Loop thread only,
+    /// after the spawner initialised them.
     loop_flags: UnsafeCell<u8>,
     /// Index in the loop's task registry. Loop thread only.
     pub(crate) slot: UnsafeCell<u32>,
@@ -208,7 +210,8 @@ fn new_cell<F: Future>(future: F, spawner: Spawner, id: u64, origin: OriginCode,
             suspended: UnsafeCell::new(None),
             cancel_requests: AtomicU16::new(0),
             stage_tag: UnsafeCell::new(PENDING),
-            loop_flags: UnsafeCell::new(0),
+            // Born queued and `RUNNING` (`State::new`).
+            loop_flags: UnsafeCell::new(QUEUED_RUNNING),
             slot: UnsafeCell::new(u32::MAX),
             _leak: LeakTrack::new(),
         },
@@ -651,17 +654,17 @@ impl RawTask {
         self.set_loop_flag(HAS_EXTRAS, has)
     }
 
-    /// Whether the task waits in the ready queue after a yield, still
-    /// `RUNNING` (`state.rs`). Loop thread only.
+    /// Whether the task waits in the ready queue still `RUNNING`: spawned
+    /// and not yet polled, or yielded (`state.rs`). Loop thread only.
     #[inline]
-    pub(crate) fn yielded(self) -> bool {
-        self.loop_flag(YIELDED)
+    pub(crate) fn queued_running(self) -> bool {
+        self.loop_flag(QUEUED_RUNNING)
     }
 
     /// Loop thread only.
     #[inline]
-    pub(crate) fn set_yielded(self, yielded: bool) {
-        self.set_loop_flag(YIELDED, yielded)
+    pub(crate) fn set_queued_running(self, queued: bool) {
+        self.set_loop_flag(QUEUED_RUNNING, queued)
     }
 
     #[inline]

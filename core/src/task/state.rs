@@ -13,14 +13,15 @@
 //!   the step's reference and polls the task again. So a wake never adds a
 //!   second queue entry.
 //! * `RUNNING` means the loop holds the task's step: it is being polled, or
-//!   it yielded (asked to run again during its step, `current::note_own_wake`)
-//!   and waits in the ready queue, whose entry holds the step's reference,
-//!   with the header's loop-thread `yielded` flag set. A yield changes no bit:
-//!   the step ends without a write, and the next one starts with a plain
-//!   load unless a wake or a request set `SCHEDULED` meanwhile
-//!   ([`transition_to_running_again`](State::transition_to_running_again)).
-//!   So a wake sees the same word during the poll and in the queue after a
-//!   yield, and only sets `SCHEDULED` (loom model 5).
+//!   it waits in a ready queue, whose entry holds the step's reference, with
+//!   the header's loop-thread `queued_running` flag set — a new task (born
+//!   `RUNNING`, queued by its spawn) or one that yielded (asked to run again
+//!   during its step, `current::note_own_wake`). Neither costs a write: the
+//!   spawn creates the word so, a yield's step ends without one, and the
+//!   next step starts with a plain load unless a wake or a request set
+//!   `SCHEDULED` meanwhile ([`resume`](State::resume)). So a wake or a
+//!   request sees the same word during a poll and in the queue, and only
+//!   sets `SCHEDULED` (loom model 5).
 //! * `COMPLETE` is final. Once set, the future has been dropped and the stage
 //!   holds the output (or the `JoinError`); `SCHEDULED`/`RUNNING` are clear.
 //!   `CANCELLED`/`PANICKED` are set together with `COMPLETE` and say which
@@ -124,10 +125,12 @@ pub(crate) enum RunDecision {
 pub(crate) struct State(AtomicU64);
 
 impl State {
-    /// A new task of the loop at `owner_index`: scheduled, with a handle,
-    /// holding `refs` references.
+    /// A new task of the loop at `owner_index`, with a handle, holding
+    /// `refs` references: `RUNNING`, as its spawn queues it with the header's
+    /// `queued_running` flag, so its first step starts with a load
+    /// ([`resume`](Self::resume)).
     pub(crate) fn new(refs: u64, owner_index: u16) -> State {
-        State(AtomicU64::new(SCHEDULED | JOIN_INTEREST | (u64::from(owner_index) << OWNER_SHIFT) | (refs * REF_ONE)))
+        State(AtomicU64::new(RUNNING | JOIN_INTEREST | (u64::from(owner_index) << OWNER_SHIFT) | (refs * REF_ONE)))
     }
 
     /// The owning loop's index (immutable, so a relaxed load suffices).
@@ -269,16 +272,16 @@ impl State {
         self.update(|s| Ok((s.0 & !RUNNING, s.has(SCHEDULED))))
     }
 
-    /// The loop popped a task that yielded in its last step (still
-    /// `RUNNING`, the queue entry holding the step's reference). Nothing to
+    /// The loop popped a task queued while `RUNNING` (new, or yielded in its
+    /// last step; the queue entry holds the step's reference). Nothing to
     /// write unless a wake or a request came meanwhile: then it clears
     /// `SCHEDULED` (the coming poll covers that wake) in one
     /// read-modify-write, and the snapshot shows any request.
     #[inline]
-    pub(crate) fn transition_to_running_again(&self) -> RunDecision {
+    pub(crate) fn resume(&self) -> RunDecision {
         let s = self.load();
         if !s.has(SCHEDULED | COMPLETE) {
-            debug_assert!(s.has(RUNNING), "a yielded task lost RUNNING: {s:?}");
+            debug_assert!(s.has(RUNNING), "a task queued while running lost RUNNING: {s:?}");
             return RunDecision::Poll(s);
         }
         // MUTANT (loom model 5): a load and a store where a read-modify-write
@@ -405,7 +408,8 @@ mod tests {
             keeps(&state, 3);
             state.ref_inc();
             keeps(&state, 4);
-            assert!(matches!(state.transition_to_running(), RunDecision::Poll(_)));
+            // Born RUNNING and queued: the first step starts with a load.
+            assert!(matches!(state.resume(), RunDecision::Poll(_)));
             assert!(!state.transition_to_idle());
             let woken = state.transition_to_notified().expect("an idle task is queued by a wake");
             assert_eq!(woken.owner_index(), index);
@@ -414,12 +418,12 @@ mod tests {
             assert!(state.take_cancel());
             assert!(matches!(state.transition_to_running(), RunDecision::Poll(_)));
             // A yield writes nothing; the next step starts with a load...
-            assert!(matches!(state.transition_to_running_again(), RunDecision::Poll(_)));
+            assert!(matches!(state.resume(), RunDecision::Poll(_)));
             // ...or, after a wake while queued (only SCHEDULED, no reference),
             // with the write that clears it.
             assert!(state.transition_to_notified().is_none());
             keeps(&state, 5);
-            assert!(matches!(state.transition_to_running_again(), RunDecision::Poll(_)));
+            assert!(matches!(state.resume(), RunDecision::Poll(_)));
             assert!(!state.load().has(SCHEDULED) && state.load().has(RUNNING));
             let before = state.transition_to_complete(CANCELLED);
             assert_eq!(before.owner_index(), index);
