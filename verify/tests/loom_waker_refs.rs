@@ -83,33 +83,47 @@ fn waker_refcounts_return_to_zero() {
     });
 }
 
-/// A remote wake that lands while the task waits in the ready queue after a yield, still `RUNNING`: the next step
-/// then starts by clearing `SCHEDULED` with a read-modify-write while the remote thread drops its wakers. The remote
-/// starts with a clone (a write to the state word): in the two models above its first access is a load, which loom
-/// reorders only around the loop's next write, so their wake never lands in that window (found by instrumenting the
-/// transition; they see the yield's plain-load restart only). The task yields twice and is freed at the end
-/// (loom's leak check). Caught mutant: `requeue_nonatomic`.
-#[test]
-fn a_remote_wake_lands_while_the_yielded_task_is_queued() {
-    check("loom_waker_refs::a_remote_wake_lands_while_the_yielded_task_is_queued", || {
-        let lp = EventLoop::new(ParkReactor::new());
-        let threads = Rc::new(RefCell::new(Vec::new()));
-        let spawned = threads.clone();
-        lp.block_on(async move {
+/// The scaffolding of the three yield models below: a fresh loop whose root task hands a clone of its own waker to
+/// a new thread running `remote`, then runs `body`; the thread is joined and the loop dropped, so loom's leak check
+/// sees whether every reference came back. Returns `body`'s output.
+fn race_a_remote_waker<T: 'static>(
+    remote: impl FnOnce(std::task::Waker) + Send + 'static,
+    body: impl Future<Output = T> + 'static,
+) -> T {
+    let lp = EventLoop::new(ParkReactor::new());
+    let thread = Rc::new(RefCell::new(None));
+    let spawned = thread.clone();
+    let out = lp
+        .block_on(async move {
             let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-            spawned.borrow_mut().push(loom::thread::spawn(move || {
-                let extra = waker.clone();
-                waker.wake();
-                drop(extra);
-            }));
-            corio_core::yield_now().await.unwrap();
-            corio_core::yield_now().await.unwrap();
+            *spawned.borrow_mut() = Some(loom::thread::spawn(move || remote(waker)));
+            body.await
         })
         .unwrap();
-        for thread in threads.take() {
-            thread.join().unwrap();
-        }
-        drop(lp);
+    if let Some(thread) = thread.take() {
+        thread.join().unwrap();
+    }
+    drop(lp);
+    out
+}
+
+/// A task yields on its own waker — a note to the loop, which re-queues it without touching the state word (it
+/// stays `RUNNING` while queued; `task/state.rs`) — while another thread wakes it by value, consuming a reference.
+/// Whatever the order, the task is queued once per wake-up and freed at the end (loom's leak check). The mutant
+/// `requeue_nonatomic` was caught here while a yield's re-queue was a read-modify-write; it is now in the restart
+/// after a yield, whose window only the third model below reaches.
+#[test]
+fn yield_requeue_races_a_remote_wake() {
+    check("loom_waker_refs::yield_requeue_races_a_remote_wake", || {
+        let yields = race_a_remote_waker(|waker| waker.wake(), async {
+            let mut yields = 0;
+            for _ in 0..2 {
+                corio_core::yield_now().await.unwrap();
+                yields += 1;
+            }
+            yields
+        });
+        assert_eq!(yields, 2);
     });
 }
 
@@ -119,61 +133,42 @@ fn a_remote_wake_lands_while_the_yielded_task_is_queued() {
 #[test]
 fn own_wake_requeue_races_a_remote_wake() {
     check("loom_waker_refs::own_wake_requeue_races_a_remote_wake", || {
-        let lp = EventLoop::new(ParkReactor::new());
-        let threads = Rc::new(RefCell::new(Vec::new()));
-        let spawned = threads.clone();
-        let polls = lp
-            .block_on(async move {
-                let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-                spawned.borrow_mut().push(loom::thread::spawn(move || waker.wake()));
-                let mut polls = 0;
-                std::future::poll_fn(|cx| {
-                    polls += 1;
-                    if polls == 3 {
-                        return Poll::Ready(());
-                    }
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                })
-                .await;
-                polls
+        let polls = race_a_remote_waker(|waker| waker.wake(), async {
+            let mut polls = 0;
+            std::future::poll_fn(|cx| {
+                polls += 1;
+                if polls == 3 {
+                    return Poll::Ready(());
+                }
+                cx.waker().wake_by_ref();
+                Poll::Pending
             })
-            .unwrap();
+            .await;
+            polls
+        });
         assert_eq!(polls, 3);
-        for thread in threads.take() {
-            thread.join().unwrap();
-        }
-        drop(lp);
     });
 }
 
-/// A task yields on its own waker — a note to the loop, which re-queues it without touching the state word (it
-/// stays `RUNNING` while queued; `task/state.rs`) — while another thread wakes it by value, consuming a reference.
-/// Whatever the order, the task is queued once per wake-up and freed at the end (loom's leak check). The mutant
-/// `requeue_nonatomic` was caught here while a yield's re-queue was a read-modify-write; it is now in the restart
-/// after a yield, whose window the model below reaches.
+/// A remote wake that lands while the task waits in the ready queue after a yield, still `RUNNING`: the next step
+/// then starts by clearing `SCHEDULED` with a read-modify-write while the remote thread drops its wakers. The remote
+/// starts with a clone (a write to the state word): in the two models above its first access is a load, which loom
+/// reorders only around the loop's next write, so their wake never lands in that window (found by instrumenting the
+/// transition; they see the yield's plain-load restart only). The task yields twice and is freed at the end
+/// (loom's leak check). Caught mutant: `requeue_nonatomic`.
 #[test]
-fn yield_requeue_races_a_remote_wake() {
-    check("loom_waker_refs::yield_requeue_races_a_remote_wake", || {
-        let lp = EventLoop::new(ParkReactor::new());
-        let threads = Rc::new(RefCell::new(Vec::new()));
-        let spawned = threads.clone();
-        let yields = lp
-            .block_on(async move {
-                let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-                spawned.borrow_mut().push(loom::thread::spawn(move || waker.wake()));
-                let mut yields = 0;
-                for _ in 0..2 {
-                    corio_core::yield_now().await.unwrap();
-                    yields += 1;
-                }
-                yields
-            })
-            .unwrap();
-        assert_eq!(yields, 2);
-        for thread in threads.take() {
-            thread.join().unwrap();
-        }
-        drop(lp);
+fn a_remote_wake_lands_while_the_yielded_task_is_queued() {
+    check("loom_waker_refs::a_remote_wake_lands_while_the_yielded_task_is_queued", || {
+        race_a_remote_waker(
+            |waker| {
+                let extra = waker.clone();
+                waker.wake();
+                drop(extra);
+            },
+            async {
+                corio_core::yield_now().await.unwrap();
+                corio_core::yield_now().await.unwrap();
+            },
+        );
     });
 }
