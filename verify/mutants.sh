@@ -52,6 +52,7 @@ post_accepts_after_close  | loom cargo test -p corio-verify --release --test loo
 blocking_withdraw_racy    | loom cargo test -p corio-verify --release --test loom_blocking
 blocking_waker_no_recheck | loom cargo test -p corio-verify --release --test loom_blocking
 pool_wake_uncounted       | loom cargo test -p corio-verify --release --test loom_blocking
+spinner_trusts_its_look   | loom cargo test -p corio-verify --release --test loom_blocking -- a_submission_races_the_spinner
 # Loom model 8: the synchronisation primitives (verify/tests/loom_sync.rs).
 lock_handoff_to_cancelled  | loom cargo test -p corio-verify --release --test loom_sync
 condition_lose_notify      | loom cargo test -p corio-verify --release --test loom_sync

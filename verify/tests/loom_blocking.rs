@@ -15,10 +15,15 @@
 //!   the job runs or finishes: the output is dropped exactly once iff the job ran, wherever the last reference goes.
 //! * `two_workers_take_each_job_once`: two jobs on a two-thread pool with a keep-alive; each job runs exactly once
 //!   whether the second finds the first worker idle (a condition-variable wake-up) or busy (a second thread).
+//! * `a_submission_races_the_spinner`: one worker with a keep-alive, two jobs in turn. After the first, the worker
+//!   spins for the next (under loom, one look at the flag) and then parks; the second submission lands before, during
+//!   or after the spin. Whether it calls the spinner (no wake-up), wakes the parked worker or finds it busy, the job
+//!   runs exactly once and the awaiter gets its output.
 //!
 //! Caught mutants: `blocking_withdraw_racy` (the awaiter is told the job was withdrawn although it started: it waits
 //! for an outcome that never comes, or finds that the job ran), `blocking_waker_no_recheck` and `pool_wake_uncounted`
-//! (lost wake-ups: loom reports the deadlock).
+//! (lost wake-ups: loom reports the deadlock), `spinner_trusts_its_look` (a spinner that saw no call parks without
+//! looking at the queue again: the called job is stranded, a deadlock).
 #![cfg(corio_loom)]
 
 mod loom_support;
@@ -112,4 +117,38 @@ fn two_workers_take_each_job_once() {
         assert_eq!(pool.stats().threads, 0);
         assert_eq!((runs[0].get(), runs[1].get()), (1, 1), "each job runs exactly once");
     });
+}
+
+#[test]
+fn a_submission_races_the_spinner() {
+    static IDLE_BEFORE_SECOND: AtomicUsize = AtomicUsize::new(0);
+
+    check("loom_blocking::a_submission_races_the_spinner", || {
+        let pool = BlockingPool::builder().max_threads(1).keep_alive(Duration::from_secs(3600)).build();
+        let runs = [Counter::new(), Counter::new()];
+        let (a, b) = (runs[0].clone(), runs[1].clone());
+        let first = loom::future::block_on(pool.run(move || {
+            a.bump();
+            1
+        }))
+        .unwrap();
+        // The worker is finishing, spinning or parked; which one decides how the job reaches it.
+        let spinning = pool.stats() == corio_core::blocking::PoolStats { threads: 1, idle: 1, running: 0, queued: 0 };
+        let second = loom::future::block_on(pool.run(move || {
+            b.bump();
+            2
+        }))
+        .unwrap();
+        assert_eq!((first, second), (1, 2));
+        assert!(pool.shutdown(Duration::MAX).is_clean());
+        assert_eq!(pool.stats().threads, 0);
+        assert_eq!((runs[0].get(), runs[1].get()), (1, 1), "each job runs exactly once");
+        if spinning {
+            IDLE_BEFORE_SECOND.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+
+    let idle_before_second = IDLE_BEFORE_SECOND.load(Ordering::Relaxed);
+    eprintln!("loom_blocking::a_submission_races_the_spinner: worker idle (spinning or parked) before the second job in {idle_before_second} executions");
+    assert!(idle_before_second > 0, "the second job must sometimes find the worker idle");
 }

@@ -15,7 +15,10 @@
 //!
 //! * **Bounded** (B1): each loop's default pool ([`BlockingPool`], created on
 //!   first use) runs at most `max_threads` jobs at once; more wait in its
-//!   queue. A thread idle for the keep-alive exits.
+//!   queue. A thread idle for the keep-alive exits. A thread that has just
+//!   finished a job spins for up to [`SPIN_FOR_NEXT_JOB`] for the next one
+//!   before it parks (one at a time), so a caller's next job usually starts
+//!   without a thread wake-up.
 //! * **Cancel before start means never** (B2): awaiting a job is a
 //!   checkpoint; a cancel delivered there (or dropping the awaitable)
 //!   withdraws a job that has not started, and it never runs. A job that has
@@ -46,7 +49,7 @@ mod job;
 mod pool;
 
 pub use awaiter::Blocking;
-pub use pool::{BlockingPool, PoolBuilder, PoolStats, ShutdownReport, DEFAULT_KEEP_ALIVE};
+pub use pool::{BlockingPool, PoolBuilder, PoolStats, ShutdownReport, DEFAULT_KEEP_ALIVE, SPIN_FOR_NEXT_JOB};
 
 use crate::runtime::current;
 

@@ -9,9 +9,18 @@
 //! * Each queued job is popped by exactly one worker (under the pool's
 //!   mutex); whether it then runs is decided by its hand-off (`job.rs`), so a
 //!   job withdrawn by its awaiter is popped and discarded, never run.
+//! * A worker that has just finished a job may spin for the next one (at
+//!   most one spinner at a time, for at most [`SPIN_FOR_NEXT_JOB`]) before
+//!   it parks. A submission that finds the spinner *calls* it (under the
+//!   mutex, plus a flag the spinner watches) instead of waking a parked
+//!   worker, and a second submission does not count on the same spinner.
+//!   Called or not, the spinner looks at the queue again under the mutex
+//!   before it parks, so a call that lands after its last look at the flag
+//!   still finds it: a job counted on a spinner is never stranded.
 //! * A worker idle for `keep_alive` exits; one woken for a job never does
 //!   (it takes the wake-up count under the mutex before looking at the
-//!   clock).
+//!   clock). Spinning counts as idle (in [`PoolStats::idle`]) and a
+//!   keep-alive of zero disables it.
 //! * After shutdown no job is accepted or started: queued jobs are refused
 //!   (their awaiters learn it at once), running ones finish on their threads,
 //!   and every worker exits when it has nothing left to run. Shutdown waits
@@ -22,7 +31,7 @@
 use super::awaiter::Blocking;
 use super::job::Handoff;
 use crate::context;
-use crate::loom::{thread, Arc, Condvar, Mutex, MutexGuard};
+use crate::loom::{thread, Arc, AtomicBool, Condvar, Mutex, MutexGuard, Ordering};
 use crate::runtime::{current, LoopHandle};
 use crate::task::Panic;
 use std::collections::VecDeque;
@@ -33,6 +42,14 @@ use std::time::{Duration, Instant};
 /// How long an idle worker waits for a job before it exits, by default
 /// (tokio's figure).
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// How long a worker that has just finished a job spins for the next one
+/// before it parks. A serial caller submits its next job about a
+/// microsecond after the last result (W10), while waking a parked thread
+/// costs 5–30 µs on a virtual machine; the loop spins as long for a result
+/// (`SPIN_BEFORE_PARK` in the event loop). The cost is at most this much CPU
+/// per job, on one worker at a time.
+pub const SPIN_FOR_NEXT_JOB: Duration = Duration::from_micros(25);
 
 /// A pool of threads for blocking work (asyncio's default executor, a
 /// `ThreadPoolExecutor`): bounded, with idle threads exiting after a
@@ -82,6 +99,10 @@ impl Drop for Owner {
 /// What the workers and the submitters share.
 struct Shared {
     state: Mutex<State>,
+    /// Set when a submission calls the spinner (or at shutdown): what the
+    /// spinner watches. Only a hint: the call itself is `State::spinner`,
+    /// read under the mutex.
+    spinner_called: AtomicBool,
     /// Idle workers wait here for a job or for shutdown.
     work: Condvar,
     /// `shutdown` waits here for the last worker to exit.
@@ -101,7 +122,20 @@ struct State {
     woken: usize,
     /// Jobs being run.
     running: usize,
+    /// The one worker allowed to spin for the next job, if any.
+    spinner: Spinner,
     shutdown: bool,
+}
+
+/// The spinning worker, as the submitters see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spinner {
+    /// Nobody is spinning.
+    Absent,
+    /// A worker spins and no job counts on it yet.
+    Spinning,
+    /// A submission counts on the spinner to take its job.
+    Called,
 }
 
 /// A queued job, its closure's type erased.
@@ -194,8 +228,10 @@ impl PoolBuilder {
                 idle: 0,
                 woken: 0,
                 running: 0,
+                spinner: Spinner::Absent,
                 shutdown: false,
             }),
+            spinner_called: AtomicBool::new(false),
             work: Condvar::new(),
             exited: Condvar::new(),
             max_threads: self.max_threads,
@@ -211,7 +247,7 @@ impl PoolBuilder {
 pub struct PoolStats {
     /// Live threads.
     pub threads: usize,
-    /// Threads waiting for a job.
+    /// Threads waiting for a job (parked, or spinning for the next one).
     pub idle: usize,
     /// Jobs being run.
     pub running: usize,
@@ -342,7 +378,13 @@ impl BlockingPool {
     /// The pool's counters now.
     pub fn stats(&self) -> PoolStats {
         let state = self.owner.shared.lock();
-        PoolStats { threads: state.threads, idle: state.idle, running: state.running, queued: state.queue.len() }
+        let spinning = usize::from(state.spinner != Spinner::Absent);
+        PoolStats {
+            threads: state.threads,
+            idle: state.idle + spinning,
+            running: state.running,
+            queued: state.queue.len(),
+        }
     }
 
     /// The thread bound.
@@ -379,7 +421,12 @@ impl Shared {
             return;
         }
         state.queue.push_back(job);
-        if state.idle > state.woken {
+        if state.spinner == Spinner::Spinning {
+            // No syscall: the spinner sees the flag, or the call under the
+            // mutex when it stops spinning.
+            state.spinner = Spinner::Called;
+            this.spinner_called.store(true, Ordering::Release);
+        } else if state.idle > state.woken {
             #[cfg(not(corio_mutant = "pool_wake_uncounted"))]
             {
                 state.woken += 1;
@@ -427,6 +474,9 @@ impl Shared {
     /// A worker's life: run jobs until shut down or idle for `keep_alive`.
     fn work(&self) {
         let mut state = self.lock();
+        // Whether the worker has run a job since it last spun: it spins once
+        // after each job, then parks.
+        let mut may_spin = false;
         loop {
             if let Some(job) = state.queue.pop_front() {
                 state.running += 1;
@@ -438,10 +488,27 @@ impl Shared {
                 let _ = panic::catch_unwind(AssertUnwindSafe(|| job.run()));
                 state = self.lock();
                 state.running -= 1;
+                may_spin = true;
                 continue;
             }
             if state.shutdown {
                 break;
+            }
+            if may_spin {
+                may_spin = false;
+                let (guard, _seen) = self.spin_for_work(state);
+                state = guard;
+                // Called or not, the queue is looked at again before parking:
+                // a submission that found the spinner woke nobody else.
+                #[cfg(not(corio_mutant = "spinner_trusts_its_look"))]
+                continue;
+                // MUTANT (loom model `loom_blocking::a_submission_races_the_spinner`):
+                // a spinner that saw no call parks at once; a call that landed
+                // after its last look strands the job.
+                #[cfg(corio_mutant = "spinner_trusts_its_look")]
+                if _seen {
+                    continue;
+                }
             }
             let (guard, woken) = self.wait_for_work(state);
             state = guard;
@@ -452,6 +519,47 @@ impl Shared {
         state.threads -= 1;
         if state.threads == 0 {
             self.exited.notify_all();
+        }
+    }
+
+    /// Spins for a submission's call, up to [`SPIN_FOR_NEXT_JOB`] (never
+    /// longer than the keep-alive), unless another worker is spinning.
+    /// Returns with the mutex held, and whether the call was seen while
+    /// spinning. The caller looks at the queue again either way: a call that
+    /// lands after the last look at the flag is only in the queue.
+    fn spin_for_work<'a>(&'a self, mut state: MutexGuard<'a, State>) -> (MutexGuard<'a, State>, bool) {
+        let limit = self.keep_alive.min(SPIN_FOR_NEXT_JOB);
+        if limit.is_zero() || state.spinner != Spinner::Absent {
+            return (state, false);
+        }
+        state.spinner = Spinner::Spinning;
+        drop(state);
+        let seen = self.watch_for_call(limit);
+        let mut state = self.lock();
+        state.spinner = Spinner::Absent;
+        self.spinner_called.store(false, Ordering::Relaxed);
+        (state, seen)
+    }
+
+    /// The spin itself, `true` if the flag was seen: one atomic load per
+    /// check, one clock read per 64.
+    fn watch_for_call(&self, limit: Duration) -> bool {
+        if cfg!(corio_loom) {
+            // Loom explores the interleavings of one look; a timed spin
+            // would be an unbounded loop to it.
+            return self.spinner_called.load(Ordering::Acquire);
+        }
+        let start = Instant::now();
+        loop {
+            for _ in 0..64 {
+                if self.spinner_called.load(Ordering::Acquire) {
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() >= limit {
+                return false;
+            }
         }
     }
 
@@ -497,6 +605,8 @@ impl Shared {
             state.woken = 0;
             std::mem::take(&mut state.queue)
         };
+        // Cuts a spin short; the spinner then sees the shutdown.
+        self.spinner_called.store(true, Ordering::Release);
         self.work.notify_all();
         // Refused outside the mutex: refusing wakes awaiters (user wakers).
         let refused = queued.into_iter().map(|job| job.refuse()).filter(|&refused| refused).count();
