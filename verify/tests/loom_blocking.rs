@@ -133,7 +133,7 @@ fn a_submission_races_the_spinner() {
         }))
         .unwrap();
         // The worker is finishing, spinning or parked; which one decides how the job reaches it.
-        let spinning = pool.stats() == corio_core::blocking::PoolStats { threads: 1, idle: 1, running: 0, queued: 0 };
+        let idle = pool.stats() == corio_core::blocking::PoolStats { threads: 1, idle: 1, running: 0, queued: 0 };
         let second = loom::future::block_on(pool.run(move || {
             b.bump();
             2
@@ -143,7 +143,7 @@ fn a_submission_races_the_spinner() {
         assert!(pool.shutdown(Duration::MAX).is_clean());
         assert_eq!(pool.stats().threads, 0);
         assert_eq!((runs[0].get(), runs[1].get()), (1, 1), "each job runs exactly once");
-        if spinning {
+        if idle {
             IDLE_BEFORE_SECOND.fetch_add(1, Ordering::Relaxed);
         }
     });
