@@ -45,6 +45,7 @@ pub mod multi_loop;
 pub mod reactor;
 pub mod runtime;
 pub mod signal;
+mod spin;
 pub mod structured;
 pub mod sync;
 pub mod task;

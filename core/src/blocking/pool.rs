@@ -541,26 +541,15 @@ impl Shared {
         (state, seen)
     }
 
-    /// The spin itself, `true` if the flag was seen: one atomic load per
-    /// check, one clock read per 64.
+    /// The spin itself, `true` if the flag was seen.
     fn watch_for_call(&self, limit: Duration) -> bool {
+        let called = || self.spinner_called.load(Ordering::Acquire);
         if cfg!(corio_loom) {
             // Loom explores the interleavings of one look; a timed spin
             // would be an unbounded loop to it.
-            return self.spinner_called.load(Ordering::Acquire);
+            return called();
         }
-        let start = Instant::now();
-        loop {
-            for _ in 0..64 {
-                if self.spinner_called.load(Ordering::Acquire) {
-                    return true;
-                }
-                std::hint::spin_loop();
-            }
-            if start.elapsed() >= limit {
-                return false;
-            }
-        }
+        crate::spin::spin_until(limit, called)
     }
 
     /// Waits until woken for a job or shutdown (`true`), or until the

@@ -765,19 +765,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             return false;
         }
         let limit = timeout.map_or(SPIN_BEFORE_PARK, |t| t.min(SPIN_BEFORE_PARK));
-        // One clock read per 64 checks: the check is one atomic load.
-        let start = Instant::now();
-        loop {
-            for _ in 0..64 {
-                if self.shared.has_remote() {
-                    return true;
-                }
-                std::hint::spin_loop();
-            }
-            if start.elapsed() >= limit {
-                return false;
-            }
-        }
+        crate::spin::spin_until(limit, || self.shared.has_remote())
     }
 
     /// How long an idle loop may wait: until the next timer, forever, or —
