@@ -6,6 +6,7 @@
 //! [`table`] reports the median ns/op, the min–max, and corio's ratio to the best peer (below 1.0: corio is
 //! faster). Timing lives here and only here: no test asserts a duration.
 
+use crate::stack_depth;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -143,8 +144,16 @@ impl Row {
     }
 }
 
-/// Runs each workload `repetitions` times on every runtime, interleaved; one warm-up run each first.
-pub fn measure(workloads: &[Box<dyn Workload>], runtimes: &[Runtime], repetitions: usize, quick: bool) -> Vec<Row> {
+/// Runs each workload `repetitions` times on every runtime, interleaved; one warm-up run each first. Repetition `k`
+/// runs at stack depth [`stack_depth::slot`]`(stack_base, k)` on every runtime (see [`stack_depth`]: one process's
+/// stack address is one draw, so a table of one depth could show a runtime at its rare slow layout).
+pub fn measure(
+    workloads: &[Box<dyn Workload>],
+    runtimes: &[Runtime],
+    repetitions: usize,
+    quick: bool,
+    stack_base: usize,
+) -> Vec<Row> {
     workloads
         .iter()
         .map(|w| {
@@ -155,15 +164,54 @@ pub fn measure(workloads: &[Box<dyn Workload>], runtimes: &[Runtime], repetition
                 let runtime = *runtime;
                 w.run(runtime, ops / 10 + 1); // warm-up: code, allocator, page faults
             }
-            for _ in 0..repetitions {
+            for k in 0..repetitions {
+                let slot = stack_depth::slot(stack_base, k);
                 for (runtime, s) in &mut samples {
-                    let elapsed = w.run(*runtime, ops);
+                    let elapsed = stack_depth::run_at(slot, || w.run(*runtime, ops));
                     s.0.push(elapsed.as_nanos() as f64 / ops as f64);
                 }
             }
             Row { id: w.id(), description: w.description(), samples }
         })
         .collect()
+}
+
+/// `--stack-scan`: each workload on each runtime once at every stack depth ([`stack_depth::SLOTS`] of them,
+/// interleaved), reported as the median and the depths more than 10 % slower than it.
+pub fn stack_scan(workloads: &[Box<dyn Workload>], runtimes: &[Runtime], quick: bool) -> String {
+    let mut out = String::new();
+    for w in workloads {
+        let ops = w.ops(quick);
+        let mut samples: Vec<(Runtime, Vec<f64>)> =
+            runtimes.iter().filter(|r| w.runtimes().contains(r)).map(|&r| (r, Vec::new())).collect();
+        for (runtime, _) in &samples {
+            w.run(*runtime, ops / 10 + 1); // warm-up
+        }
+        for slot in 0..stack_depth::SLOTS {
+            for (runtime, s) in &mut samples {
+                let elapsed = stack_depth::run_at(slot, || w.run(*runtime, ops));
+                s.push(elapsed.as_nanos() as f64 / ops as f64);
+            }
+        }
+        for (runtime, s) in samples {
+            let median = Samples(s.clone()).median();
+            let slow: Vec<String> = (0..s.len())
+                .filter(|&slot| s[slot] > 1.1 * median)
+                .map(|slot| format!("{}: {}", 16 * slot, figure(s[slot])))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{} {}: median {} ns/op over {} depths; {} slower by > 10 % (bytes deeper: ns/op) [{}]",
+                w.id(),
+                runtime.name(),
+                figure(median),
+                s.len(),
+                slow.len(),
+                slow.join(", ")
+            );
+        }
+    }
+    out
 }
 
 /// The table: median ns/op (min–max) per runtime ("–" where a workload has no version), and each corio backend's

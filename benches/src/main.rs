@@ -1,11 +1,16 @@
 //! corio-bench: performance.md's workloads on corio, tokio (current_thread) and smol, side by side.
 //!
 //! ```text
-//! cargo run --release -p corio-bench -- [--quick | --scale | --memory] [--reps N] [--runtime NAME]... [WORKLOAD...]
+//! cargo run --release -p corio-bench -- [--quick | --scale | --memory | --stack-scan] [--reps N] [--stack-base B]
+//!                                        [--runtime NAME]... [WORKLOAD...]
 //! ```
 //!
 //! `--scale` runs W2, W8 and W12 at 1k, 10k, 100k and 1M tasks/timers (cost per operation should stay flat);
 //! `--memory` prints bytes per idle task and per pending timer, and the peak RSS of 1M sleeping tasks (W12).
+//!
+//! Repetition `k` runs `16 * ((B + 97k) mod 256)` bytes deeper in the stack, `B` drawn per run unless
+//! `--stack-base B` fixes it: one process's stack address is one draw of its layout (see `stack_depth`).
+//! `--stack-scan` runs each selected workload once at every one of the 256 depths and lists the slow ones.
 //!
 //! `--runtime` (corio, corio-uring, corio-2L, tokio-ct, tokio-mt, smol; repeatable) limits the runtimes, e.g. to profile one.
 //!
@@ -14,6 +19,7 @@
 
 mod harness;
 mod memory;
+mod stack_depth;
 mod workloads;
 
 use harness::Runtime;
@@ -28,6 +34,7 @@ fn main() -> ExitCode {
     let mut filters = Vec::new();
     let mut runtimes = Vec::new();
     let mut mode = Mode::Table;
+    let mut stack_base = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -37,6 +44,11 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             "--scale" => mode = Mode::Scale,
+            "--stack-scan" => mode = Mode::StackScan,
+            "--stack-base" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) if n < stack_depth::SLOTS => stack_base = Some(n),
+                _ => return usage("--stack-base needs a number below 256"),
+            },
             "--rss-child" => match args.next().as_deref().and_then(Runtime::from_name) {
                 Some(runtime) => {
                     memory::rss_child(runtime);
@@ -58,7 +70,7 @@ fn main() -> ExitCode {
         }
     }
     let candidates = match mode {
-        Mode::Table => workloads::all(),
+        Mode::Table | Mode::StackScan => workloads::all(),
         Mode::Scale => workloads::scaling(),
     };
     let selected: Vec<_> =
@@ -67,17 +79,26 @@ fn main() -> ExitCode {
         let known: Vec<_> = workloads::all().iter().map(|w| w.id()).collect();
         return usage(&format!("no workload matches {filters:?} (known: {})", known.join(", ")));
     }
-    let repetitions = repetitions.unwrap_or(match (mode, quick) {
-        (Mode::Scale, _) => 3,
-        (Mode::Table, true) => 3,
-        (Mode::Table, false) => 11,
-    });
     if runtimes.is_empty() {
         runtimes = Runtime::ALL.to_vec();
     }
-    let rows = harness::measure(&selected, &runtimes, repetitions, quick);
+    if let Mode::StackScan = mode {
+        print!("{}", harness::stack_scan(&selected, &runtimes, quick));
+        return ExitCode::SUCCESS;
+    }
+    let repetitions = repetitions.unwrap_or(match (mode, quick) {
+        (Mode::Table, false) => 11,
+        _ => 3,
+    });
+    // Where in the stack the repetitions run: a fresh draw per run, as ASLR's is per process.
+    let stack_base = stack_base.unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        nanos.subsec_nanos() as usize % stack_depth::SLOTS
+    });
+    let rows = harness::measure(&selected, &runtimes, repetitions, quick, stack_base);
     print!("{}", harness::table(&rows));
     println!("\n{repetitions} repetitions per runtime, interleaved; ratio < 1.0 means corio is faster.");
+    println!("Repetition k ran 16 x ((B + 97k) mod 256) bytes deeper in the stack, B = {stack_base} (--stack-base).");
     ExitCode::SUCCESS
 }
 
@@ -92,13 +113,18 @@ enum Mode {
     Table,
     /// W2, W8 and W12 at 1k, 10k, 100k and 1M tasks/timers.
     Scale,
+    /// Each workload at every stack depth (`--stack-scan`): which layouts are slow, per runtime.
+    StackScan,
 }
 
 fn usage(error: &str) -> ExitCode {
     if !error.is_empty() {
         eprintln!("corio-bench: {error}");
     }
-    eprintln!("usage: cargo run --release -p corio-bench -- [--quick | --scale | --memory] [--reps N] [--runtime NAME]... [WORKLOAD...]");
+    eprintln!(
+        "usage: cargo run --release -p corio-bench -- [--quick | --scale | --memory | --stack-scan] [--reps N] \
+         [--stack-base B] [--runtime NAME]... [WORKLOAD...]"
+    );
     if error.is_empty() {
         ExitCode::SUCCESS
     } else {
