@@ -177,7 +177,8 @@ pub fn measure(
 }
 
 /// `--stack-scan`: each workload on each runtime once at every stack depth ([`stack_depth::SLOTS`] of them,
-/// interleaved), reported as the median and the depths more than 10 % slower than it.
+/// interleaved), reported as the median, the mean (the expected cost over layouts) and the depths more than 10 %
+/// slower than the median.
 pub fn stack_scan(workloads: &[Box<dyn Workload>], runtimes: &[Runtime], quick: bool) -> String {
     let mut out = String::new();
     for w in workloads {
@@ -195,16 +196,18 @@ pub fn stack_scan(workloads: &[Box<dyn Workload>], runtimes: &[Runtime], quick: 
         }
         for (runtime, s) in samples {
             let median = Samples(s.clone()).median();
+            let mean = s.iter().sum::<f64>() / s.len() as f64;
             let slow: Vec<String> = (0..s.len())
                 .filter(|&slot| s[slot] > 1.1 * median)
                 .map(|slot| format!("{}: {}", 16 * slot, figure(s[slot])))
                 .collect();
             let _ = writeln!(
                 out,
-                "{} {}: median {} ns/op over {} depths; {} slower by > 10 % (bytes deeper: ns/op) [{}]",
+                "{} {}: median {} ns/op, mean {:.3}, over {} depths; {} slower by > 10 % (bytes deeper: ns/op) [{}]",
                 w.id(),
                 runtime.name(),
                 figure(median),
+                mean,
                 s.len(),
                 slow.len(),
                 slow.join(", ")
