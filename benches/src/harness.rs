@@ -159,21 +159,32 @@ pub fn measure(
         .map(|w| {
             let ops = w.ops(quick);
             let mut samples: Vec<(Runtime, Samples)> =
-                runtimes.iter().filter(|r| w.runtimes().contains(r)).map(|&r| (r, Samples::default())).collect();
-            for (runtime, _) in &samples {
-                let runtime = *runtime;
-                w.run(runtime, ops / 10 + 1); // warm-up: code, allocator, page faults
-            }
+                warmed_up(&**w, runtimes, ops).into_iter().map(|r| (r, Samples::default())).collect();
             for k in 0..repetitions {
                 let slot = stack_depth::slot(stack_base, k);
                 for (runtime, s) in &mut samples {
-                    let elapsed = stack_depth::run_at(slot, || w.run(*runtime, ops));
-                    s.0.push(elapsed.as_nanos() as f64 / ops as f64);
+                    s.0.push(run_at_depth(&**w, *runtime, ops, slot));
                 }
             }
             Row { id: w.id(), description: w.description(), samples }
         })
         .collect()
+}
+
+/// The runtimes among `runtimes` that `w` has a version for, each after one short warm-up run (code, allocator,
+/// page faults).
+fn warmed_up(w: &dyn Workload, runtimes: &[Runtime], ops: u64) -> Vec<Runtime> {
+    let chosen: Vec<Runtime> = runtimes.iter().copied().filter(|r| w.runtimes().contains(r)).collect();
+    for &runtime in &chosen {
+        w.run(runtime, ops / 10 + 1);
+    }
+    chosen
+}
+
+/// One measured run of `ops` operations at stack depth `slot`, in ns/op.
+fn run_at_depth(w: &dyn Workload, runtime: Runtime, ops: u64, slot: usize) -> f64 {
+    let elapsed = stack_depth::run_at(slot, || w.run(runtime, ops));
+    elapsed.as_nanos() as f64 / ops as f64
 }
 
 /// `--stack-scan`: each workload on each runtime once at every stack depth ([`stack_depth::SLOTS`] of them,
@@ -184,14 +195,10 @@ pub fn stack_scan(workloads: &[Box<dyn Workload>], runtimes: &[Runtime], quick: 
     for w in workloads {
         let ops = w.ops(quick);
         let mut samples: Vec<(Runtime, Vec<f64>)> =
-            runtimes.iter().filter(|r| w.runtimes().contains(r)).map(|&r| (r, Vec::new())).collect();
-        for (runtime, _) in &samples {
-            w.run(*runtime, ops / 10 + 1); // warm-up
-        }
+            warmed_up(&**w, runtimes, ops).into_iter().map(|r| (r, Vec::new())).collect();
         for slot in 0..stack_depth::SLOTS {
             for (runtime, s) in &mut samples {
-                let elapsed = stack_depth::run_at(slot, || w.run(*runtime, ops));
-                s.push(elapsed.as_nanos() as f64 / ops as f64);
+                s.push(run_at_depth(&**w, *runtime, ops, slot));
             }
         }
         for (runtime, s) in samples {
