@@ -8,7 +8,7 @@
 //! landed, so a runtime can be slow in one process and fast in the next, with nothing else changed.
 //!
 //! Measured with `--stack-scan W9b` (docs/benchmarks.md): corio's `wait_for` costs 47 ns instead of 39 ns at a few
-//! of the 256 offsets, tokio's `timeout` 50–53 ns instead of 43 at a few others. A table made in one process
+//! of the 256 offsets, tokio's `timeout` 50–56 ns instead of 45 at a few others. A table made in one process
 //! shows each runtime at one offset, good or bad; the harness therefore runs each repetition at a different
 //! depth, the same depths for every runtime, so the median is the typical layout's and min–max shows the spread.
 //!
