@@ -90,11 +90,7 @@ fn main() -> ExitCode {
         (Mode::Table, false) => 11,
         _ => 3,
     });
-    // Where in the stack the repetitions run: a fresh draw per run, as ASLR's is per process.
-    let stack_base = stack_base.unwrap_or_else(|| {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        nanos.subsec_nanos() as usize % stack_depth::SLOTS
-    });
+    let stack_base = stack_base.unwrap_or_else(stack_depth::random_base);
     let rows = harness::measure(&selected, &runtimes, repetitions, quick, stack_base);
     print!("{}", harness::table(&rows));
     println!("\n{repetitions} repetitions per runtime, interleaved; ratio < 1.0 means corio is faster.");

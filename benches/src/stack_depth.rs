@@ -37,6 +37,13 @@ pub fn slot(base: usize, k: usize) -> usize {
     (base + 97 * k) % SLOTS
 }
 
+/// A base for [`slot`], drawn per run as ASLR draws the stack's start per process (the clock's nanoseconds: the
+/// draw needs to differ between runs, not to be unpredictable).
+pub fn random_base() -> usize {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    now.subsec_nanos() as usize % SLOTS
+}
+
 /// A frame `BYTES` bytes larger than `pad::<0>`'s, around a call of `next`.
 #[inline(never)]
 fn pad<const BYTES: usize>(next: &mut dyn FnMut()) {
