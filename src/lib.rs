@@ -88,6 +88,8 @@ pub mod net {
         Incoming, Listener, OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split, TcpListener, TcpStream, UdpSocket,
         UnixDatagram, UnixListener, UnixStream, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN,
     };
+    // Name resolution off the loop's thread, and Happy Eyeballs.
+    pub use corio_core::io::{lookup_host, HappyEyeballs, Resolver, ResolverBuilder, ToSocketAddrs};
 }
 
 /// N event loops on N threads (a server on every core); see
