@@ -63,6 +63,8 @@ use std::io;
 pub use corio_macros::{main, test};
 pub use policy::{get_event_loop, get_running_loop, set_event_loop, NoEventLoop, NoRunningLoop};
 
+/// Files and directories on the loop's blocking pool (tokio's `tokio::fs`).
+pub use corio_core::fs;
 pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, structured, sync, task};
 pub use corio_core::{
     call_at, call_later, call_soon, cancellable, current_task, handle, sleep, sleep_until, spawn, stop, time,

@@ -11,7 +11,8 @@
 //! cancel scopes and combinators; [`mod@time`] the sleeps; [`io`] sockets;
 //! [`sync`] locks, events, conditions, semaphores, barriers, queues and
 //! channels; [`Completion`] asyncio's settable future; [`blocking`] the
-//! thread pool for blocking work; [`signal`] Unix signals as loop events.
+//! thread pool for blocking work; [`signal`] Unix signals as loop events;
+//! [`fs`] files on the blocking pool.
 //! Most programs use the `corio` facade crate, which picks a backend and
 //! re-exports all of this.
 //!
@@ -39,6 +40,7 @@ pub mod clock;
 mod completion;
 pub mod context;
 pub mod executor;
+pub mod fs;
 pub mod io;
 pub(crate) mod loom;
 pub mod multi_loop;
