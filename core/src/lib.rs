@@ -12,7 +12,7 @@
 //! [`sync`] locks, events, conditions, semaphores, barriers, queues and
 //! channels; [`Completion`] asyncio's settable future; [`blocking`] the
 //! thread pool for blocking work; [`signal`] Unix signals as loop events;
-//! [`fs`] files on the blocking pool.
+//! [`fs`] files on the blocking pool; [`process`] child processes.
 //! Most programs use the `corio` facade crate, which picks a backend and
 //! re-exports all of this.
 //!
@@ -44,6 +44,7 @@ pub mod fs;
 pub mod io;
 pub(crate) mod loom;
 pub mod multi_loop;
+pub mod process;
 pub mod reactor;
 pub mod runtime;
 pub mod signal;
