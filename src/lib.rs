@@ -67,6 +67,8 @@ pub use policy::{get_event_loop, get_running_loop, set_event_loop, NoEventLoop, 
 pub use corio_core::fs;
 /// Child processes watched by the loop (tokio's `tokio::process`, asyncio's subprocesses).
 pub use corio_core::process;
+/// asyncio's streams API: `open_connection`, `start_server`, `StreamReader`, `StreamWriter`.
+pub use corio_core::streams;
 pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, structured, sync, task};
 pub use corio_core::{
     call_at, call_later, call_soon, cancellable, current_task, handle, sleep, sleep_until, spawn, stop, time,

@@ -12,7 +12,8 @@
 //! [`sync`] locks, events, conditions, semaphores, barriers, queues and
 //! channels; [`Completion`] asyncio's settable future; [`blocking`] the
 //! thread pool for blocking work; [`signal`] Unix signals as loop events;
-//! [`fs`] files on the blocking pool; [`process`] child processes.
+//! [`fs`] files on the blocking pool; [`process`] child processes;
+//! [`streams`] asyncio's streams API.
 //! Most programs use the `corio` facade crate, which picks a backend and
 //! re-exports all of this.
 //!
@@ -49,6 +50,7 @@ pub mod reactor;
 pub mod runtime;
 pub mod signal;
 mod spin;
+pub mod streams;
 pub mod structured;
 pub mod sync;
 pub mod task;

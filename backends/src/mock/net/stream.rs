@@ -248,3 +248,15 @@ impl AsyncWrite for SimStream {
         Poll::Ready(Ok(()))
     }
 }
+
+/// The simulated stream under asyncio's streams API
+/// (`corio_core::streams::pair`, `start_server_on`).
+impl corio_core::streams::Transport for SimStream {
+    fn peer_addr(&self) -> Option<corio_core::streams::Address> {
+        Some(SimStream::peer_addr(self).into())
+    }
+
+    fn local_addr(&self) -> Option<corio_core::streams::Address> {
+        Some(SimStream::local_addr(self).into())
+    }
+}
