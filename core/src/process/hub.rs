@@ -217,9 +217,11 @@ mod loom_model {
 
     #[test]
     fn an_exit_races_waiters_registering_and_one_cancelling() {
+        static EXECUTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let mut builder = loom::model::Builder::new();
         builder.preemption_bound = Some(3);
         builder.check(|| {
+            EXECUTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let list = Arc::new(WakeList::default());
             let exited = Arc::new(AtomicBool::new(false));
             let (l, e) = (list.clone(), exited.clone());
@@ -251,5 +253,7 @@ mod loom_model {
             notifier.join().unwrap();
             assert_eq!(list.len(), 0, "every slot was freed");
         });
+        let executions = EXECUTIONS.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("process::hub::loom_model: {executions} iterations (preemption bound 3)");
     }
 }

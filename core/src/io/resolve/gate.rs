@@ -72,8 +72,8 @@ impl Gate {
 
     /// Waits for a slot. Not a checkpoint by itself: the caller checks for
     /// a cancel before polling it.
-    pub(crate) fn acquire(self: &Arc<Self>) -> Acquire {
-        Acquire { gate: self.clone(), id: None }
+    pub(crate) fn acquire(gate: &Arc<Gate>) -> Acquire {
+        Acquire { gate: gate.clone(), id: None }
     }
 
     fn release(&self) {
