@@ -49,6 +49,10 @@ fn a_cancelled_lookup_holds_its_slot_until_it_ends() {
                 let now = r.fetch_add(1, LoomOrdering::SeqCst) + 1;
                 m.fetch_max(now, Ordering::SeqCst);
                 n.fetch_add(1, Ordering::SeqCst);
+                // getaddrinfo takes a while: let the other threads run
+                // (a yield is not a preemption, so the bound stays for the
+                // runtime's own switches).
+                loom::thread::yield_now();
                 r.fetch_sub(1, LoomOrdering::SeqCst);
                 Ok(vec![addr(port)])
             })
@@ -75,7 +79,9 @@ fn a_cancelled_lookup_holds_its_slot_until_it_ends() {
 fn a_called_waiter_that_goes_away_passes_the_call_on() {
     check("loom_lookup::a_called_waiter_that_goes_away_passes_the_call_on", || {
         let pool = BlockingPool::builder().max_threads(1).keep_alive(Duration::ZERO).build();
-        let resolver = Arc::new(Resolver::builder().max_concurrent(1).pool(pool.clone()).lookup(|_, port| Ok(vec![addr(port)])).build());
+        let resolver = Arc::new(
+            Resolver::builder().max_concurrent(1).pool(pool.clone()).lookup(|_, port| Ok(vec![addr(port)])).build(),
+        );
         // A takes the slot; its job runs on the worker whenever loom says.
         let mut a = {
             let r = resolver.clone();
