@@ -128,6 +128,8 @@ file_write_skips_seek_back     | cargo test -p corio --test fs -- a_write_after_
 child_drop_forgets             | cargo test -p corio --test process -- no_zombie_after_drop
 writer_never_pauses            | cargo test -p corio --test streams -- drain_waits
 readuntil_overrun_drops_buffer | cargo test -p corio --test streams -- test_readuntil_limit_found_sep
+op_abandon_frees_buffer        | loom cargo test -p corio-verify --release --test loom_uring_op -- a_cancelled_read
+op_publish_before_result       | loom cargo test -p corio-verify --release --test loom_uring_op -- a_completed_read
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,5 +1,19 @@
 //! `File`: an open file whose reads, writes and seeks run on the blocking
-//! pool, one operation in flight at a time (tokio's design).
+//! pool — or, where the loop's reactor is io_uring, as io_uring operations
+//! — one operation in flight at a time (tokio's design).
+//!
+//! # Two drivers
+//!
+//! * **Pool**: each read, write, seek or sync is a blocking-pool job.
+//! * **Ring** (the loop's reactor runs completion-based operations, see
+//!   `reactor::ops`): reads, writes and `fsync` are io_uring operations at
+//!   the file position, owning their buffer while the kernel works; a seek
+//!   is one `lseek` on the loop's thread (it never blocks); dropping the
+//!   file closes it through the ring. `set_len`, `metadata`,
+//!   `set_permissions` and `try_clone` stay on the pool.
+//!
+//! The driver is chosen at the file's first operation, from the running
+//! loop.
 //!
 //! # The state machine
 //!
@@ -26,6 +40,7 @@
 
 use super::pool::pool;
 use crate::blocking::{Blocking, BlockingPool};
+use crate::reactor::ops::{Op, OpKind};
 use crate::runtime::current;
 use crate::task::JoinError;
 use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
@@ -33,6 +48,7 @@ use std::fmt;
 use std::fs::{Metadata, Permissions};
 use std::future::poll_fn;
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsRawFd as _, OwnedFd};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -69,18 +85,35 @@ pub(super) const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
 /// # Ok::<_, std::io::Error>(()) }).unwrap().unwrap();
 /// ```
 pub struct File {
-    std: Arc<std::fs::File>,
+    std: Arc<Handle>,
     state: State,
     /// The error of a write-behind, for the next write, flush or sync.
     last_write_err: Option<io::Error>,
     max_buf_size: usize,
-    /// The loop's pool, taken at the first operation.
+    /// The loop's pool, taken at the first operation that needs it.
     pool: Option<BlockingPool>,
+    /// Whether the ring driver is used; decided at the first operation.
+    ring: Option<bool>,
 }
 
 enum State {
     Idle(Buf),
-    Busy(Blocking<(Operation, Buf)>),
+    Busy(Job),
+}
+
+/// The operation in flight.
+enum Job {
+    Pool(Blocking<(Operation, Buf)>),
+    Ring { op: Op, what: RingWhat },
+}
+
+/// What a ring operation is for, to turn its completion into an
+/// [`Operation`].
+#[derive(Clone, Copy)]
+enum RingWhat {
+    Read,
+    Write,
+    Other,
 }
 
 /// What a job did.
@@ -93,16 +126,23 @@ enum Operation {
     Other(io::Result<()>),
 }
 
-/// The file's buffer: read-ahead bytes (`buf[pos..]`), or bytes to write.
+/// The file's buffer: read-ahead bytes, or bytes to write — `buf[pos..end]`.
+/// `buf` itself stays allocated and initialised between uses, so reusing it
+/// costs no zeroing.
 #[derive(Debug, Default)]
 struct Buf {
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
 }
 
 impl Buf {
+    fn from_vec(buf: Vec<u8>, end: usize) -> Buf {
+        Buf { buf, pos: 0, end }
+    }
+
     fn len(&self) -> usize {
-        self.buf.len() - self.pos
+        self.end - self.pos
     }
 
     fn is_empty(&self) -> bool {
@@ -110,8 +150,8 @@ impl Buf {
     }
 
     fn clear(&mut self) {
-        self.buf.clear();
         self.pos = 0;
+        self.end = 0;
     }
 
     /// Moves unread bytes into `dst`.
@@ -119,7 +159,7 @@ impl Buf {
         let n = self.len().min(dst.len());
         dst[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
         self.pos += n;
-        if self.pos == self.buf.len() {
+        if self.pos == self.end {
             self.clear();
         }
         n
@@ -129,8 +169,10 @@ impl Buf {
     fn copy_from(&mut self, src: &[u8], max: usize) -> usize {
         debug_assert!(self.is_empty());
         let n = src.len().min(max);
-        self.clear();
+        self.buf.clear();
         self.buf.extend_from_slice(&src[..n]);
+        self.pos = 0;
+        self.end = n;
         n
     }
 
@@ -142,25 +184,72 @@ impl Buf {
         back
     }
 
+    /// The vector, sized to exactly `len` bytes (only new bytes are zeroed).
+    fn into_vec(self, len: usize) -> Vec<u8> {
+        let mut buf = self.buf;
+        buf.resize(len, 0);
+        buf
+    }
+
     /// Pool thread: reads up to `max` bytes from `file`.
     fn read_from(&mut self, mut file: &std::fs::File, max: usize) -> io::Result<usize> {
         self.clear();
-        self.buf.resize(max, 0);
+        if self.buf.len() < max {
+            self.buf.resize(max, 0);
+        }
         let result = loop {
-            match file.read(&mut self.buf) {
+            match file.read(&mut self.buf[..max]) {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other,
             }
         };
-        self.buf.truncate(*result.as_ref().unwrap_or(&0));
+        self.end = *result.as_ref().unwrap_or(&0);
         result
     }
 
     /// Pool thread: writes everything to `file`.
     fn write_to(&mut self, mut file: &std::fs::File) -> io::Result<()> {
-        let result = file.write_all(&self.buf[self.pos..]);
+        let result = file.write_all(&self.buf[self.pos..self.end]);
         self.clear();
         result
+    }
+}
+
+/// The open file, shared by the `File` and the operation in flight (which
+/// must keep the descriptor open until the kernel is done). The last holder
+/// closes it — through the ring where the loop's reactor has one, without
+/// waiting.
+struct Handle {
+    file: std::mem::ManuallyDrop<std::fs::File>,
+}
+
+impl Handle {
+    fn new(file: std::fs::File) -> Handle {
+        Handle { file: std::mem::ManuallyDrop::new(file) }
+    }
+
+    fn into_inner(self) -> std::fs::File {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the file is taken once.
+        unsafe { std::mem::ManuallyDrop::take(&mut this.file) }
+    }
+}
+
+impl std::ops::Deref for Handle {
+    type Target = std::fs::File;
+
+    fn deref(&self) -> &std::fs::File {
+        &self.file
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here.
+        let file = unsafe { std::mem::ManuallyDrop::take(&mut self.file) };
+        if super::ring::available() {
+            super::ring::close_detached(OwnedFd::from(file));
+        }
     }
 }
 
@@ -199,12 +288,21 @@ impl File {
     /// Wraps an open `std` file (no loop needed until the first operation).
     pub fn from_std(std: std::fs::File) -> File {
         File {
-            std: Arc::new(std),
+            std: Arc::new(Handle::new(std)),
             state: State::Idle(Buf::default()),
             last_write_err: None,
             max_buf_size: DEFAULT_MAX_BUF_SIZE,
             pool: None,
+            ring: None,
         }
+    }
+
+    /// A file opened through the ring (its operations use it too, and it
+    /// is closed through it).
+    pub(super) fn from_ring(std: std::fs::File) -> File {
+        let mut file = File::from_std(std);
+        file.ring = Some(true);
+        file
     }
 
     /// The largest read or write one job does (default 2 MiB, at least 1).
@@ -227,8 +325,15 @@ impl File {
         if !idle {
             return Err(self);
         }
-        let File { std, state, last_write_err, max_buf_size, pool } = self;
-        Arc::try_unwrap(std).map_err(|std| File { std, state, last_write_err, max_buf_size, pool })
+        let File { std, state, last_write_err, max_buf_size, pool, ring } = self;
+        Arc::try_unwrap(std).map(Handle::into_inner).map_err(|std| File {
+            std,
+            state,
+            last_write_err,
+            max_buf_size,
+            pool,
+            ring,
+        })
     }
 
     /// The file's metadata (`std::fs::File::metadata`; a checkpoint).
@@ -254,6 +359,9 @@ impl File {
     /// (`fsync`). A checkpoint; cancelled, the sync still runs.
     pub async fn sync_all(&mut self) -> io::Result<()> {
         self.flush().await?;
+        if self.use_ring() {
+            return self.run_ring_other(OpKind::Fsync { fd: self.std.as_raw_fd(), datasync: false }).await;
+        }
         self.run_other(|file| file.sync_all()).await
     }
 
@@ -261,6 +369,9 @@ impl File {
     /// read the data back (`fdatasync`).
     pub async fn sync_data(&mut self) -> io::Result<()> {
         self.flush().await?;
+        if self.use_ring() {
+            return self.run_ring_other(OpKind::Fsync { fd: self.std.as_raw_fd(), datasync: true }).await;
+        }
         self.run_other(|file| file.sync_data()).await
     }
 
@@ -345,7 +456,7 @@ impl File {
         poll_fn(|cx| self.poll_seek_inner(cx, pos)).await
     }
 
-    /// The pool, found at the first operation.
+    /// The pool, found at the first operation that needs it.
     fn pool(&mut self) -> io::Result<BlockingPool> {
         if let Some(pool) = &self.pool {
             return Ok(pool.clone());
@@ -355,7 +466,12 @@ impl File {
         Ok(pool)
     }
 
-    /// Starts `job` with the idle buffer.
+    /// Whether reads, writes, seeks and syncs use the ring driver.
+    fn use_ring(&mut self) -> bool {
+        *self.ring.get_or_insert_with(super::ring::available)
+    }
+
+    /// Starts `job` on the pool with the idle buffer.
     fn start(
         &mut self,
         buf: Buf,
@@ -371,26 +487,71 @@ impl File {
         let std = self.std.clone();
         // `spawn`, not `run`: dropping the file must not withdraw a
         // write-behind; the job finishes on its own.
-        self.state = State::Busy(pool.spawn(move || job(&std, buf)));
+        self.state = State::Busy(Job::Pool(pool.spawn(move || job(&std, buf))));
         Ok(())
+    }
+
+    /// Starts a ring operation; the file stays open until it is done.
+    fn start_ring(&mut self, kind: OpKind, buffer: Vec<u8>, what: RingWhat) -> io::Result<()> {
+        let keep: Arc<dyn Send + Sync> = self.std.clone();
+        match super::ring::submit(kind, buffer, Some(keep)) {
+            Ok(op) => {
+                self.state = State::Busy(Job::Ring { op, what });
+                Ok(())
+            }
+            Err(err) => {
+                self.state = State::Idle(Buf::default());
+                Err(err)
+            }
+        }
     }
 
     /// Waits for the job in flight, if any; returns what it did (the
     /// buffer is back in `Idle`).
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<Operation>>> {
-        let State::Busy(job) = &mut self.state else {
-            return Poll::Ready(Ok(None));
-        };
-        let outcome = ready!(job.poll_unchecked(cx));
-        match outcome {
-            Ok((operation, buf)) => {
-                self.state = State::Idle(buf);
-                Poll::Ready(Ok(Some(operation)))
-            }
-            Err(err) => {
-                self.state = State::Idle(Buf::default());
-                Poll::Ready(Err(lost(err)))
-            }
+        loop {
+            let State::Busy(job) = &mut self.state else {
+                return Poll::Ready(Ok(None));
+            };
+            let (operation, buf) = match job {
+                Job::Pool(job) => match ready!(job.poll_unchecked(cx)) {
+                    Ok(done) => done,
+                    Err(err) => {
+                        self.state = State::Idle(Buf::default());
+                        return Poll::Ready(Err(lost(err)));
+                    }
+                },
+                Job::Ring { op, what } => {
+                    let what = *what;
+                    let done = ready!(op.poll_complete(cx));
+                    let result = done.io_result().map(|n| n as usize);
+                    let mut buffer = done.buffer;
+                    match what {
+                        RingWhat::Read => {
+                            let n = *result.as_ref().unwrap_or(&0);
+                            (Operation::Read(result), Buf::from_vec(buffer, n))
+                        }
+                        RingWhat::Write => match result {
+                            Ok(n) if n > 0 && n < buffer.len() => {
+                                // A short write: the rest goes next.
+                                buffer.drain(..n);
+                                let fd = self.std.as_raw_fd();
+                                if let Err(err) = self.start_ring(OpKind::Write { fd }, buffer, RingWhat::Write) {
+                                    return Poll::Ready(Ok(Some(Operation::Write(Err(err)))));
+                                }
+                                continue;
+                            }
+                            Ok(0) if !buffer.is_empty() => {
+                                (Operation::Write(Err(io::ErrorKind::WriteZero.into())), Buf::from_vec(buffer, 0))
+                            }
+                            result => (Operation::Write(result.map(drop)), Buf::from_vec(buffer, 0)),
+                        },
+                        RingWhat::Other => (Operation::Other(result.map(drop)), Buf::from_vec(buffer, 0)),
+                    }
+                }
+            };
+            self.state = State::Idle(buf);
+            return Poll::Ready(Ok(Some(operation)));
         }
     }
 
@@ -427,6 +588,11 @@ impl File {
             }
             let max = dst.len().min(self.max_buf_size);
             let buf = self.take_buf();
+            if self.use_ring() {
+                let fd = self.std.as_raw_fd();
+                self.start_ring(OpKind::Read { fd }, buf.into_vec(max), RingWhat::Read)?;
+                continue;
+            }
             self.start(buf, move |file, mut buf| {
                 let result = buf.read_from(file, max);
                 (Operation::Read(result), buf)
@@ -456,6 +622,19 @@ impl File {
             #[cfg(corio_mutant = "file_write_skips_seek_back")]
             let seek: Option<SeekFrom> = seek.and(None);
             let n = buf.copy_from(src, self.max_buf_size);
+            if self.use_ring() {
+                if let Some(seek) = seek {
+                    // On the loop's thread: an lseek never blocks.
+                    if let Err(err) = (&**self.std).seek(seek) {
+                        self.state = State::Idle(Buf::default());
+                        return Poll::Ready(Err(err));
+                    }
+                }
+                let fd = self.std.as_raw_fd();
+                let Buf { buf: bytes, .. } = buf;
+                self.start_ring(OpKind::Write { fd }, bytes, RingWhat::Write)?;
+                return Poll::Ready(Ok(n));
+            }
             self.start(buf, move |mut file, mut buf| {
                 let result = match seek {
                     Some(seek) => file.seek(seek).and_then(|_| buf.write_to(file)),
@@ -497,6 +676,11 @@ impl File {
                 if let SeekFrom::Current(offset) = &mut pos {
                     *offset += back;
                 }
+            }
+            if self.use_ring() {
+                // On the loop's thread: an lseek never blocks.
+                self.state = State::Idle(buf);
+                return Poll::Ready((&**self.std).seek(pos));
             }
             self.start(buf, move |mut file, buf| (Operation::Seek(file.seek(pos)), buf))?;
         }
@@ -545,10 +729,41 @@ impl File {
     }
 }
 
+impl File {
+    /// Runs a ring operation as the file's job (an `fsync`) and waits for
+    /// it. Cancelled, it still runs; its error then goes to the next write
+    /// or flush.
+    async fn run_ring_other(&mut self, kind: OpKind) -> io::Result<()> {
+        let mut kind = Some(kind);
+        poll_fn(|cx| {
+            current::checkpoint()?;
+            loop {
+                match ready!(self.poll_idle(cx))? {
+                    None => {}
+                    Some(Operation::Other(result)) if kind.is_none() => return Poll::Ready(result),
+                    Some(Operation::Write(Err(err)) | Operation::Other(Err(err))) => {
+                        self.last_write_err.get_or_insert(err);
+                    }
+                    Some(_) => {}
+                }
+                match kind.take() {
+                    Some(kind) => {
+                        let buf = self.take_buf();
+                        self.state = State::Idle(buf);
+                        self.start_ring(kind, Vec::new(), RingWhat::Other)?;
+                    }
+                    None => return Poll::Ready(Ok(())),
+                }
+            }
+        })
+        .await
+    }
+}
+
 impl fmt::Debug for File {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let busy = matches!(self.state, State::Busy(_));
-        f.debug_struct("File").field("std", &self.std).field("busy", &busy).finish()
+        f.debug_struct("File").field("std", &*self.std.file).field("busy", &busy).field("ring", &self.ring).finish()
     }
 }
 

@@ -57,6 +57,7 @@ mod file;
 mod open_options;
 mod pool;
 mod read_dir;
+mod ring;
 
 pub use file::File;
 pub use open_options::OpenOptions;
@@ -90,12 +91,22 @@ async fn on_paths<T: Send + 'static>(
 
 /// Reads a whole file (`std::fs::read`).
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    if ring::available() {
+        return ring::read(path.as_ref()).await;
+    }
     on_path("read", path, |p| std::fs::read(p)).await
 }
 
 /// Reads a whole file as UTF-8 (`std::fs::read_to_string`); invalid UTF-8
 /// is an `InvalidData` error.
 pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
+    if ring::available() {
+        let path = path.as_ref();
+        let bytes = ring::read(path).await?;
+        return String::from_utf8(bytes).map_err(|_| {
+            with_path(io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"), "read", path)
+        });
+    }
     on_path("read", path, |p| std::fs::read_to_string(p)).await
 }
 
@@ -103,6 +114,9 @@ pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
 /// The bytes are copied first, as tokio does.
 pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
     let contents = contents.as_ref().to_owned();
+    if ring::available() {
+        return ring::write(path.as_ref(), contents).await;
+    }
     on_path("write", path, move |p| std::fs::write(p, contents)).await
 }
 

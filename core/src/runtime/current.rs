@@ -78,6 +78,14 @@ pub(crate) trait Local {
     fn io_clear_ready(&self, key: IoKey, direction: Direction);
     fn io_deregister(&self, key: IoKey, fd: RawFd) -> io::Result<()>;
 
+    // completion-based operations (`reactor::ops`)
+    /// Whether the reactor runs completion-based operations.
+    fn completions_available(&self) -> bool;
+    /// Submits `op` to the reactor's completions (`Unsupported` without).
+    fn submit_op(&self, op: crate::reactor::ops::OpRef) -> io::Result<()>;
+    /// Asks the reactor to stop `op` early.
+    fn cancel_op(&self, op: &crate::reactor::ops::Op);
+
     // blocking work
     /// The loop's default blocking pool, created on first use.
     fn default_executor(&self) -> crate::blocking::BlockingPool;

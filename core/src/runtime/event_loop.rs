@@ -718,7 +718,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             // a loop that always has work cannot starve its sockets; a loop
             // without sources never enters the reactor at all.
             let busy = self.busy_iterations.get() + 1;
-            let due = busy >= self.poll_interval && self.io.borrow().len() > 0;
+            let due = busy >= self.poll_interval && (self.io.borrow().len() > 0 || self.ops_in_flight());
             // MUTANT (mock_reactor_calls): poll on every busy iteration, as
             // tokio's lone yield does (an epoll_wait per yield).
             #[cfg(corio_mutant = "poll_every_iteration")]
@@ -766,6 +766,12 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
         let limit = timeout.map_or(SPIN_BEFORE_PARK, |t| t.min(SPIN_BEFORE_PARK));
         crate::spin::spin_until(limit, || self.shared.has_remote())
+    }
+
+    /// Whether completion-based operations are in flight (their results
+    /// come through the reactor, so a busy loop still polls it).
+    fn ops_in_flight(&self) -> bool {
+        self.shared.reactor.completions().is_some_and(|c| c.in_flight() > 0)
     }
 
     /// How long an idle loop may wait: until the next timer, forever, or —

@@ -267,6 +267,25 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         result
     }
 
+    // ----- completion-based operations ---------------------------------------
+
+    fn completions_available(&self) -> bool {
+        self.shared.reactor.completions().is_some()
+    }
+
+    fn submit_op(&self, op: crate::reactor::ops::OpRef) -> io::Result<()> {
+        match self.shared.reactor.completions() {
+            Some(completions) => completions.submit(op),
+            None => Err(io::Error::new(io::ErrorKind::Unsupported, "the loop's reactor has no completion-based I/O")),
+        }
+    }
+
+    fn cancel_op(&self, op: &crate::reactor::ops::Op) {
+        if let Some(completions) = self.shared.reactor.completions() {
+            completions.cancel(op);
+        }
+    }
+
     // ----- blocking work ----------------------------------------------------
 
     fn default_executor(&self) -> crate::blocking::BlockingPool {
