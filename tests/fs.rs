@@ -514,3 +514,35 @@ fn the_mock_loop_runs_file_operations_too() {
     });
     assert_eq!(read, "on the virtual clock");
 }
+
+#[test]
+fn sequential_read_ahead_keeps_the_callers_position() {
+    // Sequential reads ask the kernel for more and more (up to 2 MiB); the
+    // position the caller sees is still just after what it was given.
+    let _serial = serial();
+    let dir = Scratch::new("fs-readahead");
+    let path = dir.path("f");
+    let data: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 249) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+    let p = path.clone();
+    run(async move {
+        let mut file = File::options().read(true).write(true).open(&p).await.unwrap();
+        let mut chunk = [0u8; 4096];
+        for i in 0..6 {
+            file.read_exact(&mut chunk).await.unwrap();
+            assert_eq!(&chunk[..], &data[i * 4096..(i + 1) * 4096]);
+        }
+        assert_eq!(file.seek(SeekFrom::Current(0)).await.unwrap(), 6 * 4096);
+        for i in 6..9 {
+            file.read_exact(&mut chunk).await.unwrap();
+            assert_eq!(&chunk[..], &data[i * 4096..(i + 1) * 4096]);
+        }
+        file.write_all(b"XY").await.unwrap();
+        file.flush().await.unwrap();
+        let mut std = file.into_std().await.unwrap();
+        assert_eq!(std::io::Seek::stream_position(&mut std).unwrap(), 9 * 4096 + 2);
+    });
+    let now = std::fs::read(&path).unwrap();
+    assert_eq!(&now[9 * 4096..9 * 4096 + 2], b"XY");
+    assert_eq!(now.len(), 1024 * 1024);
+}

@@ -89,35 +89,68 @@ pub(super) async fn read(path: &Path) -> io::Result<Vec<u8>> {
     result
 }
 
+/// How much the first read of a whole-file read asks for, together with
+/// the `statx` (most files read whole are small: one round trip).
+const FIRST_READ: usize = 16 * 1024;
+
 async fn read_all(fd: RawFd, path: &Path) -> io::Result<Vec<u8>> {
-    let stat = run(OpKind::Statx { fd }, Vec::new(), None).await?;
+    // The size and a first chunk at once: one round trip through the ring.
+    let mut stat = submit(OpKind::Statx { fd }, Vec::new(), None)?;
+    let mut first = submit(OpKind::Read { fd }, vec![0; FIRST_READ], None)?;
+    let (mut stat_done, mut first_done) = (None, None);
+    poll_fn(|cx| {
+        if let Err(cancelled) = current::checkpoint() {
+            cancel(&stat);
+            cancel(&first);
+            return Poll::Ready(Err(io::Error::from(cancelled)));
+        }
+        if stat_done.is_none() {
+            if let Poll::Ready(done) = stat.poll_complete(cx) {
+                stat_done = Some(done);
+            }
+        }
+        if first_done.is_none() {
+            if let Poll::Ready(done) = first.poll_complete(cx) {
+                first_done = Some(done);
+            }
+        }
+        if stat_done.is_some() && first_done.is_some() {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    })
+    .await?;
+    let (stat, first) = (stat_done.expect("polled to the end"), first_done.expect("polled to the end"));
     stat.io_result().map_err(|err| with_path(err, "stat", path))?;
-    let size = stat.statx_size().unwrap_or(0);
-    let hint = usize::try_from(size).unwrap_or(usize::MAX).min(1 << 30);
-    let mut out = Vec::new();
+    let n = first.io_result().map_err(|err| with_path(err, "read", path))? as usize;
+    let mut out = first.buffer;
+    // A regular file's short read is its end: done, as most small files are.
+    if n < FIRST_READ && stat.statx_is_regular() {
+        return Ok(out);
+    }
+    if n == 0 {
+        return Ok(out);
+    }
+    let hint = usize::try_from(stat.statx_size().unwrap_or(0)).unwrap_or(usize::MAX).min(1 << 30);
     let max = super::file::DEFAULT_MAX_BUF_SIZE;
-    // The size first (if `statx` knew it), then a small probe for the end.
-    let mut chunk = if hint == 0 { 8192 } else { hint.min(max) };
+    out.reserve(hint.saturating_sub(out.len()));
     loop {
+        // What is left by the size, a probe for the end of the file, or
+        // more for a file longer than it said (or one that does not say).
+        let chunk = if out.len() < hint {
+            (hint - out.len()).min(max)
+        } else if out.len() == hint && hint > 0 {
+            32
+        } else {
+            8192.max(out.len() / 2).min(max)
+        };
         let done = run(OpKind::Read { fd }, vec![0; chunk], None).await?;
         let n = done.io_result().map_err(|err| with_path(err, "read", path))? as usize;
         if n == 0 {
             return Ok(out);
         }
-        if out.is_empty() && done.buffer.len() == n && n >= hint {
-            out = done.buffer;
-        } else {
-            out.extend_from_slice(&done.buffer);
-        }
-        // What is left by the size, a probe for the end of the file, or
-        // more for a file that is longer than it said.
-        chunk = if out.len() < hint {
-            (hint - out.len()).min(max)
-        } else if out.len() == hint && hint > 0 {
-            32
-        } else {
-            8192.max(n).min(max)
-        };
+        out.extend_from_slice(&done.buffer);
     }
 }
 

@@ -193,6 +193,20 @@ impl Completed {
         }
     }
 
+    /// Whether a `Statx` found a regular file.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn statx_is_regular(&self) -> bool {
+        self.statx_struct().is_some_and(|stx| u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFREG)
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn statx_struct(&self) -> Option<&libc::statx> {
+        let raw = self.statx.as_ref()?;
+        // SAFETY: the buffer is 256 bytes, 8-aligned, as `struct statx`;
+        // the kernel filled it before the completion was published.
+        Some(unsafe { &*(raw.as_ptr() as *const libc::statx) })
+    }
+
     /// The file size a `Statx` found.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub fn statx_size(&self) -> Option<u64> {
