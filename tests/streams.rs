@@ -816,8 +816,16 @@ fn unix_streams() {
             assert!(matches!(writer.peer_addr(), Some(Address::Unix(_))));
             writer.close();
             writer.wait_closed().await.unwrap();
+            assert!(p.exists());
             server.close();
             server.wait_closed().await.unwrap();
+            assert!(!p.exists(), "closing the server removed its socket file");
+            // Binding where a socket file is left over is an error naming it.
+            let stale = std::os::unix::net::UnixListener::bind(&p).unwrap();
+            drop(stale);
+            let err = start_unix_server(echo, &p).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err}");
+            assert!(err.to_string().contains("sock"), "{err}");
         })
         .unwrap();
     });

@@ -159,16 +159,26 @@ where
 }
 
 /// [`start_server`] on a Unix socket bound at `path` (asyncio's
-/// `start_unix_server`).
+/// `start_unix_server`). When the server is closed, the socket file is
+/// removed if it is still the one bound here (asyncio 3.13's
+/// `cleanup_socket=True`).
 pub async fn start_unix_server<F, Fut>(client_connected: F, path: impl AsRef<Path>) -> io::Result<Server>
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    use std::os::unix::fs::MetadataExt;
     crate::runtime::current::checkpoint()?;
-    let listener = UnixListener::bind(path)?;
+    let path = path.as_ref();
+    let listener = UnixListener::bind(path)
+        .map_err(|err| io::Error::new(err.kind(), format!("error while attempting to bind on {path:?}: {err}")))?;
     let local = Address::Unix(listener.local_addr()?);
-    server::serve(vec![(listener, local)], client_connected, DEFAULT_LIMIT)
+    let inode = std::fs::symlink_metadata(path).map(|m| m.ino()).ok();
+    let server = server::serve(vec![(listener, local)], client_connected, DEFAULT_LIMIT)?;
+    if let Some(inode) = inode {
+        server.remove_on_close(path.to_owned(), inode);
+    }
+    Ok(server)
 }
 
 /// Serves an already bound `listener` of any kind (a simulated one, a

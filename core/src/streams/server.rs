@@ -56,6 +56,8 @@ struct State {
     active: usize,
     /// `serve_forever` and `wait_closed` waiters.
     waiters: Vec<Waker>,
+    /// A Unix socket file to remove at close, if it is still this inode.
+    socket_file: Option<(std::path::PathBuf, u64)>,
 }
 
 impl fmt::Debug for Server {
@@ -115,6 +117,7 @@ where
             clients: Vec::new(),
             active: 0,
             waiters: Vec::new(),
+            socket_file: None,
         }),
     });
     let callback = Rc::new(client_connected);
@@ -196,6 +199,14 @@ impl Server {
         for acceptor in &state.acceptors {
             acceptor.cancel();
         }
+        if let Some((path, inode)) = state.socket_file.take() {
+            use std::os::unix::fs::{FileTypeExt, MetadataExt};
+            // Only our socket: someone may have bound a new one there since.
+            let ours = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket() && m.ino() == inode);
+            if ours {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
         state.waiters.drain(..).for_each(Waker::wake);
     }
 
@@ -248,6 +259,12 @@ impl Server {
             self.close();
         }
         served
+    }
+
+    /// Removes the Unix socket file at `path` when the server is closed,
+    /// if it is still inode `inode`.
+    pub(super) fn remove_on_close(&self, path: std::path::PathBuf, inode: u64) {
+        self.inner.state.borrow_mut().socket_file = Some((path, inode));
     }
 
     /// How many client tasks are running.
