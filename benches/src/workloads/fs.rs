@@ -5,8 +5,8 @@
 //! * W16b — whole-file reads of small (4 KiB) files, `fs::read`; one op = one file, cycling over 100 files.
 //! * W16c — a 4 KiB write and an `fsync` (`write_all` + `sync_all`); one op = one pair.
 //!
-//! The files live in the system's temporary directory and are written once, outside the measured time; reads come
-//! from the page cache. corio runs on the pool (`corio`) and with io_uring operations (`corio-uring`).
+//! The files live in `corio-bench-fs` in the system's temporary directory, written once (outside the measured time)
+//! and reused by later runs; reads come from the page cache. corio runs on the pool (`corio`) and with io_uring operations (`corio-uring`).
 
 use super::rt;
 use crate::harness::{Runtime, Workload};
@@ -26,17 +26,21 @@ const BIG: usize = 256 * 1024 * 1024;
 const SMALL: usize = 4096;
 const SMALL_FILES: usize = 100;
 
+/// One directory for every run (the files are reused, not piled up).
 fn dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("corio-bench-fs-{}", std::process::id()));
+    let dir = std::env::temp_dir().join("corio-bench-fs");
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     dir
 }
 
-/// The 256 MiB file, written once.
+/// The 256 MiB file, written once per machine.
 fn big_file() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let path = dir().join("big.bin");
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == BIG as u64) {
+            return path;
+        }
         let chunk: Vec<u8> = (0..CHUNK).map(|i| i as u8).collect();
         let mut file = std::fs::File::create(&path).expect("create");
         for _ in 0..BIG / CHUNK {

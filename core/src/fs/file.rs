@@ -76,7 +76,7 @@ pub(super) const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
 /// use std::io::SeekFrom;
 ///
 /// let path = std::env::temp_dir().join(format!("corio-file-doc-{}", std::process::id()));
-/// let mut file = File::create(&path).await?;
+/// let mut file = File::options().read(true).write(true).create(true).truncate(true).open(&path).await?;
 /// file.write_all(b"0123456789").await?;
 /// file.seek(SeekFrom::Start(4)).await?;
 /// let mut four = [0u8; 4];
