@@ -27,7 +27,7 @@
 //! # Ok::<_, std::io::Error>(()) }).unwrap().unwrap();
 //! ```
 //!
-//! * Free functions: [`read`], [`read_to_string`], [`write`], [`copy`],
+//! * Free functions: [`read`], [`read_to_string`], [`write`](fn@write), [`copy`],
 //!   [`rename`], [`remove_file`], [`remove_dir`], [`remove_dir_all`],
 //!   [`create_dir`], [`create_dir_all`], [`metadata`], [`symlink_metadata`],
 //!   [`read_dir`], [`canonicalize`], [`read_link`], [`hard_link`],

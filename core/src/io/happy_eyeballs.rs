@@ -14,24 +14,6 @@
 //! # drop(stream); Ok(()) }
 //! ```
 //!
-//! # The algorithm
-//!
-//! 1. Resolve the name on the blocking pool ([`Resolver`]).
-//! 2. Order the addresses: with `interleave` n ≥ 1, the first n addresses
-//!    of the first family, then one of each family in turn (asyncio's
-//!    `_interleave_addrinfos`); with 0, the resolver's order.
-//! 3. Start the first attempt. Start the next one when the delay has passed
-//!    since the last start, or at once when an attempt fails.
-//! 4. The first attempt to connect wins; the others are dropped at once,
-//!    which closes their sockets (a handshake in flight is abandoned, a
-//!    finished one is closed).
-//! 5. If every attempt fails, the error names each address and its error
-//!    (a single address's error is returned as it is).
-//!
-//! With `delay(None)` the attempts run one after another, as asyncio does
-//! without `happy_eyeballs_delay` (and as a black-holed first address then
-//! stalls the connect until it times out).
-//!
 //! Every wait is a checkpoint: cancelling the task drops every attempt.
 
 use super::resolve::{Resolver, ToSocketAddrs};
@@ -46,7 +28,28 @@ use std::task::Poll;
 use std::time::Duration;
 
 /// Happy Eyeballs connection settings (RFC 8305; asyncio's
-/// `happy_eyeballs_delay` and `interleave`). See the [module docs](self).
+/// `happy_eyeballs_delay` and `interleave`).
+///
+/// # The algorithm
+///
+/// 1. Resolve the name on the blocking pool ([`Resolver`]).
+/// 2. Order the addresses: with `interleave` n ≥ 1, the first n − 1
+///    addresses of the first family, then one of each family in turn (asyncio's
+///    `_interleave_addrinfos`); with 0, the resolver's order.
+/// 3. Start the first attempt. Start the next one when the delay has passed
+///    since the last start, or at once when an attempt fails.
+/// 4. The first attempt to connect wins; the others are dropped at once,
+///    which closes their sockets (a handshake in flight is abandoned, a
+///    finished one is closed).
+/// 5. If every attempt fails, the error names each address and its error
+///    (a single address's error is returned as it is).
+///
+/// With `delay(None)` the attempts run one after another, as asyncio does
+/// without `happy_eyeballs_delay` (and as a black-holed first address then
+/// stalls the connect until it times out).
+///
+///
+/// Every wait is a checkpoint: cancelling the task drops every attempt.
 ///
 /// ```
 /// use corio_core::io::HappyEyeballs;
@@ -107,7 +110,7 @@ impl HappyEyeballs {
         self.delay
     }
 
-    /// Orders `addrs` for the race (see the [module docs](self), step 2).
+    /// Orders `addrs` for the race (step 2 of the algorithm above).
     pub fn order(&self, addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
         if self.interleave == 0 || addrs.len() < 2 {
             return addrs;

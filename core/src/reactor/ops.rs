@@ -29,7 +29,7 @@
 //! * An abandoned operation's result is dropped when it completes — and a
 //!   descriptor an abandoned `Open` got is closed then, so nothing leaks.
 //! * Dropping an `Op` does not cancel the kernel's work (a file's
-//!   write-behind must land); [`Op::cancel`] asks the reactor to stop it
+//!   write-behind must land); [`Completions::cancel`] asks the reactor to stop it
 //!   early, and the completion still comes (with `ECANCELED`).
 //! * A reactor dropped with operations in flight leaks their memory rather
 //!   than free what the kernel may still write (io_uring's teardown is

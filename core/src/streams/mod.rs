@@ -41,7 +41,7 @@
 //! * [`open_connection`] / [`open_connection_with`]: a host name resolved
 //!   on the blocking pool, Happy Eyeballs over its addresses.
 //! * [`start_server`], [`start_unix_server`], [`start_server_on`] (any
-//!   [`Listener`](crate::io::Listener)): a [`Server`].
+//!   [`Listener`]): a [`Server`].
 //! * [`pair`]: a reader and a writer over any [`Transport`] (a stream of
 //!   your own, or the mock backend's simulated ones).
 //!
