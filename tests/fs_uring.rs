@@ -281,3 +281,34 @@ fn faults_on_the_ring_are_clear_errors() {
         .unwrap();
     });
 }
+
+#[test]
+fn whole_file_reads_of_every_size_and_a_fifo() {
+    // The ring's `fs::read` reads 16 KiB and probes just past it at once,
+    // asks `statx` only for larger files, and reads a FIFO (no offsets)
+    // sequentially.
+    let _serial = serial();
+    let Some(lp) = uring_loop() else { return };
+    let dir = Scratch::new("uring-sizes");
+    let d = dir.0.clone();
+    lp.block_on(async move {
+        for size in [0, 1, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 16 * 1024 + 32, 16 * 1024 + 33, 3 * 1024 * 1024 + 7]
+        {
+            let data: Vec<u8> = (0..size).map(|i| (i % 241) as u8).collect();
+            let path = d.join(format!("f{size}"));
+            std::fs::write(&path, &data).unwrap();
+            assert!(fs::read(&path).await.unwrap() == data, "size {size}");
+        }
+        let fifo = d.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads the path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(fifo, b"through a fifo").unwrap())
+        };
+        assert_eq!(fs::read(&fifo).await.unwrap(), b"through a fifo");
+        writer.join().unwrap();
+    })
+    .unwrap();
+}

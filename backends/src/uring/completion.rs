@@ -42,7 +42,12 @@ impl InFlight {
     pub(super) fn start(&mut self, op: OpRef) -> io::Result<squeue::Entry> {
         let token = OP_BIT | (self.next % (CANCEL_TOKEN & !OP_BIT));
         self.next = self.next.wrapping_add(1);
-        let entry = entry(&op)?.user_data(token);
+        let mut entry = entry(&op)?.user_data(token);
+        if op.links_next() {
+            // The next entry of the batch waits for this one, short read or
+            // not (a plain link would cancel it after a short read).
+            entry = entry.flags(squeue::Flags::IO_HARDLINK);
+        }
         op.set_id(token);
         self.ops.insert(token, op);
         Ok(entry)

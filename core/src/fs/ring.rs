@@ -22,9 +22,14 @@ pub(super) fn available() -> bool {
 /// Submits an operation to the running loop's reactor.
 pub(super) fn submit(kind: OpKind, buffer: Vec<u8>, keep_alive: Option<Arc<dyn Send + Sync>>) -> io::Result<Op> {
     let (op, ring) = Op::new(kind, buffer, keep_alive);
-    current::with_running(|l| l.submit_op(ring))
-        .ok_or_else(|| io::Error::other("corio::fs: no event loop is running on this thread"))??;
+    submit_ref(ring)?;
     Ok(op)
+}
+
+/// Hands the ring's side of an operation to the running loop's reactor.
+fn submit_ref(ring: crate::reactor::ops::OpRef) -> io::Result<()> {
+    current::with_running(|l| l.submit_op(ring))
+        .ok_or_else(|| io::Error::other("corio::fs: no event loop is running on this thread"))?
 }
 
 /// Runs an operation to its end (a checkpoint). Cancelled, the operation
@@ -89,64 +94,75 @@ pub(super) async fn read(path: &Path) -> io::Result<Vec<u8>> {
     result
 }
 
-/// How much the first read of a whole-file read asks for, together with
-/// the `statx` (most files read whole are small: one round trip).
+/// How much the first read of a whole-file read asks for: most files read
+/// whole are smaller.
 const FIRST_READ: usize = 16 * 1024;
 
+/// The probe that finds the end of a file that fit in the first read.
+const PROBE: usize = 32;
+
+/// Reads `fd` (just opened) to its end, at the file position, as
+/// `std::fs::read` does.
+///
+/// The first read and a probe after it go out together, the probe linked
+/// to wait for the read: a file that fits in the first read costs one round
+/// trip through the ring. A larger one asks `statx` for its size (`statx`
+/// runs on io_uring's worker threads, so only then) and reads the rest in as
+/// few reads as it can. Pipes and FIFOs are read the same way.
 async fn read_all(fd: RawFd, path: &Path) -> io::Result<Vec<u8>> {
-    // The size and a first chunk at once: one round trip through the ring.
-    let mut stat = submit(OpKind::Statx { fd }, Vec::new(), None)?;
-    let mut first = submit(OpKind::Read { fd }, vec![0; FIRST_READ], None)?;
-    let (mut stat_done, mut first_done) = (None, None);
+    let named = |err| with_path(err, "read", path);
+    let (mut first, first_ring) = Op::new(OpKind::Read { fd }, vec![0; FIRST_READ], None);
+    let (mut probe, probe_ring) = Op::new(OpKind::Read { fd }, vec![0; PROBE], None);
+    first_ring.link_next();
+    submit_ref(first_ring)?;
+    if let Err(err) = submit_ref(probe_ring) {
+        drop(first); // abandoned: dropped when it completes
+        return Err(err);
+    }
+    let (mut first_done, mut probe_done) = (None, None);
     poll_fn(|cx| {
         if let Err(cancelled) = current::checkpoint() {
-            cancel(&stat);
             cancel(&first);
+            cancel(&probe);
             return Poll::Ready(Err(io::Error::from(cancelled)));
-        }
-        if stat_done.is_none() {
-            if let Poll::Ready(done) = stat.poll_complete(cx) {
-                stat_done = Some(done);
-            }
         }
         if first_done.is_none() {
             if let Poll::Ready(done) = first.poll_complete(cx) {
                 first_done = Some(done);
             }
         }
-        if stat_done.is_some() && first_done.is_some() {
+        if probe_done.is_none() {
+            if let Poll::Ready(done) = probe.poll_complete(cx) {
+                probe_done = Some(done);
+            }
+        }
+        if first_done.is_some() && probe_done.is_some() {
             Poll::Ready(Ok(()))
         } else {
             Poll::Pending
         }
     })
     .await?;
-    let (stat, first) = (stat_done.expect("polled to the end"), first_done.expect("polled to the end"));
-    stat.io_result().map_err(|err| with_path(err, "stat", path))?;
-    let n = first.io_result().map_err(|err| with_path(err, "read", path))? as usize;
+    let (first, probe) = (first_done.expect("polled to the end"), probe_done.expect("polled to the end"));
+    let n = first.io_result().map_err(named)? as usize;
     let mut out = first.buffer;
-    // A regular file's short read is its end: done, as most small files are.
-    if n < FIRST_READ && stat.statx_is_regular() {
-        return Ok(out);
+    let probed = probe.io_result().map_err(named)? as usize;
+    if probed == 0 && n < FIRST_READ {
+        return Ok(out); // it fit
     }
-    if n == 0 {
-        return Ok(out);
+    out.extend_from_slice(&probe.buffer);
+    let mut hint = 0;
+    if n == FIRST_READ && probed == PROBE {
+        let stat = run(OpKind::Statx { fd }, Vec::new(), None).await?;
+        stat.io_result().map_err(|err| with_path(err, "stat", path))?;
+        hint = usize::try_from(stat.statx_size().unwrap_or(0)).unwrap_or(usize::MAX).min(1 << 30);
+        out.reserve(hint.saturating_sub(out.len()));
     }
-    let hint = usize::try_from(stat.statx_size().unwrap_or(0)).unwrap_or(usize::MAX).min(1 << 30);
     let max = super::file::DEFAULT_MAX_BUF_SIZE;
-    out.reserve(hint.saturating_sub(out.len()));
     loop {
-        // What is left by the size, a probe for the end of the file, or
-        // more for a file longer than it said (or one that does not say).
-        let chunk = if out.len() < hint {
-            (hint - out.len()).min(max)
-        } else if out.len() == hint && hint > 0 {
-            32
-        } else {
-            8192.max(out.len() / 2).min(max)
-        };
+        let chunk = if out.len() < hint { (hint - out.len()).min(max) } else { 8192.max(out.len() / 2).min(max) };
         let done = run(OpKind::Read { fd }, vec![0; chunk], None).await?;
-        let n = done.io_result().map_err(|err| with_path(err, "read", path))? as usize;
+        let n = done.io_result().map_err(named)? as usize;
         if n == 0 {
             return Ok(out);
         }

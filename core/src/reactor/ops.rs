@@ -135,6 +135,9 @@ struct Inner {
     _keep_alive: Option<std::sync::Arc<dyn Send + Sync>>,
     /// The reactor's name for it (for `cancel`), set at submission.
     id: std::sync::atomic::AtomicU64,
+    /// The operation submitted next starts only after this one has ended,
+    /// whatever its result (io_uring's `IOSQE_IO_HARDLINK`).
+    link_next: std::sync::atomic::AtomicBool,
 }
 
 // SAFETY: the cells are accessed by one side at a time, as the state word
@@ -178,7 +181,7 @@ pub struct Completed {
     /// The system call's result: `>= 0` success (bytes, a descriptor, 0),
     /// `< 0` a negated `errno`.
     pub result: i32,
-    /// The data buffer (for `Read`, truncated to the bytes read).
+    /// The data buffer (for reads, truncated to the bytes read).
     pub buffer: Vec<u8>,
     statx: Option<Box<[u64; STATX_BYTES / 8]>>,
 }
@@ -247,6 +250,7 @@ impl Op {
             waker: Mutex::new(None),
             _keep_alive: keep_alive,
             id: std::sync::atomic::AtomicU64::new(u64::MAX),
+            link_next: std::sync::atomic::AtomicBool::new(false),
         });
         (Op { inner: Some(inner.clone()) }, OpRef { inner })
     }
@@ -317,6 +321,18 @@ impl OpRef {
     /// What to do.
     pub fn kind(&self) -> &OpKind {
         &self.inner.kind
+    }
+
+    /// Makes the operation submitted right after this one wait until this
+    /// one has ended, whatever its result (a chain: two reads at the file
+    /// position in order, submitted together).
+    pub fn link_next(&self) {
+        self.inner.link_next.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the next operation waits for this one ([`OpRef::link_next`]).
+    pub fn links_next(&self) -> bool {
+        self.inner.link_next.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Records the reactor's name for the operation.
