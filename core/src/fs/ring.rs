@@ -84,8 +84,9 @@ pub(super) async fn open(path: &Path, flags: i32, mode: u32) -> io::Result<Owned
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// Reads a whole file: open, `statx` for its size, reads until end of
-/// file, close — each an io_uring operation.
+/// Reads a whole file: open, a first read and a linked probe, `statx` and
+/// further reads only for a larger file, close — each an io_uring
+/// operation.
 pub(super) async fn read(path: &Path) -> io::Result<Vec<u8>> {
     let fd = open(path, libc::O_RDONLY, 0).await?;
     let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);

@@ -34,6 +34,10 @@
 //! * A reactor dropped with operations in flight leaks their memory rather
 //!   than free what the kernel may still write (io_uring's teardown is
 //!   asynchronous).
+//! * Operations submitted one after another go to the kernel together (one
+//!   batch per loop iteration); [`OpRef::link_next`] makes the next one wait
+//!   for this one to end, whatever its result (two reads at the file
+//!   position, in order, in one round trip).
 //!
 //! The same rules serve operations that complete more than once (multishot
 //! accept or receive, batched sends): the ring keeps its `OpRef` while the
