@@ -119,15 +119,10 @@ default_handler_skips_log | cargo test -p corio --test debugging -- d2_
 shutdown_skips_grace      | cargo test -p corio --test debugging -- teardown_
 shutdown_ignores_late_tasks | cargo test -p corio --test debugging -- teardown_lets_cleanup
 task_span_not_entered     | cargo test -p corio --features tracing --test tracing_spans
-# The toolbox (issue 23): names, files, processes, streams.
+# The toolbox (issue 23): the loom models of names, processes and io_uring operations.
 lookup_slot_freed_on_cancel    | loom cargo test -p corio-verify --release --test loom_lookup -- a_cancelled_lookup
 gate_cancel_swallows_call      | loom cargo test -p corio-verify --release --test loom_lookup -- a_called_waiter
 hub_register_after_look        | loom cargo test -p corio-core --release --lib -- process::hub::loom_model
-eyeballs_no_stagger            | cargo test -p corio --test net_lookup -- sim_
-file_write_skips_seek_back     | cargo test -p corio --test fs -- a_write_after_a_read_in_flight
-child_drop_forgets             | cargo test -p corio --test process -- no_zombie_after_drop
-writer_never_pauses            | cargo test -p corio --test streams -- drain_waits
-readuntil_overrun_drops_buffer | cargo test -p corio --test streams -- test_readuntil_limit_found_sep
 op_abandon_frees_buffer        | loom cargo test -p corio-verify --release --test loom_uring_op -- a_cancelled_read
 op_publish_before_result       | loom cargo test -p corio-verify --release --test loom_uring_op -- a_completed_read
 EOF

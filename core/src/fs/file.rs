@@ -630,10 +630,6 @@ impl File {
             }
             let mut buf = self.take_buf();
             let seek = (!buf.is_empty()).then(|| SeekFrom::Current(buf.discard_read()));
-            // MUTANT (tests/fs.rs): the write forgets the read-ahead bytes it
-            // dropped, so it lands after them instead of where the caller is.
-            #[cfg(corio_mutant = "file_write_skips_seek_back")]
-            let seek: Option<SeekFrom> = seek.and(None);
             let n = buf.copy_from(src, self.max_buf_size);
             if self.use_ring() {
                 if let Some(seek) = seek {

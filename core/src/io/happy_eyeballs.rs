@@ -192,10 +192,6 @@ impl HappyEyeballs {
                 return false;
             };
             attempts.push((addr, Box::pin(connect(addr))));
-            // MUTANT (tests/net_lookup.rs, happy eyeballs on the simulated
-            // network): no stagger, every address at once.
-            #[cfg(corio_mutant = "eyeballs_no_stagger")]
-            let delay = Duration::ZERO;
             *stagger = Some(Box::pin(crate::time::sleep(delay)));
             true
         };

@@ -264,9 +264,6 @@ impl Drop for Child {
         if let Watch::Sigchld { hub, slot: Some(id) } = &self.watch {
             hub.unregister(*id);
         }
-        // MUTANT (tests/process.rs): a dropped child is forgotten, and
-        // stays a zombie once it exits.
-        #[cfg(not(corio_mutant = "child_drop_forgets"))]
         orphans::adopt(self.pid);
     }
 }

@@ -221,10 +221,6 @@ impl StreamReader {
                             }
                         }
                     }
-                    // MUTANT (tests/streams.rs): giving up drops the buffer,
-                    // which asyncio keeps for the caller to read.
-                    #[cfg(corio_mutant = "readuntil_overrun_drops_buffer")]
-                    self.take(self.buffered());
                     return Poll::Ready(Err(ReadError::LimitOverrun(LimitOverrunError {
                         message: "Separator is not found, and chunk exceed the limit",
                         consumed: offset,

@@ -333,9 +333,6 @@ impl Inner {
             state.start = 0;
         }
         state.buf.extend_from_slice(data);
-        // MUTANT (tests/streams.rs): the writer never pauses, so drain
-        // returns at once however much is queued.
-        #[cfg(not(corio_mutant = "writer_never_pauses"))]
         if state.pending() > state.high {
             state.paused = true;
         }
