@@ -56,11 +56,12 @@
 #[path = "macro_support.rs"]
 pub mod __private;
 mod policy;
+mod select_support;
 
 use std::future::Future;
 use std::io;
 
-pub use corio_macros::{main, test};
+pub use corio_macros::{join, main, select, test, try_join};
 pub use policy::{get_event_loop, get_running_loop, set_event_loop, NoEventLoop, NoRunningLoop};
 
 pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, structured, sync, task};

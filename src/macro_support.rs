@@ -14,6 +14,8 @@ use corio_core::context::ContextStore;
 use corio_core::reactor::Reactor;
 use std::future::Future;
 
+pub use crate::select_support::{select_start, MaybeDone};
+
 /// How many loops (`loops = N`, `multi_loop`, or neither).
 #[derive(Debug, Clone, Copy)]
 pub enum Loops {
