@@ -231,6 +231,13 @@ impl Raw {
                 if access == Access::Write {
                     queue.writers.retain(|&seq| seq != key.seq());
                     // Readers queued behind it may go now.
+                    // MUTANT (prop_sync_rwlock): they stay queued until the
+                    // next release.
+                    #[cfg(corio_mutant = "rwlock_writer_leave_no_regrant")]
+                    if queue.list.is_empty() {
+                        self.state.fetch_and(!WAITERS, Ordering::Release);
+                    }
+                    #[cfg(not(corio_mutant = "rwlock_writer_leave_no_regrant"))]
                     self.grant_and_unlock(queue);
                 } else if queue.list.is_empty() {
                     self.state.fetch_and(!WAITERS, Ordering::Release);

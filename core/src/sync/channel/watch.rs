@@ -131,6 +131,10 @@ impl<T> Shared<T> {
     fn modify<R>(&self, f: impl FnOnce(&mut T) -> (bool, R)) -> R {
         let mut value = self.value.write().unwrap_or_else(|e| e.into_inner());
         let (changed, out) = f(&mut value);
+        // MUTANT (prop_sync_watch): a modification that changed nothing still
+        // counts as a new version.
+        #[cfg(corio_mutant = "watch_unmodified_counts")]
+        let changed = changed || true;
         if !changed {
             return out;
         }
