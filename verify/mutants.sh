@@ -84,6 +84,17 @@ condition_cancel_skips_relock | cargo test -p corio-verify --release --test prop
 barrier_cancel_keeps_count | cargo test -p corio-verify --release --test prop_sync_barrier
 mpsc_sender_keeps_slot     | cargo test -p corio-verify --release --test prop_sync_mpsc
 
+# The everyday toolbox (issue 22): Mutex<T>, RwLock<T>, Notify, broadcast, watch, interval.
+mutex_owned_guard_leaks         | loom cargo test -p corio-verify --release --test loom_toolbox -- mutex_owned_hand_over
+rwlock_release_no_grant         | loom cargo test -p corio-verify --release --test loom_toolbox -- rwlock_writer_behind_readers
+notify_permit_race              | loom cargo test -p corio-verify --release --test loom_toolbox -- notify_one_before_or_after_the_wait
+broadcast_close_no_wake         | loom cargo test -p corio-verify --release --test loom_toolbox -- broadcast_lag_and_close
+watch_wake_before_version       | loom cargo test -p corio-verify --release --test loom_toolbox -- watch_changed_sees_every_send
+rwlock_writer_leave_no_regrant  | cargo test -p corio-verify --release --test prop_sync_rwlock
+broadcast_lag_unreported        | cargo test -p corio-verify --release --test prop_sync_broadcast
+watch_unmodified_counts         | cargo test -p corio-verify --release --test prop_sync_watch
+interval_burst_skips            | cargo test -p corio --test toolbox_time -- missed_ticks
+
 # Call contracts (verify/tests/mock_*.rs).
 poll_every_iteration      | cargo test -p corio-verify --release --test mock_reactor_calls
 notify_always             | cargo test -p corio-verify --release --test mock_reactor_calls

@@ -157,7 +157,7 @@ impl Interval {
             }
         }
         self.deadline = None;
-        self.next = Some(self.after(due, current::time()));
+        self.next = Some(self.after(due, now));
         Poll::Ready(Ok(due))
     }
 
