@@ -49,6 +49,16 @@
 //! [`timeout()`]; `wait_for`, `shield`, `gather`, `wait`, `as_completed` →
 //! the same names; trio's cancel scopes → [`CancelScope`]. The full map is
 //! in `docs/semantics.md`.
+//!
+//! # tokio names
+//!
+//! tokio's everyday toolbox has the same names here: [`sync::Mutex`],
+//! [`sync::RwLock`], [`sync::Notify`], [`sync::broadcast`], [`sync::watch`],
+//! [`sync::mpsc`], [`sync::oneshot`], [`time::interval`],
+//! [`select!`](macro@select), [`join!`](macro@join),
+//! [`try_join!`](macro@try_join). Every wait among them is a checkpoint that
+//! reports a cancel as an error (`lock().await?`), the one shape difference
+//! from tokio.
 
 #![warn(missing_docs)]
 
@@ -61,7 +71,101 @@ mod select_support;
 use std::future::Future;
 use std::io;
 
-pub use corio_macros::{join, main, select, test, try_join};
+pub use corio_macros::{main, test};
+
+/// Waits on several futures at once; the first to complete whose output
+/// matches its pattern runs its handler, and the others are dropped
+/// (tokio's `select!`).
+///
+/// ```text
+/// corio::select! {
+///     biased;                                      // optional: poll the branches in order
+///     <pattern> = <future> [, if <precondition>] => <handler>,
+///     ...
+///     else => <handler>,                           // optional: when every branch is disabled
+/// }
+/// ```
+///
+/// 1. Every `, if` precondition is evaluated; a false one disables its
+///    branch. Every future expression is evaluated (also a disabled
+///    branch's: it is never polled).
+/// 2. The enabled futures are polled in place, starting from a branch that
+///    rotates with every `select!` on the thread (fair without randomness,
+///    so runs are reproducible), or in order with `biased;`.
+/// 3. When one completes, its output is matched against its pattern: a
+///    match drops every other future, *then* runs the handler (so the
+///    handler may use what the losers borrowed); a mismatch disables the
+///    branch and the others go on.
+/// 4. When every branch is disabled, the `else` handler runs. A `select!`
+///    whose every branch *can* be disabled (a precondition, or a pattern
+///    that may not match) must have an `else`: that is checked when it
+///    compiles (tokio panics at run time instead).
+///
+/// `select!` itself is not a checkpoint: a cancel of the task reaches the
+/// branches' own corio futures, whose `Err(Cancelled)` then wins like any
+/// output. **A losing branch is dropped**: use futures whose docs say they
+/// are cancel-safe (every corio wait says; see the table in
+/// `docs/semantics.md`), or pass `&mut fut` to keep a future across
+/// iterations.
+///
+/// ```
+/// use corio::sync::mpsc;
+/// use std::time::Duration;
+///
+/// # corio::builder().unwrap().clock(corio::clock::VirtualClock::new()).build().block_on(async {
+/// let (tx, mut rx) = mpsc::channel(8).unwrap();
+/// corio::spawn(async move {
+///     for i in 0..3 {
+///         tx.send(i).await.unwrap();
+///     }
+/// })
+/// .detach();
+/// let mut ticks = corio::time::interval(Duration::from_secs(1)).unwrap();
+/// let (mut got, mut idle) = (Vec::new(), 0);
+/// loop {
+///     corio::select! {
+///         biased;
+///         Ok(Some(v)) = rx.recv() => got.push(v),  // disabled once the channel ends
+///         _ = ticks.tick(), if idle < 2 => idle += 1,
+///         else => break,
+///     }
+/// }
+/// assert_eq!(got, [0, 1, 2]);
+/// # }).unwrap();
+/// ```
+pub use corio_macros::select;
+
+/// Waits for every future, polled concurrently in argument order, and
+/// returns their outputs as a tuple (tokio's `join!`). Not a checkpoint
+/// itself; cancellation reaches the futures' own checkpoints.
+///
+/// ```
+/// use std::time::Duration;
+/// # corio::builder().unwrap().clock(corio::clock::VirtualClock::new()).build().block_on(async {
+/// let t0 = corio::time();
+/// let (a, b) = corio::join!(
+///     async { corio::sleep(Duration::from_secs(2)).await.map(|()| "a") },
+///     async { corio::sleep(Duration::from_secs(1)).await.map(|()| 2) },
+/// );
+/// assert_eq!((a.unwrap(), b.unwrap()), ("a", 2));
+/// assert_eq!(corio::time() - t0, Duration::from_secs(2)); // at the same time
+/// # }).unwrap();
+/// ```
+pub use corio_macros::join;
+
+/// Waits for every future returning `Result<T, E>` (one `E` for all):
+/// `Ok` with the tuple of values, or the first `Err`, after which the
+/// others are dropped (tokio's `try_join!`).
+///
+/// ```
+/// # corio::builder().unwrap().build().block_on(async {
+/// let both: Result<(u8, &str), String> = corio::try_join!(async { Ok(1) }, async { Ok("two") });
+/// assert_eq!(both, Ok((1, "two")));
+/// let failed: Result<(u8, u8), String> = corio::try_join!(async { Ok(1) }, async { Err("no".to_string()) });
+/// assert_eq!(failed, Err("no".to_string()));
+/// # }).unwrap();
+/// ```
+pub use corio_macros::try_join;
 pub use policy::{get_event_loop, get_running_loop, set_event_loop, NoEventLoop, NoRunningLoop};
 
 pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, structured, sync, task};

@@ -22,7 +22,8 @@ fn run(name: &str) -> Vec<String> {
 fn periodic_ticks_on_schedule_and_skips_what_it_missed() {
     let lines = run("periodic");
     assert_eq!(lines.last().map(String::as_str), Some(format!("shutdown after {} beats", lines.len() - 1).as_str()));
-    let at = |line: &str| line.split("scheduled at").nth(1).and_then(|s| s.split("ms").next()).map(|s| s.trim().to_string());
+    let at =
+        |line: &str| line.split("scheduled at").nth(1).and_then(|s| s.split("ms").next()).map(|s| s.trim().to_string());
     let scheduled: Vec<u64> = lines.iter().filter_map(|l| at(l)).map(|ms| ms.parse().unwrap()).collect();
     assert_eq!(scheduled[..3], [0, 100, 200], "{lines:#?}");
     assert!(scheduled.windows(2).all(|w| w[0] < w[1] && w[1] % 100 == 0), "on the schedule: {lines:#?}");

@@ -153,7 +153,10 @@ fn the_stream_yields_ticks() {
 #[test]
 fn bad_periods_zero_is_an_error_and_max_never_ticks_twice() {
     assert_eq!(interval(Duration::ZERO).unwrap_err(), ZeroPeriod);
-    assert_eq!(interval_at(Instant::now(), Duration::ZERO).unwrap_err().to_string(), "an interval needs a period greater than zero");
+    assert_eq!(
+        interval_at(Instant::now(), Duration::ZERO).unwrap_err().to_string(),
+        "an interval needs a period greater than zero"
+    );
     vloop()
         .block_on(async {
             let mut iv = interval(Duration::MAX).unwrap();

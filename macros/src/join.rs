@@ -24,9 +24,10 @@ pub(crate) fn expand(input: TokenStream, fallible: bool) -> TokenStream {
     let cx = format_ident!("__corio_cx", span = site);
     let done = format_ident!("__corio_done", span = site);
     let names: Vec<_> = (0..futures.len()).map(|i| format_ident!("__corio_future_{}", i, span = site)).collect();
-    let pins = futures.iter().zip(&names).map(|(future, name)| {
-        quote!(let mut #name = ::core::pin::pin!(::corio::__private::MaybeDone::new(#future));)
-    });
+    let pins = futures
+        .iter()
+        .zip(&names)
+        .map(|(future, name)| quote!(let mut #name = ::core::pin::pin!(::corio::__private::MaybeDone::new(#future));));
     let (polls, output) = if fallible {
         let polls = names.iter().map(|name| {
             quote! {

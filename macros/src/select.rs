@@ -164,8 +164,10 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         return match select.otherwise {
             // Nothing to wait for: the `else` branch runs.
             Some(otherwise) => quote!({ #otherwise }),
-            None => syn::Error::new(Span::call_site(), "select! needs at least one `pattern = future => handler` branch")
-                .to_compile_error(),
+            None => {
+                syn::Error::new(Span::call_site(), "select! needs at least one `pattern = future => handler` branch")
+                    .to_compile_error()
+            }
         };
     }
     if select.otherwise.is_none()
@@ -231,7 +233,9 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         Some(handler) => quote!(#out_enum::Disabled => { #handler }),
         // Unreachable: some branch can neither be disabled nor mismatch
         // (checked above), and a select! returns once it completes.
-        None => quote_spanned!(site=> #out_enum::Disabled => ::core::unreachable!("a select! branch that cannot be disabled")),
+        None => {
+            quote_spanned!(site=> #out_enum::Disabled => ::core::unreachable!("a select! branch that cannot be disabled"))
+        }
     };
     // A refutable pattern leaves the winner's other shapes unmatched (they
     // disabled the branch and never reach here).
@@ -241,11 +245,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             _ => ::core::unreachable!("a select! value that did not match its pattern won")
         }
     });
-    let start_expr = if select.biased {
-        quote!(0usize)
-    } else {
-        quote!(::corio::__private::select_start(#n_lit))
-    };
+    let start_expr = if select.biased { quote!(0usize) } else { quote!(::corio::__private::select_start(#n_lit)) };
 
     quote! {{
         enum #out_enum<#(#generics),*> {

@@ -32,7 +32,9 @@ enum Task {
     /// Handed the lock, not resumed yet.
     Granted,
     /// Resumed holding the lock, waiting for the test's release.
-    Holding { released: bool },
+    Holding {
+        released: bool,
+    },
     Done,
 }
 
@@ -195,9 +197,8 @@ impl ReferenceStateMachine for Reference {
         if state.tasks.len() < MAX_TASKS {
             ops.push((5, prop_oneof![3 => Just(Access::Read), 2 => Just(Access::Write)].prop_map(Op::Spawn).boxed()));
         }
-        let holding: Vec<usize> = (0..state.tasks.len())
-            .filter(|&t| state.tasks[t] == Task::Holding { released: false })
-            .collect();
+        let holding: Vec<usize> =
+            (0..state.tasks.len()).filter(|&t| state.tasks[t] == Task::Holding { released: false }).collect();
         if !holding.is_empty() {
             ops.push((4, proptest::sample::select(holding).prop_map(Op::Release).boxed()));
         }

@@ -226,11 +226,8 @@ impl ReferenceStateMachine for Reference {
             }
             Op::HasChanged(i) => {
                 let seen = state.rxs[i].as_ref().unwrap().seen;
-                state.result = Some(if !state.sender {
-                    "closed".to_string()
-                } else {
-                    (seen != state.version).to_string()
-                });
+                state.result =
+                    Some(if !state.sender { "closed".to_string() } else { (seen != state.version).to_string() });
             }
             Op::BorrowAndUpdate(i) => {
                 state.rxs[i].as_mut().unwrap().seen = state.version;

@@ -24,7 +24,7 @@
 //!   the stored permit (S7). A `notify_waiters` grant has nothing to pass
 //!   on.
 
-use super::waiters::{lock, Removed, WaiterKey, WakeBatch, Waiters};
+use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{AtomicUsize, Mutex, Ordering};
 use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
@@ -92,12 +92,7 @@ impl Notify {
     /// notification goes to the next waiter (or back to the stored permit).
     #[track_caller]
     pub fn notified(&self) -> Notified<'_> {
-        Notified {
-            notify: self,
-            calls: self.state.load(Ordering::Acquire) >> 2,
-            key: None,
-            at: Location::caller(),
-        }
+        Notified { notify: self, calls: self.state.load(Ordering::Acquire) >> 2, key: None, at: Location::caller() }
     }
 
     /// Wakes the first waiter, or stores a permit (at most one) for the
@@ -155,7 +150,12 @@ impl Notify {
                 if state & WAITERS != 0 {
                     break;
                 }
-                match self.state.compare_exchange(state, state.wrapping_add(ONE_CALL), Ordering::AcqRel, Ordering::Acquire) {
+                match self.state.compare_exchange(
+                    state,
+                    state.wrapping_add(ONE_CALL),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
                     Ok(_) => return,
                     Err(actual) => state = actual,
                 }

@@ -23,7 +23,7 @@
 //!   them.
 
 use super::mutex::TryLockError;
-use super::waiters::{lock, Removed, WaiterKey, WakeBatch, Waiters};
+use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
@@ -115,8 +115,12 @@ impl Raw {
         let mut state = self.state.load(Ordering::Acquire);
         loop {
             if self.free_for(state, access) {
-                match self.state.compare_exchange(state, Raw::taken(state, access), Ordering::Acquire, Ordering::Acquire)
-                {
+                match self.state.compare_exchange(
+                    state,
+                    Raw::taken(state, access),
+                    Ordering::Acquire,
+                    Ordering::Acquire,
+                ) {
                     Ok(_) => return None,
                     Err(actual) => state = actual,
                 }

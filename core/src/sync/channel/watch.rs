@@ -161,7 +161,12 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         value: RwLock::new(init),
         state: AtomicUsize::new(0),
-        lists: Mutex::new(Lists { receivers: Waiters::default(), senders: Waiters::default(), rx_count: 1, tx_count: 1 }),
+        lists: Mutex::new(Lists {
+            receivers: Waiters::default(),
+            senders: Waiters::default(),
+            rx_count: 1,
+            tx_count: 1,
+        }),
     });
     (Sender { shared: shared.clone() }, Receiver { shared, seen: 0 })
 }
