@@ -351,14 +351,13 @@ impl<T> Receiver<T> {
         let shared = &*self.shared;
         let seen = &mut self.seen;
         loop {
-            let guard = shared.read();
-            let version = shared.version();
-            if f(&guard) {
-                *seen = version;
-                return Ok(Ref { guard });
-            }
-            drop(guard);
-            *seen = version;
+            {
+                let guard = shared.read();
+                *seen = shared.version(); // matches the value under the read lock
+                if f(&guard) {
+                    return Ok(Ref { guard });
+                }
+            } // the value's lock is released before the wait
             Changed { shared, seen: &mut *seen, key: None }.await?;
         }
     }
