@@ -36,10 +36,19 @@ use std::task::{Context, Poll};
 /// * **`Send + Sync`** for `T: Send`: share it with `Arc` across tasks and
 ///   loops.
 ///
-/// A guard borrows the mutex, so it cannot outlive it (that does not
-/// compile); an [`OwnedMutexGuard`] keeps the mutex alive through its `Arc`.
-/// For data touched without `.await` in between, `std::sync::Mutex` is
-/// cheaper.
+/// A guard borrows the mutex, so it cannot outlive it — that does not
+/// compile:
+///
+/// ```compile_fail
+/// use corio_core::sync::Mutex;
+/// let guard = {
+///     let m = Mutex::new(1);
+///     m.try_lock().unwrap() // error: `m` does not live long enough
+/// };
+/// ```
+///
+/// An [`OwnedMutexGuard`] keeps the mutex alive through its `Arc`. For data
+/// touched without `.await` in between, `std::sync::Mutex` is cheaper.
 ///
 /// ```
 /// # use corio_core::runtime::EventLoop;

@@ -270,6 +270,18 @@ impl Raw {
 ///   that was granted the lock before it could resume releases it again.
 /// * **`Send + Sync`** for `T: Send + Sync`.
 ///
+/// Guards borrow the lock and cannot outlive it (that does not compile);
+/// the owned guards ([`read_owned`](RwLock::read_owned),
+/// [`write_owned`](RwLock::write_owned)) keep it alive through its `Arc`.
+///
+/// ```compile_fail
+/// use corio_core::sync::RwLock;
+/// let guard = {
+///     let lock = RwLock::new(1);
+///     lock.try_read().unwrap() // error: `lock` does not live long enough
+/// };
+/// ```
+///
 /// ```
 /// # use corio_core::runtime::EventLoop;
 /// # use corio_core::reactor::ParkReactor;
