@@ -31,13 +31,19 @@
 //!   receivers; a receiver checks the version *under* that lock before it
 //!   queues. So either the receiver sees the new version or the send finds
 //!   it queued (no lost wake-up; loom model `watch_changed_sees_every_send`).
+//! * Waking a receiver removes it from the list (head first, so in
+//!   sequence order) and moves `woken_below` past its sequence number,
+//!   under the lock: a woken receiver learns it was woken, and that its
+//!   entry is gone, with one atomic load — no lock on the usual poll. A
+//!   woken receiver that finds nothing new (woken by a send racing its
+//!   queueing) queues again.
 //! * The value's lock is a `std` reader-writer lock held only for the
 //!   length of a borrow or a modification: do not hold a [`Ref`] across an
 //!   `.await` (a sender would block its thread until it is dropped).
 
-use crate::loom::{Arc, AtomicUsize, Mutex, Ordering, RwLock, RwLockReadGuard};
+use crate::loom::{Arc, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering, RwLock, RwLockReadGuard};
 use crate::runtime::current;
-use crate::sync::waiters::{grant_all, lock, WaiterKey, Waiters};
+use crate::sync::waiters::{grant_all, lock, WaiterKey, Waiters, WakeBatch};
 use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use error::{RecvError, SendError};
@@ -105,6 +111,9 @@ pub mod error {
 struct Shared<T> {
     value: RwLock<T>,
     state: AtomicUsize,
+    /// One past the sequence number of the last receiver woken (and
+    /// removed from `lists.receivers`): see the module invariants.
+    woken_below: AtomicU64,
     lists: Mutex<Lists>,
 }
 
@@ -118,6 +127,45 @@ struct Lists {
 }
 
 impl<T> Shared<T> {
+    /// Wakes every receiver queued now, removing each from the list and
+    /// moving `woken_below` past it (in batches, waking outside the lock).
+    /// Consumes the guard.
+    fn wake_receivers<'a>(&'a self, mut lists: MutexGuard<'a, Lists>) {
+        let boundary = lists.receivers.next_seq();
+        loop {
+            let mut batch = WakeBatch::new();
+            let mut done = false;
+            while !batch.is_full() {
+                match lists.receivers.pop_first() {
+                    Some((waker, seq)) => {
+                        self.woken_below.store(seq + 1, Ordering::Release);
+                        batch.push(waker);
+                        if seq + 1 >= boundary {
+                            done = true; // the rest queued after this send
+                            break;
+                        }
+                    }
+                    None => {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            drop(lists);
+            batch.wake_all();
+            if done {
+                return;
+            }
+            lists = lock(&self.lists);
+        }
+    }
+
+    /// Whether the receiver `key` was woken (its entry is gone): one atomic
+    /// load.
+    fn woken(&self, key: WaiterKey) -> bool {
+        self.woken_below.load(Ordering::Acquire) > key.seq()
+    }
+
     fn version(&self) -> usize {
         self.state.load(Ordering::Acquire) >> 1
     }
@@ -141,17 +189,11 @@ impl<T> Shared<T> {
         // MUTANT (loom_toolbox): wake the receivers before the new version is
         // published; one that checks in between queues and sleeps through it.
         #[cfg(corio_mutant = "watch_wake_before_version")]
-        {
-            let lists = lock(&self.lists);
-            grant_all(&self.lists, lists, |l| &mut l.receivers, ());
-        }
+        self.wake_receivers(lock(&self.lists));
         self.state.fetch_add(ONE_VERSION, Ordering::AcqRel);
         drop(value);
         #[cfg(not(corio_mutant = "watch_wake_before_version"))]
-        {
-            let lists = lock(&self.lists);
-            grant_all(&self.lists, lists, |l| &mut l.receivers, ());
-        }
+        self.wake_receivers(lock(&self.lists));
         out
     }
 }
@@ -161,6 +203,7 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         value: RwLock::new(init),
         state: AtomicUsize::new(0),
+        woken_below: AtomicU64::new(0),
         lists: Mutex::new(Lists {
             receivers: Waiters::default(),
             senders: Waiters::default(),
@@ -282,7 +325,7 @@ impl<T> Drop for Sender<T> {
         lists.tx_count -= 1;
         if lists.tx_count == 0 {
             self.shared.state.fetch_or(CLOSED, Ordering::AcqRel);
-            grant_all(&self.shared.lists, lists, |l| &mut l.receivers, ());
+            self.shared.wake_receivers(lists);
         }
     }
 }
@@ -402,7 +445,9 @@ pub struct Changed<'a, T> {
 impl<T> Changed<'_, T> {
     fn leave(&mut self) {
         if let Some(key) = self.key.take() {
-            lock(&self.shared.lists).receivers.remove(key);
+            if !self.shared.woken(key) {
+                lock(&self.shared.lists).receivers.remove(key); // `None` if woken meanwhile
+            }
         }
     }
 
@@ -426,6 +471,10 @@ impl<T> Future for Changed<'_, T> {
             this.leave();
             return Poll::Ready(Err(RecvError::Cancelled(cancelled)));
         }
+        // Woken (the usual reason for a poll): the entry is gone, no lock.
+        if this.key.is_some_and(|key| this.shared.woken(key)) {
+            this.key = None;
+        }
         if this.key.is_none() {
             if let Some(ready) = this.check(this.shared.state.load(Ordering::Acquire)) {
                 return Poll::Ready(ready);
@@ -433,6 +482,7 @@ impl<T> Future for Changed<'_, T> {
         }
         let mut lists = lock(&this.shared.lists);
         if let Some(key) = this.key {
+            // Still queued (refresh the waker), or woken just now.
             if lists.receivers.poll(key, cx.waker()).is_pending() {
                 suspend_at(WaitKind::Channel, None);
                 return Poll::Pending;
