@@ -1,7 +1,7 @@
-//! The everyday toolbox (issue 22): W16a contended `Mutex<T>`, W16b `RwLock` with 90% reads, W16c broadcast to 16
-//! receivers, W16d watch to 100 receivers, W16e 10k intervals ticking. Each is written once per runtime with that
+//! The everyday toolbox (issue 22): W21a contended `Mutex<T>`, W21b `RwLock` with 90% reads, W21c broadcast to 16
+//! receivers, W21d watch to 100 receivers, W21e 10k intervals ticking. Each is written once per runtime with that
 //! runtime's own primitive: tokio's `sync` and `time`, and on smol's stack async-lock's `Mutex`/`RwLock`,
-//! async-broadcast and async-io's `Timer::interval` (smol has no watch channel: W16d has no smol row).
+//! async-broadcast and async-io's `Timer::interval` (smol has no watch channel: W21d has no smol row).
 
 use super::rt;
 use crate::harness::{Runtime, Workload};
@@ -19,16 +19,16 @@ pub fn workloads() -> Vec<Box<dyn Workload>> {
     ]
 }
 
-/// Tasks contending in W16a and W16b.
+/// Tasks contending in W21a and W21b.
 const CONTENDERS: u64 = 1000;
 
-/// W16a: 1000 tasks each lock a `Mutex<u64>`, yield while holding it (so everyone else queues), add one and unlock;
+/// W21a: 1000 tasks each lock a `Mutex<u64>`, yield while holding it (so everyone else queues), add one and unlock;
 /// one op is one lock, i.e. one hand-over to a queued task.
 struct MutexHandoff;
 
 impl Workload for MutexHandoff {
     fn id(&self) -> &'static str {
-        "W16a"
+        "W21a"
     }
 
     fn description(&self) -> &'static str {
@@ -117,13 +117,13 @@ impl Workload for MutexHandoff {
     }
 }
 
-/// W16b: 1000 tasks each take an `RwLock<u64>` — a write on every tenth turn, a read otherwise — and yield while
+/// W21b: 1000 tasks each take an `RwLock<u64>` — a write on every tenth turn, a read otherwise — and yield while
 /// holding it; one op is one acquisition.
 struct RwLockMix;
 
 impl Workload for RwLockMix {
     fn id(&self) -> &'static str {
-        "W16b"
+        "W21b"
     }
 
     fn description(&self) -> &'static str {
@@ -230,16 +230,16 @@ impl Workload for RwLockMix {
     }
 }
 
-/// Receivers in W16c.
+/// Receivers in W21c.
 const BROADCAST_RECEIVERS: usize = 16;
 
-/// W16c: one sender broadcasts to 16 receiver tasks, yielding after each send (each send wakes every receiver, which
+/// W21c: one sender broadcasts to 16 receiver tasks, yielding after each send (each send wakes every receiver, which
 /// reads it and waits again); one op is one value delivered to all 16. The ring holds every value, so nobody lags.
 struct BroadcastFanOut;
 
 impl Workload for BroadcastFanOut {
     fn id(&self) -> &'static str {
-        "W16c"
+        "W21c"
     }
 
     fn description(&self) -> &'static str {
@@ -342,16 +342,16 @@ impl Workload for BroadcastFanOut {
     }
 }
 
-/// Receivers in W16d.
+/// Receivers in W21d.
 const WATCH_RECEIVERS: usize = 100;
 
-/// W16d: one sender updates a watch channel watched by 100 receiver tasks, yielding after each send (each send wakes
+/// W21d: one sender updates a watch channel watched by 100 receiver tasks, yielding after each send (each send wakes
 /// every receiver, which reads the value and waits again); one op is one send seen by all 100.
 struct WatchFanOut;
 
 impl Workload for WatchFanOut {
     fn id(&self) -> &'static str {
-        "W16d"
+        "W21d"
     }
 
     fn description(&self) -> &'static str {
@@ -431,18 +431,18 @@ impl Workload for WatchFanOut {
     }
 }
 
-/// Tasks ticking in W16e.
+/// Tasks ticking in W21e.
 const TICKERS: u64 = 10_000;
 /// Their period.
 const TICK: Duration = Duration::from_millis(1);
 
-/// W16e: 10k tasks each tick an interval of 1 ms; one op is one tick (a timer registered, fired and its task woken).
+/// W21e: 10k tasks each tick an interval of 1 ms; one op is one tick (a timer registered, fired and its task woken).
 /// The 1 ms period bounds a round from below: at 10k ticks per ms the runtimes are CPU-bound, not clock-bound.
 struct IntervalTicks;
 
 impl Workload for IntervalTicks {
     fn id(&self) -> &'static str {
-        "W16e"
+        "W21e"
     }
 
     fn description(&self) -> &'static str {
