@@ -242,4 +242,8 @@ impl<S: KqueueSys> Reactor for KqueueReactor<S> {
     fn is_quiescent(&self) -> bool {
         self.registered() == 0
     }
+
+    fn name(&self) -> &'static str {
+        "kqueue"
+    }
 }
