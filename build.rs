@@ -4,7 +4,8 @@
 //! * `corio_epoll`, `corio_uring` — the feature, on Linux or Android;
 //! * `corio_kqueue` — the feature, on macOS, iOS, FreeBSD, NetBSD or
 //!   DragonFly (elsewhere the feature compiles only the translation layer);
-//! * `corio_portable`, `corio_mock` — the feature, anywhere.
+//! * `corio_portable`, `corio_mock` — the feature, anywhere;
+//! * `corio_no_backend` — none of them.
 //!
 //! `CORIO_MUTANT=<name>` becomes `cfg(corio_mutant = "<name>")`, which plants
 //! one known bug (see `verify/mutants.sh`), as in corio-core and
@@ -31,6 +32,10 @@ fn main() {
         if on {
             println!("cargo::rustc-cfg={cfg}");
         }
+    }
+    println!("cargo::rustc-check-cfg=cfg(corio_no_backend)");
+    if !compiled.iter().any(|(_, on)| *on) {
+        println!("cargo::rustc-cfg=corio_no_backend");
     }
     if let Ok(name) = env::var("CORIO_MUTANT") {
         if !name.is_empty() {

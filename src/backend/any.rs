@@ -12,6 +12,9 @@
 //! * With no backend compiled in, the enum has no variant: the type exists
 //!   (so a library can name `corio::EventLoop`), no value of it can.
 
+// Without a backend every method's body is an empty match.
+#![cfg_attr(corio_no_backend, allow(unused_variables))]
+
 use super::choice::Backend;
 use super::error::{BackendError, ChosenBy, Fallback};
 use corio_core::reactor::{Event, Interest, Reactor};
@@ -116,6 +119,9 @@ impl AnyReactor {
             Some(backend) => Some((backend, ChosenBy::Program)),
             None => Backend::from_env()?.map(|backend| (backend, ChosenBy::Env)),
         };
+        // MUTANT (tests/backend_env.rs): CORIO_BACKEND is read, then ignored.
+        #[cfg(corio_mutant = "env_ignored")]
+        let chosen = backend.map(|backend| (backend, ChosenBy::Program));
         match chosen {
             Some((backend, chosen_by)) => AnyReactor::start_as(backend, chosen_by),
             None => Ok(first_to_start(Backend::default_order(), start)?),
@@ -125,7 +131,14 @@ impl AnyReactor {
     /// A reactor of `backend`, which `chosen_by` chose: no other backend.
     pub(crate) fn start_as(backend: Backend, chosen_by: ChosenBy) -> io::Result<AnyReactor> {
         backend.check(chosen_by)?;
-        let inner = start(backend).map_err(|error| BackendError::Failed { backend, chosen_by, error })?;
+        let started = start(backend);
+        // MUTANT (tests/backend_fallback.rs): a chosen backend that cannot
+        // start is silently replaced by the default order's.
+        #[cfg(corio_mutant = "explicit_falls_back")]
+        if started.is_err() {
+            return Ok(first_to_start(Backend::default_order(), start)?);
+        }
+        let inner = started.map_err(|error| BackendError::Failed { backend, chosen_by, error })?;
         Ok(AnyReactor { inner, chosen_by, fallbacks: Vec::new() })
     }
 
@@ -318,15 +331,26 @@ impl Reactor for AnyReactor {
 mod tests {
     use super::*;
 
+    #[test]
+    fn with_nothing_to_try_the_error_says_the_build_has_no_backend() {
+        assert!(matches!(first_to_start(std::iter::empty(), start), Err(BackendError::NoneCompiled)));
+        if Backend::default_choice().is_none() {
+            let err = first_to_start(Backend::default_order(), start).unwrap_err();
+            assert!(matches!(err, BackendError::NoneCompiled), "{err}");
+            if std::env::var_os(super::super::BACKEND_ENV).is_none() {
+                let err = AnyReactor::choose().unwrap_err();
+                assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+                assert!(err.to_string().starts_with("no reactor backend is compiled into corio"), "{err}");
+            }
+        }
+    }
+
     /// The default order's fallback, with the failures planted: a backend
     /// that cannot start is skipped and recorded, the next one runs.
     #[test]
+    #[cfg(not(corio_no_backend))]
     fn the_default_order_skips_backends_that_cannot_start() {
-        let Some(working) = Backend::default_choice() else {
-            let err = first_to_start(Backend::default_order(), start).unwrap_err();
-            assert!(matches!(err, BackendError::NoneCompiled), "{err}");
-            return;
-        };
+        let working = Backend::default_choice().expect("a build with a backend has a default");
         let refused = |backend: Backend| io::Error::other(format!("{backend} refused by the test"));
         // Two names fail before one that starts.
         let order = [Backend::Uring, Backend::Kqueue, working];
@@ -362,8 +386,6 @@ mod tests {
                  kqueue: kqueue refused by the test; {working}: {working} refused by the test"
             )
         );
-        // Nothing to try: the build has no backend.
-        assert!(matches!(first_to_start(std::iter::empty(), start), Err(BackendError::NoneCompiled)));
     }
 
     #[test]

@@ -54,6 +54,16 @@ mod tests;
     target_os = "netbsd",
     target_os = "dragonfly"
 ))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "dragonfly"
+    )))
+)]
 pub use shim::OsKqueue;
 pub use sys::{Filter, Flags, Kevent, KqueueSys, NOTE_TRIGGER};
 
