@@ -50,7 +50,7 @@ enum Reactor {
     Choose(Option<(Backend, ChosenBy)>),
     /// Made already (a multi-loop runtime's first loop, which settled the
     /// backend for all of them).
-    Made(AnyReactor),
+    Made(Box<AnyReactor>),
 }
 
 impl Builder {
@@ -70,7 +70,7 @@ impl Builder {
 
     /// A builder over a reactor made already.
     pub(crate) fn with_reactor(reactor: AnyReactor) -> Builder {
-        Builder { reactor: Reactor::Made(reactor), ..Builder::new() }
+        Builder { reactor: Reactor::Made(Box::new(reactor)), ..Builder::new() }
     }
 
     /// A builder for `backend`, which `chosen_by` settled for another loop.
@@ -170,7 +170,7 @@ impl<C: Clock, E: Executor, X: ContextStore> Builder<C, E, X> {
         let reactor = match self.reactor {
             Reactor::Choose(Some((backend, chosen_by))) => AnyReactor::start_as(backend, chosen_by)?,
             Reactor::Choose(None) => AnyReactor::open(None)?,
-            Reactor::Made(reactor) => reactor,
+            Reactor::Made(reactor) => *reactor,
         };
         let mut builder =
             runtime::EventLoop::builder(reactor).clock(self.clock).executor(self.executor).context_store::<X>();

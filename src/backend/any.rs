@@ -34,7 +34,13 @@ use corio_backends::portable::PortableReactor;
 use corio_backends::uring::UringReactor;
 
 /// One of the compiled-in reactors.
+///
+/// Sized by its largest variant (io_uring's ring, about 400 bytes): there
+/// is one per loop, inside the loop's shared `Arc`, and boxing it would put
+/// a pointer chase in front of every reactor call to save bytes nobody
+/// multiplies.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     #[cfg(corio_epoll)]
     Epoll(EpollReactor),
