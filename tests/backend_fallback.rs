@@ -7,11 +7,12 @@
 //! * move on to the next backend of the default order when nothing chose
 //!   one, record the skipped backend, and log it in debug mode.
 //!
-//! Each case is compiled for the feature sets it applies to, so the same
-//! file runs in every build of `.ci/run`'s feature matrix (io_uring alone:
-//! nothing to fall back to, the error names the cause).
+//! Every case involves io_uring, so the file is compiled with the `uring`
+//! feature only; each case within it for the feature sets it applies to,
+//! so the same file runs in every build of `.ci/run`'s feature matrix
+//! (io_uring alone: nothing to fall back to, the error names the cause).
 
-#![cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#![cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), feature = "uring"))]
 
 #[path = "support/seccomp.rs"]
 mod seccomp;
@@ -37,14 +38,12 @@ fn backend_error(err: &io::Error) -> &BackendError {
 }
 
 /// The refusal in the words the io_uring backend uses.
-#[cfg(feature = "uring")]
 fn assert_names_the_refusal(message: &str) {
     assert!(message.contains("io_uring_setup failed: Operation not permitted"), "{message}");
     assert!(message.contains("seccomp"), "the likely cause is named: {message}");
 }
 
 #[test]
-#[cfg(feature = "uring")]
 fn io_uring_chosen_by_the_program_and_refused_is_an_error_naming_the_cause() {
     // The control: without the filter this machine runs io_uring.
     let lp = corio::builder().backend(Backend::Uring).build().expect("io_uring works here without the filter");
@@ -73,7 +72,7 @@ fn io_uring_chosen_by_the_program_and_refused_is_an_error_naming_the_cause() {
 }
 
 #[test]
-#[cfg(all(feature = "epoll", feature = "uring"))]
+#[cfg(feature = "epoll")]
 fn a_chosen_backend_that_is_refused_is_not_replaced_by_another() {
     // epoll refused, io_uring available: the program asked for epoll, so it
     // gets the error, not an io_uring loop.
@@ -93,7 +92,7 @@ fn a_chosen_backend_that_is_refused_is_not_replaced_by_another() {
 }
 
 #[test]
-#[cfg(all(feature = "epoll", feature = "uring"))]
+#[cfg(feature = "epoll")]
 fn the_default_order_moves_past_a_refused_backend_and_says_so() {
     if !default_order_applies() {
         return;
@@ -133,7 +132,7 @@ fn the_default_order_moves_past_a_refused_backend_and_says_so() {
 }
 
 #[test]
-#[cfg(all(feature = "uring", not(feature = "epoll"), not(feature = "portable")))]
+#[cfg(all(not(feature = "epoll"), not(feature = "portable")))]
 fn io_uring_alone_and_refused_has_nothing_to_fall_back_to() {
     if !default_order_applies() {
         return;
