@@ -56,7 +56,6 @@ pub struct Fallback {
 /// assert!(err.to_string().contains("macOS, iOS, FreeBSD, NetBSD and DragonFly"), "{err}");
 /// # }
 /// ```
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum BackendError {
     /// `name` is no backend's.
@@ -150,6 +149,20 @@ impl fmt::Display for BackendError {
     }
 }
 
+/// The variant and the message: what `fn main() -> Result<..>` prints.
+impl fmt::Debug for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let variant = match self {
+            BackendError::Unknown { .. } => "Unknown",
+            BackendError::NotCompiled { .. } => "NotCompiled",
+            BackendError::Failed { .. } => "Failed",
+            BackendError::AllFailed { .. } => "AllFailed",
+            BackendError::NoneCompiled => "NoneCompiled",
+        };
+        f.debug_tuple(variant).field(&self.to_string()).finish()
+    }
+}
+
 impl Error for BackendError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
@@ -213,5 +226,8 @@ mod tests {
         };
         assert_eq!(all.to_string(), "no backend of the default order could start: epoll: no epoll; uring: no ring");
         assert!(BackendError::NoneCompiled.to_string().contains("enable one of its features"));
+        // What `fn main() -> Result<..>` shows: the variant and the message.
+        let debug = format!("{:?}", io::Error::from(BackendError::NoneCompiled));
+        assert!(debug.contains("NoneCompiled(\"no reactor backend is compiled into corio"), "{debug}");
     }
 }
