@@ -19,9 +19,7 @@ use corio::reactor::Reactor;
 use corio::runtime::EventLoop;
 use corio::Backend;
 use corio_backends::epoll::EpollReactor;
-use corio_backends::mock::{
-    MockReactor, NetConfig, SeededRandom, SimListener, SimNet, SimStream, Simulation, VirtualClock,
-};
+use corio_backends::mock::{MockReactor, NetConfig, SimListener, SimNet, SimStream, Simulation};
 use corio_backends::portable::PortableReactor;
 use corio_backends::uring::UringReactor;
 use futures_util::io::{AsyncRead, AsyncWrite};
@@ -261,8 +259,8 @@ sim_backend!(Mock, "mock", |future| {
 sim_backend!(SelectedMock, "the selected backend (mock)", |future| {
     let sim = Simulation::new(SIM_SEED);
     let lp = corio::builder()
-        .clock(VirtualClock::new())
-        .executor(SeededRandom::new(sim.seed()))
+        .clock(corio_backends::mock::VirtualClock::new())
+        .executor(corio_backends::mock::SeededRandom::new(sim.seed()))
         .build()
         .unwrap_or_else(|err| panic!("the mock backend: {err}"));
     assert_eq!(lp.reactor().backend(), Backend::Mock, "the loop runs the backend chosen");
