@@ -21,13 +21,25 @@
 //!
 //! # Backends
 //!
-//! Pick the reactor with cargo features: `native` (the default: epoll on
-//! Linux, kqueue on macOS and the BSDs), `uring` (io_uring, Linux), or
-//! `mock` (deterministic: injected readiness or a simulated network,
-//! virtual clock, seeded scheduling — see `corio::backend::mock`).
-//! [`EventLoop`] and [`run`] use [`DefaultReactor`]; any combination of
-//! reactor, clock, executor and context store can be built with
-//! [`runtime::EventLoop::builder`].
+//! Cargo features make reactor backends available — `native` (the default:
+//! epoll on Linux, kqueue on macOS and the BSDs), `uring` (io_uring,
+//! Linux), `portable` (the `polling` crate), `mock` (the deterministic
+//! simulated network) — and never choose one: more features only add
+//! choices. A loop runs the backend the program names
+//! ([`Builder::backend`], `#[corio::main(backend = "uring")]`), else the
+//! one `CORIO_BACKEND` names, else the platform's native one (else
+//! `portable`, else `uring`). [`EventLoop::backend`](runtime::EventLoop::backend)
+//! says which runs. See [`backend`] and `docs/backends.md`.
+//!
+//! ```
+//! use corio::Backend;
+//!
+//! # #[cfg(target_os = "linux")] {
+//! let lp = corio::builder().backend(Backend::Epoll).build().unwrap();
+//! assert_eq!(lp.backend(), "epoll");
+//! assert_eq!(lp.metrics().backend, "epoll");
+//! # }
+//! ```
 //!
 //! # Debugging
 //!
@@ -61,6 +73,7 @@
 //! from tokio.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]
 #[path = "macro_support.rs"]
@@ -112,7 +125,7 @@ pub use corio_macros::{main, test};
 /// use corio::sync::mpsc;
 /// use std::time::Duration;
 ///
-/// # corio::builder().unwrap().clock(corio::clock::VirtualClock::new()).build().block_on(async {
+/// # corio::builder().clock(corio::clock::VirtualClock::new()).build().unwrap().block_on(async {
 /// let (tx, mut rx) = mpsc::channel(8).unwrap();
 /// corio::spawn(async move {
 ///     for i in 0..3 {
@@ -141,7 +154,7 @@ pub use corio_macros::select;
 ///
 /// ```
 /// use std::time::Duration;
-/// # corio::builder().unwrap().clock(corio::clock::VirtualClock::new()).build().block_on(async {
+/// # corio::builder().clock(corio::clock::VirtualClock::new()).build().unwrap().block_on(async {
 /// let t0 = corio::time();
 /// let (a, b) = corio::join!(
 ///     async { corio::sleep(Duration::from_secs(2)).await.map(|()| "a") },
@@ -158,7 +171,7 @@ pub use corio_macros::join;
 /// others are dropped (tokio's `try_join!`).
 ///
 /// ```
-/// # corio::builder().unwrap().build().block_on(async {
+/// # corio::builder().build().unwrap().block_on(async {
 /// let both: Result<(u8, &str), String> = corio::try_join!(async { Ok(1) }, async { Ok("two") });
 /// assert_eq!(both, Ok((1, "two")));
 /// let failed: Result<(u8, u8), String> = corio::try_join!(async { Ok(1) }, async { Err("no".to_string()) });
@@ -195,19 +208,14 @@ pub mod net {
     };
 }
 
-/// N event loops on N threads (a server on every core); see
-/// [`multi_loop()`](crate::multi_loop()) and `docs/multi_loop.md`.
-pub mod multi_loop {
-    pub use corio_core::multi_loop::{current_loops, spawn_on, Builder, Loops, MultiLoopError, SpawnOnError};
-}
+pub mod multi_loop;
 
 pub use corio_core::multi_loop::{spawn_on, MultiLoopError};
+pub use multi_loop::MultiLoop;
 
-/// A multi-loop runtime over the [`DefaultReactor`].
-pub type MultiLoop = corio_core::multi_loop::MultiLoop<DefaultReactor>;
-
-/// A builder for a [`MultiLoop`] over the [`DefaultReactor`]: one loop per
-/// core unless [`loops`](multi_loop::Builder::loops) says otherwise.
+/// A builder for a [`MultiLoop`]: one loop per core unless
+/// [`loops`](multi_loop::Builder::loops) says otherwise, on the backend the
+/// program, `CORIO_BACKEND` or the default order chooses.
 ///
 /// ```
 /// let rt = corio::multi_loop().loops(2).build().unwrap();
@@ -217,8 +225,8 @@ pub type MultiLoop = corio_core::multi_loop::MultiLoop<DefaultReactor>;
 ///     .unwrap();
 /// assert_eq!(answer, 42);
 /// ```
-pub fn multi_loop() -> multi_loop::Builder<DefaultReactor> {
-    multi_loop::Builder::new(default_reactor)
+pub fn multi_loop() -> multi_loop::Builder {
+    multi_loop::Builder::new()
 }
 
 /// The generic I/O wrapper.
@@ -226,148 +234,59 @@ pub mod io_source {
     pub use corio_core::io::{Async, Direction};
 }
 
-/// The reactor backends compiled into this build.
-pub mod backend {
-    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
-    pub use corio_backends::epoll;
-    #[cfg(feature = "kqueue")]
-    pub use corio_backends::kqueue;
-    #[cfg(feature = "mock")]
-    pub use corio_backends::mock;
-    #[cfg(feature = "portable")]
-    pub use corio_backends::portable;
-    #[cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))]
-    pub use corio_backends::uring;
-    pub use corio_core::reactor::ParkReactor;
-}
+pub mod backend;
+mod builder;
 
-// The default reactor, by feature and platform (see docs/backends.md): uring
-// when enabled (Linux), else kqueue on macOS/BSD, else epoll, else the mock,
-// else a reactor without I/O.
-#[cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))]
-mod default_backend {
-    pub type Reactor = corio_backends::uring::UringReactor;
-    pub fn new() -> std::io::Result<Reactor> {
-        Reactor::new()
-    }
-}
+pub use backend::Backend;
+pub use builder::Builder;
 
-#[cfg(all(
-    feature = "kqueue",
-    any(target_os = "macos", target_os = "ios", target_os = "freebsd", target_os = "netbsd", target_os = "dragonfly")
-))]
-mod default_backend {
-    pub type Reactor = corio_backends::kqueue::KqueueReactor<corio_backends::kqueue::OsKqueue>;
-    pub fn new() -> std::io::Result<Reactor> {
-        Reactor::new()
-    }
-}
+/// The reactor of [`EventLoop`]: whichever backend was chosen when the loop
+/// was built ([`backend::AnyReactor`]).
+pub type DefaultReactor = backend::AnyReactor;
 
-#[cfg(all(
-    all(feature = "epoll", any(target_os = "linux", target_os = "android")),
-    not(all(feature = "uring", any(target_os = "linux", target_os = "android"))),
-    not(all(
-        feature = "kqueue",
-        any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "dragonfly"
-        )
-    ))
-))]
-mod default_backend {
-    pub type Reactor = corio_backends::epoll::EpollReactor;
-    pub fn new() -> std::io::Result<Reactor> {
-        Reactor::new()
-    }
-}
+/// An event loop on the backend chosen at run time (see [`backend`]): the
+/// system clock, FIFO order and the default context store unless
+/// [`builder()`] chose others.
+pub type EventLoop<C = clock::SystemClock, E = executor::Fifo, X = context::CowContext> =
+    corio_core::runtime::EventLoop<backend::AnyReactor, C, E, X>;
 
-#[cfg(all(
-    feature = "mock",
-    not(all(feature = "epoll", any(target_os = "linux", target_os = "android"))),
-    not(all(feature = "uring", any(target_os = "linux", target_os = "android"))),
-    not(all(
-        feature = "kqueue",
-        any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "dragonfly"
-        )
-    ))
-))]
-mod default_backend {
-    pub type Reactor = corio_backends::mock::MockReactor;
-    pub fn new() -> std::io::Result<Reactor> {
-        Ok(Reactor::new())
-    }
-}
-
-#[cfg(not(any(
-    feature = "mock",
-    all(feature = "epoll", any(target_os = "linux", target_os = "android")),
-    all(feature = "uring", any(target_os = "linux", target_os = "android")),
-    all(
-        feature = "kqueue",
-        any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "dragonfly"
-        )
-    )
-)))]
-mod default_backend {
-    pub type Reactor = corio_core::reactor::ParkReactor;
-    pub fn new() -> std::io::Result<Reactor> {
-        Ok(Reactor::new())
-    }
-}
-
-/// The reactor [`EventLoop`] and [`run`] use: io_uring when the `uring`
-/// feature is on (Linux), kqueue on macOS/BSD and epoll on Linux (the
-/// `native` default), else the mock when `mock` is on, else a reactor
-/// without I/O. See `docs/backends.md`.
-pub type DefaultReactor = default_backend::Reactor;
-
-/// The default event loop: [`DefaultReactor`], the system clock, FIFO order.
-pub type EventLoop = corio_core::runtime::EventLoop<DefaultReactor>;
-
-fn default_reactor() -> io::Result<DefaultReactor> {
-    default_backend::new()
-}
-
-/// A builder over a new [`DefaultReactor`], to choose the clock, executor
-/// or context store.
+/// A [`Builder`] for an event loop: choose the backend, clock, executor or
+/// context store, then [`build`](Builder::build).
 ///
 /// ```
 /// use corio::clock::VirtualClock;
 /// use std::time::Duration;
 ///
-/// let lp = corio::builder().unwrap().clock(VirtualClock::new()).build();
+/// let lp = corio::builder().clock(VirtualClock::new()).build().unwrap();
 /// lp.block_on(corio::sleep(Duration::from_secs(60))).unwrap().unwrap(); // instant
 /// ```
-pub fn builder() -> io::Result<runtime::Builder<DefaultReactor>> {
-    Ok(runtime::EventLoop::builder(default_reactor()?))
+pub fn builder() -> Builder {
+    Builder::new()
 }
 
-/// A new default event loop for this thread (asyncio's `new_event_loop`).
+/// A new event loop for this thread (asyncio's `new_event_loop`), on the
+/// backend `CORIO_BACKEND` names, else the default order's.
+///
+/// ```
+/// let lp = corio::new_event_loop().unwrap();
+/// println!("running on {}", lp.backend()); // "epoll" on Linux by default
+/// assert_eq!(lp.block_on(async { 6 * 7 }).unwrap(), 42);
+/// ```
 pub fn new_event_loop() -> io::Result<EventLoop> {
-    Ok(runtime::EventLoop::new(default_reactor()?))
+    Builder::new().build()
 }
 
-/// Runs `future` on a new default loop and tears the loop down (asyncio's
+/// Runs `future` on a new event loop and tears the loop down (asyncio's
 /// `asyncio.run`): once the future finishes, every task still alive is
 /// cancelled and given [`DEFAULT_SHUTDOWN_GRACE`](runtime::DEFAULT_SHUTDOWN_GRACE)
 /// to finish its cleanup; the rest are aborted and reported; then the loop
-/// closes.
+/// closes. The backend is the one `CORIO_BACKEND` names, else the default
+/// order's; `#[corio::main(backend = "...")]` or [`builder()`] choose one
+/// in the program.
 ///
-/// Errors: the reactor could not be created, another loop is running on
-/// this thread, or the future panicked or ended cancelled ([`LoopError`]).
+/// Errors: no reactor (an unknown or missing backend, or one that cannot
+/// start: [`LoopError::Reactor`]), another loop is running on this thread,
+/// or the future panicked or ended cancelled.
 #[track_caller]
 pub fn run<F: Future>(future: F) -> Result<F::Output, LoopError> {
     let lp = new_event_loop().map_err(LoopError::Reactor)?;

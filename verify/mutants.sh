@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # corio's mutation check: a check that cannot fail proves nothing.
 #
-# Each known-dangerous bug is planted in corio-core (or corio-backends) behind `cfg(corio_mutant = "NAME")`, next to the real code, with
-# a `// MUTANT (...)` comment. `CORIO_MUTANT=NAME` turns it on: core/build.rs turns the variable into the cfg for
-# corio-core only, so switching mutants rebuilds core and its dependents, never the other dependencies. For every
+# Each known-dangerous bug is planted in corio-core (or corio-backends, or the corio facade) behind `cfg(corio_mutant = "NAME")`, next to the real code, with
+# a `// MUTANT (...)` comment. `CORIO_MUTANT=NAME` turns it on: core/build.rs (and backends/build.rs, build.rs) turn the variable into the cfg for
+# those crates only, so switching mutants rebuilds core and its dependents, never the other dependencies. For every
 # mutant in the table below this script builds the mutated core in its own cargo process, runs the mutant's check and
 # requires it to FAIL (a non-zero exit: a failed assertion, a loom deadlock or leak report, or a loom abort; never
 # `#[should_panic]`, since loom aborts the process on a deadlock).
@@ -130,6 +130,13 @@ default_handler_skips_log | cargo test -p corio --test debugging -- d2_
 shutdown_skips_grace      | cargo test -p corio --test debugging -- teardown_
 shutdown_ignores_late_tasks | cargo test -p corio --test debugging -- teardown_lets_cleanup
 task_span_not_entered     | cargo test -p corio --features tracing --test tracing_spans
+
+# Backend choice (issue 21): src/backend/, the mock backend chosen by name, tests/backend_*.rs, verify/additive/.
+default_prefers_uring     | cargo test -p corio-additive-app
+env_ignored               | cargo test -p corio --features uring,portable,mock --test backend_env
+explicit_falls_back       | cargo test -p corio --features uring,portable,mock --test backend_fallback
+no_fallback               | cargo test -p corio --lib -- backend::
+mock_accepts_real_fds     | cargo test -p corio --features mock --test backend_select
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -18,6 +18,8 @@
 //! or repeated option, a value where none belongs, `loops = 0`, options
 //! that exclude each other, a `#[test]` next to `#[corio::test]`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod expand;
 mod join;
 mod options;
