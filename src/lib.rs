@@ -116,6 +116,9 @@ pub fn multi_loop() -> multi_loop::Builder<DefaultReactor> {
     multi_loop::Builder::new(default_reactor)
 }
 
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
 /// The generic I/O wrapper.
 pub mod io_source {
     pub use corio_core::io::{Async, Direction};

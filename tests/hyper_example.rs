@@ -33,7 +33,7 @@ fn totals(line: &str) -> (u64, u64, u64) {
 }
 
 fn start() -> (Server, SocketAddr) {
-    let (server, announced) = Server::start("hyper_server", &["127.0.0.1:0"]);
+    let (server, announced) = Server::start_with("hyper_server", &["hyper"], &["127.0.0.1:0"]);
     let addr = announced_addr(&announced.replace("http://", ""));
     (server, addr)
 }
