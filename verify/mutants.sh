@@ -2,8 +2,8 @@
 # corio's mutation check: a check that cannot fail proves nothing.
 #
 # Each known-dangerous bug is planted in corio-core (or corio-backends) behind `cfg(corio_mutant = "NAME")`, next to the real code, with
-# a `// MUTANT (...)` comment. `CORIO_MUTANT=NAME` turns it on: core/build.rs turns the variable into the cfg for
-# corio-core only, so switching mutants rebuilds core and its dependents, never the other dependencies. For every
+# a `// MUTANT (...)` comment. `CORIO_MUTANT=NAME` turns it on: core/build.rs (and ./build.rs, for the facade's bridges) turns the variable into the cfg for
+# corio-core (and the facade) only, so switching mutants rebuilds core and its dependents, never the other dependencies. For every
 # mutant in the table below this script builds the mutated core in its own cargo process, runs the mutant's check and
 # requires it to FAIL (a non-zero exit: a failed assertion, a loom deadlock or leak report, or a loom abort; never
 # `#[should_panic]`, since loom aborts the process on a deadlock).
@@ -119,6 +119,10 @@ default_handler_skips_log | cargo test -p corio --test debugging -- d2_
 shutdown_skips_grace      | cargo test -p corio --test debugging -- teardown_
 shutdown_ignores_late_tasks | cargo test -p corio --test debugging -- teardown_lets_cleanup
 task_span_not_entered     | cargo test -p corio --features tracing --test tracing_spans
+
+# Bridges (issue 24): corio::hyper's graceful shutdown and response accounting (tests/hyper_server.rs).
+graceful_never_drains     | cargo test -p corio --features hyper --test hyper_server -- graceful_shutdown_under_load
+response_end_uncounted    | cargo test -p corio --features hyper --test hyper_server -- graceful_shutdown_under_load
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -193,7 +193,10 @@ impl<C: ShutDown> Future for Graceful<C> {
         let mut this = self.project();
         if !*this.shutting_down && this.shared.drain_or_watch(*this.id, cx) {
             *this.shutting_down = true;
+            #[cfg(not(corio_mutant = "graceful_never_drains"))]
             this.conn.as_mut().graceful_shutdown();
+            // MUTANT (hyper_server): the connection is never told to close,
+            // so keep-alive clients hold it open until the grace cuts it.
         }
         this.conn.poll(cx)
     }

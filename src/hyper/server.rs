@@ -196,18 +196,26 @@ impl Server {
             let mut shutdown = pin!(shutdown);
             let mut incoming = listener.incoming();
             loop {
-                let next = poll_fn(|cx| {
-                    if shutdown.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(None);
+                // The accept first: it is a checkpoint, so a cancel of this
+                // task lands there (and is returned), never in `shutdown`,
+                // which may be a checkpoint too and would swallow it.
+                let next = poll_fn(|cx| match incoming.poll_accept(cx) {
+                    Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+                    accepted => {
+                        let stop = shutdown.as_mut().poll(cx).is_ready();
+                        match accepted {
+                            Poll::Ready(Ok(connection)) => Poll::Ready(Ok((Some(connection), stop))),
+                            _ if stop => Poll::Ready(Ok((None, true))),
+                            _ => Poll::Pending,
+                        }
                     }
-                    incoming.poll_accept(cx).map(Some)
                 })
                 .await;
-                let (stream, peer) = match next {
-                    None => break Ok(()),
-                    Some(Ok(connection)) => connection,
-                    Some(Err(err)) => break Err(err),
+                let (accepted, stop) = match next {
+                    Ok(next) => next,
+                    Err(err) => break Err(err),
                 };
+                let Some((stream, peer)) = accepted else { break Ok(()) };
                 Counters::bump(&shared.counters.connections);
                 let service = Counted {
                     service: make_service(peer),
@@ -218,6 +226,9 @@ impl Server {
                 let task =
                     crate::spawn(connection(shared.clone(), id, config.clone(), stream, handshake.clone(), service));
                 shared.add(id, task);
+                if stop {
+                    break Ok(());
+                }
             }
         };
         drop(listener); // stop accepting: new connections are refused
@@ -355,37 +366,33 @@ where
 
 /// The counter a connection's hyper error goes to (none for a
 /// cancellation, which the shutdown counted when it cut the connection).
+/// The error and its sources are looked at in turn: a service error may
+/// wrap the body's own hyper error (a client that left mid-body).
 fn classify<'c>(err: &hyper::Error, c: &'c Counters) -> Option<&'c std::cell::Cell<u64>> {
-    Some(if err.is_parse_too_large() {
-        &c.too_large
-    } else if err.is_parse() || err.is_parse_status() {
-        &c.bad_requests
-    } else if err.is_incomplete_message() || err.is_body_write_aborted() {
-        &c.hung_up
-    } else if err.is_timeout() {
-        &c.timed_out
-    } else if let Some(io) = find_io(err) {
-        if is_cancellation(io) {
-            return None;
-        } else if matches!(io.kind(), io::ErrorKind::UnexpectedEof) {
-            &c.hung_up
-        } else {
-            &c.io_errors
-        }
-    } else {
-        &c.other_errors
-    })
-}
-
-fn find_io(err: &hyper::Error) -> Option<&io::Error> {
-    let mut next = err.source();
+    let mut next: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(err) = next {
-        if let Some(io) = err.downcast_ref::<io::Error>() {
-            return Some(io);
+        if let Some(err) = err.downcast_ref::<hyper::Error>() {
+            if err.is_parse_too_large() {
+                return Some(&c.too_large);
+            } else if err.is_parse() || err.is_parse_status() {
+                return Some(&c.bad_requests);
+            } else if err.is_incomplete_message() || err.is_body_write_aborted() {
+                return Some(&c.hung_up);
+            } else if err.is_timeout() {
+                return Some(&c.timed_out);
+            }
+        } else if let Some(io) = err.downcast_ref::<io::Error>() {
+            return if is_cancellation(io) {
+                None
+            } else if matches!(io.kind(), io::ErrorKind::UnexpectedEof) {
+                Some(&c.hung_up)
+            } else {
+                Some(&c.io_errors)
+            };
         }
         next = err.source();
     }
-    None
+    Some(&c.other_errors)
 }
 
 fn is_cancellation(err: &io::Error) -> bool {
