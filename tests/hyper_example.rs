@@ -103,6 +103,37 @@ fn a_rust_client_gets_answers() {
     assert_eq!((connections, requests, failed), (4, 4, 0), "{output:#?}");
 }
 
+/// `examples/http_client` against the server: HTTP/1.1 and HTTP/2, two
+/// URLs on one connection, and a clear failure for a refused connection.
+#[test]
+fn the_http_client_example_fetches_from_the_server() {
+    let (server, addr) = start();
+    let client = support::example_path_with("http_client", &["hyper"]);
+    let fetch = |args: &[String]| Command::new(&client).args(args).output().expect("run http_client");
+
+    let urls = [format!("http://{addr}/"), format!("http://{addr}/sum?n=100")];
+    let output = fetch(&urls);
+    assert!(output.status.success(), "{output:?}");
+    let expected = format!("{}: HTTP/1.1 200 OK\nHello from corio!\n{}: HTTP/1.1 200 OK\n5050\n", urls[0], urls[1]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+
+    let output = fetch(&["--http2".to_string(), urls[0].clone()]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{}: HTTP/2.0 200 OK\nHello from corio!\n", urls[0]));
+
+    server.signal(libc::SIGTERM);
+    let (status, lines) = server.wait();
+    assert!(status.success(), "{lines:?}");
+    let (connections, requests, failed) = totals(lines.last().expect("a totals line"));
+    assert_eq!((connections, requests, failed), (2, 3, 0), "one connection per run: {lines:#?}");
+
+    // The server is gone: a clear error and status 1, no panic.
+    let output = fetch(&urls[..1]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("http_client: ") && stderr.contains("refused"), "{stderr}");
+}
+
 const LOAD_CONNECTIONS: usize = 32;
 const REQUESTS_PER_CONNECTION: usize = 200;
 
