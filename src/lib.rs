@@ -118,6 +118,8 @@ pub fn multi_loop() -> multi_loop::Builder<DefaultReactor> {
 
 #[cfg(feature = "hyper")]
 pub mod hyper;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 /// The generic I/O wrapper.
 pub mod io_source {

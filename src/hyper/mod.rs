@@ -77,6 +77,8 @@ mod rt;
 mod server;
 mod sniff;
 mod stats;
+#[cfg(feature = "tls")]
+mod tls;
 
 #[cfg(feature = "hyper-util")]
 pub use connector::Connector;
@@ -84,6 +86,6 @@ pub use counted::CountedBody;
 pub use every_loop::EveryLoop;
 pub use io::CorioIo;
 pub use rt::{CorioExecutor, CorioTimer};
-pub use server::{Server, DEFAULT_GRACE};
+pub use server::{Server, DEFAULT_GRACE, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use sniff::{Protocol, Rewind};
 pub use stats::ServeStats;

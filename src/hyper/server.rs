@@ -25,6 +25,9 @@ use std::time::Duration;
 /// How long a graceful shutdown waits for open connections by default.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
+/// How long a TLS handshake may take by default ([`Server::handshake_timeout`]).
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Which protocols a [`Server`] speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Protocols {
@@ -86,6 +89,7 @@ pub struct Server {
     protocols: Protocols,
     grace: Duration,
     max_body: u64,
+    handshake_timeout: Duration,
 }
 
 impl Default for Server {
@@ -102,7 +106,14 @@ impl Server {
         http1.timer(CorioTimer);
         let mut http2 = http2::Builder::new(CorioExecutor);
         http2.timer(CorioTimer);
-        Server { http1, http2, protocols: Protocols::Auto, grace: DEFAULT_GRACE, max_body: u64::MAX }
+        Server {
+            http1,
+            http2,
+            protocols: Protocols::Auto,
+            grace: DEFAULT_GRACE,
+            max_body: u64::MAX,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
     }
 
     /// hyper's HTTP/1 settings (`max_buf_size`, `header_read_timeout`,
@@ -135,6 +146,14 @@ impl Server {
     /// waits for as long as they take.
     pub fn grace(mut self, grace: Duration) -> Server {
         self.grace = grace;
+        self
+    }
+
+    /// How long a connection's TLS handshake may take before the
+    /// connection is closed and counted in [`ServeStats::timed_out`]
+    /// (a client that connects and says nothing holds no task for long).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Server {
+        self.handshake_timeout = timeout;
         self
     }
 
@@ -236,12 +255,9 @@ impl Server {
         shared.start_draining();
         if !cancelled && !self.grace.is_zero() {
             // A checkpoint: cancelling the server ends the grace early.
+            // (`timeout` saturates: `Duration::MAX` is a deadline that never comes.)
             let wait = poll_fn(|cx| shared.poll_all_closed(cx)).cancellable();
-            let _ = if self.grace >= Duration::from_secs(1 << 31) {
-                Ok(wait.await)
-            } else {
-                wait.timeout(self.grace).await
-            };
+            let _ = wait.timeout(self.grace).await;
         }
         for task in shared.open_tasks() {
             Counters::bump(&shared.counters.cut_at_grace);
@@ -280,6 +296,7 @@ impl Handshake for Plain {
 enum Ended {
     Closed,
     Handshake(io::Error),
+    HandshakeTimedOut,
     Io(io::Error),
     Hyper(hyper::Error),
     Cancelled,
@@ -308,6 +325,7 @@ async fn connection<H, S, B>(
         Ended::Closed | Ended::Cancelled => {}
         Ended::Handshake(err) if is_cancellation(&err) => {}
         Ended::Handshake(_) => Counters::bump(&c.handshakes_failed),
+        Ended::HandshakeTimedOut => Counters::bump(&c.timed_out),
         Ended::Io(err) if is_cancellation(&err) => {}
         Ended::Io(err) if err.kind() == io::ErrorKind::UnexpectedEof => Counters::bump(&c.hung_up),
         Ended::Io(_) => Counters::bump(&c.io_errors),
@@ -339,9 +357,10 @@ where
     if let Err(err) = stream.set_nodelay(true) {
         return Ended::Io(err);
     }
-    let (io, chosen) = match handshake.handshake(stream).await {
-        Ok(done) => done,
-        Err(err) => return Ended::Handshake(err),
+    let (io, chosen) = match handshake.handshake(stream).timeout(config.handshake_timeout).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(err)) => return Ended::Handshake(err),
+        Err(_elapsed) => return Ended::HandshakeTimedOut,
     };
     let (protocol, io) = match (config.protocols, chosen) {
         (Protocols::Http1, _) => (Protocol::Http1, Rewind::plain(io)),
