@@ -116,6 +116,8 @@ pub fn multi_loop() -> multi_loop::Builder<DefaultReactor> {
     multi_loop::Builder::new(default_reactor)
 }
 
+#[cfg(feature = "tokio-compat")]
+pub mod compat;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 #[cfg(feature = "tls")]

@@ -123,6 +123,7 @@ task_span_not_entered     | cargo test -p corio --features tracing --test tracin
 # Bridges (issue 24): corio::hyper's graceful shutdown and response accounting (tests/hyper_server.rs).
 graceful_never_drains     | cargo test -p corio --features hyper --test hyper_server -- graceful_shutdown_under_load
 response_end_uncounted    | cargo test -p corio --features hyper --test hyper_server -- graceful_shutdown_under_load
+compat_poll_outside_context | cargo test -p corio --features tokio-compat,hyper,tls --test tokio_compat -- tokio_sleep_runs
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
