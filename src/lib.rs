@@ -29,6 +29,15 @@
 //! reactor, clock, executor and context store can be built with
 //! [`runtime::EventLoop::builder`].
 //!
+//! # The ecosystem
+//!
+//! Features, none on by default: `hyper` (`corio::hyper`: hyper's
+//! runtime traits, an HTTP/1.1 + HTTP/2 server with graceful shutdown, a
+//! client connector with `hyper-util`), `tls` (`corio::tls`: rustls acceptors and
+//! connectors over corio streams) and `tokio-compat` (`corio::compat`:
+//! tokio-only futures such as reqwest's inside corio tasks). See
+//! `docs/ecosystem.md`.
+//!
 //! # Debugging
 //!
 //! `CORIO_DEBUG=1` (or [`runtime::Builder::debug`]) reports polls and

@@ -37,13 +37,13 @@
 //! ```
 //!
 //! * [`TlsAcceptor`] (server side) and [`TlsConnector`] (client side) wrap
-//!   any `AsyncRead + AsyncWrite` stream: TCP, Unix, a [`Rewind`](crate::hyper::Rewind).
+//!   any `AsyncRead + AsyncWrite` stream: TCP, Unix, `corio::hyper::Rewind`.
 //!   Their shortcuts (`with_single_cert`, `with_root_certificates`) use
 //!   rustls' `ring` provider explicitly, offer ALPN `h2` and `http/1.1`,
 //!   and never depend on a process-wide default provider.
-//! * With the `hyper` feature, [`Server::serve_tls`](crate::hyper::Server::serve_tls)
+//! * With the `hyper` feature, `corio::hyper::Server::serve_tls`
 //!   serves HTTPS, HTTP/2 chosen by ALPN; a failed handshake is counted
-//!   ([`ServeStats::handshakes_failed`](crate::hyper::ServeStats::handshakes_failed)).
+//!   (`ServeStats::handshakes_failed`).
 //! * `rustls` is re-exported ([`rustls`]) so that configurations are built
 //!   with the version corio links.
 //!

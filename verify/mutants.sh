@@ -120,10 +120,11 @@ shutdown_skips_grace      | cargo test -p corio --test debugging -- teardown_
 shutdown_ignores_late_tasks | cargo test -p corio --test debugging -- teardown_lets_cleanup
 task_span_not_entered     | cargo test -p corio --features tracing --test tracing_spans
 
-# Bridges (issue 24): corio::hyper's graceful shutdown and response accounting (tests/hyper_server.rs).
-graceful_never_drains     | cargo test -p corio --features hyper --test hyper_server -- graceful_shutdown_under_load
-response_end_uncounted    | cargo test -p corio --features hyper --test hyper_server -- graceful_shutdown_under_load
-compat_poll_outside_context | cargo test -p corio --features tokio-compat,hyper,tls --test tokio_compat -- tokio_sleep_runs
+# Bridges (issue 24): corio::hyper's graceful shutdown and response accounting (tests/hyper_server.rs), the
+# tokio-compat wrapper (tests/tokio_compat.rs). One feature set for the three, so their dependencies build once.
+graceful_never_drains     | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test hyper_server -- graceful_shutdown_under_load
+response_end_uncounted    | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test hyper_server -- graceful_shutdown_under_load
+compat_poll_outside_context | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test tokio_compat -- tokio_sleep_runs
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -91,19 +91,16 @@ impl Shared {
         Poll::Pending
     }
 
-    /// Whether the connection should shut down now; if not, remembers its
-    /// waker for when it should.
-    fn drain_or_watch(&self, id: u64, cx: &mut Context<'_>) -> bool {
-        if self.draining.get() {
-            return true;
-        }
+    /// Whether the server is draining.
+    fn draining(&self) -> bool {
+        self.draining.get()
+    }
+
+    /// Remembers the connection's waker, for the drain to wake.
+    fn watch(&self, id: u64, cx: &mut Context<'_>) {
         if let Some(open) = self.open.borrow_mut().get_mut(&id) {
-            match &open.waker {
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                _ => open.waker = Some(cx.waker().clone()),
-            }
+            open.waker = Some(cx.waker().clone());
         }
-        false
     }
 }
 
@@ -171,18 +168,23 @@ impl<A: ShutDown, B: ShutDown> ShutDown for Conn<A, B> {
 
 pin_project! {
     /// A connection that shuts down gracefully when its server drains.
+    ///
+    /// Its waker is stored once, at the first poll: the connection's task
+    /// polls it, and a corio task's waker never changes. Later polls read
+    /// one flag.
     pub(crate) struct Graceful<C> {
         #[pin]
         conn: C,
         shared: Rc<Shared>,
         id: u64,
+        watching: bool,
         shutting_down: bool,
     }
 }
 
 impl<C> Graceful<C> {
     pub(crate) fn new(conn: C, shared: Rc<Shared>, id: u64) -> Self {
-        Graceful { conn, shared, id, shutting_down: false }
+        Graceful { conn, shared, id, watching: false, shutting_down: false }
     }
 }
 
@@ -191,7 +193,11 @@ impl<C: ShutDown> Future for Graceful<C> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        if !*this.shutting_down && this.shared.drain_or_watch(*this.id, cx) {
+        if !*this.watching {
+            *this.watching = true;
+            this.shared.watch(*this.id, cx);
+        }
+        if !*this.shutting_down && this.shared.draining() {
             *this.shutting_down = true;
             #[cfg(not(corio_mutant = "graceful_never_drains"))]
             this.conn.as_mut().graceful_shutdown();
