@@ -17,16 +17,14 @@ use std::net::SocketAddr;
 impl Handshake for TlsAcceptor {
     type Io = TlsStream<TcpStream>;
 
-    fn handshake(self, stream: TcpStream) -> impl Future<Output = io::Result<(Self::Io, Option<Protocol>)>> + 'static {
-        async move {
-            let tls = self.accept(stream).await?;
-            let protocol = match tls.get_ref().1.alpn_protocol() {
-                Some(b"h2") => Some(Protocol::Http2),
-                Some(b"http/1.1" | b"http/1.0") => Some(Protocol::Http1),
-                _ => None, // no ALPN: tell by the first bytes
-            };
-            Ok((tls, protocol))
-        }
+    async fn handshake(self, stream: TcpStream) -> io::Result<(Self::Io, Option<Protocol>)> {
+        let tls = self.accept(stream).await?;
+        let protocol = match tls.get_ref().1.alpn_protocol() {
+            Some(b"h2") => Some(Protocol::Http2),
+            Some(b"http/1.1" | b"http/1.0") => Some(Protocol::Http1),
+            _ => None, // no ALPN: tell by the first bytes
+        };
+        Ok((tls, protocol))
     }
 }
 

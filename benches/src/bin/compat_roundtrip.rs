@@ -77,13 +77,15 @@ fn tokio_ct(addr: SocketAddr, n: usize) -> Duration {
     rt.block_on(tokio_pingpong(addr, n))
 }
 
+/// One way of running the ping-pong: the time it took.
+type Client = fn(SocketAddr, usize) -> Duration;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let reps: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let addr = echo_thread();
-    let runs: [(&str, fn(SocketAddr, usize) -> Duration); 3] =
-        [("corio", corio_native), ("corio+compat", corio_compat), ("tokio-ct", tokio_ct)];
+    let runs: [(&str, Client); 3] = [("corio", corio_native), ("corio+compat", corio_compat), ("tokio-ct", tokio_ct)];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
     for rep in 0..reps {
         for k in 0..runs.len() {
