@@ -47,7 +47,7 @@ fn generate(dir_name: &str) -> Cert {
 
 fn start(cert: &Cert) -> (Server, SocketAddr) {
     let args = [cert.cert_pem.to_str().unwrap(), cert.key_pem.to_str().unwrap(), "127.0.0.1:0"];
-    let (server, announced) = Server::start_with("https_server", &["hyper", "tls"], &args);
+    let (server, announced) = Server::start_with("https_server", support::BRIDGES, &args);
     (server, announced_addr(&announced.replace("https://", "")))
 }
 

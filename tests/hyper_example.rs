@@ -33,7 +33,7 @@ fn totals(line: &str) -> (u64, u64, u64) {
 }
 
 fn start() -> (Server, SocketAddr) {
-    let (server, announced) = Server::start_with("hyper_server", &["hyper"], &["127.0.0.1:0"]);
+    let (server, announced) = Server::start_with("hyper_server", support::BRIDGES, &["127.0.0.1:0"]);
     let addr = announced_addr(&announced.replace("http://", ""));
     (server, addr)
 }
@@ -108,7 +108,7 @@ fn a_rust_client_gets_answers() {
 #[test]
 fn the_http_client_example_fetches_from_the_server() {
     let (server, addr) = start();
-    let client = support::example_path_with("http_client", &["hyper"]);
+    let client = support::example_path_with("http_client", support::BRIDGES);
     let fetch = |args: &[String]| Command::new(&client).args(args).output().expect("run http_client");
 
     let urls = [format!("http://{addr}/"), format!("http://{addr}/sum?n=100")];

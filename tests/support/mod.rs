@@ -42,6 +42,11 @@ pub fn example_path_with(name: &str, features: &[&str]) -> PathBuf {
     path
 }
 
+/// The features the bridge examples are built with: all four, so that
+/// `hyper_server`, `http_client` and `https_server` share one build of the
+/// library (one feature set) instead of one each.
+pub const BRIDGES: &[&str] = &["hyper", "hyper-util", "tls", "tokio-compat"];
+
 /// A running example.
 pub struct Server {
     child: Child,
