@@ -41,6 +41,15 @@
 //! # }
 //! ```
 //!
+//! # The ecosystem
+//!
+//! Features, none on by default: `hyper` (`corio::hyper`: hyper's
+//! runtime traits, an HTTP/1.1 + HTTP/2 server with graceful shutdown, a
+//! client connector with `hyper-util`), `tls` (`corio::tls`: rustls acceptors and
+//! connectors over corio streams) and `tokio-compat` (`corio::compat`:
+//! tokio-only futures such as reqwest's inside corio tasks). See
+//! `docs/ecosystem.md`.
+//!
 //! # Debugging
 //!
 //! `CORIO_DEBUG=1` (or [`runtime::Builder::debug`]) reports polls and
@@ -228,6 +237,13 @@ pub use multi_loop::MultiLoop;
 pub fn multi_loop() -> multi_loop::Builder {
     multi_loop::Builder::new()
 }
+
+#[cfg(feature = "tokio-compat")]
+pub mod compat;
+#[cfg(feature = "hyper")]
+pub mod hyper;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 /// The generic I/O wrapper.
 pub mod io_source {

@@ -137,6 +137,12 @@ env_ignored               | cargo test -p corio --features uring,portable,mock -
 explicit_falls_back       | cargo test -p corio --features uring,portable,mock --test backend_fallback
 no_fallback               | cargo test -p corio --lib -- backend::
 mock_accepts_real_fds     | cargo test -p corio --features mock --test backend_select
+
+# Bridges (issue 24): corio::hyper's graceful shutdown and response accounting (tests/hyper_server.rs), the
+# tokio-compat wrapper (tests/tokio_compat.rs). One feature set for the three, so their dependencies build once.
+graceful_never_drains     | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test hyper_server -- graceful_shutdown_under_load
+response_end_uncounted    | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test hyper_server -- graceful_shutdown_under_load
+compat_poll_outside_context | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test tokio_compat -- tokio_sleep_runs
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
