@@ -312,3 +312,39 @@ fn whole_file_reads_of_every_size_and_a_fifo() {
     })
     .unwrap();
 }
+
+/// A loop built the usual way (`corio::builder().backend(Backend::Uring)`,
+/// whose reactor is `corio::backend::AnyReactor`) reaches the ring too: the chosen
+/// backend's completions pass through.
+#[cfg(feature = "uring")]
+#[test]
+fn a_loop_chosen_as_uring_runs_files_on_the_ring() {
+    let _serial = serial();
+    let lp = match corio::builder().backend(corio::Backend::Uring).build() {
+        Ok(lp) => lp,
+        Err(err) => {
+            eprintln!("skipped: io_uring is not available here ({err})");
+            return;
+        }
+    };
+    let dir = Scratch::new("uring-any");
+    let path = dir.path("f");
+    std::fs::write(&path, b"0123456789").unwrap();
+    let completions = lp.reactor().completions().expect("the chosen io_uring reactor runs completions");
+    let file = lp
+        .block_on(async {
+            let mut file = File::open(&path).await.unwrap();
+            let mut buf = [0u8; 4];
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(Pin::new(&mut file).poll_read(&mut cx, &mut buf).is_pending(), "submitted to the ring");
+            file
+        })
+        .unwrap();
+    assert_eq!(completions.in_flight(), 1, "the read is an io_uring operation in flight");
+    drop(file);
+    for _ in 0..10 {
+        lp.block_on(corio::sleep(Duration::from_millis(2))).unwrap().unwrap();
+    }
+    assert_eq!(completions.in_flight(), 0);
+    assert_eq!(lp.block_on(fs::read(&path)).unwrap().unwrap(), b"0123456789");
+}

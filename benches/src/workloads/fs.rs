@@ -1,9 +1,9 @@
-//! W21: files (issue 23), beside `tokio::fs` and smol's way (`blocking::unblock`, `blocking::Unblock`, which is
+//! W22: files (issue 23), beside `tokio::fs` and smol's way (`blocking::unblock`, `blocking::Unblock`, which is
 //! what `async-fs` is):
 //!
-//! * W21a — sequential read of a 256 MiB file in 64 KiB chunks through the runtime's file type; one op = one chunk.
-//! * W21b — whole-file reads of small (4 KiB) files, `fs::read`; one op = one file, cycling over 100 files.
-//! * W21c — a 4 KiB write and an `fsync` (`write_all` + `sync_all`); one op = one pair.
+//! * W22a — sequential read of a 256 MiB file in 64 KiB chunks through the runtime's file type; one op = one chunk.
+//! * W22b — whole-file reads of small (4 KiB) files, `fs::read`; one op = one file, cycling over 100 files.
+//! * W22c — a 4 KiB write and an `fsync` (`write_all` + `sync_all`); one op = one pair.
 //!
 //! The files live in `corio-bench-fs` in the system's temporary directory, written once (outside the measured time)
 //! and reused by later runs; reads come from the page cache. corio runs on the pool (`corio`) and with io_uring operations (`corio-uring`).
@@ -68,7 +68,7 @@ struct SequentialRead;
 
 impl Workload for SequentialRead {
     fn id(&self) -> &'static str {
-        "W21a"
+        "W22a"
     }
 
     fn description(&self) -> &'static str {
@@ -127,7 +127,7 @@ struct SmallFiles;
 
 impl Workload for SmallFiles {
     fn id(&self) -> &'static str {
-        "W21b"
+        "W22b"
     }
 
     fn description(&self) -> &'static str {
@@ -183,7 +183,7 @@ struct WriteFsync;
 
 impl Workload for WriteFsync {
     fn id(&self) -> &'static str {
-        "W21c"
+        "W22c"
     }
 
     fn description(&self) -> &'static str {
