@@ -232,6 +232,19 @@ impl State {
     /// fills up.
     fn push_batch(&mut self) -> io::Result<()> {
         for entry in self.batch.drain(..) {
+            // A linked entry and the next one go to the kernel in the same
+            // submission: a link cut at the end of a submission would let
+            // the next entry run on its own, not after this one.
+            let token = entry.get_user_data();
+            if completion::is_op(token) && self.ops.links_next(token) {
+                let free = {
+                    let queue = self.ring.submission();
+                    queue.capacity() - queue.len()
+                };
+                if free < 2 {
+                    self.ring.submit()?;
+                }
+            }
             loop {
                 // SAFETY: poll-add, poll-remove and cancel entries
                 // reference no user memory; an operation's entry points into

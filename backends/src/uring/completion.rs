@@ -61,6 +61,12 @@ impl InFlight {
     pub(super) fn contains(&self, token: u64) -> bool {
         self.ops.contains_key(&token)
     }
+
+    /// Whether the operation under `token` links the next entry to itself
+    /// (`OpRef::link_next`).
+    pub(super) fn links_next(&self, token: u64) -> bool {
+        self.ops.get(&token).is_some_and(OpRef::links_next)
+    }
 }
 
 impl Drop for InFlight {
