@@ -1125,10 +1125,11 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 }
             }
             Step::Ready => {
-                let cancelled = self.tasks.borrow_mut().holds_delivered_cancel(raw).cloned();
+                let cancelled = self.tasks.borrow_mut().cancelled_at_return(raw);
                 match cancelled {
-                    // The body returned holding the cancellation it was given:
-                    // it ends cancelled (see `task::Cancelled`).
+                    // The body returned holding the cancellation it was given,
+                    // or with a request still pending: it ends cancelled (see
+                    // `task::Cancelled`).
                     Some(cancelled) => self.end_cancelled(raw, cancelled, Some(task)),
                     None => self.complete(raw, 0, Some(task)),
                 }
