@@ -572,15 +572,21 @@ pub fn call_soon(callback: impl FnOnce() + 'static) -> Handle {
     Handle { callback }
 }
 
-/// Schedules `callback` to run after `delay` (asyncio's `call_later`).
+/// Schedules `callback` to run after `delay` (asyncio's `call_later`). A
+/// delay beyond the clock's range (`Duration::MAX`) never comes: the
+/// callback is not scheduled, and the handle's `when()` is the latest
+/// instant the clock can hold.
 ///
 /// # Panics
 ///
 /// If no loop is running on this thread.
 #[track_caller]
 pub fn call_later(delay: std::time::Duration, callback: impl FnOnce() + 'static) -> TimerHandle {
-    let when = time() + delay;
-    call_at(when, callback)
+    let now = time();
+    match crate::time::deadline_after(now, delay) {
+        Some(when) => call_at(when, callback),
+        None => TimerHandle::never(CallbackRef::local(callback), now, expect_running(|l| l.id())),
+    }
 }
 
 /// Schedules `callback` to run at `when` (asyncio's `call_at`). A time in the
@@ -593,7 +599,7 @@ pub fn call_later(delay: std::time::Duration, callback: impl FnOnce() + 'static)
 pub fn call_at(when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle {
     let callback = CallbackRef::local(callback);
     expect_running(|l| TimerHandle {
-        key: l.call_at(when, callback.clone()),
+        key: Some(l.call_at(when, callback.clone())),
         handle: Handle { callback },
         when,
         loop_id: l.id(),
@@ -612,7 +618,7 @@ pub(crate) fn reserve_timer() -> u64 {
 pub(crate) fn call_at_reserved(when: Instant, seq: u64, callback: impl FnOnce() + 'static) -> TimerHandle {
     let callback = CallbackRef::local(callback);
     expect_running(|l| TimerHandle {
-        key: l.call_at_reserved(when, seq, callback.clone()),
+        key: Some(l.call_at_reserved(when, seq, callback.clone())),
         handle: Handle { callback },
         when,
         loop_id: l.id(),

@@ -334,9 +334,14 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
         Handle { callback }
     }
 
-    /// Schedules `callback` after `delay`.
+    /// Schedules `callback` after `delay`. A delay beyond the clock's range
+    /// (`Duration::MAX`) never comes: the callback is not scheduled.
     pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> TimerHandle {
-        self.call_at(self.time() + delay, callback)
+        let now = self.time();
+        match crate::time::deadline_after(now, delay) {
+            Some(when) => self.call_at(when, callback),
+            None => TimerHandle::never(CallbackRef::local(callback), now, self.core.shared.id),
+        }
     }
 
     /// Schedules `callback` at `when`; a time in the past runs next
@@ -345,7 +350,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
         let callback = CallbackRef::local(callback);
         let key =
             self.core.timers.borrow_mut().insert(when, Timer::callback(callback.clone(), self.core.spawn_context()));
-        TimerHandle { handle: Handle { callback }, when, key, loop_id: self.core.shared.id }
+        TimerHandle { handle: Handle { callback }, when, key: Some(key), loop_id: self.core.shared.id }
     }
 
     /// The loop's time.
@@ -427,7 +432,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
     ///
     /// Then the default blocking pool is shut down: queued jobs are refused,
     /// and running ones get up to `grace` (real time) to finish; any still
-    /// running after that are reported and left to their threads.
+    /// running after that are reported and left to their threads. A grace
+    /// beyond the clock's range (`Duration::MAX`) waits without a limit.
     pub fn shutdown(&self, grace: Duration) -> Result<(), LoopError> {
         let _running = self.core.enter()?;
         self.core.shutdown(grace)
@@ -1268,15 +1274,17 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     fn shutdown(&self, grace: Duration) -> Result<(), LoopError> {
         let mut cancelled = std::collections::HashSet::new();
         self.cancel_all_but(&mut cancelled);
-        let deadline = self.clock.now() + grace;
+        // A grace beyond the clock's range has no deadline: wait for them all.
+        let deadline = crate::time::deadline_after(self.clock.now(), grace);
         // MUTANT (tests/debugging.rs): abort at once instead of waiting for
         // the cancelled tasks' cleanup.
         #[cfg(corio_mutant = "shutdown_skips_grace")]
-        let deadline = self.clock.now();
+        let deadline = Some(self.clock.now());
         // A timer at the deadline bounds how long an idle loop waits.
-        let wake_up =
-            self.timers.borrow_mut().insert(deadline, Timer::callback(CallbackRef::local(|| {}), Context::new()));
-        while !self.tasks.borrow().is_empty() && self.clock.now() < deadline {
+        let wake_up = deadline.map(|deadline| {
+            self.timers.borrow_mut().insert(deadline, Timer::callback(CallbackRef::local(|| {}), Context::new()))
+        });
+        while !self.tasks.borrow().is_empty() && deadline.is_none_or(|deadline| self.clock.now() < deadline) {
             let waiting = self.tasks.borrow().tasks().iter().any(|t| cancelled.contains(&t.header().id));
             // MUTANT (tests/debugging.rs): never cancel what the cleanup left
             // behind; teardown then waits the whole grace period for it.
@@ -1287,7 +1295,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             }
             self.run_once()?;
         }
-        self.timers.borrow_mut().cancel(wake_up);
+        if let Some(wake_up) = wake_up {
+            self.timers.borrow_mut().cancel(wake_up);
+        }
         let tasks = self.tasks.borrow().tasks();
         for task in tasks {
             self.report(ExceptionContext::ignored_cancellation(task));
