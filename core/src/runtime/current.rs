@@ -159,6 +159,15 @@ pub(crate) fn with_local<R>(owner: *const (), f: impl FnOnce(&dyn Local) -> R) -
     Some(f(&*local))
 }
 
+/// Whether the loop `owner` lives on this thread but is not the one
+/// running: it cannot run until this thread's running loop returns, so a
+/// task of it awaited from here cannot end meanwhile (asyncio refuses to
+/// await a future of another loop).
+pub(crate) fn is_idle_local(owner: *const ()) -> bool {
+    !is_running(owner)
+        && LOCAL_LOOPS.with(|loops| loops.borrow().iter().filter_map(Weak::upgrade).any(|l| l.owner() == owner))
+}
+
 pub(crate) fn register_local(local: Weak<dyn Local>) {
     LOCAL_LOOPS.with(|loops| {
         let mut loops = loops.borrow_mut();

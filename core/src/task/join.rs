@@ -321,6 +321,18 @@ impl<T> Future for Task<T> {
                 if this.done() {
                     return Poll::Ready(Err(JoinError::Cancelled(current::deliver_cancel(awaiter))));
                 }
+                // MUTANT (tests/bad_input_tasks.rs): wait for a task whose
+                // loop cannot run meanwhile; a timeout around it never ends.
+                #[cfg(not(corio_mutant = "await_idle_loop_task"))]
+                if current::is_idle_local(this.raw.owner()) {
+                    // Its loop lives on this thread and is not running, so
+                    // the task cannot end while we wait: the awaiter takes
+                    // its cancel at once, and the task gets one too, for
+                    // when its loop runs.
+                    let cancelled = current::deliver_cancel(awaiter);
+                    current::cancel_task(this.raw, cancelled.message_cow());
+                    return Poll::Ready(Err(JoinError::Cancelled(cancelled)));
+                }
                 // Pass the cancel on and keep waiting for this task's end.
                 let message = current::forward_cancel(awaiter);
                 current::cancel_task(this.raw, message);
