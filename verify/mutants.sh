@@ -123,6 +123,7 @@ task_span_not_entered     | cargo test -p corio --features tracing --test tracin
 # Fidelity (issue 25): CPython's own test cases and the defects found under bad input.
 return_forgets_pending_cancel | cargo test -p corio --test rules_cancel_at_end
 await_idle_loop_task         | cargo test -p corio --test bad_input_tasks -- not_running
+drop_panic_lost              | cargo test -p corio --test bad_input_tasks -- a_panic
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

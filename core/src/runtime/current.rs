@@ -503,7 +503,19 @@ pub(crate) fn checkpoint() -> Result<(), Cancelled> {
 }
 
 pub(crate) fn report_unretrieved_panic(task: RawTask, panic: Panic) {
-    let mut context = Some(ExceptionContext::unretrieved_panic(task, panic));
+    report_for(task, ExceptionContext::unretrieved_panic(task, panic));
+}
+
+/// Reports a panic raised while `task`'s future or output was dropped
+/// outside the loop's own teardown paths (a handle's drop, the last
+/// reference's release): to the task's loop's handler if that loop lives
+/// on this thread, else through the default handler.
+pub(crate) fn report_drop_panic(task: RawTask, panic: Panic) {
+    report_for(task, ExceptionContext::drop_panic(task, panic));
+}
+
+fn report_for(task: RawTask, context: ExceptionContext) {
+    let mut context = Some(context);
     let reported = with_local(task.owner(), |l| l.report(context.take().expect("taken once")));
     if reported.is_none() {
         // Dropped on a thread without the task's loop: there is no handler

@@ -161,7 +161,9 @@ impl LoopHandle {
             Err(item) => {
                 // Closed meanwhile: the task never ran; drop its future here.
                 // SAFETY: nobody else has seen the task; we own the stage.
-                unsafe { raw.discard() };
+                if let Some(panic) = unsafe { raw.discard() } {
+                    current::report_drop_panic(raw, panic);
+                }
                 drop(item);
                 drop(task);
                 Err(LoopClosed)

@@ -365,7 +365,9 @@ impl<T> Drop for Task<T> {
                     current::report_unretrieved_panic(self.raw, panic);
                 }
                 // SAFETY: as above.
-                unsafe { self.raw.discard() };
+                if let Some(panic) = unsafe { self.raw.discard() } {
+                    current::report_drop_panic(self.raw, panic);
+                }
             }
         }
         // SAFETY: the handle owns one reference.

@@ -63,17 +63,20 @@ pub(crate) enum Step {
 pub(crate) struct TaskVTable {
     /// Polls the future once; see [`Step`].
     poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Step,
-    /// Drops the future or output in the stage and stores `err` instead.
-    set_error: unsafe fn(NonNull<Header>, JoinError),
+    /// Drops the future or output in the stage and stores `err` instead;
+    /// returns a panic the destructor raised.
+    set_error: unsafe fn(NonNull<Header>, JoinError) -> Option<Panic>,
     /// Moves the stage's result into `*dst: Poll<Result<T, JoinError>>`.
     take_output: unsafe fn(NonNull<Header>, *mut ()),
     /// Points at the stage's `Result<T, JoinError>` (null unless `Ready`).
     output_ref: unsafe fn(NonNull<Header>) -> *const (),
     /// Takes a stored panic out, leaving a payload-less one.
     take_panic: unsafe fn(NonNull<Header>) -> Option<Panic>,
-    /// Drops the future or output in the stage, leaving it empty.
-    discard: unsafe fn(NonNull<Header>),
-    /// Drops whatever the stage holds, then frees the allocation.
+    /// Drops the future or output in the stage, leaving it empty; returns a
+    /// panic the destructor raised.
+    discard: unsafe fn(NonNull<Header>) -> Option<Panic>,
+    /// Drops whatever the stage holds (reporting a panic of its destructor
+    /// to the task's loop), then frees the allocation.
     dealloc: unsafe fn(NonNull<Header>),
     /// Where a [`CellWithTrailer`] of this future keeps its trailer.
     trailer_offset: usize,
@@ -345,13 +348,15 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Step {
     step
 }
 
-unsafe fn set_error<F: Future>(ptr: NonNull<Header>, err: JoinError) {
+unsafe fn set_error<F: Future>(ptr: NonNull<Header>, err: JoinError) -> Option<Panic> {
     // The outcome is already decided; a destructor that panics now cannot
-    // change it, and unwinding into the loop would lose other tasks.
+    // change it, and unwinding into the loop would lose other tasks: the
+    // panic is returned, for the loop to report.
     // SAFETY: the caller owns the stage (see `TaskVTable`).
     unsafe {
-        let _ = clear_stage::<F>(ptr);
+        let cleared = clear_stage::<F>(ptr);
         set_ready::<F>(ptr, Err(err));
+        cleared.err()
     }
 }
 
@@ -382,16 +387,19 @@ unsafe fn take_panic<F: Future>(ptr: NonNull<Header>) -> Option<Panic> {
     }
 }
 
-unsafe fn discard<F: Future>(ptr: NonNull<Header>) {
+unsafe fn discard<F: Future>(ptr: NonNull<Header>) -> Option<Panic> {
     // SAFETY: the caller owns the stage.
-    let _ = unsafe { clear_stage::<F>(ptr) };
+    unsafe { clear_stage::<F>(ptr) }.err()
 }
 
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     let index = RawTask::from_header(ptr).state().owner_index();
     let (owner, sched) = (owners::owner(index), owners::sched(index));
     // SAFETY: the last reference is gone, so nobody else can reach the stage.
-    let _ = unsafe { clear_stage::<F>(ptr) };
+    if let Err(panic) = unsafe { clear_stage::<F>(ptr) } {
+        // The header is still whole (name, location): report before freeing.
+        crate::runtime::current::report_drop_panic(RawTask::from_header(ptr), panic);
+    }
     // SAFETY: as above; the cell was placed by `place` in `allocate`, with a
     // trailer iff the origin code says so, and is dropped in place (its stage
     // is now empty: the union has no destructor) before its memory goes
@@ -516,10 +524,14 @@ impl RawTask {
         unsafe { (self.header().vtable.poll)(self.0, &mut cx) }
     }
 
+    /// Replaces the future (or output) with `err`; returns a panic its
+    /// destructor raised, for the caller to report.
+    ///
     /// # Safety
     ///
     /// The caller owns the stage (the loop, before completing the task).
-    pub(crate) unsafe fn set_error(self, err: JoinError) {
+    #[must_use = "a panic of the destructor is reported, never dropped"]
+    pub(crate) unsafe fn set_error(self, err: JoinError) -> Option<Panic> {
         // SAFETY: forwarded.
         unsafe { (self.header().vtable.set_error)(self.0, err) }
     }
@@ -567,13 +579,15 @@ impl RawTask {
         self.header().stage_tag.with(|tag| unsafe { *tag } == TAKEN)
     }
 
-    /// Drops the future or output (a completed task whose handle is gone).
+    /// Drops the future or output (a completed task whose handle is gone);
+    /// returns a panic its destructor raised, for the caller to report.
     ///
     /// # Safety
     ///
     /// The caller owns the stage.
     #[inline]
-    pub(crate) unsafe fn discard(self) {
+    #[must_use = "a panic of the destructor is reported, never dropped"]
+    pub(crate) unsafe fn discard(self) -> Option<Panic> {
         // SAFETY: forwarded.
         unsafe { (self.header().vtable.discard)(self.0) }
     }
