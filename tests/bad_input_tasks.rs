@@ -172,3 +172,22 @@ fn a_panic_at_shutdown_is_reported_and_teardown_goes_on() {
     assert!(reported(&seen, "boom at shutdown"), "{:?}", seen.borrow());
     assert_eq!(lp.task_count(), 0);
 }
+
+// ----- awaiting a task after its output was taken (defect 6) ----------------
+
+#[test]
+fn awaiting_a_task_again_after_its_output_was_taken_says_so() {
+    let lp = vloop();
+    let out = lp.block_on(async {
+        let mut task = corio::spawn(async { 1 });
+        assert_eq!((&mut task).await.unwrap(), 1);
+        let _ = (&mut task).await; // the output is gone
+    });
+    match out {
+        Err(corio::LoopError::Panicked(panic)) => {
+            let message = panic.message().unwrap_or_default();
+            assert!(message.contains("task awaited after its output was taken"), "{message}");
+        }
+        other => panic!("expected the misuse to be reported as a panic, got {other:?}"),
+    }
+}

@@ -124,6 +124,7 @@ task_span_not_entered     | cargo test -p corio --features tracing --test tracin
 return_forgets_pending_cancel | cargo test -p corio --test rules_cancel_at_end
 await_idle_loop_task         | cargo test -p corio --test bad_input_tasks -- not_running
 drop_panic_lost              | cargo test -p corio --test bad_input_tasks -- a_panic
+retake_output_unchecked      | cargo test -p corio --test bad_input_tasks -- awaiting_a_task_again
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -247,9 +247,17 @@ impl<T> Task<T> {
     ///
     /// # Panics
     ///
-    /// If the task is not complete, or the output was taken already.
+    /// If the task is not complete, or the output was taken already (a
+    /// handle awaited again after it returned: polling a finished future,
+    /// which tokio's `JoinHandle` refuses the same way).
     pub(crate) fn take_output(&mut self) -> Result<T, JoinError> {
         assert!(self.done(), "the output of a running task was taken");
+        // SAFETY: COMPLETE with JOIN_INTEREST (we are the handle): the
+        // handle owns the stage and its tag.
+        #[cfg(not(corio_mutant = "retake_output_unchecked"))]
+        if unsafe { self.raw.stage_is_empty() } {
+            panic!("task awaited after its output was taken ({}): a task's output is read once", self.name());
+        }
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: the task is COMPLETE and this handle has JOIN_INTEREST, so
         // the handle owns the stage; `out` has the task's output type.
