@@ -125,6 +125,8 @@ return_forgets_pending_cancel | cargo test -p corio --test rules_cancel_at_end
 await_idle_loop_task         | cargo test -p corio --test bad_input_tasks -- not_running
 drop_panic_lost              | cargo test -p corio --test bad_input_tasks -- a_panic
 retake_output_unchecked      | cargo test -p corio --test bad_input_tasks -- awaiting_a_task_again
+shared_task_forgets_awaiters | cargo test -p corio --test awaiting_shared -- shared_task
+gather_forgets_requested_cancel | cargo test -p corio --test awaiting_shared -- gather
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

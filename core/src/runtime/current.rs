@@ -464,6 +464,12 @@ fn retain(task: RawTask) -> TaskRef {
     unsafe { TaskRef::from_raw(task) }
 }
 
+/// Runs `f` on `task`'s loop at its next iteration (dropped unrun if that
+/// loop has closed).
+pub(crate) fn post_to(task: RawTask, f: impl FnOnce() + Send + 'static) {
+    post_to_owner(task, f)
+}
+
 fn post_to_owner(task: RawTask, f: impl FnOnce() + Send + 'static) {
     // SAFETY: the owner pointer and its vtable belong together. A closed
     // loop refuses the closure; its tasks are complete by then, so there is
