@@ -127,6 +127,7 @@ drop_panic_lost              | cargo test -p corio --test bad_input_tasks -- a_p
 retake_output_unchecked      | cargo test -p corio --test bad_input_tasks -- awaiting_a_task_again
 shared_task_forgets_awaiters | cargo test -p corio --test awaiting_shared -- shared_task
 gather_forgets_requested_cancel | cargo test -p corio --test awaiting_shared -- gather
+group_recancel_not_deferred  | cargo test -p corio --test cpython_taskgroups -- test_taskgroup_08
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -49,6 +49,9 @@ pub(crate) trait Local {
     fn uncancel_task(&self, task: RawTask) -> u32;
     fn deliver_cancel(&self, task: RawTask) -> Cancelled;
     fn forward_cancel(&self, task: RawTask) -> Option<Cow<'static, str>>;
+    /// Marks `task`'s pending cancel request as one for its next
+    /// checkpoint only: a return before it does not end the task cancelled.
+    fn defer_cancel(&self, task: RawTask);
     fn adopt_cancelled(&self, task: RawTask, cancelled: Cancelled) -> Cancelled;
     /// How many cancellations were delivered to `task` so far.
     fn deliveries(&self, task: RawTask) -> u64;
@@ -480,6 +483,16 @@ fn post_to_owner(task: RawTask, f: impl FnOnce() + Send + 'static) {
 /// The awaiting task's pending cancel, delivered at a checkpoint.
 pub(crate) fn deliver_cancel(task: RawTask) -> Cancelled {
     expect_running(|l| l.deliver_cancel(task))
+}
+
+/// A task group's exit with failures, for its outer cancel (G5): requests
+/// the cancel of `task` again, keeping its count, for the task's next
+/// checkpoint — a body that returns the group's failures first ends with
+/// them, as asyncio's task ends with the `ExceptionGroup` the group raises.
+pub(crate) fn recancel_for_next_checkpoint(task: &crate::task::AnyTask) {
+    task.uncancel();
+    task.cancel();
+    expect_running(|l| l.defer_cancel(task.raw()));
 }
 
 /// Takes the awaiting task's pending cancel to pass it on (C6).

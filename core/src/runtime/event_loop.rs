@@ -1263,6 +1263,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let Some(extras) = tasks.extras_mut(raw) else {
             return Cancelled::new(None);
         };
+        extras.cancel_deferred = false;
         let cancelled = Cancelled::new(extras.take_cancel_message());
         extras.record_delivery(raw, cancelled.clone());
         cancelled

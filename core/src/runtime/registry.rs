@@ -52,6 +52,13 @@ pub(crate) struct Extras<X> {
     /// sets asyncio's `_must_cancel`: later messages replace it, and
     /// `uncancel` to 0 withdraws it.
     pub(crate) cancel_latched: bool,
+    /// The pending request was made again by a task group on its way out,
+    /// with its failures (G5): it waits for the task's next checkpoint, and
+    /// a body that returns meanwhile does not end cancelled (asyncio's
+    /// `_must_cancel` yields to the `ExceptionGroup` the group raises; corio
+    /// cannot tell a returned `Err` from a value). Any new request, delivery
+    /// or withdrawal clears it.
+    pub(crate) cancel_deferred: bool,
     /// Deliveries so far (the next delivery number).
     deliveries: u64,
     /// The oldest cancellation handed to this task that may still be alive,
@@ -76,7 +83,7 @@ struct RareExtras<X> {
 
 impl<X> Default for Extras<X> {
     fn default() -> Self {
-        Extras { cancel_latched: false, deliveries: 0, first_delivered: None, rare: None }
+        Extras { cancel_latched: false, cancel_deferred: false, deliveries: 0, first_delivered: None, rare: None }
     }
 }
 
@@ -310,7 +317,8 @@ impl<X> TaskRegistry<X> {
         #[cfg(corio_mutant = "return_forgets_pending_cancel")]
         return None;
         #[allow(unreachable_code)]
-        raw.state().load().has(CANCEL).then(|| Cancelled::new(extras.take_cancel_message()))
+        (raw.state().load().has(CANCEL) && !extras.cancel_deferred)
+            .then(|| Cancelled::new(extras.take_cancel_message()))
     }
 
     /// A cancellation delivered to the task as delivery number `mark` or
