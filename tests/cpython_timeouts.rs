@@ -374,7 +374,7 @@ fn test_timeout_after_cancellation() {
     run(async {
         corio::current_task().unwrap().cancel();
         let _ = sleep(1.0).await; // work which will be cancelled (except CancelledError: pass)
-        // finally:
+                                  // finally:
         let out = corio::timeout(secs(0.0)).run(sleep(1.0)).await; // some cleanup
         assert_eq!(out, Err(Elapsed::default()));
     });
@@ -386,7 +386,7 @@ fn test_cancel_in_timeout_after_cancellation() {
     run(async {
         corio::current_task().unwrap().cancel();
         let _ = sleep(1.0).await; // work which will be cancelled (except CancelledError: pass)
-        // finally:
+                                  // finally:
         let out = corio::timeout(secs(1.0))
             .run(async {
                 corio::current_task().unwrap().cancel();

@@ -128,6 +128,11 @@ retake_output_unchecked      | cargo test -p corio --test bad_input_tasks -- awa
 shared_task_forgets_awaiters | cargo test -p corio --test awaiting_shared -- shared_task
 gather_forgets_requested_cancel | cargo test -p corio --test awaiting_shared -- gather
 group_recancel_not_deferred  | cargo test -p corio --test cpython_taskgroups -- test_taskgroup_08
+condition_relock_cancel_keeps_notify | cargo test -p corio --test cpython_locks -- test_condition_cancelled_wakeup_relock
+barrier_no_draining          | cargo test -p corio-verify --release --test prop_sync_barrier
+barrier_abort_spares_released | cargo test -p corio-verify --release --test prop_sync_barrier
+permits_barge_past_pending   | cargo test -p corio-verify --release --test prop_sync_permits
+resume_reads_line_first      | loom cargo test -p corio-verify --release --test loom_sync -- semaphore_newcomer_behind_a_resuming_waiter
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

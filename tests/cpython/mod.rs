@@ -55,8 +55,9 @@ pub fn since(start: std::time::Instant) -> f64 {
     corio::time().duration_since(start).as_secs_f64()
 }
 
-/// The exceptions the ported tests raise.
+/// The exceptions the ported tests raise (named as the Python classes).
 #[derive(Debug)]
+#[allow(clippy::enum_variant_names)]
 pub enum Exc {
     /// `CancelledError`: the token a checkpoint returned (kept, so `?` still
     /// cancels the task).
