@@ -77,6 +77,8 @@ pub enum Exc {
     Group(Box<GroupError<Exc>>),
     /// A task that failed, awaited (`JoinError`: a cancellation or panic).
     Join(JoinError),
+    /// `QueueEmpty`, `QueueFull`, `QueueShutDown`.
+    Queue(String),
 }
 
 impl Exc {
@@ -95,6 +97,7 @@ impl Exc {
             Exc::Group(_) => "ExceptionGroup",
             Exc::Join(e) if e.is_cancelled() => "CancelledError",
             Exc::Join(_) => "panic",
+            Exc::Queue(_) => "QueueError",
         }
     }
 
@@ -129,6 +132,24 @@ impl From<GroupError<Exc>> for Exc {
         match e {
             GroupError::Cancelled(c) => Exc::Cancelled(c),
             failed => Exc::Group(Box::new(failed)),
+        }
+    }
+}
+
+impl From<corio::sync::GetError> for Exc {
+    fn from(e: corio::sync::GetError) -> Exc {
+        match e {
+            corio::sync::GetError::Cancelled(c) => Exc::Cancelled(c),
+            other => Exc::Queue(other.to_string()),
+        }
+    }
+}
+
+impl<T> From<corio::sync::PutError<T>> for Exc {
+    fn from(e: corio::sync::PutError<T>) -> Exc {
+        match e {
+            corio::sync::PutError::Cancelled(c, _) => Exc::Cancelled(c),
+            other => Exc::Queue(other.to_string()),
         }
     }
 }
