@@ -730,7 +730,7 @@ fn test_cancellation_broadcast() {
         let gatherer: Rc<RefCell<Option<corio::GatherHandle>>> = Rc::default();
         let (c1, c2, g, p) = (child1.clone(), child2.clone(), gatherer.clone(), proof.clone());
         let mut f = corio::spawn(async move {
-            let gathering = corio::gather([c1, c2].map(|c| async move { c.await }));
+            let gathering = corio::gather([c1, c2]);
             *g.borrow_mut() = Some(gathering.handle());
             gathering.await.map_err(|e| match e {
                 GatherError::Cancelled(c) => c,

@@ -43,8 +43,20 @@ enum Op {
     SpawnWait,
     Abort,
     Reset,
+    /// A task that aborts (or resets) the barrier when it runs: in the loop's order, so between a round's release
+    /// and its tasks' resumption.
+    SpawnAbort,
+    SpawnReset,
     Cancel(usize),
     Settle,
+}
+
+/// What a task does when it first runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Wait,
+    Abort,
+    Reset,
 }
 
 #[derive(Clone, Debug)]
@@ -56,6 +68,7 @@ struct Model {
     waiters: VecDeque<usize>,
     blocked: VecDeque<usize>,
     tasks: Vec<Task>,
+    kinds: Vec<Kind>,
     sched: Sched,
     log: Vec<String>,
 }
@@ -72,6 +85,22 @@ impl Model {
         for waiter in std::mem::take(&mut self.blocked) {
             self.tasks[waiter] = Task::Unblocked(broken);
             self.sched.wake(waiter);
+        }
+    }
+
+    fn abort(&mut self) {
+        self.phase = Phase::Broken;
+        self.grant_waiters(false);
+        self.unblock_all(true);
+    }
+
+    fn reset(&mut self) {
+        if self.count > 0 {
+            self.phase = Phase::Resetting;
+            self.grant_waiters(false);
+        } else {
+            self.phase = Phase::Filling;
+            self.unblock_all(false);
         }
     }
 
@@ -115,6 +144,14 @@ impl Model {
         while let Some((t, cancelled)) = self.sched.next() {
             let outcome = match (self.tasks[t], cancelled) {
                 (Task::NotRun, true) => None, // C4: never runs
+                (Task::NotRun, false) if self.kinds[t] == Kind::Abort => {
+                    self.abort();
+                    Some("aborted".to_string())
+                }
+                (Task::NotRun, false) if self.kinds[t] == Kind::Reset => {
+                    self.reset();
+                    Some("reset".to_string())
+                }
                 (Task::NotRun | Task::Unblocked(false), false) => match self.arrive(t) {
                     Some(outcome) => Some(outcome),
                     None => continue,
@@ -171,6 +208,7 @@ impl ReferenceStateMachine for Reference {
                 waiters: VecDeque::new(),
                 blocked: VecDeque::new(),
                 tasks: Vec::new(),
+                kinds: Vec::new(),
                 sched: Sched::default(),
                 log: Vec::new(),
             })
@@ -188,13 +226,15 @@ impl ReferenceStateMachine for Reference {
         ];
         if state.tasks.len() < MAX_TASKS {
             ops.push((4, Just(Op::SpawnWait).boxed()));
+            ops.push((1, Just(Op::SpawnAbort).boxed()));
+            ops.push((1, Just(Op::SpawnReset).boxed()));
         }
         proptest::strategy::Union::new_weighted(ops).boxed()
     }
 
     fn preconditions(state: &Model, op: &Op) -> bool {
         match op {
-            Op::SpawnWait => state.tasks.len() < MAX_TASKS,
+            Op::SpawnWait | Op::SpawnAbort | Op::SpawnReset => state.tasks.len() < MAX_TASKS,
             Op::Cancel(t) => *t < state.tasks.len(),
             _ => true,
         }
@@ -203,24 +243,17 @@ impl ReferenceStateMachine for Reference {
     fn apply(mut state: Model, op: &Op) -> Model {
         state.log.clear();
         match *op {
-            Op::SpawnWait => {
+            Op::SpawnWait | Op::SpawnAbort | Op::SpawnReset => {
                 state.sched.spawn();
                 state.tasks.push(Task::NotRun);
+                state.kinds.push(match op {
+                    Op::SpawnAbort => Kind::Abort,
+                    Op::SpawnReset => Kind::Reset,
+                    _ => Kind::Wait,
+                });
             }
-            Op::Abort => {
-                state.phase = Phase::Broken;
-                state.grant_waiters(false);
-                state.unblock_all(true);
-            }
-            Op::Reset => {
-                if state.count > 0 {
-                    state.phase = Phase::Resetting;
-                    state.grant_waiters(false);
-                } else {
-                    state.phase = Phase::Filling;
-                    state.unblock_all(false);
-                }
-            }
+            Op::Abort => state.abort(),
+            Op::Reset => state.reset(),
             Op::Cancel(t) => state.sched.cancel(t),
             Op::Settle => state.settle(),
         }
@@ -252,6 +285,19 @@ impl StateMachineTest for Sut {
                         Err(BarrierError::Cancelled(_)) => "cancelled".to_string(),
                     };
                     log(&out, format!("{id} {outcome}"));
+                });
+            }
+            Op::SpawnAbort | Op::SpawnReset => {
+                let (barrier, out, id) = (sut.barrier.clone(), sut.harness.log.clone(), sut.harness.tasks.len());
+                let abort = matches!(op, Op::SpawnAbort);
+                sut.harness.spawn(async move {
+                    if abort {
+                        barrier.abort();
+                        log(&out, format!("{id} aborted"));
+                    } else {
+                        barrier.reset();
+                        log(&out, format!("{id} reset"));
+                    }
                 });
             }
             Op::Abort => sut.barrier.abort(),

@@ -526,9 +526,8 @@ pub(crate) fn report_unretrieved_panic(task: RawTask, panic: Panic) {
 }
 
 /// Reports a panic raised while `task`'s future or output was dropped
-/// outside the loop's own teardown paths (a handle's drop, the last
-/// reference's release): to the task's loop's handler if that loop lives
-/// on this thread, else through the default handler.
+/// (`task::raw`'s drop paths): to the task's loop's handler if that loop
+/// lives on this thread, else through the default handler.
 pub(crate) fn report_drop_panic(task: RawTask, panic: Panic) {
     report_for(task, ExceptionContext::drop_panic(task, panic));
 }

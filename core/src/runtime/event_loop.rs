@@ -1153,12 +1153,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// step: `queued` is the reference its queue entry held.
     fn end_cancelled(&self, raw: RawTask, cancelled: Cancelled, queued: Option<TaskRef>) {
         // SAFETY: the loop owns the stage until completion.
-        if let Some(panic) = unsafe { raw.set_error(JoinError::Cancelled(cancelled)) } {
-            // MUTANT (tests/bad_input_tasks.rs): a destructor's panic during
-            // an abort or teardown is lost.
-            #[cfg(not(corio_mutant = "drop_panic_lost"))]
-            self.report(ExceptionContext::drop_panic(raw, panic));
-        }
+        unsafe { raw.set_error(JoinError::Cancelled(cancelled)) };
         self.complete(raw, CANCELLED, queued);
     }
 
@@ -1210,9 +1205,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 self.report(ExceptionContext::task_panic(raw, panic));
             }
             // SAFETY: as above.
-            if let Some(panic) = unsafe { raw.discard() } {
-                self.report(ExceptionContext::drop_panic(raw, panic));
-            }
+            unsafe { raw.discard() };
         } else if before.has(JOIN_WAKER) {
             // SAFETY: COMPLETE with JOIN_WAKER: the handle no longer writes
             // the slot; reading it is ours.

@@ -161,9 +161,7 @@ impl LoopHandle {
             Err(item) => {
                 // Closed meanwhile: the task never ran; drop its future here.
                 // SAFETY: nobody else has seen the task; we own the stage.
-                if let Some(panic) = unsafe { raw.discard() } {
-                    current::report_drop_panic(raw, panic);
-                }
+                unsafe { raw.discard() };
                 drop(item);
                 drop(task);
                 Err(LoopClosed)

@@ -63,18 +63,18 @@ pub(crate) enum Step {
 pub(crate) struct TaskVTable {
     /// Polls the future once; see [`Step`].
     poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Step,
-    /// Drops the future or output in the stage and stores `err` instead;
-    /// returns a panic the destructor raised.
-    set_error: unsafe fn(NonNull<Header>, JoinError) -> Option<Panic>,
+    /// Drops the future or output in the stage and stores `err` instead
+    /// (a panic of the destructor is reported, [`drop_panicked`]).
+    set_error: unsafe fn(NonNull<Header>, JoinError),
     /// Moves the stage's result into `*dst: Poll<Result<T, JoinError>>`.
     take_output: unsafe fn(NonNull<Header>, *mut ()),
     /// Points at the stage's `Result<T, JoinError>` (null unless `Ready`).
     output_ref: unsafe fn(NonNull<Header>) -> *const (),
     /// Takes a stored panic out, leaving a payload-less one.
     take_panic: unsafe fn(NonNull<Header>) -> Option<Panic>,
-    /// Drops the future or output in the stage, leaving it empty; returns a
-    /// panic the destructor raised.
-    discard: unsafe fn(NonNull<Header>) -> Option<Panic>,
+    /// Drops the future or output in the stage, leaving it empty (a panic
+    /// of the destructor is reported, [`drop_panicked`]).
+    discard: unsafe fn(NonNull<Header>),
     /// Drops whatever the stage holds (reporting a panic of its destructor
     /// to the task's loop), then frees the allocation.
     dealloc: unsafe fn(NonNull<Header>),
@@ -348,16 +348,34 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Step {
     step
 }
 
-unsafe fn set_error<F: Future>(ptr: NonNull<Header>, err: JoinError) -> Option<Panic> {
+unsafe fn set_error<F: Future>(ptr: NonNull<Header>, err: JoinError) {
     // The outcome is already decided; a destructor that panics now cannot
     // change it, and unwinding into the loop would lose other tasks: the
-    // panic is returned, for the loop to report.
+    // panic is reported instead.
     // SAFETY: the caller owns the stage (see `TaskVTable`).
     unsafe {
-        let cleared = clear_stage::<F>(ptr);
+        if let Err(panic) = clear_stage::<F>(ptr) {
+            drop_panicked(ptr, panic);
+        }
         set_ready::<F>(ptr, Err(err));
-        cleared.err()
     }
+}
+
+/// A task's future or output panicked while being dropped (an abort, a
+/// cancel before the first run, teardown, an output dropped unread, the
+/// last reference's release): reported to the task's loop's exception
+/// handler if that loop lives on this thread, else through the default
+/// handler, as asyncio reports exceptions raised during cleanup. Out of
+/// line, so the drop paths stay small. The header is still whole.
+#[cold]
+#[inline(never)]
+fn drop_panicked(ptr: NonNull<Header>, panic: Panic) {
+    // MUTANT (tests/bad_input_tasks.rs): a destructor's panic during an
+    // abort or teardown is lost.
+    #[cfg(not(corio_mutant = "drop_panic_lost"))]
+    crate::runtime::current::report_drop_panic(RawTask::from_header(ptr), panic);
+    #[cfg(corio_mutant = "drop_panic_lost")]
+    let _ = (ptr, panic);
 }
 
 unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
@@ -387,9 +405,11 @@ unsafe fn take_panic<F: Future>(ptr: NonNull<Header>) -> Option<Panic> {
     }
 }
 
-unsafe fn discard<F: Future>(ptr: NonNull<Header>) -> Option<Panic> {
+unsafe fn discard<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the caller owns the stage.
-    unsafe { clear_stage::<F>(ptr) }.err()
+    if let Err(panic) = unsafe { clear_stage::<F>(ptr) } {
+        drop_panicked(ptr, panic);
+    }
 }
 
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
@@ -398,7 +418,7 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the last reference is gone, so nobody else can reach the stage.
     if let Err(panic) = unsafe { clear_stage::<F>(ptr) } {
         // The header is still whole (name, location): report before freeing.
-        crate::runtime::current::report_drop_panic(RawTask::from_header(ptr), panic);
+        drop_panicked(ptr, panic);
     }
     // SAFETY: as above; the cell was placed by `place` in `allocate`, with a
     // trailer iff the origin code says so, and is dropped in place (its stage
@@ -524,14 +544,13 @@ impl RawTask {
         unsafe { (self.header().vtable.poll)(self.0, &mut cx) }
     }
 
-    /// Replaces the future (or output) with `err`; returns a panic its
-    /// destructor raised, for the caller to report.
+    /// Replaces the future (or output) with `err`; a panic of its
+    /// destructor is reported to the exception handler.
     ///
     /// # Safety
     ///
     /// The caller owns the stage (the loop, before completing the task).
-    #[must_use = "a panic of the destructor is reported, never dropped"]
-    pub(crate) unsafe fn set_error(self, err: JoinError) -> Option<Panic> {
+    pub(crate) unsafe fn set_error(self, err: JoinError) {
         // SAFETY: forwarded.
         unsafe { (self.header().vtable.set_error)(self.0, err) }
     }
@@ -580,14 +599,13 @@ impl RawTask {
     }
 
     /// Drops the future or output (a completed task whose handle is gone);
-    /// returns a panic its destructor raised, for the caller to report.
+    /// a panic of its destructor is reported to the exception handler.
     ///
     /// # Safety
     ///
     /// The caller owns the stage.
     #[inline]
-    #[must_use = "a panic of the destructor is reported, never dropped"]
-    pub(crate) unsafe fn discard(self) -> Option<Panic> {
+    pub(crate) unsafe fn discard(self) {
         // SAFETY: forwarded.
         unsafe { (self.header().vtable.discard)(self.0) }
     }
