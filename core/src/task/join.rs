@@ -237,7 +237,9 @@ pub(crate) fn task_name(raw: RawTask) -> String {
 
 /// An owned handle to a spawned task.
 ///
-/// Awaiting it gives `Result<T, JoinError>`. Dropping it detaches the task,
+/// Awaiting it gives `Result<T, JoinError>`, once (awaiting it again after
+/// that panics, as a finished future may; for several awaiters, or to read
+/// the result again, see [`Task::shared`]). Dropping it detaches the task,
 /// which keeps running (rule T5). Awaiting it is a checkpoint: if the
 /// awaiting task is cancelled meanwhile, the cancel is passed on to this task
 /// (asyncio's `Task.cancel` of the future it waits on, rule C6) and the await

@@ -6,7 +6,9 @@
 //! count, vtables, id, spawn location) and the future, which is replaced by
 //! its output when it finishes (`raw.rs`). The loop polls it when it is
 //! scheduled; its waker schedules it again (`waker.rs`). A [`Task`] handle
-//! awaits the output as `Result<T, JoinError>`.
+//! awaits the output as `Result<T, JoinError>`, once; [`Task::shared`]
+//! makes a [`SharedTask`] that any number of awaiters share, and
+//! [`AnyTask::wait`] waits for a task's end without its output.
 //!
 //! # Invariants
 //!
