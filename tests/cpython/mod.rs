@@ -50,11 +50,6 @@ pub async fn sleep(s: f64) -> Result<(), Cancelled> {
     corio::sleep(secs(s)).await
 }
 
-/// Seconds since `start` on the running loop's clock (`loop.time() - t0`).
-pub fn since(start: std::time::Instant) -> f64 {
-    corio::time().duration_since(start).as_secs_f64()
-}
-
 /// The exceptions the ported tests raise (named as the Python classes).
 #[derive(Debug)]
 #[allow(clippy::enum_variant_names)]
@@ -183,11 +178,4 @@ pub fn group(err: &Exc) -> &GroupError<Exc> {
 /// `{"A", "B"}` as a set of class names.
 pub fn names<const N: usize>(names: [&'static str; N]) -> BTreeSet<&'static str> {
     names.into_iter().collect()
-}
-
-/// Drives a future one poll outside any corio task (for the timeout
-/// tests' "without task" cases: a poll with no current task).
-pub fn poll_once<F: Future>(future: F) -> std::task::Poll<F::Output> {
-    let mut future = std::pin::pin!(future);
-    future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
 }
