@@ -9,9 +9,9 @@
 //! reference models the lock (free flag and FIFO of waiters, hand-over on release) and the condition's FIFO; a
 //! notified waiter that is cancelled passes the notification to the next waiter (3.13).
 //!
-//! Caught mutant: `condition_lose_notify` (also by loom). (`condition_relock_cancel_keeps_notify` needs a waiter
-//! cancelled while it re-acquires behind another and a second waiter to pass to, which the generated runs seldom
-//! build; `tests/cpython_locks.rs`, `test_condition_cancelled_wakeup_relock`, catches it.)
+//! Caught mutant: `condition_lose_notify` (also by loom). (A waiter cancelled while it re-acquires behind another,
+//! with a second waiter to pass its notification to, is seldom built by the generated runs;
+//! `tests/cpython_locks.rs`, `test_condition_cancelled_wakeup_relock`, checks it.)
 
 mod sync_model;
 

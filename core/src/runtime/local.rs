@@ -140,13 +140,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
             return;
         }
         if let Some(extras) = self.tasks.borrow_mut().existing_extras_mut(raw) {
-            // MUTANT (tests/cpython_taskgroups.rs): a group's re-requested
-            // cancel ends the task cancelled when its body returns the
-            // group's failures, which are lost.
-            #[cfg(not(corio_mutant = "group_recancel_not_deferred"))]
-            {
-                extras.cancel_deferred = true;
-            }
+            extras.cancel_deferred = true;
         }
     }
 

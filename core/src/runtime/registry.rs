@@ -312,11 +312,6 @@ impl<X> TaskRegistry<X> {
         if let Some(held) = extras.holds_cancel_since(0) {
             return Some(held.clone());
         }
-        // MUTANT (tests/rules_cancel_at_end.rs): a request pending when the
-        // body returns is forgotten, and the task ends with its value.
-        #[cfg(corio_mutant = "return_forgets_pending_cancel")]
-        return None;
-        #[allow(unreachable_code)]
         (raw.state().load().has(CANCEL) && !extras.cancel_deferred)
             .then(|| Cancelled::new(extras.take_cancel_message()))
     }

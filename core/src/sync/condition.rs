@@ -325,10 +325,6 @@ impl<'a> ConditionGuard<'a> {
             // A cancel that came while we re-acquired (asyncio re-raises
             // it once the lock is held): the notification we took goes on.
             if let Err(cancelled) = current::checkpoint() {
-                // MUTANT (tests/cpython_locks.rs, test_condition_cancelled_wakeup_relock):
-                // the notification a waiter cancelled while re-acquiring had
-                // taken is lost.
-                #[cfg(not(corio_mutant = "condition_relock_cancel_keeps_notify"))]
                 self.cond.grant(1);
                 return Err(cancelled);
             }

@@ -256,6 +256,11 @@ pub(crate) fn task_name(raw: RawTask) -> String {
 /// });
 /// assert_eq!(answer.unwrap().unwrap(), 42);
 /// ```
+///
+/// **Cancel safety:** awaiting `&mut task` is cancel-safe when the await is
+/// dropped: the task keeps running, and a later await gets its result. A cancel
+/// *delivered* at the await is passed on to the task, and the await goes on
+/// (rule C6).
 #[must_use = "dropping a Task detaches it; await it or call .detach() to say so"]
 pub struct Task<T> {
     raw: RawTask,
@@ -323,7 +328,6 @@ impl<T> Task<T> {
         assert!(self.done(), "the output of a running task was taken");
         // SAFETY: COMPLETE with JOIN_INTEREST (we are the handle): the
         // handle owns the stage and its tag.
-        #[cfg(not(corio_mutant = "retake_output_unchecked"))]
         if unsafe { self.raw.stage_is_empty() } {
             panic!("task awaited after its output was taken ({}): a task's output is read once", self.name());
         }
@@ -421,9 +425,6 @@ fn deliver_or_forward(awaiter: RawTask, raw: RawTask) -> Option<Cancelled> {
     if raw.is_complete() {
         return Some(current::deliver_cancel(awaiter));
     }
-    // MUTANT (tests/bad_input_tasks.rs): wait for a task whose loop cannot
-    // run meanwhile; a timeout around it never ends.
-    #[cfg(not(corio_mutant = "await_idle_loop_task"))]
     if current::is_idle_local(raw.owner()) {
         // Its loop lives on this thread and is not running, so the task
         // cannot end while we wait: the awaiter takes its cancel at once, and

@@ -370,12 +370,7 @@ unsafe fn set_error<F: Future>(ptr: NonNull<Header>, err: JoinError) {
 #[cold]
 #[inline(never)]
 fn drop_panicked(ptr: NonNull<Header>, panic: Panic) {
-    // MUTANT (tests/bad_input_tasks.rs): a destructor's panic during an
-    // abort or teardown is lost.
-    #[cfg(not(corio_mutant = "drop_panic_lost"))]
     crate::runtime::current::report_drop_panic(RawTask::from_header(ptr), panic);
-    #[cfg(corio_mutant = "drop_panic_lost")]
-    let _ = (ptr, panic);
 }
 
 unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {

@@ -175,10 +175,6 @@ impl<T: Clone> Future for SharedTask<T> {
             {
                 let mut wakers = lock(&inner.wake_list.0);
                 let known = wakers.iter().any(|w| w.will_wake(cx.waker()));
-                // MUTANT (tests/awaiting_shared.rs): only the first awaiter
-                // is registered; the others are never woken.
-                #[cfg(corio_mutant = "shared_task_forgets_awaiters")]
-                let known = known || !wakers.is_empty();
                 if !known {
                     wakers.push(cx.waker().clone());
                 }

@@ -1,4 +1,5 @@
-//! Waiting: `sleep`, `sleep_until`, `yield_now` — all checkpoints.
+//! Waiting: `sleep`, `sleep_until`, `yield_now` and the periodic
+//! [`interval`] — all checkpoints.
 //!
 //! A sleep registers one timer with the running loop on its first poll (no
 //! allocation: timers live in the loop's slab) and cancels it when dropped
@@ -13,10 +14,12 @@
 
 mod deadline;
 mod far;
+mod interval;
 mod sleep;
 mod yield_now;
 
 pub(crate) use deadline::Deadline;
 pub(crate) use far::{deadline_after, end_of_time};
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior, Tick, ZeroPeriod};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use yield_now::{yield_now, YieldNow};

@@ -185,11 +185,6 @@ impl<T> Children<T> {
     /// propagate the cancellation regardless", bpo-32684), as the awaiting
     /// task's own token.
     fn requested_cancel(&self) -> Option<Cancelled> {
-        // MUTANT (tests/awaiting_shared.rs): a cancel requested through a
-        // handle is forgotten once the children swallowed it.
-        #[cfg(corio_mutant = "gather_forgets_requested_cancel")]
-        return None;
-        #[allow(unreachable_code)]
         let message = self.shared.cancel_requested.borrow_mut().take()?;
         Some(current::adopt_cancelled(Cancelled::new(message)))
     }
@@ -258,6 +253,9 @@ impl<T> Children<T> {
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: dropping it detaches the tasks it
+/// spawned (they run on unobserved).
 #[track_caller]
 pub fn gather<I, F, T, E>(futures: I) -> Gather<T, E>
 where
@@ -355,6 +353,9 @@ impl<T, E> fmt::Debug for Gather<T, E> {
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: dropping it detaches the tasks it
+/// spawned.
 #[track_caller]
 pub fn gather_settled<I, F>(futures: I) -> GatherSettled<F::Output>
 where
