@@ -63,7 +63,7 @@
 //! use corio::{Cancelled, GatherError};
 //! use std::time::Duration;
 //!
-//! let lp = corio::builder().unwrap().clock(corio::clock::VirtualClock::new()).build();
+//! let lp = corio::builder().clock(corio::clock::VirtualClock::new()).build().unwrap();
 //! lp.block_on(async {
 //!     let config = corio::spawn(async { String::from("loaded") }).shared();
 //!     let readers: Vec<_> = (0..3).map(|_| corio::spawn(config.clone())).collect();

@@ -181,3 +181,15 @@ fn a_simulated_network_with_latency_duration_max_never_delivers() {
         .unwrap();
     });
 }
+
+#[test]
+fn park_reactor_poll_with_a_timeout_of_duration_max_waits_without_a_limit() {
+    use corio::reactor::{ParkReactor, Reactor};
+    // The reactor's park turns the loop's timeout into a deadline; a
+    // notification already pending ends the wait at once.
+    let reactor = ParkReactor::new();
+    reactor.notify().unwrap();
+    let mut events = Vec::new();
+    reactor.poll(&mut events, Some(Duration::MAX)).unwrap();
+    assert!(events.is_empty());
+}

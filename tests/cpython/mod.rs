@@ -27,7 +27,7 @@ pub type Loop = EventLoop<corio::DefaultReactor, VirtualClock>;
 
 /// A fresh virtual-clock loop (IsolatedAsyncioTestCase's).
 pub fn new_loop() -> Loop {
-    corio::builder().unwrap().clock(VirtualClock::new()).build()
+    corio::builder().clock(VirtualClock::new()).build().unwrap()
 }
 
 /// Runs a test body as IsolatedAsyncioTestCase does: in its own loop, as the
