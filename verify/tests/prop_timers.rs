@@ -73,8 +73,14 @@ fn log_ns(bits: u8, mantissa: u64) -> Duration {
 #[derive(Debug, Clone, Copy)]
 enum When {
     Now,
-    Ahead { bits: u8, mantissa: u64 },
-    Past { bits: u8, mantissa: u64 },
+    Ahead {
+        bits: u8,
+        mantissa: u64,
+    },
+    Past {
+        bits: u8,
+        mantissa: u64,
+    },
     /// Whole years ahead: decades to a millennium (beyond the ±292-year
     /// window of keys).
     YearsAhead(u16),
@@ -103,19 +109,34 @@ fn when() -> impl Strategy<Value = When> {
 enum Op {
     Insert(When),
     /// `count` timers from `start`, `step_ns` apart (0: all ties).
-    Burst { start: When, count: u8, step_ns: u32 },
+    Burst {
+        start: When,
+        count: u8,
+        step_ns: u32,
+    },
     /// `count` places reserved, then timers inserted at one deadline in the
     /// reverse order of their places, with plain inserts between (a timeout
     /// scope reserves on entry and inserts when its body waits).
-    ReservedTies { at: When, count: u8 },
+    ReservedTies {
+        at: When,
+        count: u8,
+    },
     /// Cancels a key picked among every key ever issued: live, fired, or
     /// already cancelled (a stale key must not touch anything).
-    Cancel { pick: usize },
+    Cancel {
+        pick: usize,
+    },
     /// Cancels up to `count` live timers, starting at a picked one.
-    CancelMany { pick: usize, count: u8 },
+    CancelMany {
+        pick: usize,
+        count: u8,
+    },
     /// Moves time forward by a log-scale step and fires every due timer in
     /// one pass (the loop's step).
-    Advance { bits: u8, mantissa: u64 },
+    Advance {
+        bits: u8,
+        mantissa: u64,
+    },
     /// Moves time forward by whole years.
     AdvanceYears(u16),
     /// Jumps to the exact next deadline, as a virtual clock does, and fires.

@@ -64,10 +64,12 @@
 
 mod near;
 mod order;
+mod slab;
 mod wheel;
 
 use near::{Near, Part};
 use order::{Entry, FarEntry, Limit, Origin, MID};
+use slab::Slab;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
@@ -79,6 +81,9 @@ pub const PURGE_MIN_SCHEDULED: usize = 100;
 /// How many entries [`TimerQueue::next_deadline`] reads in a wheel slot to
 /// find the exact deadline; a fuller slot gives its start instead.
 const SCAN_LIMIT: usize = 32;
+
+/// How many entries ahead [`TimerQueue::fire_due`] prefetches a value.
+const PREFETCH_DISTANCE: usize = 8;
 
 /// Identifies one timer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,11 +115,7 @@ pub struct TimerQueue<T> {
     near: Near,
     wheel: Wheel,
     overflow: BinaryHeap<Reverse<FarEntry>>,
-    /// Per slab slot: its generation, moved on when the timer leaves.
-    generations: Vec<u32>,
-    /// Per slab slot: the timer's value while it is scheduled.
-    values: Vec<Option<T>>,
-    free: Vec<u32>,
+    slab: Slab<T>,
     /// Entries in all parts, live and stale.
     entries: usize,
     /// Entries whose timer was cancelled.
@@ -136,9 +137,7 @@ impl<T> TimerQueue<T> {
             near: Near::default(),
             wheel: Wheel::new(wheel::tick(MID)),
             overflow: BinaryHeap::new(),
-            generations: Vec::new(),
-            values: Vec::new(),
-            free: Vec::new(),
+            slab: Slab::default(),
             entries: 0,
             stale: 0,
             next_seq: 0,
@@ -181,10 +180,10 @@ impl<T> TimerQueue<T> {
         // defect 2 — keys count from the first deadline ever inserted, and
         // those out of reach saturate (see `Origin::key`).
         #[cfg(corio_mutant = "origin_first_deadline")]
-        if self.values.is_empty() {
+        if self.next_seq == 1 {
             self.origin = Origin::new(when);
         }
-        let (slot, generation) = self.occupy(value);
+        let (slot, generation) = self.slab.occupy(value);
         self.entries += 1;
         match self.origin.key(when) {
             Some(key) => {
@@ -200,66 +199,35 @@ impl<T> TimerQueue<T> {
         TimerKey { slot, generation }
     }
 
-    fn occupy(&mut self, value: T) -> (u32, u32) {
-        match self.free.pop() {
-            Some(slot) => {
-                self.values[slot as usize] = Some(value);
-                (slot, self.generations[slot as usize])
-            }
-            None => {
-                let slot = u32::try_from(self.values.len()).expect("more than 2^32 timers");
-                self.values.push(Some(value));
-                self.generations.push(0);
-                (slot, 0)
-            }
-        }
-    }
-
-    /// Frees a live slot, returning its value.
-    fn release(&mut self, slot: u32, generation: u32) -> Option<T> {
-        if *self.generations.get(slot as usize)? != generation {
-            return None;
-        }
-        let value = self.values[slot as usize].take()?;
-        self.generations[slot as usize] = generation.wrapping_add(1);
-        self.free.push(slot);
-        Some(value)
-    }
-
     #[inline]
     fn is_live(&self, slot: u32, generation: u32) -> bool {
-        self.generations[slot as usize] == generation
+        self.slab.is_live(slot, generation)
     }
 
     /// The live timers with their deadlines, in no particular order (for
     /// task dumps; O(n)).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Instant, &T)> + '_ {
-        let keyed = self.near.iter().chain(self.wheel.iter()).map(|e| (self.origin.instant(e.key), e.slot, e.generation));
+        let keyed =
+            self.near.iter().chain(self.wheel.iter()).map(|e| (self.origin.instant(e.key), e.slot, e.generation));
         let far = self.overflow.iter().map(|Reverse(e)| (e.when, e.slot, e.generation));
-        keyed.chain(far).filter_map(|(when, slot, generation)| {
-            self.is_live(slot, generation).then_some(())?;
-            Some((when, self.values[slot as usize].as_ref()?))
-        })
+        keyed.chain(far).filter_map(|(when, slot, generation)| Some((when, self.slab.get(slot, generation)?)))
     }
 
     /// The live timer `key`, if it has neither fired nor been cancelled.
     #[inline]
     pub fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
-        if *self.generations.get(key.slot as usize)? != key.generation {
-            return None;
-        }
-        self.values[key.slot as usize].as_mut()
+        self.slab.get_mut(key.slot, key.generation)
     }
 
     /// Whether `key` is still scheduled.
     pub fn contains(&self, key: TimerKey) -> bool {
-        self.generations.get(key.slot as usize) == Some(&key.generation) && self.values[key.slot as usize].is_some()
+        self.slab.is_live(key.slot, key.generation)
     }
 
     /// Cancels `key`, returning its value; `None` if it already fired or was
     /// cancelled. O(1): the entry stays where it is, stale.
     pub fn cancel(&mut self, key: TimerKey) -> Option<T> {
-        let value = self.release(key.slot, key.generation)?;
+        let value = self.slab.release(key.slot, key.generation)?;
         self.stale += 1;
         Some(value)
     }
@@ -279,12 +247,12 @@ impl<T> TimerQueue<T> {
     fn purge_stale(&mut self) {
         #[cfg(not(corio_mutant = "skip_timer_purge"))]
         if self.entries > PURGE_MIN_SCHEDULED && self.stale * 2 > self.entries {
-            let generations = &self.generations;
-            let live = |e: &Entry| generations[e.slot as usize] == e.generation;
+            let slab = &self.slab;
+            let live = |e: &Entry| slab.is_live(e.slot, e.generation);
             let mut removed = self.near.retain(live);
             removed += self.wheel.retain(live);
             let far = self.overflow.len();
-            self.overflow.retain(|Reverse(e)| generations[e.slot as usize] == e.generation);
+            self.overflow.retain(|Reverse(e)| slab.is_live(e.slot, e.generation));
             removed += far - self.overflow.len();
             debug_assert_eq!(removed, self.stale);
             self.entries -= removed;
@@ -346,11 +314,12 @@ impl<T> TimerQueue<T> {
     /// level) and says what is due; recentres the origin first if the clock
     /// has gone far from it and nothing keyed is pending.
     fn advance(&mut self, now: Instant) -> Limit {
-        if self.origin.is_far_from(now) && self.near.is_empty() && self.wheel.is_empty() {
+        let mut limit = self.origin.limit(now);
+        if limit.is_far() && self.near.is_empty() && self.wheel.is_empty() {
             self.origin = Origin::moved_to(now);
             self.wheel.reset(wheel::tick(MID));
+            limit = Limit::UpTo(MID);
         }
-        let limit = self.origin.limit(now);
         if let Limit::UpTo(key) = limit {
             self.wheel.advance(wheel::tick(key).min(MAX_TICK), &mut self.near);
         }
@@ -377,7 +346,7 @@ impl<T> TimerQueue<T> {
                 return None;
             }
             self.pop_front(front);
-            let value = self.release(key.slot, key.generation).expect("a live entry has a value");
+            let value = self.slab.release(key.slot, key.generation).expect("a live entry has a value");
             return Some((key, value));
         }
     }
@@ -401,6 +370,11 @@ impl<T> TimerQueue<T> {
         }
         let limit = self.advance(now);
         while let Some((_, value)) = self.pop_if_due(now, limit) {
+            // The slab's values are read in deadline order: ask for one a few
+            // firings ahead, so the reads overlap instead of waiting in turn.
+            if let Some(ahead) = self.near.ahead(PREFETCH_DISTANCE) {
+                self.slab.prefetch(ahead.slot);
+            }
             fire(value);
         }
     }
@@ -483,16 +457,7 @@ impl<T> TimerQueue<T> {
         self.overflow.clear();
         self.entries = 0;
         self.stale = 0;
-        self.free.clear();
-        // Keep the slots and move every generation on, so a key issued
-        // before the drain never names a timer inserted after it.
-        let mut values = Vec::new();
-        for (index, (value, generation)) in self.values.iter_mut().zip(&mut self.generations).enumerate() {
-            values.extend(value.take());
-            *generation = generation.wrapping_add(1);
-            self.free.push(index as u32);
-        }
-        values
+        self.slab.drain()
     }
 }
 

@@ -92,6 +92,13 @@ impl Near {
         }
     }
 
+    /// The run's entry `distance` places after its front, if any (what a
+    /// burst will fire next).
+    #[inline]
+    pub(super) fn ahead(&self, distance: usize) -> Option<&Entry> {
+        self.run.get(self.head + distance)
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.head == self.run.len() && self.heap.is_empty()
     }

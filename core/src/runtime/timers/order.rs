@@ -61,6 +61,17 @@ impl Limit {
             Limit::UpTo(limit) => key <= limit,
         }
     }
+
+    /// Whether the `now` this limit was made from lies so far from the origin
+    /// (more than 146 years, or outside the window) that an empty queue
+    /// should recentre on it.
+    #[inline]
+    pub(super) fn is_far(self) -> bool {
+        match self {
+            Limit::Nothing => true,
+            Limit::UpTo(key) => key.abs_diff(MID) > RECENTRE_AT,
+        }
+    }
 }
 
 /// The instant keys count from.
@@ -114,12 +125,6 @@ impl Origin {
             self.at.checked_sub(Duration::from_nanos(MID - key))
         };
         instant.unwrap_or(self.at)
-    }
-
-    /// Whether `now` has drifted so far from the origin that an empty queue
-    /// should recentre on it.
-    pub(super) fn is_far_from(&self, now: Instant) -> bool {
-        self.key(now).is_none_or(|key| key.abs_diff(MID) > RECENTRE_AT)
     }
 
     /// The origin recentred on `now`.
