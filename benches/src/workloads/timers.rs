@@ -16,6 +16,7 @@ pub fn workloads() -> Vec<Box<dyn Workload>> {
         Box::new(WaitForReady),
         Box::new(SleepingTasks { tasks: 100_000 }),
         Box::new(TimeoutsArmedCancelled),
+        Box::new(StormQueueAlone),
     ]
 }
 
@@ -361,5 +362,50 @@ impl Workload for TimeoutsArmedCancelled {
                 start.elapsed()
             }),
         }
+    }
+}
+
+/// W17 (corio only): the timer storm's timers on the timer queue alone, on a simulated clock: 100k timers at the
+/// storm's delays (`crate::storm::delays`), inserted 200 ns of simulated time apart (as a loop's first polls would
+/// be) from 40 ms after the queue was made (so the storm does not start on a boundary of the wheel's slots), then
+/// fired in passes 250 µs apart until none is left; one op is one timer inserted and fired. No task, no waker: what
+/// the queue's structure costs, repeatable under callgrind (the wheel's tick was chosen with it, docs/design.md).
+struct StormQueueAlone;
+
+impl Workload for StormQueueAlone {
+    fn id(&self) -> &'static str {
+        "W17"
+    }
+
+    fn description(&self) -> &'static str {
+        "the storm's 100k timers on the queue alone (corio only; simulated clock), insert + fire, per timer"
+    }
+
+    fn ops(&self, _quick: bool) -> u64 {
+        crate::storm::TASKS as u64
+    }
+
+    fn runtimes(&self) -> &'static [Runtime] {
+        Runtime::CORIO_ONLY
+    }
+
+    fn run(&self, _runtime: Runtime, ops: u64) -> Duration {
+        let delays = crate::storm::delays();
+        let mut queue = corio::runtime::timers::TimerQueue::new();
+        let start = Instant::now();
+        let mut now = start + Duration::from_millis(40);
+        for (i, &delay) in delays.iter().cycle().take(ops as usize).enumerate() {
+            queue.insert(now + delay, i);
+            now += Duration::from_nanos(200);
+        }
+        let mut fired = 0usize;
+        while fired < ops as usize {
+            now += Duration::from_micros(250);
+            queue.fire_due(now, |i| {
+                std::hint::black_box(i);
+                fired += 1;
+            });
+        }
+        start.elapsed()
     }
 }

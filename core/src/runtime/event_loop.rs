@@ -289,7 +289,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
     }
 }
 
-/// An event loop: a ready queue, a timer heap and a reactor, run on one
+/// An event loop: a ready queue, a timer queue and a reactor, run on one
 /// thread (asyncio's event loop).
 ///
 /// ```
@@ -491,7 +491,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
         self.core.timers.borrow().len()
     }
 
-    /// Timer-heap entries, including cancelled ones awaiting purge (L6).
+    /// Timer-queue entries, including cancelled ones awaiting purge (L6).
     pub fn timer_heap_len(&self) -> usize {
         self.core.timers.borrow().heap_len()
     }

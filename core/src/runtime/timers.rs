@@ -65,6 +65,7 @@
 mod near;
 mod order;
 mod slab;
+mod tick_sort;
 mod wheel;
 
 use near::{Near, Part};

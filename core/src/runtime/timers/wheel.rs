@@ -14,7 +14,7 @@
 //! A slot is an array of entries (insertion appends: no node is touched, no
 //! pointer chased). [`Wheel::advance`] moves the cursor: it takes each slot
 //! whose start the target reaches, in time order; a level-0 slot is exactly
-//! one tick, so it is sorted and handed to the near level whole; a higher
+//! one tick, so it is sorted ([`tick_sort`]) and handed to the near level whole; a higher
 //! slot is *cascaded*, its entries redistributed below the new cursor — those
 //! of the cursor's own tick straight to the near level, sorted. So each entry
 //! is touched once per level it descends, and once sorted, in a batch of its
@@ -27,8 +27,9 @@
 //! kept for slots that fill again ([`SPARES`], each at most
 //! [`SPARE_CAPACITY`] entries), the rest are freed.
 
-use super::near::Near;
+use super::near::{Near, SPARE_CAPACITY};
 use super::order::Entry;
+use super::tick_sort;
 
 /// A tick is `2^TICK_SHIFT` ns: 1.048576 ms.
 pub(super) const TICK_SHIFT: u32 = 20;
@@ -43,8 +44,6 @@ pub(super) const LEVELS: usize = (64 - TICK_SHIFT).div_ceil(SLOT_BITS) as usize;
 pub(super) const MAX_TICK: u64 = u64::MAX >> TICK_SHIFT;
 /// Emptied slot arrays kept for reuse.
 const SPARES: usize = 8;
-/// The largest array kept as a spare, in entries.
-const SPARE_CAPACITY: usize = 1 << 14;
 
 /// A key's tick.
 #[inline]
@@ -81,6 +80,8 @@ pub(super) struct Wheel {
     slots: Box<[Vec<Entry>]>,
     len: usize,
     spares: Vec<Vec<Entry>>,
+    /// Working space of the tick sort.
+    scratch: Vec<Entry>,
 }
 
 impl Wheel {
@@ -92,6 +93,7 @@ impl Wheel {
             slots: (0..LEVELS * SLOTS).map(|_| Vec::new()).collect(),
             len: 0,
             spares: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -183,14 +185,7 @@ impl Wheel {
                     here
                 });
             }
-            // MUTANT (prop_timers `timer_queue_matches_reference`): order a
-            // tick's batch by deadline alone, so equal deadlines filed at
-            // different levels (or reserved out of order) lose their
-            // scheduling order (L3).
-            #[cfg(corio_mutant = "wheel_sort_ignores_seq")]
-            batch.sort_unstable_by_key(|entry| entry.key);
-            #[cfg(not(corio_mutant = "wheel_sort_ignores_seq"))]
-            batch.sort_unstable();
+            tick_sort::sort_tick(&mut batch, &mut self.scratch);
             near.append_sorted(&mut batch);
             self.recycle(batch);
         }
