@@ -145,8 +145,8 @@ fn equal_deadlines_keep_scheduling_order_whatever_the_distance_when_scheduled() 
     assert_eq!(trace(&out), "s0 s1 s2 s3 last");
 }
 
-/// `Duration::MAX` sleeps and timeouts wait (the deadline saturates), and do
-/// not disturb the timers around them.
+/// `Duration::MAX` sleeps and timeouts wait (a delay that far never comes),
+/// and do not disturb the timers around them.
 #[test]
 fn duration_max_waits_and_disturbs_nothing() {
     let lp = vloop();
@@ -163,6 +163,29 @@ fn duration_max_waits_and_disturbs_nothing() {
         })
         .unwrap();
     assert_eq!(out, (Ok(Ok(())), 3 * MS));
+}
+
+/// A sleep longer than a deadline can hold (about 68 years) never ends
+/// early: the virtual clock passes 68 years and it still sleeps.
+#[test]
+fn a_sleep_beyond_68_years_is_not_cut_short() {
+    let lp = vloop();
+    lp.block_on(async {
+        let t0 = corio::time();
+        let century = corio::spawn(sleep(100 * YEAR));
+        let until = corio::spawn(corio::sleep_until(corio::time() + 100 * YEAR));
+        corio::yield_now().await.unwrap(); // both register (or not)
+        // 70 years by a callback timer, whose deadline is an exact `Instant`.
+        let later = corio::Completion::new();
+        let set = later.clone();
+        corio::call_later(70 * YEAR, move || drop(set.set_result(())));
+        later.wait().await.unwrap();
+        assert!(corio::time() - t0 >= 70 * YEAR);
+        assert!(!century.done() && !until.done(), "a 100-year sleep ended before 70 years");
+        century.cancel();
+        until.cancel();
+    })
+    .unwrap();
 }
 
 /// A virtual clock moved by hand across several wheel levels at once fires
