@@ -175,7 +175,7 @@ fn a_sleep_beyond_68_years_is_not_cut_short() {
         let century = corio::spawn(sleep(100 * YEAR));
         let until = corio::spawn(corio::sleep_until(corio::time() + 100 * YEAR));
         corio::yield_now().await.unwrap(); // both register (or not)
-        // 70 years by a callback timer, whose deadline is an exact `Instant`.
+                                           // 70 years by a callback timer, whose deadline is an exact `Instant`.
         let later = corio::Completion::new();
         let set = later.clone();
         corio::call_later(70 * YEAR, move || drop(set.set_result(())));

@@ -146,6 +146,7 @@ impl<T> TimerQueue<T> {
     }
 
     /// Schedules `value` at `when`.
+    #[inline]
     pub fn insert(&mut self, when: Instant, value: T) -> TimerKey {
         let seq = self.reserve();
         self.insert_reserved(when, seq, value)
@@ -176,6 +177,7 @@ impl<T> TimerQueue<T> {
 
     /// Schedules `value` at `when` in the tie order of `seq`, a place taken
     /// with [`reserve`](Self::reserve) (each used once).
+    #[inline]
     pub fn insert_reserved(&mut self, when: Instant, seq: u64, value: T) -> TimerKey {
         // MUTANT (prop_timers `timer_queue_matches_reference`): issue 25's
         // defect 2 — keys count from the first deadline ever inserted, and
@@ -227,6 +229,7 @@ impl<T> TimerQueue<T> {
 
     /// Cancels `key`, returning its value; `None` if it already fired or was
     /// cancelled. O(1): the entry stays where it is, stale.
+    #[inline]
     pub fn cancel(&mut self, key: TimerKey) -> Option<T> {
         let value = self.slab.release(key.slot, key.generation)?;
         self.stale += 1;

@@ -54,7 +54,7 @@ impl<T> Slab<T> {
     }
 
     /// Frees `slot` if `generation` is still its timer's; the value.
-    #[inline]
+    #[inline(always)]
     pub(super) fn release(&mut self, slot: u32, generation: u32) -> Option<T> {
         if !self.is_live(slot, generation) {
             return None;
@@ -67,20 +67,20 @@ impl<T> Slab<T> {
         value
     }
 
-    /// Whether the timer (`slot`, `generation`) is still scheduled. A free
-    /// slot is answered from the bitmap alone.
-    #[inline]
+    /// Whether the timer (`slot`, `generation`) is still scheduled: a slot's
+    /// generation moves on when its timer leaves, so a match means the same
+    /// timer is still there.
+    #[inline(always)]
     pub(super) fn is_live(&self, slot: u32, generation: u32) -> bool {
-        let Some(&bits) = self.occupied.get(slot as usize / 64) else {
-            return false;
-        };
-        bits & 1 << (slot % 64) != 0 && self.generations[slot as usize] == generation
+        self.generations.get(slot as usize) == Some(&generation)
     }
 
-    /// The value of a live timer.
+    /// The value of a live timer. A free slot — the usual answer, for a sleep
+    /// polled after its timer fired — is told from the bitmap alone.
     #[inline]
     pub(super) fn get_mut(&mut self, slot: u32, generation: u32) -> Option<&mut T> {
-        if !self.is_live(slot, generation) {
+        let bits = *self.occupied.get(slot as usize / 64)?;
+        if bits & 1 << (slot % 64) == 0 || !self.is_live(slot, generation) {
             return None;
         }
         self.values[slot as usize].as_mut()

@@ -115,7 +115,7 @@ impl Wheel {
     }
 
     /// Adds `entry`, whose key lies beyond the horizon.
-    #[inline]
+    #[inline(always)]
     pub(super) fn insert(&mut self, entry: Entry) {
         let tick = tick(entry.key);
         debug_assert!(tick > self.elapsed, "an entry within the horizon belongs to the near level");
@@ -125,15 +125,21 @@ impl Wheel {
         let tick = (tick - 1).max(self.elapsed + 1);
         let level = level_for(self.elapsed, tick);
         let index = (tick >> (SLOT_BITS * level as u32)) as usize & (SLOTS - 1);
-        let slot = &mut self.slots[level * SLOTS + index];
-        if slot.capacity() == 0 {
-            if let Some(spare) = self.spares.pop() {
-                *slot = spare;
-            }
+        let at = level * SLOTS + index;
+        if self.slots[at].capacity() == 0 {
+            self.reuse_spare(at);
         }
-        slot.push(entry);
+        self.slots[at].push(entry);
         self.occupied[level] |= 1 << index;
         self.len += 1;
+    }
+
+    /// Gives the empty slot `at` a spare array, if one is kept.
+    #[cold]
+    fn reuse_spare(&mut self, at: usize) {
+        if let Some(spare) = self.spares.pop() {
+            self.slots[at] = spare;
+        }
     }
 
     /// The slot holding the earliest entries: the lowest occupied slot of the
