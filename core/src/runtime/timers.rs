@@ -3,20 +3,22 @@
 //!
 //! Three places hold a timer's entry, by how far off its deadline is:
 //!
-//! * the **near level** ([`near`]): every deadline up to the end of the
-//!   current tick (about 1 ms), past ones included, in exact order — a sorted
-//!   run that fires as a walk along an array, and a small heap for the rare
-//!   insert that lands inside it;
-//! * the **wheel** ([`wheel`]): later deadlines, bucketed by tick in 8 levels
-//!   of 64 slots (tokio's layout); inserting appends to a slot's array;
-//!   reaching a slot sorts its tick into the near level, or cascades a
-//!   coarser slot one level down;
+//! * the **near level** (`timers/near.rs`): every deadline up to the end of
+//!   the current tick (about 1 ms), past ones included, in exact order —
+//!   sorted runs, one per tick reached, that fire as a walk along an array,
+//!   and a small heap for the rare insert that lands among them;
+//! * the **wheel** (`timers/wheel.rs`): later deadlines, bucketed by tick in
+//!   8 levels of 64 slots (tokio's layout); inserting appends to a slot's
+//!   array; reaching a slot sorts its tick into the near level
+//!   (`timers/tick_sort.rs`), or cascades a coarser slot one level down;
 //! * the **overflow** heap: deadlines that have no key, more than about 292
-//!   years from the queue's origin either way ([`order`]).
+//!   years from the queue's origin either way (`timers/order.rs`).
 //!
-//! So a burst of timers fires with one sort per tick and a walk, no per-timer
-//! heap sift and no allocation; an insert is O(1) and touches only the end of
-//! an array; a cancel is O(1) (below).
+//! The values live in a slab (`timers/slab.rs`), named by [`TimerKey`]s. So a
+//! burst of timers fires with one sort per tick and a walk, no per-timer heap
+//! sift and no allocation; an insert is O(1) and touches only the end of an
+//! array; a cancel is O(1) (below). docs/design.md ("Timers") has the
+//! measurements behind each choice.
 //!
 //! ```
 //! use corio_core::runtime::timers::TimerQueue;

@@ -74,6 +74,14 @@ impl Limit {
     }
 }
 
+/// `d` in nanoseconds if that fits 64 bits (under 2^34 s, about 544 years,
+/// more than the window needs), without a 128-bit product.
+#[inline]
+fn nanos(d: Duration) -> Option<u64> {
+    let secs = d.as_secs();
+    (secs < 1 << 34).then(|| secs * 1_000_000_000 + u64::from(d.subsec_nanos()))
+}
+
 /// The instant keys count from.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Origin {
@@ -98,8 +106,8 @@ impl Origin {
         });
         #[cfg_attr(corio_mutant = "origin_first_deadline", allow(unreachable_code))]
         match when.checked_duration_since(self.at) {
-            Some(after) => u64::try_from(after.as_nanos()).ok().filter(|&ns| ns < MID).map(|ns| MID + ns),
-            None => u64::try_from((self.at - when).as_nanos()).ok().filter(|&ns| ns <= MID).map(|ns| MID - ns),
+            Some(after) => nanos(after).filter(|&ns| ns < MID).map(|ns| MID + ns),
+            None => nanos(self.at - when).filter(|&ns| ns <= MID).map(|ns| MID - ns),
         }
     }
 

@@ -36,7 +36,10 @@ impl<T> Slab<T> {
     pub(super) fn occupy(&mut self, value: T) -> (u32, u32) {
         let slot = match self.free.pop() {
             Some(slot) => {
-                self.values[slot as usize] = Some(value);
+                // A free slot holds `None`: nothing to drop.
+                let old = std::mem::replace(&mut self.values[slot as usize], Some(value));
+                debug_assert!(old.is_none(), "a free slot holds no value");
+                std::mem::forget(old);
                 slot
             }
             None => {

@@ -58,7 +58,16 @@ pub(super) fn tick(key: u64) -> u64 {
 fn level_for(elapsed: u64, tick: u64) -> usize {
     let masked = (elapsed ^ tick) | (SLOTS as u64 - 1);
     let significant = 63 - masked.leading_zeros();
-    (significant / SLOT_BITS) as usize
+    // Ticks have 44 bits, so this is at most LEVELS - 1; the `min` says so.
+    ((significant / SLOT_BITS) as usize).min(LEVELS - 1)
+}
+
+/// Gives an empty slot array a kept spare, if there is one.
+#[cold]
+fn reuse_spare(slot: &mut Vec<Entry>, spares: &mut Vec<Vec<Entry>>) {
+    if let Some(spare) = spares.pop() {
+        *slot = spare;
+    }
 }
 
 /// An occupied slot.
@@ -78,7 +87,6 @@ pub(super) struct Wheel {
     occupied: [u64; LEVELS],
     /// `LEVELS * SLOTS` arrays, level-major.
     slots: Box<[Vec<Entry>]>,
-    len: usize,
     spares: Vec<Vec<Entry>>,
     /// Working space of the tick sort.
     scratch: Vec<Entry>,
@@ -91,7 +99,6 @@ impl Wheel {
             elapsed,
             occupied: [0; LEVELS],
             slots: (0..LEVELS * SLOTS).map(|_| Vec::new()).collect(),
-            len: 0,
             spares: Vec::new(),
             scratch: Vec::new(),
         }
@@ -105,7 +112,7 @@ impl Wheel {
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.len == 0
+        self.occupied.iter().all(|&bits| bits == 0)
     }
 
     /// Moves the cursor of an empty wheel (the queue's origin moved).
@@ -125,21 +132,12 @@ impl Wheel {
         let tick = (tick - 1).max(self.elapsed + 1);
         let level = level_for(self.elapsed, tick);
         let index = (tick >> (SLOT_BITS * level as u32)) as usize & (SLOTS - 1);
-        let at = level * SLOTS + index;
-        if self.slots[at].capacity() == 0 {
-            self.reuse_spare(at);
+        let slot = &mut self.slots[level * SLOTS + index];
+        if slot.capacity() == 0 {
+            reuse_spare(slot, &mut self.spares);
         }
-        self.slots[at].push(entry);
+        slot.push(entry);
         self.occupied[level] |= 1 << index;
-        self.len += 1;
-    }
-
-    /// Gives the empty slot `at` a spare array, if one is kept.
-    #[cold]
-    fn reuse_spare(&mut self, at: usize) {
-        if let Some(spare) = self.spares.pop() {
-            self.slots[at] = spare;
-        }
     }
 
     /// The slot holding the earliest entries: the lowest occupied slot of the
@@ -172,7 +170,6 @@ impl Wheel {
             self.elapsed = slot.start;
             self.occupied[slot.level] &= !(1 << slot.index);
             let mut batch = std::mem::take(&mut self.slots[slot.level * SLOTS + slot.index]);
-            self.len -= batch.len();
             if slot.level > 0 {
                 // Cascade: the entries of the new current tick stay in the
                 // batch; the others go down to the level the cursor now puts
@@ -208,7 +205,7 @@ impl Wheel {
 
     /// Keeps the entries `live` accepts; returns how many went.
     pub(super) fn retain(&mut self, mut live: impl FnMut(&Entry) -> bool) -> usize {
-        let before = self.len;
+        let mut removed = 0;
         for level in 0..LEVELS {
             let mut bits = self.occupied[level];
             while bits != 0 {
@@ -217,13 +214,13 @@ impl Wheel {
                 let slot = &mut self.slots[level * SLOTS + index];
                 let had = slot.len();
                 slot.retain(&mut live);
-                self.len -= had - slot.len();
+                removed += had - slot.len();
                 if slot.is_empty() {
                     self.occupied[level] &= !(1 << index);
                 }
             }
         }
-        before - self.len
+        removed
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
@@ -235,7 +232,6 @@ impl Wheel {
             slot.clear();
         }
         self.occupied = [0; LEVELS];
-        self.len = 0;
     }
 }
 
