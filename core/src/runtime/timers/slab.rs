@@ -37,7 +37,7 @@ impl<T> Slab<T> {
         let slot = match self.free.pop() {
             Some(slot) => {
                 // A free slot holds `None`: nothing to drop.
-                let old = std::mem::replace(&mut self.values[slot as usize], Some(value));
+                let old = self.values[slot as usize].replace(value);
                 debug_assert!(old.is_none(), "a free slot holds no value");
                 std::mem::forget(old);
                 slot

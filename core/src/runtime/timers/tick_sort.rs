@@ -28,7 +28,7 @@ const SCRATCH_KEEP: usize = 1 << 16;
 
 /// Sorts `batch`, one tick's entries, by `(key, seq)`; `scratch` is working
 /// space, kept between calls.
-pub(super) fn sort_tick(batch: &mut Vec<Entry>, scratch: &mut Vec<Entry>) {
+pub(super) fn sort_tick(batch: &mut [Entry], scratch: &mut Vec<Entry>) {
     let in_seq_order = batch.windows(2).all(|pair| pair[0].seq < pair[1].seq);
     // MUTANT (prop_timers `timer_queue_matches_reference`): trust every batch
     // to be in scheduling order and sort by deadline alone, so equal
