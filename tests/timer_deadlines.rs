@@ -193,7 +193,7 @@ fn a_sleep_beyond_68_years_is_not_cut_short() {
 #[test]
 fn a_clock_moved_by_hand_fires_what_it_passed_in_order() {
     let clock = corio::clock::VirtualClock::new();
-    let lp = corio::builder().unwrap().clock(clock.clone()).build();
+    let lp = corio::builder().clock(clock.clone()).build().unwrap();
     let out: Out = Rc::default();
     for (d, name) in [(YEAR, "year"), (Duration::from_secs(90), "90s"), (MS, "1ms"), (Duration::from_secs(7200), "2h")]
     {

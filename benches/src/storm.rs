@@ -134,7 +134,7 @@ pub fn table(runtimes: &[Runtime], repetitions: usize) -> String {
          |---|---|---|---|---|\n",
     );
     for (runtime, overhead, cpu) in &samples {
-        let ratio = |mine: f64, theirs: Option<f64>| theirs.map_or("–".into(), |t| format!("{:.2}", mine / t));
+        let ratio = |mine: f64, theirs: Option<f64>| theirs.map_or_else(|| "–".into(), |t| format!("{:.2}", mine / t));
         let _ = writeln!(
             out,
             "| {} | {:.1} ({:.1}–{:.1}) | {:.1} ({:.1}–{:.1}) | {} | {} |",

@@ -298,7 +298,7 @@ impl Harness {
     }
 
     fn advance_by(&mut self, by: Duration) -> Result<(), TestCaseError> {
-        self.now = self.now.checked_add(by).unwrap_or(extremes().1);
+        self.now = self.now.checked_add(by).unwrap_or_else(|| extremes().1);
         self.fire_due()
     }
 

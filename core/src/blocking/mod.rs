@@ -74,6 +74,9 @@ use crate::runtime::current;
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: a dropped [`Blocking`] withdraws or
+/// abandons its job (rule B2).
 #[track_caller]
 pub fn run_in_executor<F, T>(f: F) -> Blocking<T>
 where
@@ -105,6 +108,9 @@ where
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: a dropped [`Blocking`] withdraws or
+/// abandons its job (rule B2).
 #[track_caller]
 pub fn to_thread<F, T>(f: F) -> Blocking<T>
 where
@@ -133,6 +139,9 @@ where
 /// .unwrap();
 /// assert_eq!(rx.recv().unwrap(), "ran anyway");
 /// ```
+///
+/// **Cancel safety:** cancel-safe: dropping the [`Blocking`] lets the job run
+/// to its end unobserved.
 #[track_caller]
 pub fn spawn_blocking<F, T>(f: F) -> Blocking<T>
 where

@@ -65,6 +65,9 @@ pub struct Metrics {
     /// Jobs this loop's tasks sent to the default blocking pool
     /// (`run_in_executor`, `to_thread`, `spawn_blocking`).
     pub blocking_jobs: u64,
+    /// The reactor backend the loop runs on ([`Reactor::name`](crate::reactor::Reactor::name):
+    /// `"epoll"`, `"uring"`, `"kqueue"`, `"portable"`, `"mock"`, `"park"`).
+    pub backend: &'static str,
 }
 
 /// The loop-thread counters behind [`Metrics`].

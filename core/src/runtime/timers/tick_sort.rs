@@ -99,7 +99,7 @@ mod tests {
     /// `(key, seq)` order a comparison sort gives.
     #[test]
     fn every_path_sorts_by_key_then_seq() {
-        let tick = 0x1234_5u64 << super::TICK_SHIFT;
+        let tick = 0x0001_2345_u64 << super::TICK_SHIFT;
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for len in [0, 1, 2, 17, RADIX_MIN - 1, RADIX_MIN, 3000] {
             for spread in [1u64, 7, 1 << 10, 1 << 20].map(|spread| spread.min(1 << super::TICK_SHIFT)) {
