@@ -1,7 +1,7 @@
 //! # corio
 //!
 //! An asyncio-style async runtime for Rust: an event loop with a ready queue,
-//! a timer heap and a reactor; tasks with asyncio's cancellation (counted,
+//! timers and a reactor; tasks with asyncio's cancellation (counted,
 //! edge-triggered, delivered at checkpoints); context variables copied into
 //! every task; and a small trait-based core whose I/O, time, scheduling and
 //! context layers are swappable backends.

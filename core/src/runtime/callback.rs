@@ -1,7 +1,7 @@
 //! Callbacks (`call_soon`, `call_later`) and their cancellable handles.
 //!
 //! A callback is one allocation: the closure plus a cancelled flag, shared
-//! between the ready queue (or timer heap) and the user's [`Handle`]. A
+//! between the ready queue (or timer queue) and the user's [`Handle`]. A
 //! cancelled callback stays where it is queued and is skipped when its turn
 //! comes, as asyncio's `Handle._cancelled` is.
 

@@ -289,7 +289,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
     }
 }
 
-/// An event loop: a ready queue, a timer heap and a reactor, run on one
+/// An event loop: a ready queue, a timer queue and a reactor, run on one
 /// thread (asyncio's event loop).
 ///
 /// ```
@@ -497,7 +497,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
         self.core.timers.borrow().len()
     }
 
-    /// Timer-heap entries, including cancelled ones awaiting purge (L6).
+    /// Timer-queue entries, including cancelled ones awaiting purge (L6).
     pub fn timer_heap_len(&self) -> usize {
         self.core.timers.borrow().heap_len()
     }
@@ -805,7 +805,12 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// How long an idle loop may wait: until the next timer, forever, or —
     /// on a virtual clock — not at all (time jumps), or it is a deadlock.
     fn idle_timeout(&self) -> Result<Option<Duration>, LoopError> {
-        let next = self.timers.borrow_mut().next_deadline();
+        // A real clock may wake at a lower bound and ask again; a virtual one
+        // jumps straight to the exact deadline.
+        let next = match self.clock.is_virtual() {
+            false => self.timers.borrow_mut().next_deadline(),
+            true => self.timers.borrow_mut().next_deadline_exact(),
+        };
         match next {
             Some(deadline) => {
                 let now = self.clock.now();
@@ -878,17 +883,15 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             return; // no clock read without timers
         }
         let now = self.clock.now();
-        loop {
-            let due = self.timers.borrow_mut().pop_due(now);
-            match due {
-                None => return,
-                Some((_, Timer::Callback(entry))) => {
-                    let (callback, context) = *entry;
-                    self.push_callback(callback, context)
-                }
-                Some((_, Timer::Wake(waker))) => self.push(Runnable::Wake(waker)),
+        // One pass; the queue stays borrowed, as pushing touches only the
+        // ready queue and the queued callbacks.
+        self.timers.borrow_mut().fire_due(now, |timer| match timer {
+            Timer::Callback(entry) => {
+                let (callback, context) = *entry;
+                self.push_callback(callback, context)
             }
-        }
+            Timer::Wake(waker) => self.push(Runnable::Wake(waker)),
+        });
     }
 
     /// Runs exactly what was ready when this step began (rules L1, L2).
