@@ -68,9 +68,15 @@ group_zero_check_before_remove | loom cargo test -p corio-verify --release --tes
 # Loom model 10: the cross-loop hand-off of the multi-loop runtime (verify/tests/loom_spawn_on.rs).
 spawn_on_skips_unpark     | loom cargo test -p corio-verify --release --test loom_spawn_on
 
+# Timers (issue 28): the timer queue against its sorted-map reference (verify/tests/prop_timers.rs).
+skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers -- timer_queue_memory_bounded
+sorted_run_takes_any      | cargo test -p corio-verify --release --test prop_timers -- timer_queue_matches_reference
+wheel_cascade_drops_timer | cargo test -p corio-verify --release --test prop_timers -- timer_queue_matches_reference
+wheel_slot_one_tick_early | cargo test -p corio-verify --release --test prop_timers -- timer_queue_matches_reference
+wheel_sort_ignores_seq    | cargo test -p corio-verify --release --test prop_timers -- timer_queue_matches_reference
+origin_first_deadline     | cargo test -p corio-verify --release --test prop_timers -- timer_queue_matches_reference
+
 # Properties (verify/tests/prop_*.rs).
-skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers
-sorted_run_takes_any      | cargo test -p corio-verify --release --test prop_timers -- timer_heap_matches_reference
 batch_not_snapshot        | cargo test -p corio-verify --release --test prop_loop_order
 timeout_converts_foreign_cancel | cargo test -p corio-verify --release --test prop_task_trees
 group_cancelled_child_fails | cargo test -p corio-verify --release --test prop_task_trees
@@ -130,6 +136,12 @@ default_handler_skips_log | cargo test -p corio --test debugging -- d2_
 shutdown_skips_grace      | cargo test -p corio --test debugging -- teardown_
 shutdown_ignores_late_tasks | cargo test -p corio --test debugging -- teardown_lets_cleanup
 task_span_not_entered     | cargo test -p corio --features tracing --test tracing_spans
+
+# Fidelity (issue 25): the sync primitives' asyncio semantics (draining barrier, the semaphore's line).
+barrier_no_draining          | cargo test -p corio-verify --release --test prop_sync_barrier
+barrier_abort_spares_released | cargo test -p corio-verify --release --test prop_sync_barrier
+permits_barge_past_pending   | cargo test -p corio-verify --release --test prop_sync_permits
+resume_reads_line_first      | loom cargo test -p corio-verify --release --test loom_sync -- semaphore_newcomer_behind_a_resuming_waiter
 
 # Backend choice (issue 21): src/backend/, the mock backend chosen by name, tests/backend_*.rs, verify/additive/.
 default_prefers_uring     | cargo test -p corio-additive-app

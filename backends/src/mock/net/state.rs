@@ -157,7 +157,9 @@ impl NetState {
     /// The delay of one segment: latency plus jitter from the seed.
     fn travel(&mut self) -> Duration {
         let jitter = self.rng.upto(self.config.jitter.as_nanos().min(u128::from(u64::MAX)) as u64);
-        self.config.latency + Duration::from_nanos(jitter)
+        // Saturating: a latency of `Duration::MAX` is one that never ends
+        // (`call_later` does not schedule it).
+        self.config.latency.saturating_add(Duration::from_nanos(jitter))
     }
 
     fn endpoint(&mut self, id: Id) -> &mut Endpoint {
