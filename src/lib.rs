@@ -303,6 +303,16 @@ pub fn new_event_loop() -> io::Result<EventLoop> {
 /// Errors: no reactor (an unknown or missing backend, or one that cannot
 /// start: [`LoopError::Reactor`]), another loop is running on this thread,
 /// or the future panicked or ended cancelled.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let answer = corio::run(async {
+///     corio::sleep(Duration::from_millis(1)).await?;
+///     Ok::<_, corio::Cancelled>(42)
+/// });
+/// assert_eq!(answer.unwrap().unwrap(), 42);
+/// ```
 #[track_caller]
 pub fn run<F: Future>(future: F) -> Result<F::Output, LoopError> {
     let lp = new_event_loop().map_err(LoopError::Reactor)?;
