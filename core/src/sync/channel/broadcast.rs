@@ -2,11 +2,9 @@
 //! every value sent after it subscribed, from a bounded ring.
 //!
 //! ```
-//! # use corio_core::runtime::EventLoop;
-//! # use corio_core::reactor::ParkReactor;
-//! use corio_core::sync::broadcast::{self, error::RecvError};
-//! # let lp = EventLoop::new(ParkReactor::new());
-//! lp.block_on(async {
+//! # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+//! use corio::sync::broadcast::{self, error::RecvError};
+//! corio::run(async {
 //!     let (tx, mut rx1) = broadcast::channel(16).unwrap();
 //!     let mut rx2 = tx.subscribe();
 //!     tx.send("hello").unwrap();

@@ -2,13 +2,11 @@
 //! told when it changes.
 //!
 //! ```
-//! # use corio_core::runtime::EventLoop;
-//! # use corio_core::reactor::ParkReactor;
-//! use corio_core::sync::watch;
-//! # let lp = EventLoop::new(ParkReactor::new());
-//! lp.block_on(async {
+//! # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+//! use corio::sync::watch;
+//! corio::run(async {
 //!     let (tx, mut rx) = watch::channel("v1");
-//!     let reader = corio_core::spawn(async move {
+//!     let reader = corio::spawn(async move {
 //!         rx.changed().await.unwrap(); // waits for a value it has not seen
 //!         *rx.borrow_and_update()
 //!     });
@@ -260,7 +258,8 @@ impl<T> Sender<T> {
     /// Changes the value in place and tells the receivers.
     ///
     /// ```
-    /// use corio_core::sync::watch;
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::watch;
     /// let (tx, rx) = watch::channel(vec![1]);
     /// tx.send_modify(|v| v.push(2));
     /// assert!(rx.has_changed().unwrap());

@@ -53,15 +53,13 @@ use wait::{Get, Join, Put};
 /// * `Send + Sync` when `T: Send`: tasks on different loops can share it.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::Queue;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::Queue;
 /// use std::sync::Arc;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// corio::run(async {
 ///     let queue = Arc::new(Queue::new(2));
 ///     let q = queue.clone();
-///     let consumer = corio_core::spawn(async move {
+///     let consumer = corio::spawn(async move {
 ///         let mut total = 0;
 ///         while let Ok(item) = q.get().await {
 ///             total += item;
@@ -326,7 +324,8 @@ impl<T, O: QueueOrder<T>> fmt::Debug for Queue<T, O> {
 /// `PriorityQueue`); every method is [`Queue`]'s.
 ///
 /// ```
-/// use corio_core::sync::PriorityQueue;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::PriorityQueue;
 /// let pq = PriorityQueue::new(0);
 /// for x in [5, 1, 4, 2, 3] {
 ///     pq.put_nowait(x).unwrap();
@@ -360,7 +359,8 @@ impl<T: Ord> fmt::Debug for PriorityQueue<T> {
 /// every method is [`Queue`]'s.
 ///
 /// ```
-/// use corio_core::sync::LifoQueue;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::LifoQueue;
 /// let stack = LifoQueue::new(0);
 /// stack.put_nowait(1).unwrap();
 /// stack.put_nowait(2).unwrap();

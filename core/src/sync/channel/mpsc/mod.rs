@@ -123,13 +123,11 @@ impl<T> Chan<T> {
 /// while it is full. `Err(ZeroCapacity)` for a capacity of 0.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::mpsc;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::mpsc;
+/// corio::run(async {
 ///     let (tx, mut rx) = mpsc::channel(1).unwrap();
-///     corio_core::spawn(async move {
+///     corio::spawn(async move {
 ///         for i in 0..3 {
 ///             tx.send(i).await.unwrap(); // waits while the one slot is taken
 ///         }
@@ -140,7 +138,7 @@ impl<T> Chan<T> {
 ///         got.push(i); // None once every sender is gone
 ///     }
 ///     assert_eq!(got, [0, 1, 2]);
-///     Ok::<_, corio_core::task::Cancelled>(())
+///     Ok::<_, corio::task::Cancelled>(())
 /// })
 /// .unwrap()
 /// .unwrap();
@@ -156,7 +154,8 @@ pub fn channel<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), ZeroCapac
 /// Creates an unbounded channel: sends never wait.
 ///
 /// ```
-/// use corio_core::sync::mpsc;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::mpsc;
 /// let (tx, mut rx) = mpsc::unbounded_channel();
 /// tx.send(1).unwrap();
 /// drop(tx);
