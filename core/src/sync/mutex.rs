@@ -40,7 +40,8 @@ use std::task::{Context, Poll};
 /// compile:
 ///
 /// ```compile_fail
-/// use corio_core::sync::Mutex;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::Mutex;
 /// let guard = {
 ///     let m = Mutex::new(1);
 ///     m.try_lock().unwrap() // error: `m` does not live long enough

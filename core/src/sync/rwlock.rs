@@ -275,7 +275,8 @@ impl Raw {
 /// [`write_owned`](RwLock::write_owned)) keep it alive through its `Arc`.
 ///
 /// ```compile_fail
-/// use corio_core::sync::RwLock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::RwLock;
 /// let guard = {
 ///     let lock = RwLock::new(1);
 ///     lock.try_read().unwrap() // error: `lock` does not live long enough
