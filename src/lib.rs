@@ -258,6 +258,32 @@ pub use corio_core::task::{AnyTask, Cancelled, JoinError, SharedTask, Task};
 
 /// Sockets on the loop's reactor: TCP, UDP and Unix domain sockets, owned
 /// stream halves, and the accept loop that backs off on `EMFILE`.
+///
+/// ```
+/// use corio::net::{TcpListener, TcpStream};
+///
+/// corio::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0")?; // port 0: the OS picks one
+///     let addr = listener.local_addr()?;
+///     let server = corio::spawn(async move {
+///         let (stream, _peer) = listener.accept().await?;
+///         let mut buf = [0; 64];
+///         let n = stream.read(&mut buf).await?; // 0 would mean the peer closed
+///         stream.write_all(&buf[..n]).await // echo it back
+///     });
+///
+///     let client = TcpStream::connect(addr).await?;
+///     client.write_all(b"ping").await?;
+///     let mut buf = [0; 64];
+///     let n = client.read(&mut buf).await?;
+///     assert_eq!(&buf[..n], b"ping");
+///     server.await.unwrap()
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+///
+/// A whole server: `examples/echo.rs` (`cargo run --example echo`).
 pub mod net {
     pub use corio_core::io::{
         Incoming, Listener, OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split, TcpListener, TcpStream, UdpSocket,
@@ -289,10 +315,13 @@ pub fn multi_loop() -> multi_loop::Builder {
 }
 
 #[cfg(feature = "tokio-compat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-compat")))]
 pub mod compat;
 #[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
 
 /// The generic I/O wrapper.
@@ -353,6 +382,16 @@ pub fn new_event_loop() -> io::Result<EventLoop> {
 /// Errors: no reactor (an unknown or missing backend, or one that cannot
 /// start: [`LoopError::Reactor`]), another loop is running on this thread,
 /// or the future panicked or ended cancelled.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let answer = corio::run(async {
+///     corio::sleep(Duration::from_millis(1)).await?;
+///     Ok::<_, corio::Cancelled>(42)
+/// });
+/// assert_eq!(answer.unwrap().unwrap(), 42);
+/// ```
 #[track_caller]
 pub fn run<F: Future>(future: F) -> Result<F::Output, LoopError> {
     let lp = new_event_loop().map_err(LoopError::Reactor)?;

@@ -42,7 +42,13 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with every default: one loop per core, the backend left to
-    /// `CORIO_BACKEND` or the default order.
+    /// `CORIO_BACKEND` or the default order. [`corio::multi_loop()`](crate::multi_loop())
+    /// returns one.
+    ///
+    /// ```
+    /// let rt = corio::multi_loop::Builder::new().loops(1).build().unwrap();
+    /// assert_eq!(rt.run(async { 6 * 7 }).unwrap(), 42);
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
@@ -63,6 +69,12 @@ impl Builder {
     /// How many loops (default: one per core, as
     /// `std::thread::available_parallelism` counts them). Zero is refused
     /// by [`build`](Builder::build).
+    ///
+    /// ```
+    /// let rt = corio::multi_loop().loops(3).build().unwrap();
+    /// assert_eq!(rt.loops().len(), 3);
+    /// assert!(corio::multi_loop().loops(0).build().is_err()); // refused, not a panic
+    /// ```
     pub fn loops(mut self, loops: usize) -> Self {
         self.loops = Some(loops);
         self
@@ -71,6 +83,13 @@ impl Builder {
     /// How long each loop's tasks get for their cleanup at shutdown
     /// (default [`DEFAULT_SHUTDOWN_GRACE`](crate::runtime::DEFAULT_SHUTDOWN_GRACE)),
     /// on that loop's clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = corio::multi_loop().loops(2).shutdown_grace(Duration::from_millis(50)).build().unwrap();
+    /// rt.shutdown().unwrap();
+    /// ```
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.grace = Some(grace);
         self
@@ -78,6 +97,18 @@ impl Builder {
 
     /// The worker threads' name prefix (default `corio-loop`; the threads
     /// are `corio-loop-1`, `corio-loop-2`, ...).
+    ///
+    /// ```
+    /// let rt = corio::multi_loop().loops(2).thread_name("server").build().unwrap();
+    /// let loops = rt.loops();
+    /// let name = rt
+    ///     .run(async move {
+    ///         let task = loops.spawn_on(1, async { std::thread::current().name().map(String::from) });
+    ///         task.unwrap().await.unwrap()
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(name.as_deref(), Some("server-1"));
+    /// ```
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name = Some(prefix.into());
         self
@@ -87,6 +118,19 @@ impl Builder {
     ///
     /// Errors: zero loops, no reactor (as [`crate::Builder::build`]), or a
     /// thread that could not be started.
+    ///
+    /// ```
+    /// let rt = corio::multi_loop().loops(2).build().unwrap();
+    /// let loops = rt.loops();
+    /// let sum = rt
+    ///     .run(async move {
+    ///         let a = loops.spawn_on(0, async { 1 }).unwrap();
+    ///         let b = loops.spawn_on(1, async { 2 }).unwrap();
+    ///         a.await.unwrap() + b.await.unwrap()
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(sum, 3);
+    /// ```
     pub fn build(self) -> io::Result<MultiLoop> {
         self.build_with(|_, builder| builder.build())
     }

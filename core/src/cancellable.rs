@@ -13,17 +13,18 @@ use std::task::{Context, Poll};
 /// cancel waits for the task's next checkpoint.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::FutureExt;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// use corio::FutureExt;
 /// # let lp = EventLoop::builder(ParkReactor::new()).build();
-/// lp.block_on(async {
-///     let task = corio_core::spawn(std::future::pending::<()>().cancellable());
-///     corio_core::yield_now().await.unwrap();
-///     task.cancel();
-///     assert!(task.await.unwrap_err().is_cancelled());
-/// })
-/// .unwrap();
+/// # lp.block_on(async {
+/// let task = corio::spawn(std::future::pending::<()>().cancellable());
+/// corio::yield_now().await.unwrap();
+/// task.cancel();
+/// assert!(task.await.unwrap_err().is_cancelled());
+/// # })
+/// # .unwrap();
 /// ```
 ///
 /// **Cancel safety:** as the wrapped future's: a delivered cancel drops it.
@@ -44,18 +45,19 @@ pub trait FutureExt: Future + Sized {
     /// lets the body clean up, see [`timeout`](crate::timeout()).
     ///
     /// ```
-    /// # use corio_core::runtime::EventLoop;
-    /// # use corio_core::reactor::ParkReactor;
-    /// # use corio_core::clock::VirtualClock;
-    /// use corio_core::FutureExt;
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// # use corio::runtime::EventLoop;
+    /// # use corio::reactor::ParkReactor;
+    /// # use corio::clock::VirtualClock;
+    /// use corio::FutureExt;
     /// use std::time::Duration;
     /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-    /// lp.block_on(async {
-    ///     let never = std::future::pending::<()>(); // not a corio checkpoint
-    ///     assert!(never.timeout(Duration::from_secs(1)).await.is_err());
-    ///     assert_eq!(async { 5 }.timeout(Duration::from_secs(1)).await, Ok(5));
-    /// })
-    /// .unwrap();
+    /// # lp.block_on(async {
+    /// let never = std::future::pending::<()>(); // not a corio checkpoint
+    /// assert!(never.timeout(Duration::from_secs(1)).await.is_err());
+    /// assert_eq!(async { 5 }.timeout(Duration::from_secs(1)).await, Ok(5));
+    /// # })
+    /// # .unwrap();
     /// ```
     fn timeout(self, delay: std::time::Duration) -> crate::structured::Timed<Self> {
         crate::structured::deadline::timed(self, delay)

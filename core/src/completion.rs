@@ -80,14 +80,15 @@ struct State<T> {
 /// the value); wrap large values in an `Arc`.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::Completion;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// use corio::Completion;
 /// # let lp = EventLoop::builder(ParkReactor::new()).build();
 /// let value = lp.block_on(async {
 ///     let fut = Completion::new();
 ///     let setter = fut.clone();
-///     corio_core::call_soon(move || setter.set_result(7).unwrap());
+///     corio::call_soon(move || setter.set_result(7).unwrap());
 ///     fut.wait().await
 /// });
 /// assert_eq!(value.unwrap().unwrap(), 7);

@@ -81,6 +81,7 @@ mod stats;
 mod tls;
 
 #[cfg(feature = "hyper-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper-util")))]
 pub use connector::Connector;
 pub use counted::CountedBody;
 pub use every_loop::EveryLoop;

@@ -28,6 +28,7 @@ impl Handshake for TlsAcceptor {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 impl Server {
     /// [`serve`](Server::serve) over TLS: each connection's handshake runs
     /// in its own task (bounded by [`handshake_timeout`](Server::handshake_timeout)),

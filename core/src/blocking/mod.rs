@@ -32,13 +32,14 @@
 //!   then, never started.
 //!
 //! ```
-//! use corio_core::reactor::ParkReactor;
-//! use corio_core::runtime::EventLoop;
+//! # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+//! use corio::reactor::ParkReactor;
+//! use corio::runtime::EventLoop;
 //!
 //! let lp = EventLoop::new(ParkReactor::new());
 //! let length = lp.block_on(async {
 //!     // Blocking I/O off the loop's thread.
-//!     let text = corio_core::blocking::to_thread(|| std::fs::read_to_string("Cargo.toml")).await.unwrap();
+//!     let text = corio::blocking::to_thread(|| std::fs::read_to_string("Cargo.toml")).await.unwrap();
 //!     text.map(|t| t.len())
 //! });
 //! assert!(length.unwrap().unwrap() > 0);
@@ -65,11 +66,9 @@ use crate::runtime::current;
 /// If no loop is running on this thread (as [`spawn`](crate::spawn)).
 ///
 /// ```
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::runtime::EventLoop;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
-///     let digest = corio_core::blocking::run_in_executor(|| (0..1_000u64).map(|i| i * i).sum::<u64>());
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// corio::run(async {
+///     let digest = corio::blocking::run_in_executor(|| (0..1_000u64).map(|i| i * i).sum::<u64>());
 ///     assert_eq!(digest.await.unwrap(), 332_833_500);
 /// })
 /// .unwrap();
@@ -95,15 +94,13 @@ where
 /// If no loop is running on this thread.
 ///
 /// ```
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::runtime::EventLoop;
-/// use corio_core::context::ContextVar;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::context::ContextVar;
 ///
 /// static USER: ContextVar<&'static str> = ContextVar::new("user");
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// corio::run(async {
 ///     USER.set("ada");
-///     let seen = corio_core::blocking::to_thread(|| USER.get()).await.unwrap();
+///     let seen = corio::blocking::to_thread(|| USER.get()).await.unwrap();
 ///     assert_eq!(seen, Some("ada"));
 /// })
 /// .unwrap();
@@ -129,12 +126,10 @@ where
 /// If no loop is running on this thread.
 ///
 /// ```
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::runtime::EventLoop;
-/// # let lp = EventLoop::new(ParkReactor::new());
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
 /// let (tx, rx) = std::sync::mpsc::channel();
-/// lp.block_on(async move {
-///     drop(corio_core::blocking::spawn_blocking(move || tx.send("ran anyway").unwrap()));
+/// corio::run(async move {
+///     drop(corio::blocking::spawn_blocking(move || tx.send("ran anyway").unwrap()));
 /// })
 /// .unwrap();
 /// assert_eq!(rx.recv().unwrap(), "ran anyway");

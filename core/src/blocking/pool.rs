@@ -67,9 +67,10 @@ pub const SPIN_FOR_NEXT_JOB: Duration = Duration::from_micros(25);
 /// [`spawn_blocking`]: super::spawn_blocking
 ///
 /// ```
-/// use corio_core::blocking::BlockingPool;
-/// use corio_core::reactor::ParkReactor;
-/// use corio_core::runtime::EventLoop;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::blocking::BlockingPool;
+/// use corio::reactor::ParkReactor;
+/// use corio::runtime::EventLoop;
 /// use std::time::Duration;
 ///
 /// let pool = BlockingPool::builder().max_threads(2).keep_alive(Duration::from_secs(1)).build();

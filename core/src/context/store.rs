@@ -49,8 +49,9 @@ pub trait ContextStore: Clone + Default + 'static {
 /// snapshot. Empty contexts allocate nothing.
 ///
 /// ```
-/// use corio_core::context::{ContextStore, CowContext};
-/// # use corio_core::context::ContextVar;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::context::{ContextStore, CowContext};
+/// # use corio::context::ContextVar;
 /// # static A: ContextVar<u8> = ContextVar::new("a");
 /// # let key = A.key();
 /// let mut parent = CowContext::default();

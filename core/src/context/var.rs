@@ -14,7 +14,8 @@ use std::sync::Arc;
 /// gets a process-wide key the first time it is used.
 ///
 /// ```
-/// use corio_core::context::ContextVar;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::context::ContextVar;
 ///
 /// static REQUEST_ID: ContextVar<u64> = ContextVar::new("request_id");
 /// static MODE: ContextVar<&'static str> = ContextVar::with_default("mode", "normal");

@@ -5,6 +5,19 @@ use std::fmt;
 use std::io;
 
 /// Why running the loop (or the future given to `block_on`) failed.
+///
+/// ```
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::LoopError;
+///
+/// let result = corio::run(async {
+///     corio::current_task().expect("inside a task").cancel();
+///     corio::yield_now().await?; // the cancel is delivered here
+///     Ok::<_, corio::Cancelled>(())
+/// });
+/// // The future ended holding its cancel: `run` reports it as the loop's error.
+/// assert!(matches!(result, Err(LoopError::Cancelled(_))));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum LoopError {

@@ -41,7 +41,8 @@ use std::io;
 /// A signal number that corio can listen to.
 ///
 /// ```
-/// use corio_core::signal::Signal;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::signal::Signal;
 ///
 /// assert_eq!(Signal::from_raw(libc::SIGTERM).unwrap(), Signal::TERM);
 /// assert_eq!(Signal::INT.to_string(), "SIGINT");

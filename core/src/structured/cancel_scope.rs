@@ -96,22 +96,23 @@ impl Inner {
 /// move its deadline.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
-/// use corio_core::structured::CancelScope;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
+/// use corio::structured::CancelScope;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let scope = CancelScope::new();
-///     let canceller = scope.clone();
-///     corio_core::call_later(Duration::from_secs(1), move || canceller.cancel());
-///     // A foreign future that ignores corio's cancellation is dropped anyway.
-///     let out = scope.run(std::future::pending::<()>()).await;
-///     assert_eq!(out, None);
-///     assert!(scope.cancelled_caught());
-/// })
-/// .unwrap();
+/// # lp.block_on(async {
+/// let scope = CancelScope::new();
+/// let canceller = scope.clone();
+/// corio::call_later(Duration::from_secs(1), move || canceller.cancel());
+/// // A foreign future that ignores corio's cancellation is dropped anyway.
+/// let out = scope.run(std::future::pending::<()>()).await;
+/// assert_eq!(out, None);
+/// assert!(scope.cancelled_caught());
+/// # })
+/// # .unwrap();
 /// ```
 #[derive(Clone)]
 pub struct CancelScope {
@@ -335,16 +336,17 @@ impl<F> fmt::Debug for Scoped<F> {
 /// was dropped (trio's `move_on_after`).
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let out = corio_core::move_on_after(Duration::from_secs(1), corio_core::sleep(Duration::from_secs(5))).await;
-///     assert!(out.is_none());
-/// })
-/// .unwrap();
+/// # lp.block_on(async {
+/// let out = corio::move_on_after(Duration::from_secs(1), corio::sleep(Duration::from_secs(5))).await;
+/// assert!(out.is_none());
+/// # })
+/// # .unwrap();
 /// ```
 ///
 /// **Cancel safety:** not cancel-safe: dropping it drops the body.
@@ -364,18 +366,19 @@ pub fn move_on_at<F: Future>(deadline: Instant, body: F) -> Scoped<F> {
 /// `body` was dropped (trio's `fail_after`; tokio's `timeout(d, fut)`).
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     // A future that knows nothing of corio's cancellation is dropped anyway.
-///     let stuck = std::future::pending::<()>();
-///     assert!(corio_core::fail_after(Duration::from_secs(1), stuck).await.is_err());
-///     assert_eq!(corio_core::fail_after(Duration::from_secs(1), async { 7 }).await, Ok(7));
-/// })
-/// .unwrap();
+/// # lp.block_on(async {
+/// // A future that knows nothing of corio's cancellation is dropped anyway.
+/// let stuck = std::future::pending::<()>();
+/// assert!(corio::fail_after(Duration::from_secs(1), stuck).await.is_err());
+/// assert_eq!(corio::fail_after(Duration::from_secs(1), async { 7 }).await, Ok(7));
+/// # })
+/// # .unwrap();
 /// ```
 ///
 /// **Cancel safety:** not cancel-safe: dropping it drops the body.

@@ -1,6 +1,37 @@
 //! Structured concurrency: task groups, timeouts, shields, cancel scopes,
 //! and the combinators that wait for several things.
 //!
+//! ```
+//! # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+//! use corio::structured::Elapsed;
+//! use std::time::Duration;
+//!
+//! async fn fetch(id: u64) -> Result<u64, corio::Cancelled> {
+//!     corio::sleep(Duration::from_millis(id)).await?;
+//!     Ok(id * 10)
+//! }
+//!
+//! corio::run(async {
+//!     // Several at once, results in argument order; the first failure ends it.
+//!     let values = corio::gather([3, 1, 2].map(fetch)).await.unwrap();
+//!     assert_eq!(values, [30, 10, 20]);
+//!
+//!     // A task group: every child finishes (or is cancelled) before it returns.
+//!     corio::task_group(|tg| async move {
+//!         tg.spawn(async { Ok(fetch(1).await?) })?; // one error type for the group
+//!         tg.spawn(async { Ok(fetch(2).await?) })?;
+//!         Ok::<_, Box<dyn std::error::Error>>(())
+//!     })
+//!     .await
+//!     .unwrap();
+//!
+//!     // A deadline: the body is cancelled at its checkpoint when it expires.
+//!     let slow = corio::timeout(Duration::from_millis(5)).run(fetch(1_000)).await;
+//!     assert_eq!(slow, Err(Elapsed::default()));
+//! })
+//! .unwrap();
+//! ```
+//!
 //! Two kinds of cancellation meet here.
 //!
 //! * **asyncio's, on tasks** (`task_group`, `timeout`, `wait_for`,

@@ -23,30 +23,31 @@ use std::task::{Context, Poll};
 /// still be cancelled by whoever holds it (see [`Shield::new`]).
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
 /// use std::cell::Cell;
 /// use std::rc::Rc;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let saved = Rc::new(Cell::new(false));
-///     let s = saved.clone();
-///     let waiter = corio_core::spawn(corio_core::shield(async move {
-///         corio_core::sleep(Duration::from_secs(2)).await?;
-///         s.set(true); // ...the shielded work did not
-///         Ok::<_, corio_core::task::Cancelled>(())
-///     }));
-///     corio_core::sleep(Duration::from_secs(1)).await?;
-///     waiter.cancel();
-///     assert!(waiter.await.unwrap_err().is_cancelled()); // the wait ended...
-///     corio_core::sleep(Duration::from_secs(2)).await?;
-///     assert!(saved.get());
-///     Ok::<_, corio_core::task::Cancelled>(())
-/// })
-/// .unwrap()
-/// .unwrap();
+/// # lp.block_on(async {
+/// let saved = Rc::new(Cell::new(false));
+/// let s = saved.clone();
+/// let waiter = corio::spawn(corio::shield(async move {
+///     corio::sleep(Duration::from_secs(2)).await?;
+///     s.set(true); // ...the shielded work did not
+///     Ok::<_, corio::task::Cancelled>(())
+/// }));
+/// corio::sleep(Duration::from_secs(1)).await?;
+/// waiter.cancel();
+/// assert!(waiter.await.unwrap_err().is_cancelled()); // the wait ended...
+/// corio::sleep(Duration::from_secs(2)).await?;
+/// assert!(saved.get());
+/// Ok::<_, corio::task::Cancelled>(())
+/// # })
+/// # .unwrap()
+/// # .unwrap();
 /// ```
 ///
 /// **Cancel safety:** cancel-safe: the shielded task runs on when the shield is

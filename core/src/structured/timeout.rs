@@ -69,18 +69,19 @@ impl From<Elapsed> for io::Error {
 /// corio's `sleep` fixes its own.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
-/// use corio_core::structured::Elapsed;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
+/// use corio::structured::Elapsed;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let slow = corio_core::sleep(Duration::from_secs(60));
-///     let result = corio_core::timeout(Duration::from_secs(1)).run(slow).await;
-///     assert_eq!(result, Err(Elapsed::default()));
-/// })
-/// .unwrap();
+/// # lp.block_on(async {
+/// let slow = corio::sleep(Duration::from_secs(60));
+/// let result = corio::timeout(Duration::from_secs(1)).run(slow).await;
+/// assert_eq!(result, Err(Elapsed::default()));
+/// # })
+/// # .unwrap();
 /// ```
 pub fn timeout(delay: Duration) -> Timeout {
     Timeout::new(Deadline::After(delay))
@@ -102,20 +103,21 @@ pub fn timeout_at(deadline: Instant) -> Timeout {
 /// cancel and returns a value makes `wait_for` return that value.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let stubborn = corio_core::spawn(async {
-///         let _ = corio_core::sleep(Duration::from_secs(60)).await; // swallows the cancel
-///         7
-///     });
-///     let result = corio_core::wait_for(Duration::from_secs(1), stubborn).await;
-///     assert_eq!(result.unwrap().unwrap(), 7);
-/// })
-/// .unwrap();
+/// # lp.block_on(async {
+/// let stubborn = corio::spawn(async {
+///     let _ = corio::sleep(Duration::from_secs(60)).await; // swallows the cancel
+///     7
+/// });
+/// let result = corio::wait_for(Duration::from_secs(1), stubborn).await;
+/// assert_eq!(result.unwrap().unwrap(), 7);
+/// # })
+/// # .unwrap();
 /// ```
 ///
 /// **Cancel safety:** not cancel-safe: dropping it drops `future`.
@@ -346,25 +348,26 @@ impl fmt::Debug for Timeout {
 /// `async with` block).
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let scope = corio_core::timeout(Duration::from_secs(1));
-///     let handle = scope.handle();
-///     let out = scope
-///         .run(async {
-///             // Needs longer than planned: move the deadline (TO6).
-///             handle.reschedule(Some(corio_core::time() + Duration::from_secs(10))).unwrap();
-///             corio_core::sleep(Duration::from_secs(5)).await
-///         })
-///         .await;
-///     assert!(out.unwrap().is_ok());
-///     assert!(!handle.expired());
-/// })
-/// .unwrap();
+/// # lp.block_on(async {
+/// let scope = corio::timeout(Duration::from_secs(1));
+/// let handle = scope.handle();
+/// let out = scope
+///     .run(async {
+///         // Needs longer than planned: move the deadline (TO6).
+///         handle.reschedule(Some(corio::time() + Duration::from_secs(10))).unwrap();
+///         corio::sleep(Duration::from_secs(5)).await
+///     })
+///     .await;
+/// assert!(out.unwrap().is_ok());
+/// assert!(!handle.expired());
+/// # })
+/// # .unwrap();
 /// ```
 #[derive(Clone)]
 pub struct TimeoutHandle {

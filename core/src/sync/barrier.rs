@@ -41,17 +41,15 @@ use std::task::{Context, Poll};
 /// Lets a fixed number of tasks wait for each other (asyncio's `Barrier`).
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::Barrier;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::Barrier;
 /// use std::sync::Arc;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// corio::run(async {
 ///     let barrier = Arc::new(Barrier::new(3));
 ///     let tasks: Vec<_> = (0..3)
 ///         .map(|_| {
 ///             let b = barrier.clone();
-///             corio_core::spawn(async move { b.wait().await })
+///             corio::spawn(async move { b.wait().await })
 ///         })
 ///         .collect();
 ///     let mut indices = Vec::new();

@@ -36,28 +36,26 @@ use std::task::{Context, Poll};
 /// so both are done holding it, by construction.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::Condition;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::Condition;
 /// use std::sync::atomic::{AtomicBool, Ordering};
 /// use std::sync::Arc;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// corio::run(async {
 ///     let cond = Arc::new(Condition::new());
 ///     let ready = Arc::new(AtomicBool::new(false));
 ///     let (c, r) = (cond.clone(), ready.clone());
-///     let consumer = corio_core::spawn(async move {
+///     let consumer = corio::spawn(async move {
 ///         let mut guard = c.acquire().await?;
 ///         guard.wait_for(|| r.load(Ordering::SeqCst)).await?; // releases the lock while waiting
-///         Ok::<_, corio_core::task::Cancelled>("ready")
+///         Ok::<_, corio::task::Cancelled>("ready")
 ///     });
-///     corio_core::yield_now().await?;
+///     corio::yield_now().await?;
 ///     let guard = cond.acquire().await?;
 ///     ready.store(true, Ordering::SeqCst);
 ///     guard.notify(1);
 ///     drop(guard);
 ///     assert_eq!(consumer.await.unwrap()?, "ready");
-///     Ok::<_, corio_core::task::Cancelled>(())
+///     Ok::<_, corio::task::Cancelled>(())
 /// })
 /// .unwrap()
 /// .unwrap();

@@ -38,20 +38,18 @@ const WAITERS: usize = 2;
 /// on a set event returns at once. `Send + Sync`.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::Event;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::Event;
 /// use std::sync::Arc;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// corio::run(async {
 ///     let ready = Arc::new(Event::new());
 ///     let r = ready.clone();
-///     let waiter = corio_core::spawn(async move { r.wait().await });
-///     corio_core::yield_now().await?;
+///     let waiter = corio::spawn(async move { r.wait().await });
+///     corio::yield_now().await?;
 ///     ready.set();
 ///     ready.clear(); // too late to stop the wake-up
 ///     waiter.await.unwrap()?;
-///     Ok::<_, corio_core::task::Cancelled>(())
+///     Ok::<_, corio::task::Cancelled>(())
 /// })
 /// .unwrap()
 /// .unwrap();

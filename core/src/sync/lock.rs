@@ -30,25 +30,23 @@ use std::task::{Context, Poll};
 /// works from anywhere, and releasing an unlocked lock is an error.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::Lock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::Lock;
 /// use std::sync::Arc;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// corio::run(async {
 ///     let lock = Arc::new(Lock::new());
 ///     let guard = lock.acquire().await?; // `async with lock:`
 ///     assert!(lock.locked());
 ///     let other = lock.clone();
-///     let waiter = corio_core::spawn(async move {
+///     let waiter = corio::spawn(async move {
 ///         let _guard = other.acquire().await?; // waits for the release below
-///         Ok::<_, corio_core::task::Cancelled>("got it")
+///         Ok::<_, corio::task::Cancelled>("got it")
 ///     });
-///     corio_core::yield_now().await?;
+///     corio::yield_now().await?;
 ///     drop(guard); // hands the lock to the waiter
 ///     assert_eq!(waiter.await.unwrap()?, "got it");
 ///     assert!(!lock.locked());
-///     Ok::<_, corio_core::task::Cancelled>(())
+///     Ok::<_, corio::task::Cancelled>(())
 /// })
 /// .unwrap()
 /// .unwrap();
@@ -80,7 +78,8 @@ impl Lock {
     /// no checkpoint).
     ///
     /// ```
-    /// use corio_core::sync::Lock;
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::Lock;
     /// let lock = Lock::new();
     /// let guard = lock.try_acquire().unwrap();
     /// assert!(lock.try_acquire().is_none());
@@ -102,7 +101,8 @@ impl Lock {
     /// a guard releases by itself when dropped.
     ///
     /// ```
-    /// use corio_core::sync::{Lock, NotLocked};
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::{Lock, NotLocked};
     /// let lock = Lock::new();
     /// lock.try_acquire().unwrap().forget(); // held without a guard
     /// assert_eq!(lock.release(), Ok(()));

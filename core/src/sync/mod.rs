@@ -4,6 +4,37 @@
 //! notifier tokio users expect ([`Mutex`], [`RwLock`], [`Notify`]); and the
 //! channels ([`oneshot`], [`mpsc`], [`broadcast`], [`watch`]).
 //!
+//! ```
+//! # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+//! use corio::sync::{mpsc, Mutex};
+//! use std::sync::Arc;
+//!
+//! corio::run(async {
+//!     let total = Arc::new(Mutex::new(0));
+//!     let (tx, mut rx) = mpsc::channel(16).unwrap();
+//!     for id in 1..=3 {
+//!         let (tx, total) = (tx.clone(), total.clone());
+//!         corio::spawn(async move {
+//!             *total.lock().await? += id; // every wait is a checkpoint: `?` passes a cancel on
+//!             tx.send(id).await.expect("the receiver is alive");
+//!             Ok::<_, corio::Cancelled>(())
+//!         })
+//!         .detach();
+//!     }
+//!     drop(tx); // the channel ends when every sender is gone
+//!     let mut got = Vec::new();
+//!     while let Some(id) = rx.recv().await? {
+//!         got.push(id);
+//!     }
+//!     got.sort();
+//!     assert_eq!(got, [1, 2, 3]);
+//!     assert_eq!(*total.lock().await?, 6);
+//!     Ok::<_, corio::Cancelled>(())
+//! })
+//! .unwrap()
+//! .unwrap();
+//! ```
+//!
 //! # What every primitive guarantees
 //!
 //! * **Every waiting operation is a checkpoint** (rule C1): it returns

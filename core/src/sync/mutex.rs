@@ -40,7 +40,8 @@ use std::task::{Context, Poll};
 /// compile:
 ///
 /// ```compile_fail
-/// use corio_core::sync::Mutex;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::Mutex;
 /// let guard = {
 ///     let m = Mutex::new(1);
 ///     m.try_lock().unwrap() // error: `m` does not live long enough
@@ -51,20 +52,18 @@ use std::task::{Context, Poll};
 /// touched without `.await` in between, `std::sync::Mutex` is cheaper.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::Mutex;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::Mutex;
 /// use std::sync::Arc;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// corio::run(async {
 ///     let hits = Arc::new(Mutex::new(0));
 ///     let tasks: Vec<_> = (0..10)
 ///         .map(|_| {
 ///             let hits = hits.clone();
-///             corio_core::spawn(async move {
+///             corio::spawn(async move {
 ///                 let mut n = hits.lock().await?;
 ///                 *n += 1;
-///                 Ok::<_, corio_core::task::Cancelled>(())
+///                 Ok::<_, corio::task::Cancelled>(())
 ///             })
 ///         })
 ///         .collect();
@@ -72,7 +71,7 @@ use std::task::{Context, Poll};
 ///         task.await.unwrap()?;
 ///     }
 ///     assert_eq!(*hits.lock().await?, 10);
-///     Ok::<_, corio_core::task::Cancelled>(())
+///     Ok::<_, corio::task::Cancelled>(())
 /// })
 /// .unwrap()
 /// .unwrap();
@@ -118,7 +117,8 @@ impl<T: ?Sized> Mutex<T> {
     /// checkpoint).
     ///
     /// ```
-    /// use corio_core::sync::{Mutex, TryLockError};
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::{Mutex, TryLockError};
     /// let m = Mutex::new(1);
     /// let guard = m.try_lock().unwrap();
     /// assert_eq!(m.try_lock().unwrap_err(), TryLockError);
@@ -138,20 +138,18 @@ impl<T: ?Sized> Mutex<T> {
     /// the borrow. Cancel-safe, as [`lock`](Mutex::lock).
     ///
     /// ```
-    /// # use corio_core::runtime::EventLoop;
-    /// # use corio_core::reactor::ParkReactor;
-    /// use corio_core::sync::Mutex;
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::Mutex;
     /// use std::sync::Arc;
-    /// # let lp = EventLoop::new(ParkReactor::new());
-    /// lp.block_on(async {
+    /// corio::run(async {
     ///     let log = Arc::new(Mutex::new(Vec::new()));
     ///     let mut guard = log.clone().lock_owned().await?;
-    ///     let writer = corio_core::spawn(async move {
+    ///     let writer = corio::spawn(async move {
     ///         guard.push("from the task"); // the guard moved here
     ///     });
     ///     writer.await.unwrap();
     ///     assert_eq!(*log.lock().await?, ["from the task"]);
-    ///     Ok::<_, corio_core::task::Cancelled>(())
+    ///     Ok::<_, corio::task::Cancelled>(())
     /// })
     /// .unwrap()
     /// .unwrap();
@@ -251,7 +249,8 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// stays held until the mapped guard is dropped.
     ///
     /// ```
-    /// use corio_core::sync::{Mutex, MutexGuard};
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::{Mutex, MutexGuard};
     /// let m = Mutex::new((1, String::from("a")));
     /// let mut name = MutexGuard::map(m.try_lock().unwrap(), |pair| &mut pair.1);
     /// name.push('b');

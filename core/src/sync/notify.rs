@@ -52,21 +52,19 @@ type Grant = bool;
 /// (`Err(Cancelled)`) and cancel-safe. `Send + Sync`.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::Notify;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::Notify;
 /// use std::sync::Arc;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// corio::run(async {
 ///     let notify = Arc::new(Notify::new());
 ///     let n = notify.clone();
-///     let waiter = corio_core::spawn(async move {
+///     let waiter = corio::spawn(async move {
 ///         n.notified().await?;
-///         Ok::<_, corio_core::task::Cancelled>("woken")
+///         Ok::<_, corio::task::Cancelled>("woken")
 ///     });
 ///     notify.notify_one(); // stored if the waiter has not queued yet
 ///     assert_eq!(waiter.await.unwrap()?, "woken");
-///     Ok::<_, corio_core::task::Cancelled>(())
+///     Ok::<_, corio::task::Cancelled>(())
 /// })
 /// .unwrap()
 /// .unwrap();

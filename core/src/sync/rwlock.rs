@@ -275,7 +275,8 @@ impl Raw {
 /// [`write_owned`](RwLock::write_owned)) keep it alive through its `Arc`.
 ///
 /// ```compile_fail
-/// use corio_core::sync::RwLock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::RwLock;
 /// let guard = {
 ///     let lock = RwLock::new(1);
 ///     lock.try_read().unwrap() // error: `lock` does not live long enough
@@ -283,11 +284,9 @@ impl Raw {
 /// ```
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::RwLock;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::RwLock;
+/// corio::run(async {
 ///     let config = RwLock::new(String::from("v1"));
 ///     {
 ///         let a = config.read().await?;
@@ -296,7 +295,7 @@ impl Raw {
 ///     }
 ///     config.write().await?.push_str("-patched");
 ///     assert_eq!(*config.read().await?, "v1-patched");
-///     Ok::<_, corio_core::task::Cancelled>(())
+///     Ok::<_, corio::task::Cancelled>(())
 /// })
 /// .unwrap()
 /// .unwrap();
@@ -354,7 +353,8 @@ impl<T: ?Sized> RwLock<T> {
     /// (never waits).
     ///
     /// ```
-    /// use corio_core::sync::RwLock;
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::RwLock;
     /// let lock = RwLock::new(0);
     /// let r = lock.try_read().unwrap();
     /// assert!(lock.try_write().is_err());

@@ -24,12 +24,10 @@ use std::task::{Context, Poll};
 /// beyond the initial count; [`BoundedSemaphore`] refuses that.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::Semaphore;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::Semaphore;
 /// use std::sync::Arc;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// corio::run(async {
 ///     let sem = Arc::new(Semaphore::new(2));
 ///     let a = sem.acquire().await?;
 ///     let _b = sem.acquire().await?;
@@ -37,7 +35,7 @@ use std::task::{Context, Poll};
 ///     assert!(sem.locked());
 ///     drop(a);
 ///     assert_eq!(sem.available_permits(), 1);
-///     Ok::<_, corio_core::task::Cancelled>(())
+///     Ok::<_, corio::task::Cancelled>(())
 /// })
 /// .unwrap()
 /// .unwrap();
@@ -105,7 +103,8 @@ impl fmt::Debug for Semaphore {
 /// (asyncio's `BoundedSemaphore`, rule S2).
 ///
 /// ```
-/// use corio_core::sync::{BoundedSemaphore, TooManyReleases};
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::{BoundedSemaphore, TooManyReleases};
 /// let sem = BoundedSemaphore::new(1);
 /// sem.try_acquire().unwrap().forget(); // held without a guard
 /// assert_eq!(sem.release(), Ok(()));

@@ -246,11 +246,12 @@ pub(crate) fn task_name(raw: RawTask) -> String {
 /// returns whatever this task then ends with.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
 /// # let lp = EventLoop::builder(ParkReactor::new()).build();
 /// let answer = lp.block_on(async {
-///     let task = corio_core::spawn(async { 6 * 7 });
+///     let task = corio::spawn(async { 6 * 7 });
 ///     assert_eq!(task.name(), "Task-2"); // Task-1 is the block_on future
 ///     task.await
 /// });

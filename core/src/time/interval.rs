@@ -2,21 +2,22 @@
 //! running loop's clock.
 //!
 //! ```
-//! # use corio_core::runtime::EventLoop;
-//! # use corio_core::reactor::ParkReactor;
-//! # use corio_core::clock::VirtualClock;
-//! use corio_core::time::interval;
+//! # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+//! # use corio::runtime::EventLoop;
+//! # use corio::reactor::ParkReactor;
+//! # use corio::clock::VirtualClock;
+//! use corio::time::interval;
 //! use std::time::Duration;
 //! # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-//! lp.block_on(async {
-//!     let mut every_second = interval(Duration::from_secs(1)).unwrap();
-//!     let first = every_second.tick().await?; // the first tick is at once
-//!     let second = every_second.tick().await?;
-//!     assert_eq!(second - first, Duration::from_secs(1)); // exact on the virtual clock
-//!     Ok::<_, corio_core::task::Cancelled>(())
-//! })
-//! .unwrap()
-//! .unwrap();
+//! # lp.block_on(async {
+//! let mut every_second = interval(Duration::from_secs(1)).unwrap();
+//! let first = every_second.tick().await?; // the first tick is at once
+//! let second = every_second.tick().await?;
+//! assert_eq!(second - first, Duration::from_secs(1)); // exact on the virtual clock
+//! Ok::<_, corio::task::Cancelled>(())
+//! # })
+//! # .unwrap()
+//! # .unwrap();
 //! ```
 //!
 //! # Invariants
@@ -87,21 +88,22 @@ pub fn interval(period: Duration) -> Result<Interval, ZeroPeriod> {
 /// for a zero period.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
-/// use corio_core::time::interval_at;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
+/// use corio::time::interval_at;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let start = corio_core::time() + Duration::from_secs(5);
-///     let mut ticks = interval_at(start, Duration::from_secs(2)).unwrap();
-///     assert_eq!(ticks.tick().await?, start);
-///     assert_eq!(ticks.tick().await?, start + Duration::from_secs(2));
-///     Ok::<_, corio_core::task::Cancelled>(())
-/// })
-/// .unwrap()
-/// .unwrap();
+/// # lp.block_on(async {
+/// let start = corio::time() + Duration::from_secs(5);
+/// let mut ticks = interval_at(start, Duration::from_secs(2)).unwrap();
+/// assert_eq!(ticks.tick().await?, start);
+/// assert_eq!(ticks.tick().await?, start + Duration::from_secs(2));
+/// Ok::<_, corio::task::Cancelled>(())
+/// # })
+/// # .unwrap()
+/// # .unwrap();
 /// ```
 pub fn interval_at(start: Instant, period: Duration) -> Result<Interval, ZeroPeriod> {
     Interval::new(Some(start), period)

@@ -14,15 +14,16 @@ use std::time::{Duration, Instant};
 /// when `sleep()` starts running). `Duration::ZERO` yields once instead.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
 /// use std::time::Duration;
 /// let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
 /// let slept = lp.block_on(async {
-///     let t0 = corio_core::time();
-///     corio_core::sleep(Duration::from_secs(10)).await?;
-///     Ok::<_, corio_core::task::Cancelled>(corio_core::time() - t0)
+///     let t0 = corio::time();
+///     corio::sleep(Duration::from_secs(10)).await?;
+///     Ok::<_, corio::task::Cancelled>(corio::time() - t0)
 /// });
 /// assert_eq!(slept.unwrap().unwrap(), Duration::from_secs(10));
 /// ```

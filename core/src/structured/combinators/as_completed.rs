@@ -63,25 +63,26 @@ struct Slot<F> {
 /// `as_completed`, rule K3); see [`AsCompleted::next`].
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let tasks = [3u64, 1, 2].map(|s| corio_core::spawn(async move {
-///         corio_core::sleep(Duration::from_secs(s)).await.map(|_| s)
-///     }));
-///     let mut finished = corio_core::as_completed(tasks);
-///     let mut order = Vec::new();
-///     while let Some(result) = finished.next().await? {
-///         order.push(result.unwrap()?);
-///     }
-///     assert_eq!(order, [1, 2, 3]);
-///     Ok::<_, corio_core::task::Cancelled>(())
-/// })
-/// .unwrap()
-/// .unwrap();
+/// # lp.block_on(async {
+/// let tasks = [3u64, 1, 2].map(|s| corio::spawn(async move {
+///     corio::sleep(Duration::from_secs(s)).await.map(|_| s)
+/// }));
+/// let mut finished = corio::as_completed(tasks);
+/// let mut order = Vec::new();
+/// while let Some(result) = finished.next().await? {
+///     order.push(result.unwrap()?);
+/// }
+/// assert_eq!(order, [1, 2, 3]);
+/// Ok::<_, corio::task::Cancelled>(())
+/// # })
+/// # .unwrap()
+/// # .unwrap();
 /// ```
 pub fn as_completed<I: IntoIterator>(futures: I) -> AsCompleted<I::Item>
 where

@@ -236,22 +236,23 @@ impl<T> Children<T> {
 /// waits for them and ends `Cancelled`.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let delays = [3, 1, 2];
-///     let values = corio_core::gather(delays.map(|s| async move {
-///         corio_core::sleep(Duration::from_secs(s)).await?;
-///         Ok::<_, corio_core::task::Cancelled>(s)
-///     }))
-///     .await
-///     .unwrap();
-///     assert_eq!(values, [3, 1, 2]); // argument order, not completion order
-/// })
+/// # lp.block_on(async {
+/// let delays = [3, 1, 2];
+/// let values = corio::gather(delays.map(|s| async move {
+///     corio::sleep(Duration::from_secs(s)).await?;
+///     Ok::<_, corio::task::Cancelled>(s)
+/// }))
+/// .await
 /// .unwrap();
+/// assert_eq!(values, [3, 1, 2]); // argument order, not completion order
+/// # })
+/// # .unwrap();
 /// ```
 ///
 /// **Cancel safety:** not cancel-safe: dropping it detaches the tasks it
@@ -338,11 +339,9 @@ impl<T, E> fmt::Debug for Gather<T, E> {
 /// `Err(Cancelled)`.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
-///     let outcomes = corio_core::gather_settled([
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// corio::run(async {
+///     let outcomes = corio::gather_settled([
 ///         Box::pin(async { 1 }) as std::pin::Pin<Box<dyn std::future::Future<Output = i32>>>,
 ///         Box::pin(async { panic!("boom") }),
 ///     ])

@@ -24,24 +24,25 @@ pub enum Either<A, B> {
 /// Races two futures: the output of the first to finish (`a` wins ties).
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
-/// use corio_core::structured::Either;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
+/// use corio::structured::Either;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let slow = corio_core::sleep(Duration::from_secs(5));
-///     let fast = async {
-///         corio_core::sleep(Duration::from_secs(1)).await?;
-///         Ok::<_, corio_core::task::Cancelled>("fast")
-///     };
-///     match corio_core::select(slow, fast).await {
-///         Either::Right(out) => assert_eq!(out.unwrap(), "fast"),
-///         Either::Left(_) => unreachable!(),
-///     }
-/// })
-/// .unwrap();
+/// # lp.block_on(async {
+/// let slow = corio::sleep(Duration::from_secs(5));
+/// let fast = async {
+///     corio::sleep(Duration::from_secs(1)).await?;
+///     Ok::<_, corio::task::Cancelled>("fast")
+/// };
+/// match corio::select(slow, fast).await {
+///     Either::Right(out) => assert_eq!(out.unwrap(), "fast"),
+///     Either::Left(_) => unreachable!(),
+/// }
+/// # })
+/// # .unwrap();
 /// ```
 ///
 /// **Cancel safety:** not cancel-safe: dropping it drops both futures.
@@ -93,18 +94,19 @@ impl<A, B> fmt::Debug for Select<A, B> {
 /// none.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let sleeps = [3, 1, 2].map(|s| corio_core::sleep(Duration::from_secs(s)));
-///     let (index, slept) = corio_core::select_all(sleeps).await.unwrap();
-///     assert_eq!(index, 1);
-///     assert!(slept.is_ok());
-/// })
-/// .unwrap();
+/// # lp.block_on(async {
+/// let sleeps = [3, 1, 2].map(|s| corio::sleep(Duration::from_secs(s)));
+/// let (index, slept) = corio::select_all(sleeps).await.unwrap();
+/// assert_eq!(index, 1);
+/// assert!(slept.is_ok());
+/// # })
+/// # .unwrap();
 /// ```
 ///
 /// **Cancel safety:** not cancel-safe: dropping it drops every future.

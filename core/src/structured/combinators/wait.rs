@@ -60,25 +60,26 @@ impl Outcome for () {
 /// returns `Err(Cancelled)` and leaves every task running, in `tasks`.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
-/// use corio_core::structured::ReturnWhen;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
+/// use corio::structured::ReturnWhen;
 /// use std::time::Duration;
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let mut tasks: Vec<_> = [3u64, 1, 2]
-///         .into_iter()
-///         .map(|s| corio_core::spawn(async move { corio_core::sleep(Duration::from_secs(s)).await.map(|_| s) }))
-///         .collect();
-///     let done = corio_core::wait(&mut tasks, ReturnWhen::FirstCompleted, None).await?;
-///     assert_eq!(done.len(), 1);
-///     assert_eq!(tasks.len(), 2); // still running
-///     assert_eq!(done.into_iter().next().unwrap().await.unwrap().unwrap(), 1);
-///     Ok::<_, corio_core::task::Cancelled>(())
-/// })
-/// .unwrap()
-/// .unwrap();
+/// # lp.block_on(async {
+/// let mut tasks: Vec<_> = [3u64, 1, 2]
+///     .into_iter()
+///     .map(|s| corio::spawn(async move { corio::sleep(Duration::from_secs(s)).await.map(|_| s) }))
+///     .collect();
+/// let done = corio::wait(&mut tasks, ReturnWhen::FirstCompleted, None).await?;
+/// assert_eq!(done.len(), 1);
+/// assert_eq!(tasks.len(), 2); // still running
+/// assert_eq!(done.into_iter().next().unwrap().await.unwrap().unwrap(), 1);
+/// Ok::<_, corio::task::Cancelled>(())
+/// # })
+/// # .unwrap()
+/// # .unwrap();
 /// ```
 ///
 /// **Cancel safety:** cancel-safe: the pending tasks stay in `tasks`, still

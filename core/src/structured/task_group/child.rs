@@ -108,12 +108,10 @@ impl<T, E> Slot<T> for ChildCell<T, E> {
 /// Dropping the handle changes nothing: the group still waits for the child.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
 /// use std::io;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
-///     let (a, b) = corio_core::task_group(|tg| async move {
+/// corio::run(async {
+///     let (a, b) = corio::task_group(|tg| async move {
 ///         let a = tg.spawn(async { Ok::<_, io::Error>(1) })?;
 ///         let b = tg.spawn(async { Ok::<_, io::Error>("two") })?;
 ///         Ok::<_, io::Error>((a, b))

@@ -81,47 +81,48 @@ use std::task::{Context, Poll, Waker};
 /// When first polled outside a corio task.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// # use corio_core::clock::VirtualClock;
-/// use corio_core::structured::GroupError;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// # use corio::runtime::EventLoop;
+/// # use corio::reactor::ParkReactor;
+/// # use corio::clock::VirtualClock;
+/// use corio::structured::GroupError;
 /// use std::time::Duration;
 ///
 /// #[derive(Debug)]
 /// enum Error {
-///     Cancelled(corio_core::task::Cancelled),
+///     Cancelled(corio::task::Cancelled),
 ///     Refused(&'static str),
 /// }
-/// impl From<corio_core::task::Cancelled> for Error {
-///     fn from(c: corio_core::task::Cancelled) -> Self {
+/// impl From<corio::task::Cancelled> for Error {
+///     fn from(c: corio::task::Cancelled) -> Self {
 ///         Error::Cancelled(c)
 ///     }
 /// }
-/// impl From<corio_core::structured::SpawnError> for Error {
-///     fn from(_: corio_core::structured::SpawnError) -> Self {
+/// impl From<corio::structured::SpawnError> for Error {
+///     fn from(_: corio::structured::SpawnError) -> Self {
 ///         Error::Refused("spawn")
 ///     }
 /// }
 ///
 /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
-/// lp.block_on(async {
-///     let result = corio_core::task_group(|tg| async move {
-///         tg.spawn(async {
-///             corio_core::sleep(Duration::from_secs(60)).await?; // cancelled at t=1
-///             Ok::<_, Error>(())
-///         })?;
-///         tg.spawn(async {
-///             corio_core::sleep(Duration::from_secs(1)).await?;
-///             Err::<(), _>(Error::Refused("upstream"))
-///         })?;
+/// # lp.block_on(async {
+/// let result = corio::task_group(|tg| async move {
+///     tg.spawn(async {
+///         corio::sleep(Duration::from_secs(60)).await?; // cancelled at t=1
 ///         Ok::<_, Error>(())
-///     })
-///     .await;
-///     let Err(GroupError::Failed(group)) = result else { panic!("{result:?}") };
-///     assert_eq!(group.len(), 1); // the sibling was cancelled, not failed
-///     assert!(matches!(group.failures()[0].error, Error::Refused("upstream")));
+///     })?;
+///     tg.spawn(async {
+///         corio::sleep(Duration::from_secs(1)).await?;
+///         Err::<(), _>(Error::Refused("upstream"))
+///     })?;
+///     Ok::<_, Error>(())
 /// })
-/// .unwrap();
+/// .await;
+/// let Err(GroupError::Failed(group)) = result else { panic!("{result:?}") };
+/// assert_eq!(group.len(), 1); // the sibling was cancelled, not failed
+/// assert!(matches!(group.failures()[0].error, Error::Refused("upstream")));
+/// # })
+/// # .unwrap();
 /// ```
 ///
 /// **Cancel safety:** not cancel-safe: a group dropped before it finished

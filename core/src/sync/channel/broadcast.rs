@@ -2,11 +2,9 @@
 //! every value sent after it subscribed, from a bounded ring.
 //!
 //! ```
-//! # use corio_core::runtime::EventLoop;
-//! # use corio_core::reactor::ParkReactor;
-//! use corio_core::sync::broadcast::{self, error::RecvError};
-//! # let lp = EventLoop::new(ParkReactor::new());
-//! lp.block_on(async {
+//! # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+//! use corio::sync::broadcast::{self, error::RecvError};
+//! corio::run(async {
 //!     let (tx, mut rx1) = broadcast::channel(16).unwrap();
 //!     let mut rx2 = tx.subscribe();
 //!     tx.send("hello").unwrap();
@@ -224,6 +222,17 @@ impl<T> Sender<T> {
     /// Sends `value` to every receiver, returning how many there are;
     /// `Err(SendError(value))` if there is none (the value comes back).
     /// Never waits: a full ring overwrites its oldest value.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::broadcast;
+    ///
+    /// let (tx, mut rx1) = broadcast::channel(16).unwrap();
+    /// let mut rx2 = tx.subscribe();
+    /// assert_eq!(tx.send("hi").unwrap(), 2); // how many receivers will see it
+    /// assert_eq!(rx1.try_recv(), Ok("hi"));
+    /// assert_eq!(rx2.try_recv(), Ok("hi"));
+    /// ```
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
         let mut state = lock(&self.shared.state);
         if state.rx_count == 0 {
@@ -312,6 +321,24 @@ impl<T: Clone> Receiver<T> {
     ///
     /// **Cancel safety:** cancel-safe: a value is taken only when `recv`
     /// returns it, so a dropped or cancelled `recv` loses nothing.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::broadcast::{self, error::RecvError};
+    ///
+    /// corio::run(async {
+    ///     let (tx, mut rx) = broadcast::channel(4).unwrap();
+    ///     corio::spawn(async move {
+    ///         tx.send(1).unwrap();
+    ///         tx.send(2).unwrap();
+    ///     })
+    ///     .detach();
+    ///     assert_eq!(rx.recv().await, Ok(1));
+    ///     assert_eq!(rx.recv().await, Ok(2));
+    ///     assert_eq!(rx.recv().await, Err(RecvError::Closed)); // every sender is gone
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn recv(&mut self) -> Recv<'_, T> {
         Recv { rx: self, key: None }
     }

@@ -46,13 +46,11 @@ unsafe impl<T: Send> Sync for Inner<T> {}
 /// Creates a one-shot channel.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::oneshot;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::oneshot;
+/// corio::run(async {
 ///     let (tx, rx) = oneshot::channel();
-///     corio_core::spawn(async move { tx.send("done").unwrap() }).detach();
+///     corio::spawn(async move { tx.send("done").unwrap() }).detach();
 ///     assert_eq!(rx.await.unwrap(), "done");
 ///
 ///     let (tx, rx) = oneshot::channel::<u32>();

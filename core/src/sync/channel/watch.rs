@@ -2,13 +2,11 @@
 //! told when it changes.
 //!
 //! ```
-//! # use corio_core::runtime::EventLoop;
-//! # use corio_core::reactor::ParkReactor;
-//! use corio_core::sync::watch;
-//! # let lp = EventLoop::new(ParkReactor::new());
-//! lp.block_on(async {
+//! # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+//! use corio::sync::watch;
+//! corio::run(async {
 //!     let (tx, mut rx) = watch::channel("v1");
-//!     let reader = corio_core::spawn(async move {
+//!     let reader = corio::spawn(async move {
 //!         rx.changed().await.unwrap(); // waits for a value it has not seen
 //!         *rx.borrow_and_update()
 //!     });
@@ -243,6 +241,17 @@ pub struct Sender<T> {
 impl<T> Sender<T> {
     /// Replaces the value and tells the receivers; `Err(SendError(value))`
     /// if there is no receiver (tokio's rule; the value is not stored).
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::watch;
+    ///
+    /// let (tx, rx) = watch::channel("v1");
+    /// tx.send("v2").unwrap();
+    /// assert_eq!(*rx.borrow(), "v2"); // receivers see the latest value
+    /// drop(rx);
+    /// assert!(tx.send("v3").is_err()); // no receiver left: the value comes back
+    /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         if lock(&self.shared.lists).rx_count == 0 {
             return Err(SendError(value));
@@ -260,10 +269,20 @@ impl<T> Sender<T> {
     /// Changes the value in place and tells the receivers.
     ///
     /// ```
-    /// use corio_core::sync::watch;
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::watch;
     /// let (tx, rx) = watch::channel(vec![1]);
     /// tx.send_modify(|v| v.push(2));
     /// assert!(rx.has_changed().unwrap());
+    /// assert_eq!(*rx.borrow(), [1, 2]);
+    /// ```
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::watch;
+    ///
+    /// let (tx, rx) = watch::channel(vec![1]);
+    /// tx.send_modify(|v| v.push(2)); // in place, even with no receiver
     /// assert_eq!(*rx.borrow(), [1, 2]);
     /// ```
     pub fn send_modify(&self, modify: impl FnOnce(&mut T)) {
@@ -351,6 +370,17 @@ impl<T> Receiver<T> {
     }
 
     /// Borrows the current value and marks it seen.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::watch;
+    ///
+    /// let (tx, mut rx) = watch::channel(0);
+    /// tx.send(1).unwrap();
+    /// assert!(rx.has_changed().unwrap());
+    /// assert_eq!(*rx.borrow_and_update(), 1);
+    /// assert!(!rx.has_changed().unwrap()); // seen
+    /// ```
     pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
         let guard = self.shared.read();
         self.seen = self.shared.version(); // the version matches the value under the read lock
@@ -384,6 +414,20 @@ impl<T> Receiver<T> {
     ///
     /// **Cancel safety:** cancel-safe: a dropped or cancelled `changed()`
     /// marks nothing seen, so the next call still sees the change.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::watch;
+    ///
+    /// corio::run(async {
+    ///     let (tx, mut rx) = watch::channel("starting");
+    ///     corio::spawn(async move { tx.send("ready").unwrap() }).detach();
+    ///     rx.changed().await.unwrap(); // waits for a value not yet seen
+    ///     assert_eq!(*rx.borrow_and_update(), "ready");
+    ///     assert!(rx.changed().await.is_err()); // the sender is gone: Closed
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn changed(&mut self) -> Changed<'_, T> {
         Changed { shared: &self.shared, seen: &mut self.seen, key: None }
     }

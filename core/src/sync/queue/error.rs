@@ -6,6 +6,19 @@ use std::fmt;
 
 /// Why a put failed; the item comes back (asyncio's `QueueFull`,
 /// `QueueShutDown`, `CancelledError`).
+///
+/// ```
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::{PutError, Queue};
+///
+/// let queue = Queue::new(1);
+/// queue.put_nowait("first").unwrap();
+/// let err = queue.put_nowait("second").unwrap_err();
+/// assert!(matches!(err, PutError::Full("second")));
+/// assert_eq!(err.into_item(), "second"); // nothing is lost
+/// queue.shutdown(false);
+/// assert!(matches!(queue.put_nowait("third"), Err(PutError::ShutDown("third"))));
+/// ```
 #[derive(PartialEq)]
 pub enum PutError<T> {
     /// [`put_nowait`](super::Queue::put_nowait) found no free slot (`QueueFull`).
@@ -64,6 +77,18 @@ impl<T> std::error::Error for PutError<T> {}
 
 /// Why a get failed (asyncio's `QueueEmpty`, `QueueShutDown`,
 /// `CancelledError`).
+///
+/// ```
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::{GetError, Queue};
+///
+/// let queue = Queue::new(0);
+/// assert_eq!(queue.get_nowait(), Err(GetError::Empty));
+/// queue.put_nowait(1).unwrap();
+/// queue.shutdown(false); // gets drain what is left, then fail
+/// assert_eq!(queue.get_nowait(), Ok(1));
+/// assert_eq!(queue.get_nowait(), Err(GetError::ShutDown));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum GetError {
     /// [`get_nowait`](super::Queue::get_nowait) found no item (`QueueEmpty`).
@@ -111,6 +136,17 @@ impl std::error::Error for GetError {}
 
 /// [`Queue::task_done`](super::Queue::task_done) called more often than items were put (asyncio's
 /// `ValueError('task_done() called too many times')`).
+///
+/// ```
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::{Queue, TaskDoneError};
+///
+/// let queue = Queue::new(0);
+/// queue.put_nowait("job").unwrap();
+/// queue.get_nowait().unwrap();
+/// assert_eq!(queue.task_done(), Ok(()));
+/// assert_eq!(queue.task_done(), Err(TaskDoneError)); // one more than was put
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskDoneError;
 

@@ -53,15 +53,13 @@ use wait::{Get, Join, Put};
 /// * `Send + Sync` when `T: Send`: tasks on different loops can share it.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::Queue;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::Queue;
 /// use std::sync::Arc;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// corio::run(async {
 ///     let queue = Arc::new(Queue::new(2));
 ///     let q = queue.clone();
-///     let consumer = corio_core::spawn(async move {
+///     let consumer = corio::spawn(async move {
 ///         let mut total = 0;
 ///         while let Ok(item) = q.get().await {
 ///             total += item;
@@ -101,6 +99,16 @@ struct State<T, O> {
 
 impl<T> Queue<T> {
     /// A FIFO queue holding at most `maxsize` items (0: unbounded).
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::Queue;
+    ///
+    /// let bounded = Queue::<u32>::new(10);
+    /// assert_eq!(bounded.maxsize(), 10);
+    /// let unbounded = Queue::<u32>::new(0); // puts never wait
+    /// assert!(!unbounded.full());
+    /// ```
     pub fn new(maxsize: usize) -> Queue<T> {
         Queue::with_order(maxsize)
     }
@@ -132,6 +140,18 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
 
     /// Items in the queue (asyncio's `qsize()`), including ones promised to
     /// getters that have not resumed yet.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::Queue;
+    ///
+    /// let queue = Queue::new(2);
+    /// assert!(queue.empty());
+    /// queue.put_nowait('a').unwrap();
+    /// queue.put_nowait('b').unwrap();
+    /// assert_eq!(queue.qsize(), 2);
+    /// assert!(queue.full());
+    /// ```
     pub fn qsize(&self) -> usize {
         lock(&self.state).items.len()
     }
@@ -154,6 +174,15 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
     /// Puts `item` without waiting: [`PutError::Full`] if no slot is free
     /// (also when the free slot is promised to a waiting putter),
     /// [`PutError::ShutDown`] after shutdown; the item comes back either way.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::{PutError, Queue};
+    ///
+    /// let queue = Queue::new(1);
+    /// assert_eq!(queue.put_nowait(1), Ok(()));
+    /// assert_eq!(queue.put_nowait(2), Err(PutError::Full(2))); // the item comes back
+    /// ```
     pub fn put_nowait(&self, item: T) -> Result<(), PutError<T>> {
         let mut state = lock(&self.state);
         if state.shut_down {
@@ -174,6 +203,23 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
     /// **Cancel safety:** a delivered cancel returns the item
     /// (`PutError::Cancelled`); a slot already handed to it goes to the next
     /// putter. Dropping the future drops the item with it.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::Queue;
+    /// use std::sync::Arc;
+    ///
+    /// corio::run(async {
+    ///     let queue = Arc::new(Queue::new(1));
+    ///     queue.put(1).await.unwrap();
+    ///     let q = queue.clone();
+    ///     let consumer = corio::spawn(async move { q.get().await });
+    ///     queue.put(2).await.unwrap(); // waits until the consumer took 1
+    ///     assert_eq!(consumer.await.unwrap(), Ok(1));
+    ///     assert_eq!(queue.get_nowait(), Ok(2));
+    /// })
+    /// .unwrap();
+    /// ```
     #[track_caller]
     pub fn put(&self, item: T) -> impl Future<Output = Result<(), PutError<T>>> + '_ {
         Put { queue: self, item: Some(item), key: None, at: Location::caller() }
@@ -182,6 +228,16 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
     /// Takes an item without waiting: [`GetError::Empty`] if none is
     /// available (also when every item is promised to a waiting getter),
     /// [`GetError::ShutDown`] if empty after shutdown.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::{GetError, Queue};
+    ///
+    /// let queue = Queue::new(0);
+    /// queue.put_nowait("job").unwrap();
+    /// assert_eq!(queue.get_nowait(), Ok("job"));
+    /// assert_eq!(queue.get_nowait(), Err(GetError::Empty));
+    /// ```
     pub fn get_nowait(&self) -> Result<T, GetError> {
         let mut state = lock(&self.state);
         if state.items.len() > state.promised_items {
@@ -198,6 +254,22 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
     ///
     /// **Cancel safety:** cancel-safe: an item handed to a dropped or cancelled
     /// getter goes to the next getter, or back to the queue (S6, S7).
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::{GetError, Queue};
+    /// use std::sync::Arc;
+    ///
+    /// corio::run(async {
+    ///     let queue = Arc::new(Queue::new(0));
+    ///     let q = queue.clone();
+    ///     corio::spawn(async move { q.put("late").await }).detach();
+    ///     assert_eq!(queue.get().await, Ok("late")); // waits for the put
+    ///     queue.shutdown(false);
+    ///     assert_eq!(queue.get().await, Err(GetError::ShutDown));
+    /// })
+    /// .unwrap();
+    /// ```
     #[track_caller]
     pub fn get(&self) -> impl Future<Output = Result<T, GetError>> + '_ {
         Get { queue: self, key: None, at: Location::caller() }
@@ -205,6 +277,18 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
 
     /// Marks one item taken with `get` as processed (asyncio's
     /// `task_done()`); `Err` if called more often than items were put.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::Queue;
+    ///
+    /// let queue = Queue::new(0);
+    /// queue.put_nowait(1).unwrap();
+    /// let _item = queue.get_nowait().unwrap();
+    /// // ... process the item ...
+    /// queue.task_done().unwrap(); // join() returns once every put item is done
+    /// assert!(queue.task_done().is_err()); // more than was put: an error, not a panic
+    /// ```
     pub fn task_done(&self) -> Result<(), TaskDoneError> {
         let mut state = lock(&self.state);
         if state.unfinished == 0 {
@@ -220,6 +304,29 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
     /// Waits until every item put has been marked done (a checkpoint).
     ///
     /// **Cancel safety:** cancel-safe: it takes nothing.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::Queue;
+    /// use std::sync::Arc;
+    ///
+    /// corio::run(async {
+    ///     let queue = Arc::new(Queue::new(0));
+    ///     for job in 0..3 {
+    ///         queue.put_nowait(job).unwrap();
+    ///     }
+    ///     let q = queue.clone();
+    ///     corio::spawn(async move {
+    ///         while let Ok(_job) = q.get().await {
+    ///             q.task_done().unwrap();
+    ///         }
+    ///     })
+    ///     .detach();
+    ///     queue.join().await.unwrap(); // every job was taken and marked done
+    ///     assert!(queue.empty());
+    /// })
+    /// .unwrap();
+    /// ```
     #[track_caller]
     pub fn join(&self) -> impl Future<Output = Result<(), Cancelled>> + '_ {
         Join { queue: self, key: None, at: Location::caller() }
@@ -229,6 +336,19 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
     /// items left, then fail; every waiting put and get wakes to see it. With
     /// `immediate`, the items are dropped — each counted as done, which may
     /// release [`join`](Queue::join) — and gets fail at once.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::{GetError, PutError, Queue};
+    ///
+    /// let queue = Queue::new(0);
+    /// queue.put_nowait(1).unwrap();
+    /// queue.shutdown(false);
+    /// assert!(queue.is_shut_down());
+    /// assert_eq!(queue.put_nowait(2), Err(PutError::ShutDown(2)));
+    /// assert_eq!(queue.get_nowait(), Ok(1)); // what was left drains
+    /// assert_eq!(queue.get_nowait(), Err(GetError::ShutDown));
+    /// ```
     pub fn shutdown(&self, immediate: bool) {
         let mut state = lock(&self.state);
         state.shut_down = true;
@@ -326,7 +446,8 @@ impl<T, O: QueueOrder<T>> fmt::Debug for Queue<T, O> {
 /// `PriorityQueue`); every method is [`Queue`]'s.
 ///
 /// ```
-/// use corio_core::sync::PriorityQueue;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::PriorityQueue;
 /// let pq = PriorityQueue::new(0);
 /// for x in [5, 1, 4, 2, 3] {
 ///     pq.put_nowait(x).unwrap();
@@ -360,7 +481,8 @@ impl<T: Ord> fmt::Debug for PriorityQueue<T> {
 /// every method is [`Queue`]'s.
 ///
 /// ```
-/// use corio_core::sync::LifoQueue;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::LifoQueue;
 /// let stack = LifoQueue::new(0);
 /// stack.put_nowait(1).unwrap();
 /// stack.put_nowait(2).unwrap();

@@ -4,6 +4,20 @@ use crate::task::Cancelled;
 use std::fmt;
 
 /// Why a send failed; the value comes back.
+///
+/// ```
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::mpsc;
+///
+/// corio::run(async {
+///     let (tx, rx) = mpsc::channel(4).unwrap();
+///     drop(rx);
+///     let err = tx.send("hello").await.unwrap_err();
+///     assert!(err.is_closed());
+///     assert_eq!(err.into_value(), "hello"); // nothing is lost
+/// })
+/// .unwrap();
+/// ```
 #[derive(PartialEq)]
 pub enum SendError<T> {
     /// The receiver is gone or closed.
@@ -52,6 +66,15 @@ impl<T> fmt::Display for SendError<T> {
 impl<T> std::error::Error for SendError<T> {}
 
 /// Why [`Sender::try_send`](super::Sender::try_send) failed; the value comes back.
+///
+/// ```
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::mpsc::{self, TrySendError};
+///
+/// let (tx, _rx) = mpsc::channel(1).unwrap();
+/// tx.try_send(1).unwrap();
+/// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+/// ```
 #[derive(PartialEq)]
 pub enum TrySendError<T> {
     /// No free slot.
@@ -90,6 +113,16 @@ impl<T> fmt::Display for TrySendError<T> {
 impl<T> std::error::Error for TrySendError<T> {}
 
 /// Why [`Receiver::try_recv`](super::Receiver::try_recv) got no value.
+///
+/// ```
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::mpsc::{self, TryRecvError};
+///
+/// let (tx, mut rx) = mpsc::channel::<u8>(1).unwrap();
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TryRecvError {
     /// Nothing buffered yet.
@@ -111,6 +144,13 @@ impl std::error::Error for TryRecvError {}
 
 /// [`channel`](super::channel) with a capacity of 0 (a bounded channel holds at least one
 /// value).
+///
+/// ```
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::mpsc::{self, ZeroCapacity};
+///
+/// assert_eq!(mpsc::channel::<u8>(0).unwrap_err(), ZeroCapacity); // an error, not a panic
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZeroCapacity;
 

@@ -123,13 +123,11 @@ impl<T> Chan<T> {
 /// while it is full. `Err(ZeroCapacity)` for a capacity of 0.
 ///
 /// ```
-/// # use corio_core::runtime::EventLoop;
-/// # use corio_core::reactor::ParkReactor;
-/// use corio_core::sync::mpsc;
-/// # let lp = EventLoop::new(ParkReactor::new());
-/// lp.block_on(async {
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::mpsc;
+/// corio::run(async {
 ///     let (tx, mut rx) = mpsc::channel(1).unwrap();
-///     corio_core::spawn(async move {
+///     corio::spawn(async move {
 ///         for i in 0..3 {
 ///             tx.send(i).await.unwrap(); // waits while the one slot is taken
 ///         }
@@ -140,7 +138,7 @@ impl<T> Chan<T> {
 ///         got.push(i); // None once every sender is gone
 ///     }
 ///     assert_eq!(got, [0, 1, 2]);
-///     Ok::<_, corio_core::task::Cancelled>(())
+///     Ok::<_, corio::task::Cancelled>(())
 /// })
 /// .unwrap()
 /// .unwrap();
@@ -156,7 +154,8 @@ pub fn channel<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), ZeroCapac
 /// Creates an unbounded channel: sends never wait.
 ///
 /// ```
-/// use corio_core::sync::mpsc;
+/// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+/// use corio::sync::mpsc;
 /// let (tx, mut rx) = mpsc::unbounded_channel();
 /// tx.send(1).unwrap();
 /// drop(tx);
@@ -182,12 +181,38 @@ impl<T> Sender<T> {
     /// (`SendError::Cancelled`) and leaves the queue; a slot already promised
     /// to it goes to the next sender. A dropped `send` future drops the value
     /// with it (as tokio's); [`try_send`](Sender::try_send) never loses it.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::mpsc;
+    ///
+    /// corio::run(async {
+    ///     let (tx, mut rx) = mpsc::channel(1).unwrap();
+    ///     tx.send("one").await.unwrap();
+    ///     corio::spawn(async move { tx.send("two").await }).detach(); // waits for a slot
+    ///     assert_eq!(rx.recv().await, Ok(Some("one")));
+    ///     assert_eq!(rx.recv().await, Ok(Some("two")));
+    ///     assert_eq!(rx.recv().await, Ok(None)); // every sender is gone
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
         Send { chan: &self.chan, value: Some(value), key: None }.await
     }
 
     /// Sends without waiting: [`TrySendError::Full`] if no slot is free
     /// (or the free one is promised to a waiting sender).
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::mpsc::{self, TrySendError};
+    ///
+    /// let (tx, rx) = mpsc::channel(1).unwrap();
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         self.chan.try_send(value)
     }
@@ -272,6 +297,29 @@ impl<T> Receiver<T> {
     ///
     /// **Cancel safety:** cancel-safe: a value is taken only when `recv`
     /// returns it.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::mpsc;
+    ///
+    /// corio::run(async {
+    ///     let (tx, mut rx) = mpsc::unbounded_channel();
+    ///     corio::spawn(async move {
+    ///         for i in 0..3 {
+    ///             tx.send(i).unwrap();
+    ///         }
+    ///     })
+    ///     .detach();
+    ///     let mut sum = 0;
+    ///     while let Some(i) = rx.recv().await? {
+    ///         sum += i;
+    ///     }
+    ///     assert_eq!(sum, 3);
+    ///     Ok::<_, corio::Cancelled>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub async fn recv(&mut self) -> Result<Option<T>, Cancelled> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -290,6 +338,17 @@ impl<T> Receiver<T> {
 
     /// Closes the channel: sends fail from now on (waiting ones too); values
     /// already sent can still be received.
+    ///
+    /// ```
+    /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
+    /// use corio::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(4).unwrap();
+    /// tx.try_send(1).unwrap();
+    /// rx.close();
+    /// assert!(tx.try_send(2).is_err()); // sends fail now
+    /// assert_eq!(rx.try_recv(), Ok(1)); // what was sent can still be received
+    /// ```
     pub fn close(&mut self) {
         let mut state = lock(&self.chan.state);
         state.rx_closed = true;
