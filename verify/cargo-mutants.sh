@@ -17,9 +17,12 @@
 #   MUTANTS_JOBS=N                 cargo-mutants' parallel build directories (default 1; each is a full copy
 #                                  of the tree with its own target directory, ~2-3 GB)
 #   MUTANTS_TMPDIR=DIR             where the copies go (default $TMPDIR or /tmp; keep it on a disk with room)
-#   MUTANTS_COPY_TARGET=1          start each copy from this tree's target/ (cargo-mutants --copy-target): the
-#                                  dependencies are not rebuilt, only the workspace's crates. Worth it when
-#                                  target/ holds little else than a debug build of the shard's tests
+#   MUTANTS_IN_PLACE=1             mutate this tree and build in its own target/ (cargo-mutants --in-place): no
+#                                  copy, no first build from scratch (which takes ~25 minutes on a loaded 2-core
+#                                  machine: cargo-mutants' copies do not keep file times, so even --copy-target
+#                                  rebuilds every dependency). Do not edit sources under core/ while it runs;
+#                                  cargo-mutants puts each file back after its mutant (check `git status` if the
+#                                  run was killed)
 #   MUTANTS_SKIP_BASELINE=1        skip the script's own run of the shard's tests on the unmutated tree
 #   MUTANTS_EXTRA='ARGS'           more cargo-mutants arguments, e.g. '--re event_wait' or '--list'
 # Output: target/cargo-mutants/SHARD/mutants.out/ (caught.txt, missed.txt, timeout.txt, unviable.txt, one log per
@@ -76,8 +79,11 @@ fi
 
 tmp=${MUTANTS_TMPDIR:-${TMPDIR:-/tmp}}
 mkdir -p "$tmp"
-copy_target=false
-[[ -n ${MUTANTS_COPY_TARGET:-} ]] && copy_target=true
+if [[ -n ${MUTANTS_IN_PLACE:-} ]]; then
+    where=(--in-place)
+else
+    where=(--jobs "${MUTANTS_JOBS:-1}")
+fi
 status=0
 
 # sweep NAME TESTS CARGO-MUTANTS-ARGS...
@@ -102,7 +108,7 @@ sweep() {
     # shellcheck disable=SC2086 # MUTANTS_EXTRA is a list of words
     TMPDIR=$tmp nice -n 19 cargo mutants --package corio-core "$@" --baseline=skip \
         --timeout "${MUTANTS_TIMEOUT:-300}" --build-timeout "${MUTANTS_BUILD_TIMEOUT:-2400}" \
-        --jobs "${MUTANTS_JOBS:-1}" --copy-target=$copy_target --output "$out" --no-shuffle "${mutant_args[@]}" ${MUTANTS_EXTRA:-}
+        "${where[@]}" --output "$out" --no-shuffle "${mutant_args[@]}" ${MUTANTS_EXTRA:-}
     local rc=$?
     local o=$out/mutants.out
     if [[ -d $o ]]; then
