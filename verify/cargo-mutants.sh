@@ -22,7 +22,8 @@
 #                                  machine: cargo-mutants' copies do not keep file times, so even --copy-target
 #                                  rebuilds every dependency). Do not edit sources under core/ while it runs;
 #                                  cargo-mutants puts each file back after its mutant (check `git status` if the
-#                                  run was killed)
+#                                  run was killed). A proptest that fails under a mutant saves its seed in
+#                                  verify/proptest-regressions/: delete such new files after the run
 #   MUTANTS_SKIP_BASELINE=1        skip the script's own run of the shard's tests on the unmutated tree
 #   MUTANTS_EXTRA='ARGS'           more cargo-mutants arguments, e.g. '--re event_wait' or '--list'
 # Output: target/cargo-mutants/SHARD/mutants.out/ (caught.txt, missed.txt, timeout.txt, unviable.txt, one log per
@@ -112,7 +113,7 @@ sweep() {
     local rc=$?
     local o=$out/mutants.out
     if [[ -d $o ]]; then
-        count() { [[ -f $o/$1.txt ]] && grep -c . "$o/$1.txt" || echo 0; }
+        count() { if [[ -f $o/$1.txt ]]; then grep -c . "$o/$1.txt" || true; else echo 0; fi; }
         echo "== $name: caught $(count caught), missed $(count missed), timeout $(count timeout), unviable $(count unviable)"
         if [[ -s $o/missed.txt ]]; then
             echo "== $name: missed:"
@@ -144,9 +145,11 @@ for name in "$@"; do
         exit 2
     fi
     file_args=()
+    set -f # the globs are cargo-mutants' (`**` spans directories), not the shell's
     for f in $files; do
         file_args+=(--file "$f")
     done
+    set +f
     sweep "$name" "$tests" "${file_args[@]}"
 done
 exit $status
