@@ -53,7 +53,7 @@ where
 /// use hyper::rt::Timer;
 /// use std::time::Duration;
 ///
-/// let lp = corio::builder().unwrap().clock(corio::clock::VirtualClock::new()).build();
+/// let lp = corio::builder().clock(corio::clock::VirtualClock::new()).build().unwrap();
 /// lp.block_on(async {
 ///     let start = CorioTimer.now();
 ///     CorioTimer.sleep(Duration::from_secs(30)).await; // instant on a virtual clock

@@ -3,6 +3,7 @@
 
 mod blocking;
 mod context;
+mod fs;
 mod multi_loop;
 mod net;
 mod sync;
@@ -22,6 +23,7 @@ pub fn all() -> Vec<Box<dyn Workload>> {
     all.extend(context::workloads());
     all.extend(multi_loop::workloads());
     all.extend(toolbox::workloads());
+    all.extend(fs::workloads());
     all.sort_by_key(|w| table_order(w.id()));
     all
 }

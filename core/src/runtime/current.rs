@@ -49,6 +49,9 @@ pub(crate) trait Local {
     fn uncancel_task(&self, task: RawTask) -> u32;
     fn deliver_cancel(&self, task: RawTask) -> Cancelled;
     fn forward_cancel(&self, task: RawTask) -> Option<Cow<'static, str>>;
+    /// Marks `task`'s pending cancel request as one for its next
+    /// checkpoint only: a return before it does not end the task cancelled.
+    fn defer_cancel(&self, task: RawTask);
     fn adopt_cancelled(&self, task: RawTask, cancelled: Cancelled) -> Cancelled;
     /// How many cancellations were delivered to `task` so far.
     fn deliveries(&self, task: RawTask) -> u64;
@@ -77,6 +80,14 @@ pub(crate) trait Local {
     fn io_poll_ready(&self, key: IoKey, direction: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     fn io_clear_ready(&self, key: IoKey, direction: Direction);
     fn io_deregister(&self, key: IoKey, fd: RawFd) -> io::Result<()>;
+
+    // completion-based operations (`reactor::ops`)
+    /// Whether the reactor runs completion-based operations.
+    fn completions_available(&self) -> bool;
+    /// Submits `op` to the reactor's completions (`Unsupported` without).
+    fn submit_op(&self, op: crate::reactor::ops::OpRef) -> io::Result<()>;
+    /// Asks the reactor to stop `op` early.
+    fn cancel_op(&self, op: &crate::reactor::ops::Op);
 
     // blocking work
     /// The loop's default blocking pool, created on first use.
@@ -157,6 +168,15 @@ pub(crate) fn with_local<R>(owner: *const (), f: impl FnOnce(&dyn Local) -> R) -
     let local =
         LOCAL_LOOPS.with(|loops| loops.borrow().iter().filter_map(Weak::upgrade).find(|l| l.owner() == owner))?;
     Some(f(&*local))
+}
+
+/// Whether the loop `owner` lives on this thread but is not the one
+/// running: it cannot run until this thread's running loop returns, so a
+/// task of it awaited from here cannot end meanwhile (asyncio refuses to
+/// await a future of another loop).
+pub(crate) fn is_idle_local(owner: *const ()) -> bool {
+    !is_running(owner)
+        && LOCAL_LOOPS.with(|loops| loops.borrow().iter().filter_map(Weak::upgrade).any(|l| l.owner() == owner))
 }
 
 pub(crate) fn register_local(local: Weak<dyn Local>) {
@@ -361,6 +381,14 @@ pub(crate) fn cancel_pending(task: RawTask) -> bool {
     task.state().load().has(crate::task::state::CANCEL) && !CURRENT.with(|c| c.get().shielded)
 }
 
+/// Whether the task being polled has a cancel its next checkpoint would
+/// deliver (without delivering it): for operations that must not consume a
+/// cancellation, such as a stream writer's immediate send.
+#[inline]
+pub(crate) fn current_cancel_pending() -> bool {
+    current_task().is_some_and(cancel_pending)
+}
+
 /// How many cancellations have been delivered to `task` so far: a mark for
 /// [`cancel_held_since`]. Loop thread.
 #[inline]
@@ -455,6 +483,12 @@ fn retain(task: RawTask) -> TaskRef {
     unsafe { TaskRef::from_raw(task) }
 }
 
+/// Runs `f` on `task`'s loop at its next iteration (dropped unrun if that
+/// loop has closed).
+pub(crate) fn post_to(task: RawTask, f: impl FnOnce() + Send + 'static) {
+    post_to_owner(task, f)
+}
+
 fn post_to_owner(task: RawTask, f: impl FnOnce() + Send + 'static) {
     // SAFETY: the owner pointer and its vtable belong together. A closed
     // loop refuses the closure; its tasks are complete by then, so there is
@@ -465,6 +499,16 @@ fn post_to_owner(task: RawTask, f: impl FnOnce() + Send + 'static) {
 /// The awaiting task's pending cancel, delivered at a checkpoint.
 pub(crate) fn deliver_cancel(task: RawTask) -> Cancelled {
     expect_running(|l| l.deliver_cancel(task))
+}
+
+/// A task group's exit with failures, for its outer cancel (G5): requests
+/// the cancel of `task` again, keeping its count, for the task's next
+/// checkpoint — a body that returns the group's failures first ends with
+/// them, as asyncio's task ends with the `ExceptionGroup` the group raises.
+pub(crate) fn recancel_for_next_checkpoint(task: &crate::task::AnyTask) {
+    task.uncancel();
+    task.cancel();
+    expect_running(|l| l.defer_cancel(task.raw()));
 }
 
 /// Takes the awaiting task's pending cancel to pass it on (C6).
@@ -494,7 +538,18 @@ pub(crate) fn checkpoint() -> Result<(), Cancelled> {
 }
 
 pub(crate) fn report_unretrieved_panic(task: RawTask, panic: Panic) {
-    let mut context = Some(ExceptionContext::unretrieved_panic(task, panic));
+    report_for(task, ExceptionContext::unretrieved_panic(task, panic));
+}
+
+/// Reports a panic raised while `task`'s future or output was dropped
+/// (`task::raw`'s drop paths): to the task's loop's handler if that loop
+/// lives on this thread, else through the default handler.
+pub(crate) fn report_drop_panic(task: RawTask, panic: Panic) {
+    report_for(task, ExceptionContext::drop_panic(task, panic));
+}
+
+fn report_for(task: RawTask, context: ExceptionContext) {
+    let mut context = Some(context);
     let reported = with_local(task.owner(), |l| l.report(context.take().expect("taken once")));
     if reported.is_none() {
         // Dropped on a thread without the task's loop: there is no handler
@@ -572,15 +627,21 @@ pub fn call_soon(callback: impl FnOnce() + 'static) -> Handle {
     Handle { callback }
 }
 
-/// Schedules `callback` to run after `delay` (asyncio's `call_later`).
+/// Schedules `callback` to run after `delay` (asyncio's `call_later`). A
+/// delay beyond the clock's range (`Duration::MAX`) never comes: the
+/// callback is not scheduled, and the handle's `when()` is the latest
+/// instant the clock can hold.
 ///
 /// # Panics
 ///
 /// If no loop is running on this thread.
 #[track_caller]
 pub fn call_later(delay: std::time::Duration, callback: impl FnOnce() + 'static) -> TimerHandle {
-    let when = time() + delay;
-    call_at(when, callback)
+    let now = time();
+    match crate::time::deadline_after(now, delay) {
+        Some(when) => call_at(when, callback),
+        None => TimerHandle::never(CallbackRef::local(callback), now, expect_running(|l| l.id())),
+    }
 }
 
 /// Schedules `callback` to run at `when` (asyncio's `call_at`). A time in the
@@ -593,7 +654,7 @@ pub fn call_later(delay: std::time::Duration, callback: impl FnOnce() + 'static)
 pub fn call_at(when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle {
     let callback = CallbackRef::local(callback);
     expect_running(|l| TimerHandle {
-        key: l.call_at(when, callback.clone()),
+        key: Some(l.call_at(when, callback.clone())),
         handle: Handle { callback },
         when,
         loop_id: l.id(),
@@ -612,7 +673,7 @@ pub(crate) fn reserve_timer() -> u64 {
 pub(crate) fn call_at_reserved(when: Instant, seq: u64, callback: impl FnOnce() + 'static) -> TimerHandle {
     let callback = CallbackRef::local(callback);
     expect_running(|l| TimerHandle {
-        key: l.call_at_reserved(when, seq, callback.clone()),
+        key: Some(l.call_at_reserved(when, seq, callback.clone())),
         handle: Handle { callback },
         when,
         loop_id: l.id(),

@@ -82,6 +82,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
             // it ready or running sets `_must_cancel`, and the last message
             // wins until the task runs.
             let extras = tasks.extras_mut(raw).expect("registered (checked above)");
+            extras.cancel_deferred = false;
             if !already_pending {
                 extras.set_cancel_message(message);
                 extras.cancel_latched = must_schedule;
@@ -115,6 +116,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
                 raw.state().take_cancel();
                 if let Some(extras) = extras {
                     extras.set_cancel_message(None);
+                    extras.cancel_deferred = false;
                 }
             }
         }
@@ -128,7 +130,18 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     fn forward_cancel(&self, raw: RawTask) -> Option<Cow<'static, str>> {
         raw.state().take_cancel();
         let mut tasks = self.tasks.borrow_mut();
-        tasks.existing_extras_mut(raw)?.take_cancel_message()
+        let extras = tasks.existing_extras_mut(raw)?;
+        extras.cancel_deferred = false;
+        extras.take_cancel_message()
+    }
+
+    fn defer_cancel(&self, raw: RawTask) {
+        if !raw.state().load().has(CANCEL) {
+            return;
+        }
+        if let Some(extras) = self.tasks.borrow_mut().existing_extras_mut(raw) {
+            extras.cancel_deferred = true;
+        }
     }
 
     fn adopt_cancelled(&self, raw: RawTask, cancelled: Cancelled) -> Cancelled {
@@ -265,6 +278,25 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         wake.drain(..).for_each(Waker::wake);
         *self.wake_buf.borrow_mut() = wake;
         result
+    }
+
+    // ----- completion-based operations ---------------------------------------
+
+    fn completions_available(&self) -> bool {
+        self.shared.reactor.completions().is_some()
+    }
+
+    fn submit_op(&self, op: crate::reactor::ops::OpRef) -> io::Result<()> {
+        match self.shared.reactor.completions() {
+            Some(completions) => completions.submit(op),
+            None => Err(io::Error::new(io::ErrorKind::Unsupported, "the loop's reactor has no completion-based I/O")),
+        }
+    }
+
+    fn cancel_op(&self, op: &crate::reactor::ops::Op) {
+        if let Some(completions) = self.shared.reactor.completions() {
+            completions.cancel(op);
+        }
     }
 
     // ----- blocking work ----------------------------------------------------

@@ -29,6 +29,7 @@
 use crate::context::Context;
 use crate::task::checkpoint::Suspension;
 use crate::task::raw::{RawTask, TaskRef};
+use crate::task::state::CANCEL;
 use crate::task::{Cancelled, TaskInfo};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -51,6 +52,13 @@ pub(crate) struct Extras<X> {
     /// sets asyncio's `_must_cancel`: later messages replace it, and
     /// `uncancel` to 0 withdraws it.
     pub(crate) cancel_latched: bool,
+    /// The pending request was made again by a task group on its way out,
+    /// with its failures (G5): it waits for the task's next checkpoint, and
+    /// a body that returns meanwhile does not end cancelled (asyncio's
+    /// `_must_cancel` yields to the `ExceptionGroup` the group raises; corio
+    /// cannot tell a returned `Err` from a value). Any new request, delivery
+    /// or withdrawal clears it.
+    pub(crate) cancel_deferred: bool,
     /// Deliveries so far (the next delivery number).
     deliveries: u64,
     /// The oldest cancellation handed to this task that may still be alive,
@@ -75,7 +83,7 @@ struct RareExtras<X> {
 
 impl<X> Default for Extras<X> {
     fn default() -> Self {
-        Extras { cancel_latched: false, deliveries: 0, first_delivered: None, rare: None }
+        Extras { cancel_latched: false, cancel_deferred: false, deliveries: 0, first_delivered: None, rare: None }
     }
 }
 
@@ -292,14 +300,24 @@ impl<X> TaskRegistry<X> {
         self.extras.get_mut(&raw.slot())
     }
 
-    /// Whether a cancellation delivered to the task is still held somewhere
-    /// besides the registry.
-    pub(crate) fn holds_delivered_cancel(&mut self, raw: RawTask) -> Option<&Cancelled> {
-        self.holds_cancel_since(raw, 0)
+    /// Whether a task whose body just returned ends cancelled, and with
+    /// which cancellation: one delivered to it that it still holds (see
+    /// `task::Cancelled`), else a request still pending — asyncio's
+    /// `_must_cancel`, which `Task.__step` turns into a cancellation when
+    /// the coroutine returns. A task never asked to cancel has no extras, so
+    /// for it this is the check of a header flag.
+    #[inline]
+    pub(crate) fn cancelled_at_return(&mut self, raw: RawTask) -> Option<Cancelled> {
+        let extras = self.existing_extras_mut(raw)?;
+        if let Some(held) = extras.holds_cancel_since(0) {
+            return Some(held.clone());
+        }
+        (raw.state().load().has(CANCEL) && !extras.cancel_deferred)
+            .then(|| Cancelled::new(extras.take_cancel_message()))
     }
 
-    /// Like [`holds_delivered_cancel`](Self::holds_delivered_cancel), for
-    /// deliveries numbered `mark` or later.
+    /// A cancellation delivered to the task as delivery number `mark` or
+    /// later that is still held somewhere besides the registry.
     pub(crate) fn holds_cancel_since(&mut self, raw: RawTask, mark: u64) -> Option<&Cancelled> {
         self.existing_extras_mut(raw)?.holds_cancel_since(mark)
     }
