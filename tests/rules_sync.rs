@@ -224,6 +224,82 @@ fn s3_wait_on_a_set_event_returns_at_once() {
     assert!(ev.is_set());
 }
 
+#[test]
+fn s3_a_cancelled_or_dropped_waiter_leaves_the_waiter_list() {
+    // rule S3 (bookkeeping): a waiter that is cancelled, or whose wait is dropped, leaves the list, so a wait under a
+    // timeout in a loop does not grow it; the ones that stay are still woken by `set`.
+    vloop()
+        .block_on(async {
+            let ev = Arc::new(Event::new());
+            assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 0 }");
+            let out: Out = Rc::default();
+            let tasks: Vec<_> = (0..3)
+                .map(|i| {
+                    let (ev, out) = (ev.clone(), out.clone());
+                    corio::spawn(async move {
+                        ev.wait().await?;
+                        push(&out, i.to_string());
+                        R::Ok(())
+                    })
+                })
+                .collect();
+            settle().await;
+            assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 3 }");
+            // The middle waiter is cancelled: the other two stay queued.
+            tasks[1].cancel();
+            settle().await;
+            assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 2 }");
+            // A wait polled once (queued) and dropped leaves too.
+            let mut dropped = Box::pin(ev.wait());
+            assert_eq!((&mut dropped).now_or_never(), None);
+            assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 3 }");
+            drop(dropped);
+            assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 2 }");
+            // Waits under a timeout in a loop leave no trace.
+            for _ in 0..100 {
+                assert!(corio::wait_for(Duration::from_millis(1), ev.wait()).await.is_err());
+            }
+            assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 2 }");
+            ev.set();
+            assert_eq!(format!("{ev:?}"), "Event { set: true, waiters: 0 }");
+            let mut results = Vec::new();
+            for t in tasks {
+                results.push(t.await.map_err(|e| e.is_cancelled()));
+            }
+            assert_eq!(results, [Ok(Ok(())), Err(true), Ok(Ok(()))]);
+            assert_eq!(trace(&out), "0 2");
+            // The last waiter leaving empties the list: a later wait and set start afresh.
+            ev.clear();
+            let e = ev.clone();
+            let lone = corio::spawn(async move { e.wait().await });
+            settle().await;
+            assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 1 }");
+            lone.cancel();
+            settle().await;
+            assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 0 }");
+            let e = ev.clone();
+            let again = corio::spawn(async move { e.wait().await });
+            settle().await;
+            ev.set();
+            again.await.unwrap()?;
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s3_event_debug_and_default() {
+    // rule S3: the Debug form shows the flag and how many wait.
+    let ev = Event::default();
+    assert!(!ev.is_set());
+    assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 0 }");
+    ev.set();
+    assert_eq!(format!("{ev:?}"), "Event { set: true, waiters: 0 }");
+    ev.clear();
+    assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 0 }");
+}
+
 // ----- S4: Condition --------------------------------------------------------------
 
 #[test]

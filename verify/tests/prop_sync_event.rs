@@ -2,6 +2,9 @@
 //! every await: `set` wakes exactly the tasks waiting at that moment (also if `clear` follows), a waiter that arrives
 //! while the flag is set passes at once, a cancelled waiter leaves no trace.
 //!
+//! The waiter list's length (`Event`'s `Debug`) is checked against the model's after every step, so a waiter that
+//! does not leave on cancellation is caught, not only one that is woken wrongly.
+//!
 //! Caught mutant: `waiters_lifo` (the wake order).
 
 mod sync_model;
@@ -158,6 +161,12 @@ impl StateMachineTest for Sut {
         }
         assert_eq!(sut.harness.take_log(), model.log, "who passed or was cancelled, in order");
         assert_eq!(sut.event.is_set(), model.set, "the flag");
+        // The bookkeeping: a cancelled waiter has left the list, a woken one is no longer counted.
+        assert_eq!(
+            format!("{:?}", sut.event),
+            format!("Event {{ set: {}, waiters: {} }}", model.set, model.waiters.len()),
+            "the waiter list"
+        );
         sut
     }
 }

@@ -16,6 +16,9 @@
 //!   waiters. A granted waiter returns `Ok` even if `clear()` came first.
 //! * `wait()` on a set event and `set()`/`clear()` without waiters take no
 //!   lock.
+//! * A waiter that is cancelled or dropped leaves the list (so a wait under a
+//!   timeout in a loop does not grow it); debug builds assert the first
+//!   invariant wherever the list shrinks, and `Debug` shows the list's length.
 
 use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{AtomicUsize, Mutex, Ordering};
@@ -106,6 +109,11 @@ impl Event {
             if waiters.is_empty() {
                 self.state.fetch_and(!WAITERS, Ordering::Release);
             }
+            debug_assert_eq!(
+                self.state.load(Ordering::Relaxed) & WAITERS != 0,
+                !waiters.is_empty(),
+                "Event: WAITERS out of step with the waiter list"
+            );
             drop(waiters);
             // MUTANT (loom_sync): lose the wake-ups of `set` — waiters stay
             // granted but asleep.
@@ -157,6 +165,11 @@ impl Event {
         if waiters.remove(key) == Some(Removed::Waiting) && waiters.is_empty() {
             self.state.fetch_and(!WAITERS, Ordering::Release);
         }
+        debug_assert_eq!(
+            self.state.load(Ordering::Relaxed) & WAITERS != 0,
+            !waiters.is_empty(),
+            "Event: WAITERS out of step with the waiter list"
+        );
     }
 }
 
@@ -168,7 +181,7 @@ impl Default for Event {
 
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event").field("set", &self.is_set()).finish()
+        f.debug_struct("Event").field("set", &self.is_set()).field("waiters", &lock(&self.waiters).len()).finish()
     }
 }
 
