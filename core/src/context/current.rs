@@ -99,7 +99,7 @@ pub(crate) fn task_context_id(task_id: u64) -> u64 {
 /// loop's slot; the context's own otherwise (a callback's, the loop's, the
 /// thread's).
 pub(crate) fn identity(ctx: &dyn DynContext) -> u64 {
-    match crate::runtime::current::current_task() {
+    match crate::task::current::current_task() {
         Some(task) => task_context_id(task.header().id),
         None => ctx.id(),
     }

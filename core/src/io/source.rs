@@ -1,8 +1,9 @@
 //! `Async<T>`: a non-blocking file descriptor registered with the loop.
 
+use super::driver;
 use super::registry::{Direction, IoKey};
-use crate::runtime::current::{self, with_loop};
-use crate::runtime::shared::LoopId;
+use crate::loop_id::LoopId;
+use crate::task::current;
 use futures_io::{AsyncRead, AsyncWrite};
 use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
@@ -54,7 +55,7 @@ impl<T: AsFd> Async<T> {
         set_nonblocking(io.as_fd().as_raw_fd())?;
         let fd = io.as_fd().as_raw_fd();
         let (key, loop_id) =
-            current::with_running(|l| l.io_register(fd).map(|key| (key, l.id()))).ok_or_else(no_loop)??;
+            driver::with_running(|d| d.register(fd).map(|key| (key, d.id()))).ok_or_else(no_loop)??;
         Ok(Async { io: Some(io), key, loop_id })
     }
 
@@ -87,7 +88,7 @@ impl<T: AsFd> Async<T> {
     }
 
     fn deregister_fd(&self, fd: RawFd) -> io::Result<()> {
-        with_loop(self.loop_id, |l| l.io_deregister(self.key, fd)).unwrap_or(Ok(()))
+        driver::with_loop(self.loop_id, |d| d.deregister(self.key, fd)).unwrap_or(Ok(()))
     }
 
     /// Waits until the source may be ready in `direction` (a checkpoint).
@@ -95,10 +96,7 @@ impl<T: AsFd> Async<T> {
         if let Err(cancelled) = current::checkpoint() {
             return Poll::Ready(Err(cancelled.into()));
         }
-        if !current::is_current(self.loop_id) {
-            return Poll::Ready(Err(wrong_loop()));
-        }
-        current::with_running(|l| l.io_poll_ready(self.key, direction, cx))
+        driver::with_current(self.loop_id, |d| d.poll_ready(self.key, direction, cx))
             .unwrap_or_else(|| Poll::Ready(Err(wrong_loop())))
     }
 
@@ -114,7 +112,7 @@ impl<T: AsFd> Async<T> {
 
     /// Forgets cached readiness: the next wait blocks until a new event.
     pub fn clear_ready(&self, direction: Direction) {
-        current::with_running(|l| l.io_clear_ready(self.key, direction));
+        driver::with_running(|d| d.clear_ready(self.key, direction));
     }
 
     /// Polls `op` until it does not return `WouldBlock`.

@@ -16,7 +16,7 @@
 //! other threads reach it through a [`LoopHandle`].
 
 use super::callback::{CallbackRef, Handle, QueuedCallbacks, Runnable, TimerHandle};
-use super::current::{self, RunGuard, TaskGuard};
+use super::current::{self, RunGuard};
 use super::debug::{debug_from_env, DebugMode, DEFAULT_SLOW_CALLBACK_DURATION};
 use super::error::LoopError;
 use super::exception::ExceptionContext;
@@ -33,6 +33,7 @@ use crate::io::registry::IoRegistry;
 use crate::loom::Arc;
 use crate::reactor::{Event, Reactor};
 use crate::task::checkpoint::Suspension;
+use crate::task::current::TaskGuard;
 use crate::task::dump::TaskDump;
 use crate::task::origin::Origin;
 use crate::task::owners::TooManyLoops;
@@ -285,6 +286,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
         });
         let weak: std::rc::Weak<dyn current::Local> = Rc::downgrade(&(core.clone() as Rc<dyn current::Local>));
         current::register_local(weak);
+        let driver: std::rc::Weak<dyn crate::io::driver::Driver> =
+            Rc::downgrade(&(core.clone() as Rc<dyn crate::io::driver::Driver>));
+        crate::io::driver::register_local(driver);
         Ok(EventLoop { core })
     }
 }
@@ -682,9 +686,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let old = unsafe { mem::replace(&mut *self.context.get(), base) };
         drop(old);
         self.running.set(true);
-        let local: &(dyn current::Local + 'static) = self;
         // SAFETY: the guard lives inside `Running`, which borrows `self`.
-        let run = unsafe { RunGuard::enter(NonNull::from(local), self.shared.as_owner()) };
+        let run = unsafe { RunGuard::enter(self, self.shared.as_owner()) };
         let slot: NonNull<dyn DynContext> = NonNull::new(self.context.get() as *mut dyn DynContext).expect("non-null");
         // SAFETY: the slot lives in `self`, which outlives the guard; the
         // loop swaps it only between runnables.
@@ -1307,7 +1310,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let tasks = self.tasks.borrow().tasks();
         for task in tasks {
             if cancelled.insert(task.header().id) {
-                current::cancel_task(task, None);
+                crate::task::host::cancel_task(task, None);
             }
         }
     }
@@ -1384,9 +1387,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         if current::any_running() {
             return None; // closing from inside another loop: its guards stay
         }
-        let local: &(dyn current::Local + 'static) = self;
         // SAFETY: dropped at the end of `close`, while `self` lives.
-        let run = unsafe { RunGuard::enter(NonNull::from(local), self.shared.as_owner()) };
+        let run = unsafe { RunGuard::enter(self, self.shared.as_owner()) };
         let slot: NonNull<dyn DynContext> = NonNull::new(self.context.get() as *mut dyn DynContext).expect("non-null");
         // SAFETY: as above.
         let context = unsafe { InstallGuard::install(slot) };

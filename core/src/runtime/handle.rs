@@ -3,6 +3,7 @@
 use super::callback::{CallbackRef, Handle};
 use super::current;
 use super::shared::{LoopClosed, LoopShared, Remote};
+use crate::blocking::host::KeepAlive;
 use crate::context;
 use crate::loom::{Arc, Ordering};
 use crate::reactor::Reactor;
@@ -20,6 +21,8 @@ struct HandleVTable {
     retain: unsafe fn(*const ()),
     release: unsafe fn(*const ()),
     is_closed: unsafe fn(*const ()) -> bool,
+    /// Drops a whole handle given its owner pointer (a [`KeepAlive`]).
+    drop_handle: unsafe fn(*const ()),
 }
 
 struct HandleVTables<S>(std::marker::PhantomData<S>);
@@ -31,6 +34,7 @@ impl<R: Reactor, X: 'static> HandleVTables<LoopShared<R, X>> {
         retain: retain::<R, X>,
         release: release::<R, X>,
         is_closed: is_closed::<R, X>,
+        drop_handle: drop_handle::<R, X>,
     };
 }
 
@@ -69,6 +73,14 @@ unsafe fn retain<R: Reactor, X: 'static>(owner: *const ()) {
 unsafe fn release<R: Reactor, X: 'static>(owner: *const ()) {
     // SAFETY: gives back the count the handle held.
     drop(unsafe { Arc::from_raw(owner as *const LoopShared<R, X>) });
+}
+
+unsafe fn drop_handle<R: Reactor, X: 'static>(owner: *const ()) {
+    // SAFETY: `owner` is the `LoopShared<R, X>` of a handle that was turned
+    // into a `KeepAlive` (its count and strong count still held), so the
+    // state is live; rebuilding the handle and dropping it gives both back.
+    let shared = unsafe { shared::<R, X>(owner) };
+    drop(LoopHandle { owner, vtable: &HandleVTables::<LoopShared<R, X>>::VTABLE, counter: &shared.handles });
 }
 
 unsafe fn is_closed<R: Reactor, X: 'static>(owner: *const ()) -> bool {
@@ -187,6 +199,17 @@ impl LoopHandle {
     pub fn is_closed(&self) -> bool {
         // SAFETY: the handle holds a count of `owner`.
         unsafe { (self.vtable.is_closed)(self.owner) }
+    }
+
+    /// The handle as the blocking layer keeps it: dropping the
+    /// [`KeepAlive`] drops the handle.
+    pub(crate) fn into_keep_alive(self) -> KeepAlive {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: the handle is not dropped here (ManuallyDrop); its count
+        // and strong count move into the `KeepAlive`, whose drop rebuilds
+        // and drops it with the vtable of the same loop type, on any thread
+        // (a handle is `Send`).
+        unsafe { KeepAlive::from_raw(this.owner, this.vtable.drop_handle) }
     }
 
     /// Whether this handle's loop is the one running on the calling thread.

@@ -6,23 +6,18 @@ use super::current::Local;
 use super::event_loop::{LoopCore, Timer};
 use super::exception::ExceptionContext;
 use super::handle::LoopHandle;
-use super::registry::DoneCallback;
 use super::shared::LoopId;
 use super::timers::TimerKey;
 use crate::clock::Clock;
 use crate::context::ContextStore;
 use crate::executor::Executor;
-use crate::io::{Direction, IoKey};
 use crate::reactor::Reactor;
-use crate::task::checkpoint::{suspend_at, WaitKind};
-use crate::task::raw::{RawTask, Spawner, TaskRef};
+use crate::task::host::DoneCallback;
+use crate::task::raw::{RawTask, TaskRef};
 use crate::task::state::{CANCEL, JOIN_WAKER};
 use crate::task::{Cancelled, TaskInfo};
 use std::borrow::Cow;
-use std::io;
-use std::mem;
-use std::os::fd::RawFd;
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 use std::time::Instant;
 
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C, E, X> {
@@ -55,14 +50,6 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     }
 
     // ----- tasks ------------------------------------------------------------
-
-    fn spawner(&self) -> (Spawner, u64) {
-        LoopCore::spawner(self)
-    }
-
-    fn adopt(&self, registry: TaskRef, queued: TaskRef, eager: bool) {
-        self.adopt_task(registry, queued, eager)
-    }
 
     fn cancel_task(&self, raw: RawTask, message: Option<Cow<'static, str>>) -> bool {
         let must_schedule = {
@@ -234,49 +221,6 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
                 self.push_callback(callback, context);
             }
         }
-    }
-
-    // ----- I/O --------------------------------------------------------------
-
-    fn io_register(&self, fd: RawFd) -> io::Result<IoKey> {
-        self.io.borrow_mut().register(&self.shared.reactor, fd)
-    }
-
-    fn io_poll_ready(&self, key: IoKey, direction: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let poll = self.io.borrow_mut().poll_ready(key, direction, cx);
-        if poll.is_pending() {
-            let kind = match direction {
-                Direction::Read => WaitKind::Readable,
-                Direction::Write => WaitKind::Writable,
-            };
-            suspend_at(kind, None);
-        }
-        poll
-    }
-
-    fn io_clear_ready(&self, key: IoKey, direction: Direction) {
-        self.io.borrow_mut().clear_ready(key, direction)
-    }
-
-    fn io_deregister(&self, key: IoKey, fd: RawFd) -> io::Result<()> {
-        let mut wake = mem::take(&mut *self.wake_buf.borrow_mut());
-        let result = self.io.borrow_mut().deregister(&self.shared.reactor, key, fd, &mut wake);
-        // Waiters on a deregistered source get an error on their next poll.
-        wake.drain(..).for_each(Waker::wake);
-        *self.wake_buf.borrow_mut() = wake;
-        result
-    }
-
-    // ----- blocking work ----------------------------------------------------
-
-    fn default_executor(&self) -> crate::blocking::BlockingPool {
-        // Every job the free functions submit comes through here.
-        super::metrics::bump(&self.counters.blocking_jobs);
-        LoopCore::default_executor(self)
-    }
-
-    fn dump_tasks(&self) -> crate::task::TaskDump {
-        LoopCore::dump_tasks(self)
     }
 
     fn task_snapshot(&self, task: RawTask) -> Option<crate::task::TaskSnapshot> {

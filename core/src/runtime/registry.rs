@@ -29,12 +29,12 @@
 use crate::context::Context;
 use crate::task::checkpoint::Suspension;
 use crate::task::raw::{RawTask, TaskRef};
-use crate::task::{Cancelled, TaskInfo};
+use crate::task::Cancelled;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskInfo)>;
+pub(crate) use crate::task::host::DoneCallback;
 
 /// Per-task state few tasks need, created on first use and kept in the
 /// registry's map by slot.

@@ -24,10 +24,11 @@ use super::callback::{CallbackRef, Runnable};
 use super::current;
 use crate::context::{ContextValue, VarKey};
 use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, UnsafeCell};
+pub(crate) use crate::loop_id::LoopId;
 use crate::reactor::Reactor;
+use crate::task::host::{SchedVTable, VTables};
 use crate::task::owners::{OwnerIndex, TooManyLoops};
 use crate::task::raw::{Spawner, TaskRef};
-use crate::task::waker::{SchedVTable, Schedule, VTables};
 use std::collections::VecDeque;
 
 /// Work handed to the loop from another thread.
@@ -88,19 +89,6 @@ pub(crate) struct LoopShared<R, X> {
     /// not keep the loop alive (timer handles, sleeps, I/O sources) name it
     /// by id, not by address: an address can be reused by a later loop.
     pub(crate) id: LoopId,
-}
-
-/// A loop's process-unique identity. Never zero, so an `Option<LoopId>` (and
-/// a sleep's state that holds one) costs no extra word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct LoopId(std::num::NonZeroU64);
-
-impl LoopId {
-    fn next() -> LoopId {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        LoopId(std::num::NonZeroU64::new(id).expect("2^64 loops"))
-    }
 }
 
 // SAFETY: `ready` (an `UnsafeCell` with local wakers and task references) is only touched on the
@@ -286,8 +274,11 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     }
 }
 
-impl<R: Reactor, X: 'static> Schedule for LoopShared<R, X> {
-    fn schedule(&self, task: TaskRef) {
+impl<R: Reactor, X: 'static> LoopShared<R, X> {
+    /// Queues `task` (the loop side of `task::host::Host::schedule`): on
+    /// the loop's own queue when this is the loop's thread and it runs,
+    /// otherwise through the remote queue.
+    pub(crate) fn schedule(&self, task: TaskRef) {
         if current::is_running(self.as_owner()) {
             // MUTANT (tests/metrics.rs): count a wake on the loop's own
             // thread as a cross-thread one (and pay an atomic for it).
@@ -303,10 +294,6 @@ impl<R: Reactor, X: 'static> Schedule for LoopShared<R, X> {
                 self.remote_wakes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
-    }
-
-    fn post(&self, f: Box<dyn FnOnce() + Send>) -> bool {
-        LoopShared::post(self, Remote::Run(f)).is_ok()
     }
 }
 

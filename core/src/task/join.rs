@@ -1,11 +1,11 @@
 //! The `Task<T>` handle and how a task's end is reported.
 
+use super::checkpoint::{suspend_at, WaitKind};
 use super::join_waker::JoinWaker;
 use super::raw::{RawTask, TaskRef};
 use super::state::{CANCELLED, COMPLETE, JOIN_WAKER, PANICKED};
+use super::{current, host};
 use super::{AnyTask, Cancelled};
-use crate::runtime::current;
-use crate::task::checkpoint::{suspend_at, WaitKind};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -323,7 +323,7 @@ impl<T> Future for Task<T> {
                 }
                 // Pass the cancel on and keep waiting for this task's end.
                 let message = current::forward_cancel(awaiter);
-                current::cancel_task(this.raw, message);
+                host::cancel_task(this.raw, message);
             }
         }
         this.poll_join(cx)
@@ -350,7 +350,7 @@ impl<T> Drop for Task<T> {
                 // retrieved".
                 // SAFETY: as above.
                 if let Some(panic) = unsafe { self.raw.take_panic() } {
-                    current::report_unretrieved_panic(self.raw, panic);
+                    host::report_unretrieved_panic(self.raw, panic);
                 }
                 // SAFETY: as above.
                 unsafe { self.raw.discard() };

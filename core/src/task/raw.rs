@@ -34,12 +34,12 @@
 use super::cell_cache;
 use super::checkpoint::Suspension;
 use super::context_slot::ContextSlot;
+use super::host::SchedVTable;
 use super::join::{JoinError, Panic};
 use super::join_waker::JoinWaker;
 use super::origin::{Origin, OriginCode, Trailer};
 use super::owners;
 use super::state::{State, COMPLETE};
-use super::waker::SchedVTable;
 use crate::loom::{AtomicU16, LeakTrack, Ordering, UnsafeCell};
 use std::alloc::Layout;
 use std::future::Future;

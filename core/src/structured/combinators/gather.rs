@@ -12,7 +12,7 @@
 //!   child that is still running, waits for them to end, and the gather
 //!   ends `Cancelled` — always, whatever the children did with the cancel.
 
-use crate::runtime::current;
+use crate::task::{current, host};
 use crate::task::{Cancelled, JoinError, Panic, Task};
 use std::fmt;
 use std::future::Future;
@@ -79,7 +79,8 @@ impl<T> Children<T> {
         T: 'static,
     {
         let location = Location::caller();
-        let tasks: Vec<_> = futures.into_iter().map(|f| Some(current::spawn_local(f, None, false, location))).collect();
+        let tasks: Vec<_> =
+            futures.into_iter().map(|f| Some(crate::task::spawn_local(f, None, false, location))).collect();
         Children { running: tasks.len(), tasks, cancelled: None }
     }
 
@@ -91,7 +92,7 @@ impl<T> Children<T> {
         }
         if let Err(cancelled) = current::checkpoint() {
             for task in self.tasks.iter().flatten() {
-                current::cancel_task(task.raw_task(), cancelled.message_cow());
+                host::cancel_task(task.raw_task(), cancelled.message_cow());
             }
             self.cancelled = Some(cancelled);
         }

@@ -10,7 +10,7 @@
 //! ended, and a failure cancels the siblings when asyncio's would.
 
 use super::error::ChildError;
-use crate::runtime::current;
+use crate::task::{current, host};
 use crate::task::{AnyTask, JoinError, Panic, Task};
 use std::cell::RefCell;
 use std::fmt;
@@ -161,7 +161,7 @@ impl<T> Future for Child<T> {
                     return Poll::Ready(Err(ChildError::Cancelled(current::deliver_cancel(awaiter))));
                 }
                 let message = current::forward_cancel(awaiter);
-                current::cancel_task(child, message);
+                host::cancel_task(child, message);
             }
         }
         this.slot.poll_outcome(cx)
