@@ -45,7 +45,7 @@ completion.rs     | loom task runtime
 structured/       | task runtime time
 cancellable.rs    | task structured
 signal/           | loom io task runtime
-multi_loop/       | clock context executor reactor io task runtime
+multi_loop/       | loom clock context executor reactor io task runtime
 lib.rs            | *
 EOF
 

@@ -156,9 +156,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> MultiLoop<R, C, E, X> {
     }
 
     fn teardown(&mut self) -> Result<(), MultiLoopError> {
-        let workers = std::mem::take(&mut self.workers);
+        let mut workers = std::mem::take(&mut self.workers);
         // Ask every worker first, so that the loops tear down in parallel.
-        for worker in &workers {
+        for worker in &mut workers {
             worker.request_stop();
         }
         let mut first = self.main.shutdown(self.grace).err().map(|error| MultiLoopError::Loop { index: 0, error });
@@ -166,6 +166,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> MultiLoop<R, C, E, X> {
             if let Err(error) = worker.join() {
                 first.get_or_insert(error);
             }
+        }
+        // Every loop has stopped: end what is left of the pool's tasks here.
+        if let Err(error) = self.main.close_pool() {
+            first.get_or_insert(MultiLoopError::Loop { index: 0, error });
         }
         current::leave(&self.loops, self.previous.take());
         first.map_or(Ok(()), Err)

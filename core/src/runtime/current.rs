@@ -68,6 +68,10 @@ pub(crate) trait Local {
     /// Keeps a callback on the loop until [`Local::release_held`] queues it.
     fn hold_callback(&self, callback: CallbackRef) -> u64;
     fn release_held(&self, id: u64, run: bool);
+    /// Keeps a pool task's done-callback (with the current context) until
+    /// [`Local::release_done_callback`] queues it.
+    fn hold_done_callback(&self, callback: DoneCallback) -> u64;
+    fn release_done_callback(&self, id: u64, info: crate::task::TaskInfo);
 
     /// The loop's counters.
     fn metrics(&self) -> super::metrics::Metrics;

@@ -15,6 +15,7 @@
 //! A loop belongs to the thread that built it (`EventLoop` is `!Send`);
 //! other threads reach it through a [`LoopHandle`].
 
+use super::book::{Book, Own};
 use super::callback::{CallbackRef, Handle, QueuedCallbacks, Runnable, TimerHandle};
 use super::current::{self, RunGuard};
 use super::debug::{debug_from_env, DebugMode, DEFAULT_SLOW_CALLBACK_DURATION};
@@ -22,6 +23,7 @@ use super::error::LoopError;
 use super::exception::ExceptionContext;
 use super::handle::LoopHandle;
 use super::metrics::{self, Counters, Metrics};
+use super::pool::{MemberGuard, Membership, PoolBook};
 use super::registry::{Removed, TaskEntry, TaskRegistry};
 use super::shared::{self, LoopShared, Remote};
 use super::timers::TimerQueue;
@@ -35,6 +37,7 @@ use crate::reactor::{Event, Reactor};
 use crate::task::checkpoint::Suspension;
 use crate::task::current::TaskGuard;
 use crate::task::dump::TaskDump;
+use crate::task::host::DoneCallback;
 use crate::task::origin::Origin;
 use crate::task::owners::TooManyLoops;
 use crate::task::raw::{self, RawTask, Spawner, Step, TaskRef};
@@ -283,6 +286,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
             counters: Counters::default(),
             blocking: RefCell::new(None),
             debug: DebugMode::new(self.debug.unwrap_or_else(debug_from_env), self.slow_callback_duration),
+            pool: std::cell::OnceCell::new(),
+            held_done: RefCell::new(Default::default()),
         });
         let weak: std::rc::Weak<dyn current::Local> = Rc::downgrade(&(core.clone() as Rc<dyn current::Local>));
         current::register_local(weak);
@@ -570,6 +575,30 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
         &self.core.shared.reactor
     }
 
+    /// Ends the pool this loop is a member of, once every member has stopped
+    /// (a multi-loop runtime's teardown): drains the pool's queues, and ends
+    /// every pool task still live as cancelled, reporting each to this
+    /// loop's exception handler (it ignored its cancellation for the whole
+    /// grace period); their futures are dropped here.
+    pub(crate) fn close_pool(&self) -> Result<(), LoopError> {
+        let Some(member) = self.core.membership() else { return Ok(()) };
+        let _running = self.core.enter()?;
+        let (queued, live) = member.pool.close();
+        drop(queued);
+        let book = PoolBook { pool: &member.pool, index: member.index };
+        for task in live {
+            self.core.report(ExceptionContext::ignored_cancellation(task.raw()));
+            let cancelled = Cancelled::new(Some("aborted at shutdown".into()));
+            self.core.end_cancelled_in(&book, task.raw(), cancelled, None);
+        }
+        Ok(())
+    }
+
+    /// Joins `pool` as member `index` (a multi-loop runtime, as it starts).
+    pub(crate) fn attach_pool(&self, pool: Arc<super::pool::PoolShared>, index: usize) {
+        self.core.attach_pool(Membership { pool, index });
+    }
+
     /// Closes the loop: aborts every task (dropping its future here), drops
     /// pending callbacks and timers, and refuses work from handles.
     /// Dropping the loop does the same.
@@ -623,11 +652,17 @@ pub(crate) struct Running<'a, R: Reactor, C: Clock, E: Executor, X: ContextStore
     core: &'a LoopCore<R, C, E, X>,
     _run: RunGuard,
     _context: InstallGuard,
+    _member: Option<MemberGuard>,
 }
 
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Drop for Running<'_, R, C, E, X> {
     fn drop(&mut self) {
         self.core.running.set(false);
+        // A member of a pool that stops running hands its queued pool
+        // tasks to the loops that run.
+        if let Some(member) = self.core.membership() {
+            member.pool.hand_off(member.index);
+        }
     }
 }
 
@@ -665,6 +700,12 @@ pub(crate) struct LoopCore<R, C, E, X> {
     /// first use; shut down at teardown.
     blocking: RefCell<Option<BlockingPool>>,
     pub(crate) debug: DebugMode,
+    /// The pool this loop is a member of, on a multi-loop runtime
+    /// (`pool/`): whose tasks it runs beside its own.
+    pool: std::cell::OnceCell<Membership>,
+    /// Done-callbacks this loop's code added to pool tasks, until the pool
+    /// says the task has ended (`pool::Posted`).
+    pub(crate) held_done: RefCell<std::collections::HashMap<u64, (DoneCallback, Context<X>)>>,
 }
 
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
@@ -692,7 +733,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // SAFETY: the slot lives in `self`, which outlives the guard; the
         // loop swaps it only between runnables.
         let context = unsafe { InstallGuard::install(slot) };
-        Ok(Running { core: self, _run: run, _context: context })
+        // SAFETY: the pool outlives the guard (the loop holds it).
+        let member = self.pool.get().map(|m| unsafe { MemberGuard::enter(&m.pool, m.index) });
+        Ok(Running { core: self, _run: run, _context: context, _member: member })
     }
 
     pub(crate) fn metrics(&self) -> Metrics {
@@ -716,7 +759,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         self.take_remote_work();
         self.timers.borrow_mut().purge();
 
-        if self.has_ready() || self.stopping.get() {
+        if self.has_ready() || self.stopping.get() || self.find_pool_work() {
             // Busy. I/O still gets a look every `poll_interval` iterations, so
             // a loop that always has work cannot starve its sockets; a loop
             // without sources never enters the reactor at all.
@@ -737,10 +780,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             match self.idle_timeout()? {
                 Some(Duration::ZERO) => self.poll_reactor(Some(Duration::ZERO))?,
                 timeout => {
-                    if !self.spin_for_remote_work(timeout) && self.shared.park() {
+                    if !self.spin_for_remote_work(timeout) && self.pool_go_idle() && self.shared.park() {
                         let polled = self.poll_reactor(timeout);
                         self.shared.unpark_self();
+                        self.pool_wake_up();
                         polled?;
+                    } else {
+                        self.pool_wake_up();
                     }
                 }
             }
@@ -870,6 +916,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let mut batch = self.batch.borrow_mut();
         // SAFETY: loop thread, no other borrow of the queue.
         unsafe { self.shared.with_ready(|ready| mem::swap(ready, &mut *batch)) };
+        // The pool's tasks queued here now run after the batch (`pool/`).
+        let pool_batch = self.pool.get().map_or(0, |m| m.pool.queued(m.index));
         // Only the batch uses the executor: borrowed once, not per runnable.
         let mut executor = self.executor.borrow_mut();
         loop {
@@ -895,6 +943,72 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 Some(Runnable::Wake(waker)) => waker.wake(),
             }
         }
+        drop(executor);
+        drop(batch);
+        self.run_pool_batch(pool_batch);
+    }
+
+    // ----- the pool's tasks (`pool/`) ---------------------------------------
+
+    /// Joins `pool` as member `index` (once; on a multi-loop runtime, before
+    /// any of the pool's tasks can reach this loop).
+    pub(crate) fn attach_pool(&self, membership: Membership) {
+        let _ = self.pool.set(membership);
+    }
+
+    /// Runs (up to) the `count` pool tasks queued for this loop when the
+    /// step began, after its own batch (L2 for the pool's tasks too: one
+    /// woken meanwhile runs in the next iteration, here or on a loop that
+    /// steals it).
+    fn run_pool_batch(&self, count: usize) {
+        let Some(member) = self.pool.get() else { return };
+        let book = PoolBook { pool: &member.pool, index: member.index };
+        for _ in 0..count {
+            match member.pool.pop(member.index) {
+                Some(task) => self.run_task_in(task, &book),
+                None => break, // stolen meanwhile
+            }
+        }
+    }
+
+    /// Whether this loop has pool tasks to run: its own queue, or — when it
+    /// has nothing else to do — work it takes from the injection queue or
+    /// steals from another loop.
+    fn find_pool_work(&self) -> bool {
+        let Some(member) = self.pool.get() else { return false };
+        if member.pool.queued(member.index) > 0 {
+            return true;
+        }
+        let taken = member.pool.find_work(member.index);
+        let stolen = &self.counters.tasks_stolen;
+        stolen.set(stolen.get() + taken as u64);
+        taken > 0
+    }
+
+    /// About to park: tells the pool, which may still have work (then the
+    /// loop must not park).
+    fn pool_go_idle(&self) -> bool {
+        self.pool.get().is_none_or(|m| m.pool.go_idle(m.index))
+    }
+
+    /// Running again after (not) parking.
+    fn pool_wake_up(&self) {
+        if let Some(m) = self.pool.get() {
+            m.pool.wake_up(m.index);
+        }
+    }
+
+    /// The pool this loop belongs to, if any.
+    pub(crate) fn membership(&self) -> Option<&Membership> {
+        self.pool.get()
+    }
+
+    /// Replaces the current context's store, returning the previous one (a
+    /// pool task's step, `pool/book.rs`).
+    pub(crate) fn swap_current_store(&self, store: X) -> X {
+        // SAFETY: between runnables nobody holds a reference to the slot
+        // (context accesses are leaf operations).
+        unsafe { mem::replace((*self.context.get()).store_mut(), store) }
     }
 
     fn has_ready(&self) -> bool {
@@ -1034,7 +1148,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// The task must be registered: a task that is not complete is (it is
     /// removed when it completes), and it completes only between its steps —
     /// which the swap after a step checks, since the swap relies on it.
-    fn swap_task_context(&self, raw: RawTask) {
+    pub(crate) fn swap_task_context(&self, raw: RawTask) {
         // SAFETY: between runnables (see `swap_context`); a task of this
         // loop, registered (above), so its header holds an `X`.
         unsafe { raw.context().swap((*self.context.get()).store_mut()) };
@@ -1050,8 +1164,15 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         span.entered()
     }
 
-    /// Runs one step of a task (the queue's reference is `task`).
+    /// Runs one step of one of the loop's own tasks (the queue's reference
+    /// is `task`).
+    #[inline]
     fn run_task(&self, task: TaskRef) {
+        self.run_task_in(task, &Own)
+    }
+
+    /// Runs one step of a task whose bookkeeping `book` keeps (`book.rs`).
+    pub(crate) fn run_task_in<B: Book<R, C, E, X>>(&self, task: TaskRef, book: &B) {
         let raw = task.raw();
         let decision = if raw.queued_running() {
             raw.set_queued_running(false);
@@ -1073,15 +1194,15 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
         let ends_here = before.has(ABORT) || (!started && before.has(CANCEL));
         if !ends_here {
-            self.swap_task_context(raw);
+            book.context_in(self, raw);
         }
         if before.has(ABORT) {
-            return self.end_cancelled(raw, Cancelled::new(None), Some(task));
+            return self.end_cancelled_in(book, raw, Cancelled::new(None), Some(task));
         }
         if !started && before.has(CANCEL) {
             // Rule C4: cancelled before it ever ran; the body never runs.
-            let cancelled = self.deliver_cancel(raw);
-            return self.end_cancelled(raw, cancelled, Some(task));
+            let cancelled = book.deliver_cancel(self, raw);
+            return self.end_cancelled_in(book, raw, cancelled, Some(task));
         }
 
         metrics::bump(&self.counters.task_polls);
@@ -1090,16 +1211,16 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             let current = TaskGuard::enter(raw);
             #[cfg(feature = "tracing")]
             let _span = self.enter_span(raw);
-            // SAFETY: loop thread, task RUNNING, and this loop owns it (it
-            // was in our queue), so its waker is made from our vtable.
-            let step = unsafe { raw.poll(&self.shared.sched_vtable().waker) };
+            // SAFETY: loop thread, task RUNNING (we hold its step), and the
+            // book is its host's, so the vtable is the one its host published.
+            let step = unsafe { raw.poll(book.waker(self)) };
             (step, current.recorded())
         };
         // MUTANT (tests/rules_context.rs): the task's context stays current
         // after its step, so the next runnable sees (and writes) its values.
         assert!(raw.slot() != u32::MAX, "a task was removed from the registry during its own step");
         #[cfg(not(corio_mutant = "task_context_left_in"))]
-        self.swap_task_context(raw);
+        book.context_out(self, raw);
         if step == Step::Pending {
             // MUTANT (tests/debugging.rs): forget where the task suspended;
             // dumps show every task at an unknown point.
@@ -1122,41 +1243,50 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 // the next step starts with a load.
                 if requeue {
                     raw.set_queued_running(true);
-                    self.push(Runnable::Task(task));
+                    book.requeue(self, task);
                 } else if raw.state().transition_to_idle() {
-                    self.push(Runnable::Task(task));
+                    book.requeue(self, task);
                 }
             }
             Step::Ready => {
-                let cancelled = self.tasks.borrow_mut().holds_delivered_cancel(raw).cloned();
+                let cancelled = book.held_delivered_cancel(self, raw);
                 match cancelled {
                     // The body returned holding the cancellation it was given:
                     // it ends cancelled (see `task::Cancelled`).
-                    Some(cancelled) => self.end_cancelled(raw, cancelled, Some(task)),
-                    None => self.complete(raw, 0, Some(task)),
+                    Some(cancelled) => self.end_cancelled_in(book, raw, cancelled, Some(task)),
+                    None => book.complete(self, raw, 0, Some(task)),
                 }
             }
-            Step::Panicked => self.complete(raw, PANICKED, Some(task)),
+            Step::Panicked => book.complete(self, raw, PANICKED, Some(task)),
         }
     }
 
-    /// Ends a task that will not run again as cancelled, dropping its future.
+    /// Ends one of the loop's tasks that will not run again as cancelled,
+    /// dropping its future.
     pub(crate) fn finish_cancelled(&self, raw: RawTask, cancelled: Cancelled) {
-        self.end_cancelled(raw, cancelled, None);
+        self.end_cancelled_in(&Own, raw, cancelled, None);
     }
 
-    /// [`finish_cancelled`](Self::finish_cancelled), from the task's own
-    /// step: `queued` is the reference its queue entry held.
-    fn end_cancelled(&self, raw: RawTask, cancelled: Cancelled, queued: Option<TaskRef>) {
-        // SAFETY: the loop owns the stage until completion.
+    /// Ends a task as cancelled, dropping its future; `queued` is the
+    /// reference its queue entry held when this is the task's own step.
+    pub(crate) fn end_cancelled_in<B: Book<R, C, E, X>>(
+        &self,
+        book: &B,
+        raw: RawTask,
+        cancelled: Cancelled,
+        queued: Option<TaskRef>,
+    ) {
+        // SAFETY: the loop holds the task's step, and with it the stage,
+        // until completion.
         unsafe { raw.set_error(JoinError::Cancelled(cancelled)) };
-        self.complete(raw, CANCELLED, queued);
+        book.complete(self, raw, CANCELLED, queued);
     }
 
-    /// Publishes a task's end: done-callbacks (F3), the joiner, the registry.
-    /// `queued` is the queue entry's reference when the task ends in its own
-    /// step; it is released together with the registry's.
-    fn complete(&self, raw: RawTask, outcome: u64, queued: Option<TaskRef>) {
+    /// Publishes the end of one of the loop's tasks: done-callbacks (F3),
+    /// the joiner, the registry. `queued` is the queue entry's reference
+    /// when the task ends in its own step; it is released together with the
+    /// registry's.
+    pub(crate) fn complete(&self, raw: RawTask, outcome: u64, queued: Option<TaskRef>) {
         // The registry's reference keeps the task alive until the end here.
         let (entry, extras) = {
             let mut tasks = self.tasks.borrow_mut();
@@ -1193,7 +1323,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         release(registry_ref, queued);
     }
 
-    fn notify_joiner(&self, raw: RawTask, before: crate::task::state::Snapshot) {
+    pub(crate) fn notify_joiner(&self, raw: RawTask, before: crate::task::state::Snapshot) {
         if !before.has(JOIN_INTEREST) {
             // Nobody can read the output: report a panic (L8), drop the rest.
             // SAFETY: no handle, so the loop owns the stage.
@@ -1247,14 +1377,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     // ----- cancellation -----------------------------------------------------
 
     pub(crate) fn deliver_cancel(&self, raw: RawTask) -> Cancelled {
-        raw.state().take_cancel();
-        let mut tasks = self.tasks.borrow_mut();
-        let Some(extras) = tasks.extras_mut(raw) else {
-            return Cancelled::new(None);
-        };
-        let cancelled = Cancelled::new(extras.take_cancel_message());
-        extras.record_delivery(raw, cancelled.clone());
-        cancelled
+        self.tasks.borrow_mut().deliver_cancel(raw)
     }
 
     // ----- teardown ---------------------------------------------------------
@@ -1278,7 +1401,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // A timer at the deadline bounds how long an idle loop waits.
         let wake_up =
             self.timers.borrow_mut().insert(deadline, Timer::callback(CallbackRef::local(|| {}), Context::new()));
-        while !self.tasks.borrow().is_empty() && self.clock.now() < deadline {
+        // A pool's tasks (a multi-loop runtime) are cancelled and awaited
+        // the same way, by every member at once (`PoolShared::shutdown_step`).
+        let pool_live = || self.pool.get().is_some_and(|m| m.pool.shutdown_step());
+        while (!self.tasks.borrow().is_empty() || pool_live()) && self.clock.now() < deadline {
             let waiting = self.tasks.borrow().tasks().iter().any(|t| cancelled.contains(&t.header().id));
             // MUTANT (tests/debugging.rs): never cancel what the cleanup left
             // behind; teardown then waits the whole grace period for it.
@@ -1398,7 +1524,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
 
 /// Drops a completed task's registry reference, with its queue entry's when
 /// it ended in its own step: one atomic operation for both.
-fn release(registry_ref: TaskRef, queued: Option<TaskRef>) {
+pub(crate) fn release(registry_ref: TaskRef, queued: Option<TaskRef>) {
     match queued {
         Some(queued) => registry_ref.drop_with(queued),
         None => drop(registry_ref),

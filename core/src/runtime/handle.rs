@@ -23,6 +23,8 @@ struct HandleVTable {
     is_closed: unsafe fn(*const ()) -> bool,
     /// Drops a whole handle given its owner pointer (a [`KeepAlive`]).
     drop_handle: unsafe fn(*const ()),
+    /// Makes the loop look at its queues again (`LoopShared::kick`).
+    kick: unsafe fn(*const ()),
 }
 
 struct HandleVTables<S>(std::marker::PhantomData<S>);
@@ -35,6 +37,7 @@ impl<R: Reactor, X: 'static> HandleVTables<LoopShared<R, X>> {
         release: release::<R, X>,
         is_closed: is_closed::<R, X>,
         drop_handle: drop_handle::<R, X>,
+        kick: kick::<R, X>,
     };
 }
 
@@ -81,6 +84,11 @@ unsafe fn drop_handle<R: Reactor, X: 'static>(owner: *const ()) {
     // state is live; rebuilding the handle and dropping it gives both back.
     let shared = unsafe { shared::<R, X>(owner) };
     drop(LoopHandle { owner, vtable: &HandleVTables::<LoopShared<R, X>>::VTABLE, counter: &shared.handles });
+}
+
+unsafe fn kick<R: Reactor, X: 'static>(owner: *const ()) {
+    // SAFETY: forwarded.
+    unsafe { shared::<R, X>(owner) }.kick()
 }
 
 unsafe fn is_closed<R: Reactor, X: 'static>(owner: *const ()) -> bool {
@@ -210,6 +218,12 @@ impl LoopHandle {
         // and drops it with the vtable of the same loop type, on any thread
         // (a handle is `Send`).
         unsafe { KeepAlive::from_raw(this.owner, this.vtable.drop_handle) }
+    }
+
+    /// Makes the loop look at its queues again (a pool with work for it).
+    pub(crate) fn kick(&self) {
+        // SAFETY: the handle holds a count of `owner`.
+        unsafe { (self.vtable.kick)(self.owner) }
     }
 
     /// Whether this handle's loop is the one running on the calling thread.

@@ -14,7 +14,7 @@ use crate::executor::Executor;
 use crate::reactor::Reactor;
 use crate::task::host::DoneCallback;
 use crate::task::raw::{RawTask, TaskRef};
-use crate::task::state::{CANCEL, JOIN_WAKER};
+use crate::task::state::JOIN_WAKER;
 use crate::task::{Cancelled, TaskInfo};
 use std::borrow::Cow;
 use std::task::Waker;
@@ -52,30 +52,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     // ----- tasks ------------------------------------------------------------
 
     fn cancel_task(&self, raw: RawTask, message: Option<Cow<'static, str>>) -> bool {
-        let must_schedule = {
-            let mut tasks = self.tasks.borrow_mut();
-            if tasks.get_mut(raw).is_none() {
-                return false; // complete (or not this loop's)
-            }
-            let already_pending = raw.state().load().has(CANCEL);
-            let (accepted, must_schedule) = raw.state().request(CANCEL);
-            if !accepted {
-                return false;
-            }
-            raw.set_cancel_requests(raw.cancel_requests().saturating_add(1));
-            // As asyncio 3.13's `Task.cancel`: a request that finds the task
-            // waiting (idle: this request schedules it) cancels what it waits
-            // for, so its message wins over later ones (C1); one that finds
-            // it ready or running sets `_must_cancel`, and the last message
-            // wins until the task runs.
-            let extras = tasks.extras_mut(raw).expect("registered (checked above)");
-            if !already_pending {
-                extras.set_cancel_message(message);
-                extras.cancel_latched = must_schedule;
-            } else if !extras.cancel_latched {
-                extras.set_cancel_message(message);
-            }
-            must_schedule
+        let Some(must_schedule) = self.tasks.borrow_mut().request_cancel(raw, message) else {
+            return false; // complete (or not this loop's)
         };
         // MUTANT (loom model 4): set the request but never wake the waiting
         // task: it sees the cancel only if something else wakes it, and the
@@ -90,52 +68,19 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     }
 
     fn uncancel_task(&self, raw: RawTask) -> u32 {
-        let remaining = raw.cancel_requests().saturating_sub(1);
-        raw.set_cancel_requests(remaining);
-        if remaining == 0 {
-            // Rule C2 (3.13): at zero, a request not yet delivered is
-            // withdrawn — unless it found the task waiting, where asyncio
-            // has already cancelled the awaited future (see `cancel_latched`).
-            let mut tasks = self.tasks.borrow_mut();
-            let extras = tasks.existing_extras_mut(raw);
-            if !extras.as_ref().is_some_and(|x| x.cancel_latched) {
-                raw.state().take_cancel();
-                if let Some(extras) = extras {
-                    extras.set_cancel_message(None);
-                }
-            }
-        }
-        remaining
+        self.tasks.borrow_mut().uncancel(raw)
     }
 
     fn deliver_cancel(&self, raw: RawTask) -> Cancelled {
-        LoopCore::deliver_cancel(self, raw)
+        self.tasks.borrow_mut().deliver_cancel(raw)
     }
 
     fn forward_cancel(&self, raw: RawTask) -> Option<Cow<'static, str>> {
-        raw.state().take_cancel();
-        let mut tasks = self.tasks.borrow_mut();
-        tasks.existing_extras_mut(raw)?.take_cancel_message()
+        self.tasks.borrow_mut().forward_cancel(raw)
     }
 
     fn adopt_cancelled(&self, raw: RawTask, cancelled: Cancelled) -> Cancelled {
-        let mut tasks = self.tasks.borrow_mut();
-        let Some(extras) = tasks.extras_mut(raw) else {
-            return cancelled;
-        };
-        // A token nobody else holds becomes the task's own as it is: a
-        // `Cancelled` has no identity beyond who holds it, so nothing can
-        // tell it from a fresh one (the common case: a joined task's
-        // cancellation, which the joiner now holds alone). A shared one is
-        // re-issued, so that its other holders do not count as the task's.
-        #[cfg(not(corio_mutant = "adopt_reuses_shared_token"))]
-        let own = if cancelled.is_shared() { Cancelled::new(cancelled.message_cow()) } else { cancelled };
-        // MUTANT (tests/rules_cancel.rs): reuse the token even when someone
-        // else holds it; the task then ends cancelled because of them.
-        #[cfg(corio_mutant = "adopt_reuses_shared_token")]
-        let own = cancelled;
-        extras.record_delivery(raw, own.clone());
-        own
+        self.tasks.borrow_mut().adopt_cancelled(raw, cancelled)
     }
 
     fn deliveries(&self, raw: RawTask) -> u64 {
@@ -150,7 +95,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         let context = self.spawn_context();
         let mut tasks = self.tasks.borrow_mut();
         match tasks.extras_mut(raw) {
-            Some(extras) => extras.add_done_callback(callback, context, raw.state().load().has(JOIN_WAKER)),
+            Some(extras) => extras.add_done_callback((callback, context), raw.state().load().has(JOIN_WAKER)),
             None => {
                 drop(tasks);
                 // Already complete: still through call_soon, never inline (F3).
@@ -220,6 +165,21 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
             if run {
                 self.push_callback(callback, context);
             }
+        }
+    }
+
+    fn hold_done_callback(&self, callback: DoneCallback) -> u64 {
+        let id = self.next_held.get();
+        self.next_held.set(id + 1);
+        let context = self.spawn_context();
+        self.held_done.borrow_mut().insert(id, (callback, context));
+        id
+    }
+
+    fn release_done_callback(&self, id: u64, info: TaskInfo) {
+        let held = self.held_done.borrow_mut().remove(&id);
+        if let Some((callback, context)) = held {
+            self.push_callback(CallbackRef::local(move || callback(&info)), context);
         }
     }
 

@@ -65,6 +65,10 @@ pub struct Metrics {
     /// Jobs this loop's tasks sent to the default blocking pool
     /// (`run_in_executor`, `to_thread`, `spawn_blocking`).
     pub blocking_jobs: u64,
+    /// On a multi-loop runtime: tasks this loop took to run from the pool's
+    /// injection queue or from another loop's queue (`corio::multi_loop`).
+    /// Their polls count in this loop's `task_polls`.
+    pub tasks_stolen: u64,
 }
 
 /// The loop-thread counters behind [`Metrics`].
@@ -79,6 +83,7 @@ pub(crate) struct Counters {
     /// Nanoseconds.
     pub(crate) reactor_wait_nanos: Cell<u64>,
     pub(crate) blocking_jobs: Cell<u64>,
+    pub(crate) tasks_stolen: Cell<u64>,
 }
 
 /// Adds one to a counter.
@@ -100,6 +105,7 @@ impl Counters {
             reactor_waits: self.reactor_waits.get(),
             reactor_wait_time: Duration::from_nanos(self.reactor_wait_nanos.get()),
             blocking_jobs: self.blocking_jobs.get(),
+            tasks_stolen: self.tasks_stolen.get(),
             ..Metrics::default()
         }
     }

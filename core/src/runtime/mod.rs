@@ -29,6 +29,7 @@
 //! and the blocking layer's host. Nothing below imports this module
 //! (`docs/design.md`, "Layers"; `verify/layers.sh`).
 
+mod book;
 mod callback;
 pub(crate) mod current;
 mod debug;
@@ -39,6 +40,7 @@ mod handle;
 mod host;
 mod local;
 mod metrics;
+pub(crate) mod pool;
 pub(crate) mod registry;
 pub(crate) mod shared;
 pub mod timers;

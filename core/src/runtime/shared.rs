@@ -216,6 +216,19 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
         }
     }
 
+    /// Makes the loop look at its queues again: wakes it if it is parked,
+    /// and makes a park about to happen return at once (a pool with work
+    /// for it, `pool/idle.rs`). Nothing is posted; the loop's next drain of
+    /// the remote queue finds it empty.
+    pub(crate) fn kick(&self) {
+        // MUTANT (loom_pool): a kick only wakes a parked loop; one that is
+        // about to park (between announcing itself idle and blocking) still
+        // blocks, with work waiting in the pool.
+        #[cfg(not(corio_mutant = "pool_kick_lost"))]
+        self.remote_pending.store(true, Ordering::SeqCst);
+        self.unpark();
+    }
+
     /// Whether anything was posted since the last drain.
     pub(crate) fn has_remote(&self) -> bool {
         self.remote_pending.load(Ordering::SeqCst)
@@ -240,7 +253,9 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     pub(crate) fn park(&self) -> bool {
         #[cfg(not(corio_mutant = "park_check_before_flag"))]
         self.parked.store(true, Ordering::SeqCst);
-        let queued = !self.remote.lock().unwrap_or_else(|e| e.into_inner()).items.is_empty();
+        // A kick (`kick`) sets `remote_pending` with nothing in the queue.
+        let queued = !self.remote.lock().unwrap_or_else(|e| e.into_inner()).items.is_empty()
+            || self.remote_pending.load(Ordering::SeqCst);
         // MUTANT (loom model 2): publish the flag only after checking for
         // work; a push in between sees the loop not parked and does not
         // notify, and the loop then blocks with the work queued.

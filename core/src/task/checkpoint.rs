@@ -144,6 +144,18 @@ impl Suspension {
     }
 
     /// A `Pending` poll that recorded no checkpoint.
+    /// The suspension as 32 bits (never 0), for an atomic.
+    #[inline]
+    pub(crate) fn bits(self) -> u32 {
+        self.0.get()
+    }
+
+    /// Back from [`bits`](Self::bits); 0 is `None`.
+    #[inline]
+    pub(crate) fn from_bits(bits: u32) -> Option<Suspension> {
+        NonZeroU32::new(bits).map(Suspension)
+    }
+
     #[inline]
     pub(crate) fn unknown() -> Suspension {
         Suspension::new(WaitKind::Unknown, None)
