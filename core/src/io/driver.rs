@@ -22,7 +22,7 @@ use std::io;
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
 use std::rc::Weak;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 /// What the I/O layer needs of a loop. Implemented by the runtime; called
 /// on the loop's thread only.
@@ -43,6 +43,22 @@ pub(crate) trait Driver {
 
     /// Deregisters the source, waking its waiters with an error.
     fn deregister(&self, key: IoKey, fd: RawFd) -> io::Result<()>;
+
+    /// Sends a wait for readiness to loop `home`, another loop of this
+    /// loop's runtime, where the source is registered: `waker` waits there
+    /// (and is woken at once if the source is ready). `false` if `home` is
+    /// no such loop.
+    fn forward_poll_ready(&self, home: LoopId, key: IoKey, direction: Direction, waker: Waker) -> bool;
+
+    /// Tells loop `home` (as above) to forget a source whose descriptor was
+    /// closed here, waking its waiters; nothing is asked of the reactor,
+    /// which dropped the closed descriptor itself. `false` if `home` is no
+    /// such loop.
+    fn forward_forget(&self, home: LoopId, key: IoKey) -> bool;
+
+    /// Forgets a source whose descriptor is closed (see
+    /// [`forward_forget`](Driver::forward_forget)).
+    fn forget(&self, key: IoKey);
 }
 
 corio_thread_local! {

@@ -3,6 +3,7 @@
 use super::driver;
 use super::registry::{Direction, IoKey};
 use crate::loop_id::LoopId;
+use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::current;
 use futures_io::{AsyncRead, AsyncWrite};
 use std::future::poll_fn;
@@ -96,8 +97,22 @@ impl<T: AsFd> Async<T> {
         if let Err(cancelled) = current::checkpoint() {
             return Poll::Ready(Err(cancelled.into()));
         }
-        driver::with_current(self.loop_id, |d| d.poll_ready(self.key, direction, cx))
-            .unwrap_or_else(|| Poll::Ready(Err(wrong_loop())))
+        if let Some(poll) = driver::with_current(self.loop_id, |d| d.poll_ready(self.key, direction, cx)) {
+            return poll;
+        }
+        // Another loop of the source's runtime (a task that moved): the wait
+        // goes to the source's loop, which wakes the task there.
+        let forwarded =
+            driver::with_running(|d| d.forward_poll_ready(self.loop_id, self.key, direction, cx.waker().clone()));
+        if forwarded == Some(true) {
+            let kind = match direction {
+                Direction::Read => WaitKind::Readable,
+                Direction::Write => WaitKind::Writable,
+            };
+            suspend_at(kind, None);
+            return Poll::Pending;
+        }
+        Poll::Ready(Err(wrong_loop()))
     }
 
     /// Waits until the source may be readable.
@@ -169,11 +184,17 @@ impl<T: AsFd> Drop for Async<T> {
     fn drop(&mut self) {
         if let Some(io) = self.io.take() {
             // Deregister before the descriptor closes (the reactor contract).
-            // Off the loop's thread there is no loop to reach; closing the
-            // descriptor removes it from epoll, and the slot is reclaimed when
-            // the loop closes.
-            let _ = self.deregister_fd(io.as_fd().as_raw_fd());
+            let fd = io.as_fd().as_raw_fd();
+            if driver::with_loop(self.loop_id, |d| d.deregister(self.key, fd)).is_some() {
+                drop(io);
+                return;
+            }
+            // Off the loop's thread: closing the descriptor removes it from
+            // the reactor; the loop forgets the slot when told (another loop
+            // of its runtime, where a task that moved dropped it) or when it
+            // closes.
             drop(io);
+            let _ = driver::with_running(|d| d.forward_forget(self.loop_id, self.key));
         }
     }
 }

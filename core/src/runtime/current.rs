@@ -72,6 +72,9 @@ pub(crate) trait Local {
     /// [`Local::release_done_callback`] queues it.
     fn hold_done_callback(&self, callback: DoneCallback) -> u64;
     fn release_done_callback(&self, id: u64, info: crate::task::TaskInfo);
+    /// Runs `f` on loop `id`, another loop of this loop's runtime, at its
+    /// next iteration; `false` if `id` is no such loop.
+    fn forward(&self, id: LoopId, f: Box<dyn FnOnce() + Send>) -> bool;
 
     /// The loop's counters.
     fn metrics(&self) -> super::metrics::Metrics;
@@ -211,6 +214,13 @@ impl Drop for RunGuard {
 /// Whether any loop is running on this thread.
 pub(crate) fn any_running() -> bool {
     RUNNING.with(Cell::get).is_some()
+}
+
+/// Runs `f` on loop `id` if it is another loop of the running loop's
+/// runtime (a pool task reaching the timer or socket it left there);
+/// `false` otherwise, or with no loop running.
+pub(crate) fn forward_to_loop(id: LoopId, f: impl FnOnce() + Send + 'static) -> bool {
+    with_running(|l| l.forward(id, Box::new(f))).unwrap_or(false)
 }
 
 pub(crate) fn timer_cancelled(id: LoopId, key: TimerKey) {

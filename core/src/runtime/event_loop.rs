@@ -25,7 +25,7 @@ use super::handle::LoopHandle;
 use super::metrics::{self, Counters, Metrics};
 use super::pool::{MemberGuard, Membership, PoolBook};
 use super::registry::{Removed, TaskEntry, TaskRegistry};
-use super::shared::{self, LoopShared, Remote};
+use super::shared::{self, LoopId, LoopShared, Remote};
 use super::timers::TimerQueue;
 use crate::blocking::{BlockingPool, ShutdownReport};
 use crate::clock::{Clock, SystemClock};
@@ -953,6 +953,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// Joins `pool` as member `index` (once; on a multi-loop runtime, before
     /// any of the pool's tasks can reach this loop).
     pub(crate) fn attach_pool(&self, membership: Membership) {
+        self.shared.share_task_ids(membership.pool.task_ids());
         let _ = self.pool.set(membership);
     }
 
@@ -996,6 +997,12 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         if let Some(m) = self.pool.get() {
             m.pool.wake_up(m.index);
         }
+    }
+
+    /// Runs `f` on loop `id`, another member of this loop's pool, at its
+    /// next iteration; `false` if there is no such loop (or no pool).
+    pub(crate) fn forward(&self, id: LoopId, f: Box<dyn FnOnce() + Send>) -> bool {
+        self.membership().is_some_and(|m| m.pool.post_to(id, f))
     }
 
     /// The pool this loop belongs to, if any.

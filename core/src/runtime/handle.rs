@@ -2,7 +2,7 @@
 
 use super::callback::{CallbackRef, Handle};
 use super::current;
-use super::shared::{LoopClosed, LoopShared, Remote};
+use super::shared::{LoopClosed, LoopId, LoopShared, Remote};
 use crate::blocking::host::KeepAlive;
 use crate::context;
 use crate::loom::{Arc, Ordering};
@@ -25,6 +25,8 @@ struct HandleVTable {
     drop_handle: unsafe fn(*const ()),
     /// Makes the loop look at its queues again (`LoopShared::kick`).
     kick: unsafe fn(*const ()),
+    /// The loop's identity.
+    loop_id: unsafe fn(*const ()) -> LoopId,
 }
 
 struct HandleVTables<S>(std::marker::PhantomData<S>);
@@ -38,6 +40,7 @@ impl<R: Reactor, X: 'static> HandleVTables<LoopShared<R, X>> {
         is_closed: is_closed::<R, X>,
         drop_handle: drop_handle::<R, X>,
         kick: kick::<R, X>,
+        loop_id: loop_id::<R, X>,
     };
 }
 
@@ -84,6 +87,11 @@ unsafe fn drop_handle<R: Reactor, X: 'static>(owner: *const ()) {
     // state is live; rebuilding the handle and dropping it gives both back.
     let shared = unsafe { shared::<R, X>(owner) };
     drop(LoopHandle { owner, vtable: &HandleVTables::<LoopShared<R, X>>::VTABLE, counter: &shared.handles });
+}
+
+unsafe fn loop_id<R: Reactor, X: 'static>(owner: *const ()) -> LoopId {
+    // SAFETY: forwarded.
+    unsafe { shared::<R, X>(owner) }.id
 }
 
 unsafe fn kick<R: Reactor, X: 'static>(owner: *const ()) {
@@ -218,6 +226,12 @@ impl LoopHandle {
         // and drops it with the vtable of the same loop type, on any thread
         // (a handle is `Send`).
         unsafe { KeepAlive::from_raw(this.owner, this.vtable.drop_handle) }
+    }
+
+    /// The loop's identity.
+    pub(crate) fn loop_id(&self) -> LoopId {
+        // SAFETY: the handle holds a count of `owner`.
+        unsafe { (self.vtable.loop_id)(self.owner) }
     }
 
     /// Makes the loop look at its queues again (a pool with work for it).

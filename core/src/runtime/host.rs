@@ -179,6 +179,35 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Driver for LoopCore<R, 
         *self.wake_buf.borrow_mut() = wake;
         result
     }
+
+    fn forward_poll_ready(&self, home: LoopId, key: IoKey, direction: Direction, waker: Waker) -> bool {
+        self.forward(
+            home,
+            Box::new(move || {
+                crate::io::driver::with_running(|d| {
+                    if d.poll_ready(key, direction, &mut Context::from_waker(&waker)).is_ready() {
+                        waker.wake_by_ref();
+                    }
+                });
+            }),
+        )
+    }
+
+    fn forward_forget(&self, home: LoopId, key: IoKey) -> bool {
+        self.forward(
+            home,
+            Box::new(move || {
+                crate::io::driver::with_running(|d| d.forget(key));
+            }),
+        )
+    }
+
+    fn forget(&self, key: IoKey) {
+        let mut wake = mem::take(&mut *self.wake_buf.borrow_mut());
+        let _ = self.io.borrow_mut().forget(key, &mut wake);
+        wake.drain(..).for_each(Waker::wake);
+        *self.wake_buf.borrow_mut() = wake;
+    }
 }
 
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> blocking_host::Host for LoopCore<R, C, E, X> {

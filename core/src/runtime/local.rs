@@ -183,6 +183,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         }
     }
 
+    fn forward(&self, id: LoopId, f: Box<dyn FnOnce() + Send>) -> bool {
+        LoopCore::forward(self, id, f)
+    }
+
     fn task_snapshot(&self, task: RawTask) -> Option<crate::task::TaskSnapshot> {
         LoopCore::task_snapshot(self, task)
     }

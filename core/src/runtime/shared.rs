@@ -85,6 +85,11 @@ pub(crate) struct LoopShared<R, X> {
     pub(crate) remote_wakes: std::sync::atomic::AtomicU64,
     /// Task ids (`Task-N`), shared by local and cross-thread spawns.
     next_task_id: AtomicU64,
+    /// On a multi-loop runtime, the runtime's one id counter, which its
+    /// loops and its pool share instead (so that every task of the runtime
+    /// has its own id); set when the loop joins the pool, before it runs.
+    /// A std atomic: nothing synchronises on an id.
+    runtime_ids: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     /// This loop's identity for the lifetime of the process. Objects that do
     /// not keep the loop alive (timer handles, sleeps, I/O sources) name it
     /// by id, not by address: an address can be reused by a later loop.
@@ -114,6 +119,7 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
             notifies: AtomicUsize::new(0),
             remote_wakes: std::sync::atomic::AtomicU64::new(0),
             next_task_id: AtomicU64::new(1),
+            runtime_ids: std::sync::OnceLock::new(),
             id: LoopId::next(),
         })
     }
@@ -130,6 +136,9 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
 
     /// Reserves `n` consecutive task ids, returning the first.
     pub(crate) fn next_task_ids(&self, n: u64) -> u64 {
+        if let Some(ids) = self.runtime_ids.get() {
+            return ids.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        }
         self.next_task_id.fetch_add(n, Ordering::Relaxed)
     }
 
@@ -214,6 +223,11 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
             // which only happens after the loop has closed.
             let _ = self.reactor.notify();
         }
+    }
+
+    /// Takes its task ids from `ids` from now on (see `runtime_ids`).
+    pub(crate) fn share_task_ids(&self, ids: std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        let _ = self.runtime_ids.set(ids);
     }
 
     /// Makes the loop look at its queues again: wakes it if it is parked,

@@ -51,7 +51,8 @@ use super::handle::LoopHandle;
 use super::registry::{Removed, TaskEntry, TaskRegistry};
 use super::shared::LoopClosed;
 use crate::context::{ContextValue, VarKey};
-use crate::loom::{corio_thread_local, Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::loom::{corio_thread_local, Arc, AtomicBool, Mutex, MutexGuard, Ordering};
+use crate::loop_id::LoopId;
 use crate::task::dump::{TaskSnapshot, TaskState};
 use crate::task::host::{DoneCallback, Host, SchedVTable, VTables, WrongThread};
 use crate::task::origin::Origin;
@@ -87,6 +88,7 @@ type PoolRegistry = TaskRegistry<Portable, Posted, false>;
 struct Member {
     queue: RunQueue,
     handle: LoopHandle,
+    id: LoopId,
 }
 
 /// The pool: its members' queues, the injection queue, who is idle, and the
@@ -98,7 +100,10 @@ pub(crate) struct PoolShared {
     inject: RunQueue,
     idle: Idle,
     registry: Mutex<PoolRegistry>,
-    next_id: AtomicU64,
+    /// The runtime's task ids, shared with its loops (`LoopShared`): every
+    /// task of the runtime has its own. A std atomic: nothing synchronises
+    /// on an id.
+    ids: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Set at close: spawns are refused, and nothing runs pool tasks any more.
     closed: AtomicBool,
     /// Ids of the tasks the runtime's teardown has cancelled (each once, as
@@ -115,7 +120,7 @@ impl PoolShared {
     /// A pool over the loops behind `handles` (member `i` is `handles[i]`).
     pub(crate) fn new(handles: Vec<LoopHandle>) -> Result<Arc<PoolShared>, TooManyLoops> {
         let members: Box<[Member]> =
-            handles.into_iter().map(|handle| Member { queue: RunQueue::new(), handle }).collect();
+            handles.into_iter().map(|handle| Member { queue: RunQueue::new(), id: handle.loop_id(), handle }).collect();
         let pool = Arc::new(PoolShared {
             sched: VTables::<PoolShared>::get(),
             owner_index: OwnerIndex::claim()?,
@@ -123,7 +128,7 @@ impl PoolShared {
             members,
             inject: RunQueue::new(),
             registry: Mutex::new(PoolRegistry::new()),
-            next_id: AtomicU64::new(1),
+            ids: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1)),
             closed: AtomicBool::new(false),
             shutdown_cancelled: Mutex::new(Default::default()),
         });
@@ -167,7 +172,7 @@ impl PoolShared {
         // The task's strong count of the pool, given back when it is freed.
         let _ = Arc::into_raw(Arc::clone(pool));
         let spawner = Spawner { owner_index: pool.owner_index.get() };
-        let id = pool.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = pool.ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // SAFETY: 'static future; three references: registry, queue, handle.
         let raw = RawTask::from_header(unsafe { raw::allocate(future, spawner, id, Origin::new(location, None), 3) });
         // SAFETY: each reference is handed out once.
@@ -184,6 +189,21 @@ impl PoolShared {
         );
         pool.schedule(queued);
         Ok(task)
+    }
+
+    /// The runtime's task id counter, for a loop joining the pool.
+    pub(crate) fn task_ids(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.ids.clone()
+    }
+
+    /// Runs `f` on member loop `id` at its next iteration: how a pool task
+    /// that moved reaches the timer or socket it left on that loop.
+    /// `false` if `id` is not a member, or has closed.
+    pub(crate) fn post_to(&self, id: LoopId, f: Box<dyn FnOnce() + Send>) -> bool {
+        match self.members.iter().find(|m| m.id == id) {
+            Some(member) => member.handle.run_on_loop(f).is_ok(),
+            None => false,
+        }
     }
 
     /// Wakes one idle member other than `except`, if any is idle.
@@ -210,7 +230,7 @@ impl PoolShared {
     /// Returns how many tasks it took.
     pub(crate) fn find_work(&self, index: usize) -> usize {
         let mut taken = Vec::new();
-        self.inject.steal_half(&mut taken);
+        self.inject.steal_half(&mut taken, false);
         if taken.is_empty() {
             let n = self.members.len();
             for offset in 1..n {
@@ -220,7 +240,7 @@ impl PoolShared {
                 #[cfg(corio_mutant = "pool_never_steals")]
                 let victim = index;
                 if victim != index {
-                    self.members[victim].queue.steal_half(&mut taken);
+                    self.members[victim].queue.steal_half(&mut taken, true);
                 }
                 if !taken.is_empty() {
                     break;

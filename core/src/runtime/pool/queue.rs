@@ -9,9 +9,11 @@
 //!   a loop going idle reads it after announcing itself idle, and a pusher
 //!   reads the idle set after updating it (`idle.rs`), so one of the two
 //!   sees the other.
-//! * A steal takes the older half from the front, the end the owner pops
-//!   from: the tasks that have waited longest move, and a thief never holds
-//!   two queues' locks at once.
+//! * A steal takes the older half (rounded down: a lone task stays for its
+//!   owner, which is about to run it; the loop that woke a task keeps it)
+//!   from the front, the end the owner pops from: the tasks that have waited
+//!   longest move, and a thief never holds two queues' locks at once. The
+//!   injection queue has no owner: from it a taker takes half rounded up.
 
 use crate::loom::{AtomicUsize, Mutex, Ordering};
 use crate::task::raw::TaskRef;
@@ -51,13 +53,15 @@ impl RunQueue {
         task
     }
 
-    /// Moves the older half (rounded up) of the entries into `into`.
-    pub(crate) fn steal_half(&self, into: &mut Vec<TaskRef>) {
-        if self.len.load(Ordering::Relaxed) == 0 {
+    /// Moves the older half of the entries into `into`: rounded down from a
+    /// loop's queue (`leave_one`), up from the injection queue.
+    pub(crate) fn steal_half(&self, into: &mut Vec<TaskRef>, leave_one: bool) {
+        let least = if leave_one { 2 } else { 1 };
+        if self.len.load(Ordering::Relaxed) < least {
             return;
         }
         let mut tasks = self.lock();
-        let take = tasks.len().div_ceil(2);
+        let take = if leave_one { tasks.len() / 2 } else { tasks.len().div_ceil(2) };
         into.extend(tasks.drain(..take));
         self.len.store(tasks.len(), Ordering::SeqCst);
     }
