@@ -109,6 +109,9 @@ pub(crate) struct PoolShared {
     /// Ids of the tasks the runtime's teardown has cancelled (each once, as
     /// `asyncio.run` cancels each task once).
     shutdown_cancelled: Mutex<std::collections::HashSet<u64>>,
+    /// Set by the teardown's first round: the last task to end then wakes
+    /// every member, whose shutdown waits for the pool to empty.
+    shutting_down: AtomicBool,
 }
 
 corio_thread_local! {
@@ -131,6 +134,7 @@ impl PoolShared {
             ids: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1)),
             closed: AtomicBool::new(false),
             shutdown_cancelled: Mutex::new(Default::default()),
+            shutting_down: AtomicBool::new(false),
         });
         pool.owner_index.publish(&*pool as *const PoolShared as *const (), pool.sched);
         Ok(pool)
@@ -327,6 +331,7 @@ impl PoolShared {
     /// still live (what the cancelled tasks' cleanup left behind is
     /// cancelled next, as a loop's teardown does with its own tasks).
     pub(crate) fn shutdown_step(&self) -> bool {
+        self.shutting_down.store(true, Ordering::SeqCst);
         let tasks = self.tasks();
         if tasks.is_empty() {
             return false;
@@ -360,7 +365,17 @@ impl PoolShared {
     fn remove(&self, raw: RawTask) -> (Option<Removed<Portable>>, Option<super::registry::Extras<Posted>>) {
         let mut registry = self.registry();
         let extras = registry.take_extras(raw);
-        (registry.remove(raw), extras)
+        let removed = registry.remove(raw);
+        // During teardown every member waits for the pool to empty; the last
+        // task to end tells them (they may be parked until the grace period
+        // ends otherwise).
+        if registry.is_empty() && self.shutting_down.load(Ordering::SeqCst) {
+            drop(registry);
+            for member in self.members.iter() {
+                member.handle.kick();
+            }
+        }
+        (removed, extras)
     }
 
     /// A pool task's snapshot for a dump, from what any thread may read: its
