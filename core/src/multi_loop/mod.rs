@@ -33,9 +33,13 @@
 //! `loops.rs` the handles and what they do; `spawn.rs` the hand-off of a
 //! future (or of the function that builds it) to another loop;
 //! `listener.rs` the `SO_REUSEPORT` listener; `current.rs` which runtime
-//! the running loop belongs to; `error.rs` the errors.
+//! the running loop belongs to; `error.rs` the errors; `by_hand.rs` (loom
+//! builds only) makes loops built on model threads one pool, for the loom
+//! models.
 
 mod builder;
+#[cfg(corio_loom)]
+mod by_hand;
 mod current;
 mod error;
 mod listener;
@@ -44,6 +48,9 @@ mod spawn;
 mod worker;
 
 pub use builder::Builder;
+#[cfg(corio_loom)]
+#[doc(hidden)]
+pub use by_hand::PoolOfLoops;
 pub use current::current_loops;
 pub use error::MultiLoopError;
 pub use loops::{Loops, SpawnOnError};

@@ -235,11 +235,16 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     /// for it, `pool/idle.rs`). Nothing is posted; the loop's next drain of
     /// the remote queue finds it empty.
     pub(crate) fn kick(&self) {
+        // Under the remote queue's mutex, as a post is: the park protocol's
+        // argument (module invariants) then covers a kick too.
         // MUTANT (loom_pool): a kick only wakes a parked loop; one that is
         // about to park (between announcing itself idle and blocking) still
         // blocks, with work waiting in the pool.
         #[cfg(not(corio_mutant = "pool_kick_lost"))]
-        self.remote_pending.store(true, Ordering::SeqCst);
+        {
+            let _queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+            self.remote_pending.store(true, Ordering::SeqCst);
+        }
         self.unpark();
     }
 
@@ -268,8 +273,10 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
         #[cfg(not(corio_mutant = "park_check_before_flag"))]
         self.parked.store(true, Ordering::SeqCst);
         // A kick (`kick`) sets `remote_pending` with nothing in the queue.
-        let queued = !self.remote.lock().unwrap_or_else(|e| e.into_inner()).items.is_empty()
-            || self.remote_pending.load(Ordering::SeqCst);
+        let queued = {
+            let queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+            !queue.items.is_empty() || self.remote_pending.load(Ordering::SeqCst)
+        };
         // MUTANT (loom model 2): publish the flag only after checking for
         // work; a push in between sees the loop not parked and does not
         // notify, and the loop then blocks with the work queued.

@@ -2,20 +2,23 @@
 //!
 //! # Invariants
 //!
-//! The park side and the push side are ordered with `SeqCst` so that a push
-//! is never missed by a member that parks (loom model `loom_pool`):
+//! The park side and the push side meet on `count`, with a read-modify-write
+//! on each side, so that a push is never missed by a member that parks
+//! (loom model `loom_pool`):
 //!
 //! * a member about to park sets its flag, adds itself to `count`, then
 //!   looks at every queue;
-//! * a pusher updates a queue's length, then reads `count`, and if it is not
-//!   zero takes one flag (a compare-exchange, so exactly one pusher wakes a
-//!   given member) and kicks that member.
+//! * a pusher updates a queue's length, then reads `count` with a
+//!   read-modify-write (`fetch_add(0)`), and if it is not zero takes one flag
+//!   (a compare-exchange, so exactly one pusher wakes a given member) and
+//!   kicks that member.
 //!
-//! In the total order of these operations either the member's look comes
-//! after the push (it sees the work and withdraws) or the pusher's read of
-//! `count` comes after the announcement (it sees the member and wakes it).
-//! A kick that finds the member running costs it one empty drain of its
-//! remote queue.
+//! Read-modify-writes of `count` are totally ordered: if the pusher's comes
+//! first, the member's reads from it and so sees the push; otherwise the
+//! pusher's reads the announcement and wakes the member. (A plain load on the
+//! push side would need `SeqCst`'s total order of loads and stores, the
+//! store-buffering pattern, which loom does not model.) A kick that finds the
+//! member running costs it one empty drain of its remote queue.
 
 use crate::loom::{AtomicBool, AtomicUsize, Ordering};
 
@@ -46,13 +49,13 @@ impl Idle {
     /// Takes one idle member other than `except` (the pusher itself), for
     /// the caller to wake; `None` if none is idle.
     pub(crate) fn take_one(&self, except: Option<usize>) -> Option<usize> {
-        // MUTANT (loom_pool): read the count before the push was published
-        // (as if the push side's order were relaxed): a member that parked
-        // meanwhile is never woken.
+        // MUTANT (loom_pool): never wake an idle member; a push that no
+        // running loop will take (from outside the pool's loops) waits for
+        // ever while every member is parked.
         #[cfg(corio_mutant = "pool_idle_unchecked")]
         return None;
         #[allow(unreachable_code)]
-        if self.count.load(Ordering::SeqCst) == 0 {
+        if self.count.fetch_add(0, Ordering::SeqCst) == 0 {
             return None;
         }
         let index = self.flags.iter().enumerate().position(|(i, flag)| {

@@ -432,6 +432,11 @@ impl Host for PoolShared {
 
     fn cancel(&self, task: RawTask, message: Option<Cow<'static, str>>) -> bool {
         let must_schedule = self.registry().request_cancel(task, message);
+        // MUTANT (loom_pool): the request is recorded but a task it finds
+        // waiting is not woken; it sees the cancel only if something else
+        // wakes it (and the queue reference the request took leaks).
+        #[cfg(corio_mutant = "pool_cancel_no_wake")]
+        let must_schedule = must_schedule.map(|_| false);
         match must_schedule {
             None => false,
             Some(must_schedule) => {
