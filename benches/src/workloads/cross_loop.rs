@@ -13,6 +13,11 @@
 //! * X5 — mpsc 16 → 1: sixteen producers into one bounded(128) channel; one op is one value.
 //! * X6 — imbalanced load: 2,000 tasks spawned from the first loop (an accept loop's pattern), every other one doing
 //!   ~50 µs of CPU work (a fixed hash loop, the same for every runtime), the rest yielding once; one op is one task.
+//!
+//! X1p–X5p are X1–X5 with every task pinned to a loop (`Loops::spawn_on`, round robin: the two condition players and
+//! the mpsc producer and consumer on different loops), as a thread-per-core program shares state: the cross-thread
+//! wake and hand-off path, which the pool's tasks mostly avoid. Only corio-2L differs from the X rows; tokio-mt runs
+//! the same code as there.
 
 use crate::harness::{Runtime, Workload};
 use std::future::Future;
@@ -23,28 +28,34 @@ use std::time::{Duration, Instant};
 /// Every cross-loop row: corio on two loops, tokio on two workers, corio on one loop.
 const RUNTIMES: &[Runtime] = &[Runtime::CorioTwoLoops, Runtime::TokioMt, Runtime::Corio];
 
+/// The pinned rows: only corio on two loops differs from the X rows.
+const PINNED: &[Runtime] = &[Runtime::CorioTwoLoops, Runtime::TokioMt];
+
 pub fn workloads() -> Vec<Box<dyn Workload>> {
-    vec![
-        Box::new(SharedLock),
-        Box::new(SharedSemaphore),
-        Box::new(ConditionPingPong),
-        Box::new(MpscOneToOne),
-        Box::new(MpscManyToOne),
-        Box::new(Imbalanced),
-    ]
+    let mut all: Vec<Box<dyn Workload>> = Vec::new();
+    for pinned in [false, true] {
+        all.push(Box::new(SharedLock { pinned }));
+        all.push(Box::new(SharedSemaphore { pinned }));
+        all.push(Box::new(ConditionPingPong { pinned }));
+        all.push(Box::new(MpscOneToOne { pinned }));
+        all.push(Box::new(MpscManyToOne { pinned }));
+    }
+    all.push(Box::new(Imbalanced));
+    all
 }
 
 /// Runs `body` on corio with `loops` loops; `spawn` spawns a `Send` future where that runtime puts such work: on
-/// any loop (`Loops::spawn`) with two, on the loop with one.
-fn corio<T, F>(loops: usize, body: impl FnOnce(Spawner) -> F) -> T
+/// any loop (`Loops::spawn`) with two, or pinned round robin (`Loops::spawn_on`) if `pinned`, on the loop with one.
+fn corio<T, F>(loops: usize, pinned: bool, body: impl FnOnce(Spawner) -> F) -> T
 where
     F: Future<Output = T>,
 {
     if loops == 1 {
-        super::rt::corio(body(Spawner(None)))
+        super::rt::corio(body(Spawner { loops: None, pinned, next: Arc::default() }))
     } else {
         let rt = corio::multi_loop().loops(loops).build().expect("a corio runtime");
-        let out = rt.block_on(body(Spawner(Some(rt.loops())))).expect("the corio runtime ran the body");
+        let spawner = Spawner { loops: Some(rt.loops()), pinned, next: Arc::default() };
+        let out = rt.block_on(body(spawner)).expect("the corio runtime ran the body");
         rt.shutdown().expect("a clean shutdown");
         out
     }
@@ -52,7 +63,11 @@ where
 
 /// How a corio row spawns a `Send` task (see [`corio`]).
 #[derive(Clone)]
-struct Spawner(Option<corio::multi_loop::Loops>);
+struct Spawner {
+    loops: Option<corio::multi_loop::Loops>,
+    pinned: bool,
+    next: Arc<AtomicU64>,
+}
 
 impl Spawner {
     fn spawn<F>(&self, future: F) -> corio::Task<F::Output>
@@ -60,7 +75,11 @@ impl Spawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        match &self.0 {
+        match &self.loops {
+            Some(loops) if self.pinned => {
+                let index = self.next.fetch_add(1, Ordering::Relaxed) as usize % loops.len();
+                loops.spawn_on(index, future).expect("the runtime is open")
+            }
             Some(loops) => loops.spawn(future).expect("the runtime is open"),
             None => corio::spawn(future),
         }
@@ -75,10 +94,23 @@ fn loops_of(runtime: Runtime) -> usize {
     }
 }
 
+/// The row's id: `X1`, or `X1p` pinned.
+fn id(base: &'static str, pinned: bool) -> &'static str {
+    match (base, pinned) {
+        (base, false) => base,
+        ("X1", true) => "X1p",
+        ("X2", true) => "X2p",
+        ("X3", true) => "X3p",
+        ("X4", true) => "X4p",
+        ("X5", true) => "X5p",
+        _ => unreachable!("no pinned row of {base}"),
+    }
+}
+
 /// X1 and X2: `tasks` tasks each taking a shared lock (`permits` = 1) or semaphore 20 times.
 const ROUNDS: u64 = 20;
 
-fn contended(runtime: Runtime, permits: usize, ops: u64) -> Duration {
+fn contended(runtime: Runtime, pinned: bool, permits: usize, ops: u64) -> Duration {
     let tasks = ops.div_ceil(ROUNDS);
     match runtime {
         Runtime::TokioMt => super::rt::tokio_mt(async move {
@@ -104,7 +136,7 @@ fn contended(runtime: Runtime, permits: usize, ops: u64) -> Duration {
             assert_eq!(count.load(Ordering::Relaxed), tasks * ROUNDS);
             start.elapsed()
         }),
-        _ => corio(loops_of(runtime), move |spawner| async move {
+        _ => corio(loops_of(runtime), pinned, move |spawner| async move {
             let sem = Arc::new(corio::sync::Semaphore::new(permits));
             let lock = Arc::new(corio::sync::Lock::new());
             let count = Arc::new(AtomicU64::new(0));
@@ -137,11 +169,13 @@ fn contended(runtime: Runtime, permits: usize, ops: u64) -> Duration {
     }
 }
 
-struct SharedLock;
+struct SharedLock {
+    pinned: bool,
+}
 
 impl Workload for SharedLock {
     fn id(&self) -> &'static str {
-        "X1"
+        id("X1", self.pinned)
     }
 
     fn description(&self) -> &'static str {
@@ -157,7 +191,11 @@ impl Workload for SharedLock {
     }
 
     fn runtimes(&self) -> &'static [Runtime] {
-        RUNTIMES
+        if self.pinned {
+            PINNED
+        } else {
+            RUNTIMES
+        }
     }
 
     fn reports_switches(&self) -> bool {
@@ -165,15 +203,17 @@ impl Workload for SharedLock {
     }
 
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
-        contended(runtime, 1, ops)
+        contended(runtime, self.pinned, 1, ops)
     }
 }
 
-struct SharedSemaphore;
+struct SharedSemaphore {
+    pinned: bool,
+}
 
 impl Workload for SharedSemaphore {
     fn id(&self) -> &'static str {
-        "X2"
+        id("X2", self.pinned)
     }
 
     fn description(&self) -> &'static str {
@@ -189,7 +229,11 @@ impl Workload for SharedSemaphore {
     }
 
     fn runtimes(&self) -> &'static [Runtime] {
-        RUNTIMES
+        if self.pinned {
+            PINNED
+        } else {
+            RUNTIMES
+        }
     }
 
     fn reports_switches(&self) -> bool {
@@ -197,15 +241,17 @@ impl Workload for SharedSemaphore {
     }
 
     fn run(&self, runtime: Runtime, ops: u64) -> Duration {
-        contended(runtime, 4, ops)
+        contended(runtime, self.pinned, 4, ops)
     }
 }
 
-struct ConditionPingPong;
+struct ConditionPingPong {
+    pinned: bool,
+}
 
 impl Workload for ConditionPingPong {
     fn id(&self) -> &'static str {
-        "X3"
+        id("X3", self.pinned)
     }
 
     fn description(&self) -> &'static str {
@@ -221,7 +267,11 @@ impl Workload for ConditionPingPong {
     }
 
     fn runtimes(&self) -> &'static [Runtime] {
-        RUNTIMES
+        if self.pinned {
+            PINNED
+        } else {
+            RUNTIMES
+        }
     }
 
     fn reports_switches(&self) -> bool {
@@ -264,7 +314,7 @@ impl Workload for ConditionPingPong {
                 }
                 start.elapsed()
             }),
-            _ => corio(loops_of(runtime), move |spawner| async move {
+            _ => corio(loops_of(runtime), self.pinned, move |spawner| async move {
                 let cond = Arc::new(corio::sync::Condition::new());
                 let turn = Arc::new(AtomicU64::new(0));
                 let start = Instant::now();
@@ -299,11 +349,13 @@ impl Workload for ConditionPingPong {
     }
 }
 
-struct MpscOneToOne;
+struct MpscOneToOne {
+    pinned: bool,
+}
 
 impl Workload for MpscOneToOne {
     fn id(&self) -> &'static str {
-        "X4"
+        id("X4", self.pinned)
     }
 
     fn description(&self) -> &'static str {
@@ -319,7 +371,11 @@ impl Workload for MpscOneToOne {
     }
 
     fn runtimes(&self) -> &'static [Runtime] {
-        RUNTIMES
+        if self.pinned {
+            PINNED
+        } else {
+            RUNTIMES
+        }
     }
 
     fn reports_switches(&self) -> bool {
@@ -347,7 +403,7 @@ impl Workload for MpscOneToOne {
                 std::hint::black_box(consumer.await.unwrap());
                 start.elapsed()
             }),
-            _ => corio(loops_of(runtime), move |spawner| async move {
+            _ => corio(loops_of(runtime), self.pinned, move |spawner| async move {
                 let (tx, mut rx) = corio::sync::mpsc::unbounded_channel::<u64>();
                 let start = Instant::now();
                 let producer = spawner.spawn(async move {
@@ -370,13 +426,15 @@ impl Workload for MpscOneToOne {
     }
 }
 
-struct MpscManyToOne;
+struct MpscManyToOne {
+    pinned: bool,
+}
 
 const PRODUCERS: u64 = 16;
 
 impl Workload for MpscManyToOne {
     fn id(&self) -> &'static str {
-        "X5"
+        id("X5", self.pinned)
     }
 
     fn description(&self) -> &'static str {
@@ -392,7 +450,11 @@ impl Workload for MpscManyToOne {
     }
 
     fn runtimes(&self) -> &'static [Runtime] {
-        RUNTIMES
+        if self.pinned {
+            PINNED
+        } else {
+            RUNTIMES
+        }
     }
 
     fn reports_switches(&self) -> bool {
@@ -424,7 +486,7 @@ impl Workload for MpscManyToOne {
                 assert_eq!(consumer.await.unwrap(), each * PRODUCERS);
                 start.elapsed()
             }),
-            _ => corio(loops_of(runtime), move |spawner| async move {
+            _ => corio(loops_of(runtime), self.pinned, move |spawner| async move {
                 let (tx, mut rx) = corio::sync::mpsc::channel::<u64>(128).unwrap();
                 let start = Instant::now();
                 for _ in 0..PRODUCERS {
@@ -514,7 +576,7 @@ impl Workload for Imbalanced {
                 }
                 start.elapsed()
             }),
-            _ => corio(loops_of(runtime), move |spawner| async move {
+            _ => corio(loops_of(runtime), false, move |spawner| async move {
                 let start = Instant::now();
                 let tasks: Vec<_> = (0..ops)
                     .map(|i| {
