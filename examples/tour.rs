@@ -14,7 +14,9 @@
 //!    rest and reports every failure together; a timeout scope.
 //! 5. Context variables: each task runs in a copy of its spawner's context.
 //! 6. Time: `sleep` on the loop's clock.
-//! 7. I/O: an echo round trip over loopback through the reactor.
+//! 7. I/O: an echo round trip over loopback through the reactor, on the
+//!    backend the loop runs (epoll by default on Linux; `CORIO_BACKEND=uring`
+//!    or `portable` picks another).
 //! 8. Locks and queues, and looking inside: a FIFO lock hand-over, a
 //!    producer/consumer queue with `join`, a task dump showing where each
 //!    task waits, and the loop's metrics.
@@ -277,6 +279,8 @@ async fn time() -> Result<(), Cancelled> {
 /// 6. A TCP echo round trip over loopback, through the reactor.
 async fn echo() -> std::io::Result<()> {
     println!("7. I/O");
+    let backend = corio::runtime::metrics().backend;
+    println!("   the loop runs on the {backend} backend (CORIO_BACKEND=epoll|uring|portable chooses)");
     let listener = corio::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let server = corio::spawn(async move {
@@ -367,8 +371,8 @@ async fn sync_and_introspection() -> Result<(), Box<dyn std::error::Error>> {
 
     let m = corio::runtime::metrics();
     println!(
-        "   metrics: {} tasks spawned, {} polls, {} iterations, {} reactor waits",
-        m.tasks_spawned, m.task_polls, m.iterations, m.reactor_waits
+        "   metrics ({}): {} tasks spawned, {} polls, {} iterations, {} reactor waits",
+        m.backend, m.tasks_spawned, m.task_polls, m.iterations, m.reactor_waits
     );
     Ok(())
 }

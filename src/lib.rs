@@ -21,13 +21,34 @@
 //!
 //! # Backends
 //!
-//! Pick the reactor with cargo features: `native` (the default: epoll on
-//! Linux, kqueue on macOS and the BSDs), `uring` (io_uring, Linux), or
-//! `mock` (deterministic: injected readiness or a simulated network,
-//! virtual clock, seeded scheduling — see `corio::backend::mock`).
-//! [`EventLoop`] and [`run`] use [`DefaultReactor`]; any combination of
-//! reactor, clock, executor and context store can be built with
-//! [`runtime::EventLoop::builder`].
+//! Cargo features make reactor backends available — `native` (the default:
+//! epoll on Linux, kqueue on macOS and the BSDs), `uring` (io_uring,
+//! Linux), `portable` (the `polling` crate), `mock` (the deterministic
+//! simulated network) — and never choose one: more features only add
+//! choices. A loop runs the backend the program names
+//! ([`Builder::backend`], `#[corio::main(backend = "uring")]`), else the
+//! one `CORIO_BACKEND` names, else the platform's native one (else
+//! `portable`, else `uring`). [`EventLoop::backend`](runtime::EventLoop::backend)
+//! says which runs. See [`backend`] and `docs/backends.md`.
+//!
+//! ```
+//! use corio::Backend;
+//!
+//! # #[cfg(target_os = "linux")] {
+//! let lp = corio::builder().backend(Backend::Epoll).build().unwrap();
+//! assert_eq!(lp.backend(), "epoll");
+//! assert_eq!(lp.metrics().backend, "epoll");
+//! # }
+//! ```
+//!
+//! # The ecosystem
+//!
+//! Features, none on by default: `hyper` (`corio::hyper`: hyper's
+//! runtime traits, an HTTP/1.1 + HTTP/2 server with graceful shutdown, a
+//! client connector with `hyper-util`), `tls` (`corio::tls`: rustls acceptors and
+//! connectors over corio streams) and `tokio-compat` (`corio::compat`:
+//! tokio-only futures such as reqwest's inside corio tasks). See
+//! `docs/ecosystem.md`.
 //!
 //! # Debugging
 //!
@@ -49,18 +70,124 @@
 //! [`timeout()`]; `wait_for`, `shield`, `gather`, `wait`, `as_completed` →
 //! the same names; trio's cancel scopes → [`CancelScope`]. The full map is
 //! in `docs/semantics.md`.
+//!
+//! # tokio names
+//!
+//! tokio's everyday toolbox has the same names here: [`sync::Mutex`],
+//! [`sync::RwLock`], [`sync::Notify`], [`sync::broadcast`], [`sync::watch`],
+//! [`sync::mpsc`], [`sync::oneshot`], [`time::interval`],
+//! [`select!`](macro@select), [`join!`](macro@join),
+//! [`try_join!`](macro@try_join). Every wait among them is a checkpoint that
+//! reports a cancel as an error (`lock().await?`), the one shape difference
+//! from tokio.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]
 #[path = "macro_support.rs"]
 pub mod __private;
 mod policy;
+mod select_support;
 
 use std::future::Future;
 use std::io;
 
 pub use corio_macros::{main, test};
+
+/// Waits on several futures at once; the first to complete whose output
+/// matches its pattern runs its handler, and the others are dropped
+/// (tokio's `select!`).
+///
+/// ```text
+/// corio::select! {
+///     biased;                                      // optional: poll the branches in order
+///     <pattern> = <future> [, if <precondition>] => <handler>,
+///     ...
+///     else => <handler>,                           // optional: when every branch is disabled
+/// }
+/// ```
+///
+/// 1. Every `, if` precondition is evaluated; a false one disables its
+///    branch. Every future expression is evaluated (also a disabled
+///    branch's: it is never polled).
+/// 2. The enabled futures are polled in place, starting from a branch that
+///    rotates with every `select!` on the thread (fair without randomness,
+///    so runs are reproducible), or in order with `biased;`.
+/// 3. When one completes, its output is matched against its pattern: a
+///    match drops every other future, *then* runs the handler (so the
+///    handler may use what the losers borrowed); a mismatch disables the
+///    branch and the others go on.
+/// 4. When every branch is disabled, the `else` handler runs. A `select!`
+///    whose every branch *can* be disabled (a precondition, or a pattern
+///    that may not match) must have an `else`: that is checked when it
+///    compiles (tokio panics at run time instead).
+///
+/// `select!` itself is not a checkpoint: a cancel of the task reaches the
+/// branches' own corio futures, whose `Err(Cancelled)` then wins like any
+/// output. **A losing branch is dropped**: use futures whose docs say they
+/// are cancel-safe (every corio wait says; see the table in
+/// `docs/semantics.md`), or pass `&mut fut` to keep a future across
+/// iterations.
+///
+/// ```
+/// use corio::sync::mpsc;
+/// use std::time::Duration;
+///
+/// # corio::builder().clock(corio::clock::VirtualClock::new()).build().unwrap().block_on(async {
+/// let (tx, mut rx) = mpsc::channel(8).unwrap();
+/// corio::spawn(async move {
+///     for i in 0..3 {
+///         tx.send(i).await.unwrap();
+///     }
+/// })
+/// .detach();
+/// let mut ticks = corio::time::interval(Duration::from_secs(1)).unwrap();
+/// let (mut got, mut idle) = (Vec::new(), 0);
+/// loop {
+///     corio::select! {
+///         biased;
+///         Ok(Some(v)) = rx.recv() => got.push(v),  // disabled once the channel ends
+///         _ = ticks.tick(), if idle < 2 => idle += 1,
+///         else => break,
+///     }
+/// }
+/// assert_eq!(got, [0, 1, 2]);
+/// # }).unwrap();
+/// ```
+pub use corio_macros::select;
+
+/// Waits for every future, polled concurrently in argument order, and
+/// returns their outputs as a tuple (tokio's `join!`). Not a checkpoint
+/// itself; cancellation reaches the futures' own checkpoints.
+///
+/// ```
+/// use std::time::Duration;
+/// # corio::builder().clock(corio::clock::VirtualClock::new()).build().unwrap().block_on(async {
+/// let t0 = corio::time();
+/// let (a, b) = corio::join!(
+///     async { corio::sleep(Duration::from_secs(2)).await.map(|()| "a") },
+///     async { corio::sleep(Duration::from_secs(1)).await.map(|()| 2) },
+/// );
+/// assert_eq!((a.unwrap(), b.unwrap()), ("a", 2));
+/// assert_eq!(corio::time() - t0, Duration::from_secs(2)); // at the same time
+/// # }).unwrap();
+/// ```
+pub use corio_macros::join;
+
+/// Waits for every future returning `Result<T, E>` (one `E` for all):
+/// `Ok` with the tuple of values, or the first `Err`, after which the
+/// others are dropped (tokio's `try_join!`).
+///
+/// ```
+/// # corio::builder().build().unwrap().block_on(async {
+/// let both: Result<(u8, &str), String> = corio::try_join!(async { Ok(1) }, async { Ok("two") });
+/// assert_eq!(both, Ok((1, "two")));
+/// let failed: Result<(u8, u8), String> = corio::try_join!(async { Ok(1) }, async { Err("no".to_string()) });
+/// assert_eq!(failed, Err("no".to_string()));
+/// # }).unwrap();
+/// ```
+pub use corio_macros::try_join;
 pub use policy::{get_event_loop, get_running_loop, set_event_loop, NoEventLoop, NoRunningLoop};
 
 pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, structured, sync, task};
@@ -90,19 +217,14 @@ pub mod net {
     };
 }
 
-/// N event loops on N threads (a server on every core); see
-/// [`multi_loop()`](crate::multi_loop()) and `docs/multi_loop.md`.
-pub mod multi_loop {
-    pub use corio_core::multi_loop::{current_loops, spawn_on, Builder, Loops, MultiLoopError, SpawnOnError};
-}
+pub mod multi_loop;
 
 pub use corio_core::multi_loop::{spawn_on, MultiLoopError};
+pub use multi_loop::MultiLoop;
 
-/// A multi-loop runtime over the [`DefaultReactor`].
-pub type MultiLoop = corio_core::multi_loop::MultiLoop<DefaultReactor>;
-
-/// A builder for a [`MultiLoop`] over the [`DefaultReactor`]: one loop per
-/// core unless [`loops`](multi_loop::Builder::loops) says otherwise.
+/// A builder for a [`MultiLoop`]: one loop per core unless
+/// [`loops`](multi_loop::Builder::loops) says otherwise, on the backend the
+/// program, `CORIO_BACKEND` or the default order chooses.
 ///
 /// ```
 /// let rt = corio::multi_loop().loops(2).build().unwrap();
@@ -112,157 +234,75 @@ pub type MultiLoop = corio_core::multi_loop::MultiLoop<DefaultReactor>;
 ///     .unwrap();
 /// assert_eq!(answer, 42);
 /// ```
-pub fn multi_loop() -> multi_loop::Builder<DefaultReactor> {
-    multi_loop::Builder::new(default_reactor)
+pub fn multi_loop() -> multi_loop::Builder {
+    multi_loop::Builder::new()
 }
+
+#[cfg(feature = "tokio-compat")]
+pub mod compat;
+#[cfg(feature = "hyper")]
+pub mod hyper;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 /// The generic I/O wrapper.
 pub mod io_source {
     pub use corio_core::io::{Async, Direction};
 }
 
-/// The reactor backends compiled into this build.
-pub mod backend {
-    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
-    pub use corio_backends::epoll;
-    #[cfg(feature = "kqueue")]
-    pub use corio_backends::kqueue;
-    #[cfg(feature = "mock")]
-    pub use corio_backends::mock;
-    #[cfg(feature = "portable")]
-    pub use corio_backends::portable;
-    #[cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))]
-    pub use corio_backends::uring;
-    pub use corio_core::reactor::ParkReactor;
-}
+pub mod backend;
+mod builder;
 
-// The default reactor, by feature and platform (see docs/backends.md): uring
-// when enabled (Linux), else kqueue on macOS/BSD, else epoll, else the mock,
-// else a reactor without I/O.
-#[cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))]
-mod default_backend {
-    pub type Reactor = corio_backends::uring::UringReactor;
-    pub fn new() -> std::io::Result<Reactor> {
-        Reactor::new()
-    }
-}
+pub use backend::Backend;
+pub use builder::Builder;
 
-#[cfg(all(
-    feature = "kqueue",
-    any(target_os = "macos", target_os = "ios", target_os = "freebsd", target_os = "netbsd", target_os = "dragonfly")
-))]
-mod default_backend {
-    pub type Reactor = corio_backends::kqueue::KqueueReactor<corio_backends::kqueue::OsKqueue>;
-    pub fn new() -> std::io::Result<Reactor> {
-        Reactor::new()
-    }
-}
+/// The reactor of [`EventLoop`]: whichever backend was chosen when the loop
+/// was built ([`backend::AnyReactor`]).
+pub type DefaultReactor = backend::AnyReactor;
 
-#[cfg(all(
-    all(feature = "epoll", any(target_os = "linux", target_os = "android")),
-    not(all(feature = "uring", any(target_os = "linux", target_os = "android"))),
-    not(all(
-        feature = "kqueue",
-        any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "dragonfly"
-        )
-    ))
-))]
-mod default_backend {
-    pub type Reactor = corio_backends::epoll::EpollReactor;
-    pub fn new() -> std::io::Result<Reactor> {
-        Reactor::new()
-    }
-}
+/// An event loop on the backend chosen at run time (see [`backend`]): the
+/// system clock, FIFO order and the default context store unless
+/// [`builder()`] chose others.
+pub type EventLoop<C = clock::SystemClock, E = executor::Fifo, X = context::CowContext> =
+    corio_core::runtime::EventLoop<backend::AnyReactor, C, E, X>;
 
-#[cfg(all(
-    feature = "mock",
-    not(all(feature = "epoll", any(target_os = "linux", target_os = "android"))),
-    not(all(feature = "uring", any(target_os = "linux", target_os = "android"))),
-    not(all(
-        feature = "kqueue",
-        any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "dragonfly"
-        )
-    ))
-))]
-mod default_backend {
-    pub type Reactor = corio_backends::mock::MockReactor;
-    pub fn new() -> std::io::Result<Reactor> {
-        Ok(Reactor::new())
-    }
-}
-
-#[cfg(not(any(
-    feature = "mock",
-    all(feature = "epoll", any(target_os = "linux", target_os = "android")),
-    all(feature = "uring", any(target_os = "linux", target_os = "android")),
-    all(
-        feature = "kqueue",
-        any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "dragonfly"
-        )
-    )
-)))]
-mod default_backend {
-    pub type Reactor = corio_core::reactor::ParkReactor;
-    pub fn new() -> std::io::Result<Reactor> {
-        Ok(Reactor::new())
-    }
-}
-
-/// The reactor [`EventLoop`] and [`run`] use: io_uring when the `uring`
-/// feature is on (Linux), kqueue on macOS/BSD and epoll on Linux (the
-/// `native` default), else the mock when `mock` is on, else a reactor
-/// without I/O. See `docs/backends.md`.
-pub type DefaultReactor = default_backend::Reactor;
-
-/// The default event loop: [`DefaultReactor`], the system clock, FIFO order.
-pub type EventLoop = corio_core::runtime::EventLoop<DefaultReactor>;
-
-fn default_reactor() -> io::Result<DefaultReactor> {
-    default_backend::new()
-}
-
-/// A builder over a new [`DefaultReactor`], to choose the clock, executor
-/// or context store.
+/// A [`Builder`] for an event loop: choose the backend, clock, executor or
+/// context store, then [`build`](Builder::build).
 ///
 /// ```
 /// use corio::clock::VirtualClock;
 /// use std::time::Duration;
 ///
-/// let lp = corio::builder().unwrap().clock(VirtualClock::new()).build();
+/// let lp = corio::builder().clock(VirtualClock::new()).build().unwrap();
 /// lp.block_on(corio::sleep(Duration::from_secs(60))).unwrap().unwrap(); // instant
 /// ```
-pub fn builder() -> io::Result<runtime::Builder<DefaultReactor>> {
-    Ok(runtime::EventLoop::builder(default_reactor()?))
+pub fn builder() -> Builder {
+    Builder::new()
 }
 
-/// A new default event loop for this thread (asyncio's `new_event_loop`).
+/// A new event loop for this thread (asyncio's `new_event_loop`), on the
+/// backend `CORIO_BACKEND` names, else the default order's.
+///
+/// ```
+/// let lp = corio::new_event_loop().unwrap();
+/// println!("running on {}", lp.backend()); // "epoll" on Linux by default
+/// assert_eq!(lp.block_on(async { 6 * 7 }).unwrap(), 42);
+/// ```
 pub fn new_event_loop() -> io::Result<EventLoop> {
-    Ok(runtime::EventLoop::new(default_reactor()?))
+    Builder::new().build()
 }
 
-/// Runs `future` on a new default loop and tears the loop down (asyncio's
+/// Runs `future` on a new event loop and tears the loop down (asyncio's
 /// `asyncio.run`): once the future finishes, every task still alive is
 /// cancelled and given [`DEFAULT_SHUTDOWN_GRACE`](runtime::DEFAULT_SHUTDOWN_GRACE)
 /// to finish its cleanup; the rest are aborted and reported; then the loop
-/// closes.
+/// closes. The backend is the one `CORIO_BACKEND` names, else the default
+/// order's; `#[corio::main(backend = "...")]` or [`builder()`] choose one
+/// in the program.
 ///
-/// Errors: the reactor could not be created, another loop is running on
-/// this thread, or the future panicked or ended cancelled ([`LoopError`]).
+/// Errors: no reactor (an unknown or missing backend, or one that cannot
+/// start: [`LoopError::Reactor`]), another loop is running on this thread,
+/// or the future panicked or ended cancelled.
 #[track_caller]
 pub fn run<F: Future>(future: F) -> Result<F::Output, LoopError> {
     let lp = new_event_loop().map_err(LoopError::Reactor)?;

@@ -63,3 +63,33 @@
 //! #[corio::main(flavor = "multi_thread")]
 //! async fn main() {}
 //! ```
+//! A backend name that is no backend's:
+//! ```compile_fail
+//! #[corio::main(backend = "iocp")]
+//! async fn main() {}
+//! ```
+//! A backend as something other than a string:
+//! ```compile_fail
+//! #[corio::test(backend = uring)]
+//! async fn t() {}
+//! # fn main() {}
+//! ```
+//!
+//! A backend the build has, in both macros:
+//! ```
+//! #[corio::main(backend = "epoll")]
+//! async fn main() {
+//!     assert_eq!(corio::runtime::metrics().backend, "epoll");
+//! }
+//! ```
+
+/// A backend this build lacks fails the build in a `const` evaluation
+/// (E0080) whose message names the feature and the backends compiled in:
+/// kqueue exists on macOS and the BSDs only.
+///
+/// ```compile_fail,E0080
+/// #[corio::main(backend = "kqueue")]
+/// async fn main() {}
+/// ```
+#[cfg(target_os = "linux")]
+pub struct MissingBackend;

@@ -18,7 +18,7 @@ use std::time::Duration;
 type Out = Rc<RefCell<Vec<String>>>;
 
 fn vloop() -> corio::runtime::EventLoop<corio::DefaultReactor, VirtualClock> {
-    corio::builder().unwrap().clock(VirtualClock::new()).build()
+    corio::builder().clock(VirtualClock::new()).build().unwrap()
 }
 
 fn expected(file: &str) -> &str {

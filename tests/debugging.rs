@@ -27,7 +27,7 @@ fn record(lp: &EventLoop<DefaultReactor, VirtualClock>) -> Reports {
 }
 
 fn debug_loop(clock: &VirtualClock) -> EventLoop<DefaultReactor, VirtualClock> {
-    corio::builder().unwrap().clock(clock.clone()).debug(true).build()
+    corio::builder().clock(clock.clone()).debug(true).build().unwrap()
 }
 
 // ----- D1: slow polls and callbacks --------------------------------------------
@@ -102,7 +102,7 @@ fn d1_a_slow_callback_is_reported() {
 #[test]
 fn d1_nothing_is_timed_with_debug_mode_off_and_it_can_be_switched_at_run_time() {
     let clock = VirtualClock::new();
-    let lp = corio::builder().unwrap().clock(clock.clone()).debug(false).build();
+    let lp = corio::builder().clock(clock.clone()).debug(false).build().unwrap();
     let reports = record(&lp);
     assert!(!lp.get_debug());
     let c = clock.clone();
@@ -121,10 +121,10 @@ fn d1_corio_debug_is_read_when_a_loop_is_built() {
     // while the variable is set; the others pass `debug(..)` or never
     // advance the clock inside a poll.
     std::env::set_var(corio::runtime::DEBUG_ENV, "1");
-    let on = corio::builder().unwrap().clock(VirtualClock::new()).build();
-    let explicit_off = corio::builder().unwrap().clock(VirtualClock::new()).debug(false).build();
+    let on = corio::builder().clock(VirtualClock::new()).build().unwrap();
+    let explicit_off = corio::builder().clock(VirtualClock::new()).debug(false).build().unwrap();
     std::env::remove_var(corio::runtime::DEBUG_ENV);
-    let off = corio::builder().unwrap().clock(VirtualClock::new()).build();
+    let off = corio::builder().clock(VirtualClock::new()).build().unwrap();
     assert!(on.get_debug());
     assert!(!explicit_off.get_debug());
     assert!(!off.get_debug(), "read once, at construction");

@@ -57,10 +57,10 @@ async fn a_seed_fixes_a_random_order() {
     let here = ready_order().await;
     let reference = std::thread::spawn(|| {
         let lp = corio::builder()
-            .unwrap()
             .clock(corio::clock::VirtualClock::new())
             .executor(corio::executor::SeededRandom::new(7))
-            .build();
+            .build()
+            .unwrap();
         lp.block_on(ready_order()).unwrap()
     })
     .join()

@@ -227,8 +227,8 @@ fn shutdown_aborts_and_reports_a_task_that_ignores_cancellation() {
     let rt = corio::multi_loop()
         .loops(2)
         .shutdown_grace(Duration::from_secs(10))
-        .build_with(move |index| {
-            let lp = corio::builder()?.clock(VirtualClock::new()).build();
+        .build_with(move |index, builder| {
+            let lp = builder.clock(VirtualClock::new()).build()?;
             let log = log.clone();
             lp.set_exception_handler(move |context| log.lock().unwrap().push((index, context.to_string())));
             Ok(lp)
@@ -311,11 +311,11 @@ fn bad_input_is_a_clear_error() {
     // it are shut down.
     let err = corio::multi_loop()
         .loops(3)
-        .build_with(|index| {
+        .build_with(|index, builder| {
             if index == 2 {
                 return Err(io::Error::other("no reactor for loop 2"));
             }
-            corio::new_event_loop()
+            builder.build()
         })
         .unwrap_err();
     assert_eq!(err.to_string(), "no reactor for loop 2");

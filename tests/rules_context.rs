@@ -283,7 +283,7 @@ impl corio::context::ContextStore for WideStore {
 /// the task, tokens work across a task's steps, a task left pending when
 /// the loop is dropped releases its store.
 fn x1_x3_hold_with_store<X: corio::context::ContextStore>() -> String {
-    let lp = corio::builder().unwrap().clock(corio::clock::VirtualClock::new()).context_store::<X>().build();
+    let lp = corio::builder().clock(corio::clock::VirtualClock::new()).context_store::<X>().build().unwrap();
     let out: Out = Rc::default();
     let o = out.clone();
     lp.block_on(async move {

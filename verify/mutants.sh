@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # corio's mutation check: a check that cannot fail proves nothing.
 #
-# Each known-dangerous bug is planted in corio-core (or corio-backends) behind `cfg(corio_mutant = "NAME")`, next to the real code, with
-# a `// MUTANT (...)` comment. `CORIO_MUTANT=NAME` turns it on: core/build.rs turns the variable into the cfg for
-# corio-core only, so switching mutants rebuilds core and its dependents, never the other dependencies. For every
+# Each known-dangerous bug is planted in corio-core (or corio-backends, or the corio facade) behind `cfg(corio_mutant = "NAME")`, next to the real code, with
+# a `// MUTANT (...)` comment. `CORIO_MUTANT=NAME` turns it on: core/build.rs (and backends/build.rs, build.rs) turn the variable into the cfg for
+# those crates only, so switching mutants rebuilds core and its dependents, never the other dependencies. For every
 # mutant in the table below this script builds the mutated core in its own cargo process, runs the mutant's check and
 # requires it to FAIL (a non-zero exit: a failed assertion, a loom deadlock or leak report, or a loom abort; never
 # `#[should_panic]`, since loom aborts the process on a deadlock).
@@ -90,6 +90,17 @@ condition_cancel_skips_relock | cargo test -p corio-verify --release --test prop
 barrier_cancel_keeps_count | cargo test -p corio-verify --release --test prop_sync_barrier
 mpsc_sender_keeps_slot     | cargo test -p corio-verify --release --test prop_sync_mpsc
 
+# The everyday toolbox (issue 22): Mutex<T>, RwLock<T>, Notify, broadcast, watch, interval.
+mutex_owned_guard_leaks         | loom cargo test -p corio-verify --release --test loom_toolbox -- mutex_owned_hand_over
+rwlock_release_no_grant         | loom cargo test -p corio-verify --release --test loom_toolbox -- rwlock_writer_behind_readers
+notify_permit_race              | loom cargo test -p corio-verify --release --test loom_toolbox -- notify_one_before_or_after_the_wait
+broadcast_close_no_wake         | loom cargo test -p corio-verify --release --test loom_toolbox -- broadcast_lag_and_close
+watch_wake_before_version       | loom cargo test -p corio-verify --release --test loom_toolbox -- watch_changed_sees_every_send
+rwlock_writer_leave_no_regrant  | cargo test -p corio-verify --release --test prop_sync_rwlock
+broadcast_lag_unreported        | cargo test -p corio-verify --release --test prop_sync_broadcast
+watch_unmodified_counts         | cargo test -p corio-verify --release --test prop_sync_watch
+interval_burst_skips            | cargo test -p corio --test toolbox_time -- missed_ticks
+
 # Call contracts (verify/tests/mock_*.rs).
 poll_every_iteration      | cargo test -p corio-verify --release --test mock_reactor_calls
 notify_always             | cargo test -p corio-verify --release --test mock_reactor_calls
@@ -125,6 +136,19 @@ default_handler_skips_log | cargo test -p corio --test debugging -- d2_
 shutdown_skips_grace      | cargo test -p corio --test debugging -- teardown_
 shutdown_ignores_late_tasks | cargo test -p corio --test debugging -- teardown_lets_cleanup
 task_span_not_entered     | cargo test -p corio --features tracing --test tracing_spans
+
+# Backend choice (issue 21): src/backend/, the mock backend chosen by name, tests/backend_*.rs, verify/additive/.
+default_prefers_uring     | cargo test -p corio-additive-app
+env_ignored               | cargo test -p corio --features uring,portable,mock --test backend_env
+explicit_falls_back       | cargo test -p corio --features uring,portable,mock --test backend_fallback
+no_fallback               | cargo test -p corio --lib -- backend::
+mock_accepts_real_fds     | cargo test -p corio --features mock --test backend_select
+
+# Bridges (issue 24): corio::hyper's graceful shutdown and response accounting (tests/hyper_server.rs), the
+# tokio-compat wrapper (tests/tokio_compat.rs). One feature set for the three, so their dependencies build once.
+graceful_never_drains     | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test hyper_server -- graceful_shutdown_under_load
+response_end_uncounted    | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test hyper_server -- graceful_shutdown_under_load
+compat_poll_outside_context | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test tokio_compat -- tokio_sleep_runs
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

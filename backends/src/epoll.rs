@@ -187,6 +187,10 @@ impl Reactor for EpollReactor {
     fn is_quiescent(&self) -> bool {
         self.registered() == 0
     }
+
+    fn name(&self) -> &'static str {
+        "epoll"
+    }
 }
 
 #[cfg(test)]

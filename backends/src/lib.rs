@@ -15,22 +15,32 @@
 //!   seeded-random executor that prints its seed on failure.
 //!
 //! `corio_core::reactor::ParkReactor` (no I/O) is always available.
+//!
+//! Which backend a program runs is chosen at run time by the `corio`
+//! facade (`corio::Backend`, `CORIO_BACKEND`); the features here only
+//! decide what is compiled.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))))]
 pub mod epoll;
 
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 
 #[cfg(feature = "kqueue")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kqueue")))]
 pub mod kqueue;
 
 #[cfg(feature = "portable")]
+#[cfg_attr(docsrs, doc(cfg(feature = "portable")))]
 pub mod portable;
 
 #[cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "uring", any(target_os = "linux", target_os = "android")))))]
 pub mod uring;
 
 #[cfg(test)]

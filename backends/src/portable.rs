@@ -107,6 +107,10 @@ impl Reactor for PortableReactor {
     fn is_quiescent(&self) -> bool {
         self.registered() == 0
     }
+
+    fn name(&self) -> &'static str {
+        "portable"
+    }
 }
 
 #[cfg(test)]

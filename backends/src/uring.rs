@@ -143,22 +143,34 @@ fn is_open(fd: RawFd) -> bool {
     unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
+/// `io_uring_setup`'s failure, with its likely cause named.
+fn setup_failed(err: io::Error) -> io::Error {
+    let cause = match err.raw_os_error() {
+        Some(libc::EPERM) => {
+            " (disabled: the kernel.io_uring_disabled sysctl, or a seccomp filter such as a container runtime's)"
+        }
+        Some(libc::ENOSYS) => " (this kernel has no io_uring)",
+        Some(libc::ENOMEM) => " (not enough locked memory for the ring: RLIMIT_MEMLOCK)",
+        _ => "",
+    };
+    io::Error::new(err.kind(), format!("io_uring_setup failed: {err}{cause}"))
+}
+
 impl UringReactor {
     /// Sets up the ring and its notifier.
     ///
-    /// Fails where io_uring is unavailable: `ENOSYS` (no kernel support),
-    /// `EPERM` (disabled by `kernel.io_uring_disabled`), or `Unsupported`
-    /// for a kernel without the wait timeout (`IORING_FEAT_EXT_ARG`).
+    /// Fails where io_uring is unavailable, with the cause in the message:
+    /// `ENOSYS` (no kernel support), `EPERM` (disabled by
+    /// `kernel.io_uring_disabled` or a seccomp filter, as in many
+    /// containers), or `Unsupported` for a kernel without the wait timeout
+    /// (`IORING_FEAT_EXT_ARG`).
     pub fn new() -> io::Result<UringReactor> {
         UringReactor::with_queue_sizes(RING_ENTRIES, CQ_ENTRIES)
     }
 
     /// A ring with `entries` submission and `cq_entries` completion slots.
     fn with_queue_sizes(entries: u32, cq_entries: u32) -> io::Result<UringReactor> {
-        let ring = IoUring::builder()
-            .setup_cqsize(cq_entries)
-            .build(entries)
-            .map_err(|err| io::Error::new(err.kind(), format!("io_uring is not available on this system: {err}")))?;
+        let ring = IoUring::builder().setup_cqsize(cq_entries).build(entries).map_err(setup_failed)?;
         if !ring.params().is_feature_ext_arg() {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -363,6 +375,10 @@ impl Reactor for UringReactor {
     /// No registered descriptor means only `notify` can wake a poll.
     fn is_quiescent(&self) -> bool {
         self.registered() == 0
+    }
+
+    fn name(&self) -> &'static str {
+        "uring"
     }
 }
 

@@ -25,6 +25,8 @@ use std::task::{Context, Poll};
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** as the wrapped future's: a delivered cancel drops it.
 pub fn cancellable<F: Future>(future: F) -> Cancellable<F> {
     Cancellable { future: Some(future) }
 }

@@ -226,6 +226,10 @@ impl<T> Completion<T> {
     }
 
     /// Waits for the value (a checkpoint); see [`Wait`].
+    ///
+    /// **Cancel safety:** cancel-safe when dropped: the completion stays
+    /// pending. A cancel *delivered* at the wait also cancels the completion
+    /// (asyncio's rule).
     #[track_caller]
     pub fn wait(&self) -> Wait<T>
     where

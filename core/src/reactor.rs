@@ -90,6 +90,14 @@ pub trait Reactor: Send + Sync + 'static {
     fn is_quiescent(&self) -> bool {
         false
     }
+
+    /// The backend's short name (`"epoll"`, `"uring"`, ...), which the loop
+    /// reports in [`Metrics::backend`](crate::runtime::Metrics::backend) and
+    /// [`EventLoop::backend`](crate::runtime::EventLoop::backend). The
+    /// default is the type's name.
+    fn name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
 }
 
 /// A reactor without I/O: `poll` only sleeps until the timeout or a
@@ -152,5 +160,9 @@ impl Reactor for ParkReactor {
 
     fn is_quiescent(&self) -> bool {
         true
+    }
+
+    fn name(&self) -> &'static str {
+        "park"
     }
 }

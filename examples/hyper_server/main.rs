@@ -1,51 +1,31 @@
-//! An HTTP server: hyper 1.x running on corio through `hyper::rt` adapters
-//! (`rt.rs`), serving HTTP/1.1 and HTTP/2 (prior knowledge) on one port.
+//! An HTTP server: hyper 1.x on corio through `corio::hyper` (feature
+//! `hyper`), serving HTTP/1.1 and HTTP/2 (prior knowledge) on one port.
 //!
 //! ```sh
-//! cargo run --release --example hyper_server               # 127.0.0.1:3000
+//! cargo run --release --features hyper --example hyper_server   # 127.0.0.1:3000
 //! curl http://127.0.0.1:3000/                              # Hello from corio!
 //! curl --http2-prior-knowledge http://127.0.0.1:3000/
 //! curl 'http://127.0.0.1:3000/sum?n=1000000'               # computed on the blocking pool
 //! wrk -t2 -c64 -d5s http://127.0.0.1:3000/
 //! ```
 //!
-//! One task per connection; HTTP/2 streams are tasks too (hyper spawns
-//! them through `CorioExecutor`). `/sum` shows blocking work leaving the
-//! loop with `corio::to_thread`. SIGINT or SIGTERM stops the server: the
-//! accept loop is cancelled, then `corio::run`'s teardown cancels every
-//! connection, and the process prints its totals and exits with status 0.
-//! `tests/hyper_example.rs` drives it with `curl` and `wrk`.
+//! `corio::hyper::Server` runs a task per connection (HTTP/2 streams are
+//! tasks too); `/sum` shows blocking work leaving the loop with
+//! `corio::to_thread`. SIGINT or SIGTERM shuts down gracefully: the
+//! listener closes, open connections finish the request they are serving
+//! (up to a 5 s grace), and the process prints the server's totals and
+//! exits with status 0. `tests/hyper_example.rs` drives it.
 
-mod rt;
-mod sniff;
-
-use bytes::Bytes;
-use corio::net::{TcpListener, TcpStream};
+use corio::hyper::Server;
+use corio::net::TcpListener;
 use corio::signal::{Signal, Signals};
-use corio::FutureExt;
 use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::server::conn::{http1, http2};
+use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use rt::{CorioExecutor, CorioIo, CorioTimer};
-use sniff::{sniff, Protocol};
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::error::Error;
-use std::io;
-use std::rc::Rc;
-
-/// What the server did, for the goodbye line.
-#[derive(Default)]
-struct Totals {
-    connections: Cell<u64>,
-    requests: Cell<u64>,
-    /// Clients that hung up in the middle of a request (wrk does, when its
-    /// run ends).
-    abandoned: Cell<u64>,
-    failed: Cell<u64>,
-}
+use std::time::Duration;
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body.into()));
@@ -55,8 +35,7 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
 }
 
 /// The routes.
-async fn respond(request: Request<Incoming>, totals: Rc<Totals>) -> Result<Response<Full<Bytes>>, Infallible> {
-    totals.requests.set(totals.requests.get() + 1);
+async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let response = match (request.method(), request.uri().path()) {
         (&Method::GET, "/") => text(StatusCode::OK, "Hello from corio!\n"),
         (&Method::GET, "/sum") => sum(request.uri().query()).await,
@@ -81,80 +60,28 @@ async fn sum(query: Option<&str>) -> Response<Full<Bytes>> {
     }
 }
 
-/// Serves one connection until the client is done (or the task is
-/// cancelled: `cancellable()` drops the connection at once).
-async fn serve(stream: TcpStream, totals: Rc<Totals>) -> Result<(), Box<dyn Error>> {
-    stream.set_nodelay(true)?;
-    let (protocol, io) = sniff(stream).await?;
-    let service = service_fn(move |request| respond(request, totals.clone()));
-    match protocol {
-        Protocol::Http1 => {
-            http1::Builder::new().timer(CorioTimer).serve_connection(CorioIo(io), service).cancellable().await??
-        }
-        Protocol::Http2 => {
-            http2::Builder::new(CorioExecutor)
-                .timer(CorioTimer)
-                .serve_connection(CorioIo(io), service)
-                .cancellable()
-                .await??
-        }
-    }
-    Ok(())
-}
-
-async fn accept_loop(listener: TcpListener, totals: Rc<Totals>) -> io::Result<()> {
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        totals.connections.set(totals.connections.get() + 1);
-        let totals = totals.clone();
-        corio::spawn(async move {
-            let Err(err) = serve(stream, totals.clone()).await else { return };
-            let hung_up = err.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_incomplete_message);
-            if hung_up {
-                totals.abandoned.set(totals.abandoned.get() + 1);
-            } else if !is_cancellation(&*err) {
-                eprintln!("connection from {peer} failed: {err}");
-                totals.failed.set(totals.failed.get() + 1);
-            }
-        })
-        .detach();
-    }
-}
-
-/// Whether `err` is (or wraps) a cancellation: the server shutting down.
-fn is_cancellation(err: &(dyn Error + 'static)) -> bool {
-    let mut next = Some(err);
-    while let Some(err) = next {
-        if err.is::<corio::Cancelled>() {
-            return true;
-        }
-        next = err.source();
-    }
-    false
-}
-
 fn main() -> Result<(), Box<dyn Error>> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:3000".to_string());
-    let totals = Rc::new(Totals::default());
-    let stats = totals.clone();
-    corio::run(async move {
+    let stats = corio::run(async move {
         // Handle the stop signals before announcing the address.
         let mut stop = Signals::new([Signal::INT, Signal::TERM])?;
         let listener = TcpListener::bind(addr.as_str())?;
         println!("listening on http://{}", listener.local_addr()?);
-        let server = corio::spawn(accept_loop(listener, totals));
-        let signal = stop.recv().await?;
-        println!("{signal}: shutting down");
-        server.cancel();
-        let _ = server.await; // ends cancelled; the listener is closed
-        Ok::<_, io::Error>(())
+        let shutdown = async move {
+            if let Ok(signal) = stop.recv().await {
+                println!("{signal}: shutting down");
+            }
+        };
+        let server = Server::new().grace(Duration::from_secs(5));
+        server.serve(listener, |_peer| service_fn(respond), shutdown).await
     })??;
+    let failed = stats.bad_requests + stats.io_errors + stats.other_errors + stats.timed_out + stats.too_large;
     println!(
         "stopped: {} connection(s), {} request(s), {} abandoned mid-request, {} failed",
-        stats.connections.get(),
-        stats.requests.get(),
-        stats.abandoned.get(),
-        stats.failed.get()
+        stats.connections,
+        stats.requests,
+        stats.hung_up + stats.unfinished,
+        failed
     );
     Ok(())
 }

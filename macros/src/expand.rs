@@ -61,12 +61,24 @@ fn generate(kind: Kind, options: &Options, function: ItemFn) -> TokenStream {
         Loops::Count(n) => quote!(::corio::__private::Loops::Count(#n)),
         Loops::PerCore => quote!(::corio::__private::Loops::PerCore),
     };
+    // A backend the build lacks fails the build here, naming the ones it has.
+    let (backend, check) = match options.backend {
+        Some(variant) => {
+            let variant = syn::Ident::new(variant, proc_macro2::Span::call_site());
+            (
+                quote!(::core::option::Option::Some(::corio::Backend::#variant)),
+                quote!(const _: () = ::corio::__private::require_backend(::corio::Backend::#variant);),
+            )
+        }
+        None => (quote!(::core::option::Option::None), quote!()),
+    };
     let body = quote! { async move #block };
     match kind {
         Kind::Main => quote! {
             #(#attrs)*
             #vis #sig {
-                ::corio::__private::main(#loops, #body)
+                #check
+                ::corio::__private::main(::corio::__private::MainConfig { loops: #loops, backend: #backend }, #body)
             }
         },
         Kind::Test => {
@@ -79,8 +91,14 @@ fn generate(kind: Kind, options: &Options, function: ItemFn) -> TokenStream {
                 #[::core::prelude::v1::test]
                 #(#attrs)*
                 #vis #sig {
+                    #check
                     ::corio::__private::test(
-                        ::corio::__private::TestConfig { loops: #loops, virtual_time: #virtual_time, seed: #seed },
+                        ::corio::__private::TestConfig {
+                            loops: #loops,
+                            virtual_time: #virtual_time,
+                            seed: #seed,
+                            backend: #backend,
+                        },
                         #body,
                     )
                 }
@@ -163,8 +181,16 @@ mod tests {
             (
                 Kind::Main,
                 quote!(workers = 4),
-                "unknown option for #[corio::main]; expected `loops = N` or `multi_loop`",
+                "unknown option for #[corio::main]; expected `loops = N`, `multi_loop` or `backend = \\\"...\\\"`",
             ),
+            (Kind::Main, quote!(backend), "`backend` takes a value, e.g. `backend = \\\"uring\\\"`"),
+            (Kind::Test, quote!(backend = uring), "`backend` takes a string literal, e.g. `backend = \\\"uring\\\"`"),
+            (
+                Kind::Main,
+                quote!(backend = "iocp"),
+                "unknown backend \\\"iocp\\\"; the backends are \\\"epoll\\\", \\\"uring\\\", \\\"kqueue\\\", \\\"portable\\\", \\\"mock\\\"",
+            ),
+            (Kind::Test, quote!(backend = "mock", backend = "mock"), "`backend` is given twice"),
             (Kind::Test, quote!(seed = x), "`seed` takes an integer literal, e.g. `seed = 7`"),
             (Kind::Test, quote!(seed), "`seed` takes a value, e.g. `seed = 4`"),
             (Kind::Test, quote!(virtual_time = true), "`virtual_time` takes no value"),
@@ -191,7 +217,14 @@ mod tests {
         )
         .to_string();
         assert!(out.contains("fn main () -> u8"), "{out}");
-        assert!(out.contains(":: corio :: __private :: main (:: corio :: __private :: Loops :: One"), "{out}");
+        assert!(
+            out.contains(
+                ":: corio :: __private :: main (:: corio :: __private :: MainConfig { loops : :: corio :: __private :: \
+                 Loops :: One , backend : :: core :: option :: Option :: None }"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("require_backend"), "{out}");
         let out = expand(
             Kind::Main,
             quote!(loops = 4),
@@ -222,5 +255,19 @@ mod tests {
         assert!(out.starts_with("# [:: core :: prelude :: v1 :: test] # [ignore] fn t ()"), "{out}");
         assert!(out.contains("virtual_time : true , seed : :: core :: option :: Option :: Some (7u64)"), "{out}");
         assert!(!out.contains("compile_error"), "{out}");
+        let out = expand(
+            Kind::Test,
+            quote!(backend = "uring", loops = 2),
+            quote!(
+                async fn t() {}
+            ),
+        )
+        .to_string();
+        assert!(
+            out.contains("const _ : () = :: corio :: __private :: require_backend (:: corio :: Backend :: Uring) ;"),
+            "{out}"
+        );
+        assert!(out.contains("backend : :: core :: option :: Option :: Some (:: corio :: Backend :: Uring)"), "{out}");
+        assert!(out.contains("Loops :: Count (2usize)"), "{out}");
     }
 }

@@ -1,5 +1,6 @@
 //! `#[corio::main]` and `#[corio::test]`: run an `async fn` on a corio event
-//! loop. Use them through the `corio` crate, which re-exports both; the
+//! loop; `select!`, `join!` and `try_join!`: wait for several futures at
+//! once. Use them through the `corio` crate, which re-exports both; the
 //! expansion calls `corio::__private`, so this crate has no runtime code.
 //!
 //! Options:
@@ -17,8 +18,12 @@
 //! or repeated option, a value where none belongs, `loops = 0`, options
 //! that exclude each other, a `#[test]` next to `#[corio::test]`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod expand;
+mod join;
 mod options;
+mod select;
 
 use proc_macro::TokenStream;
 
@@ -53,4 +58,41 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(options::Kind::Test, args.into(), item.into()).into()
+}
+
+/// Waits on several futures at once and runs the handler of the first to
+/// complete whose output matches its pattern; the other futures are dropped
+/// (tokio's `select!`). Use it as `corio::select!`.
+///
+/// ```text
+/// corio::select! {
+///     biased;                                   // optional: poll in order
+///     pattern = future, if precondition => handler,
+///     ...
+///     else => handler,                          // when every branch is disabled
+/// }
+/// ```
+///
+/// See the facade's `corio::select!` documentation for the rules and an
+/// example. A proc macro rather than `macro_rules!`: the expansion needs one
+/// enum variant and one pinned local per branch, which a declarative macro
+/// cannot count or name.
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    select::expand(input.into()).into()
+}
+
+/// Waits for every future and returns their outputs as a tuple (tokio's
+/// `join!`). Use it as `corio::join!`.
+#[proc_macro]
+pub fn join(input: TokenStream) -> TokenStream {
+    join::expand(input.into(), false).into()
+}
+
+/// Waits for every future returning `Result<T, E>`; `Ok` with the tuple of
+/// values, or the first `Err` (the other futures are then dropped) (tokio's
+/// `try_join!`). Use it as `corio::try_join!`.
+#[proc_macro]
+pub fn try_join(input: TokenStream) -> TokenStream {
+    join::expand(input.into(), true).into()
 }

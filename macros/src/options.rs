@@ -24,8 +24,8 @@ impl Kind {
 
     fn expected(self) -> &'static str {
         match self {
-            Kind::Main => "`loops = N` or `multi_loop`",
-            Kind::Test => "`virtual_time`, `seed = N`, `loops = N` or `multi_loop`",
+            Kind::Main => "`loops = N`, `multi_loop` or `backend = \"...\"`",
+            Kind::Test => "`virtual_time`, `seed = N`, `loops = N`, `multi_loop` or `backend = \"...\"`",
         }
     }
 }
@@ -41,17 +41,24 @@ pub(crate) enum Loops {
     PerCore,
 }
 
+/// The backends `backend = "..."` takes, with the `corio::Backend`
+/// variant each names.
+pub(crate) const BACKENDS: [(&str, &str); 5] =
+    [("epoll", "Epoll"), ("uring", "Uring"), ("kqueue", "Kqueue"), ("portable", "Portable"), ("mock", "Mock")];
+
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Options {
     pub(crate) loops: Loops,
     pub(crate) virtual_time: bool,
     pub(crate) seed: Option<u64>,
+    /// The `corio::Backend` variant `backend = "..."` names.
+    pub(crate) backend: Option<&'static str>,
 }
 
 /// Parses the attribute's arguments for `kind`.
 pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Options> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
-    let mut options = Options { loops: Loops::One, virtual_time: false, seed: None };
+    let mut options = Options { loops: Loops::One, virtual_time: false, seed: None, backend: None };
     let mut loops_span: Option<Span> = None;
     let mut seen: Vec<String> = Vec::new();
     for meta in metas {
@@ -75,6 +82,10 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Options> {
             ("multi_loop", Meta::Path(_), _) => {
                 exclusive(&mut loops_span, span)?;
                 options.loops = Loops::PerCore;
+            }
+            ("backend", Meta::NameValue(nv), _) => options.backend = Some(backend(&nv.value)?),
+            ("backend", _, _) => {
+                return Err(syn::Error::new(span, "`backend` takes a value, e.g. `backend = \"uring\"`"));
             }
             ("virtual_time", Meta::Path(_), Kind::Test) => options.virtual_time = true,
             ("seed", Meta::NameValue(nv), Kind::Test) => options.seed = Some(integer(&nv.value, "seed", "seed = 7")?),
@@ -113,6 +124,20 @@ fn exclusive(loops_span: &mut Option<Span>, span: Span) -> syn::Result<()> {
         return Err(syn::Error::new(span, "give either `loops = N` or `multi_loop`, not both"));
     }
     Ok(())
+}
+
+/// `backend = "uring"`: one of the five names, as its `corio::Backend`
+/// variant. Whether the build has it is checked where the expansion is
+/// compiled (a `const` that fails with the list of compiled-in backends).
+fn backend(value: &Expr) -> syn::Result<&'static str> {
+    let Expr::Lit(ExprLit { lit: Lit::Str(name), .. }) = value else {
+        return Err(syn::Error::new_spanned(value, "`backend` takes a string literal, e.g. `backend = \"uring\"`"));
+    };
+    let name = name.value();
+    BACKENDS.iter().find(|(known, _)| *known == name).map(|(_, variant)| *variant).ok_or_else(|| {
+        let names: Vec<String> = BACKENDS.iter().map(|(known, _)| format!("\"{known}\"")).collect();
+        syn::Error::new_spanned(value, format!("unknown backend {name:?}; the backends are {}", names.join(", ")))
+    })
 }
 
 fn integer(value: &Expr, name: &str, example: &str) -> syn::Result<u64> {

@@ -12,7 +12,7 @@ pub type Out = Rc<RefCell<Vec<String>>>;
 
 /// The default reactor with a virtual clock: sleeps are instant and exact.
 pub fn vloop() -> corio::runtime::EventLoop<corio::DefaultReactor, VirtualClock> {
-    corio::builder().unwrap().clock(VirtualClock::new()).build()
+    corio::builder().clock(VirtualClock::new()).build().unwrap()
 }
 
 pub fn push(out: &Out, line: impl Into<String>) {

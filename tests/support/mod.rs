@@ -20,6 +20,11 @@ pub const HANG: Duration = Duration::from_secs(120);
 /// stale binary would test old code: so ask cargo every time (a no-op when
 /// it is fresh).
 pub fn example_path(name: &str) -> PathBuf {
+    example_path_with(name, &[])
+}
+
+/// [`example_path`] for an example that needs cargo `features`.
+pub fn example_path_with(name: &str, features: &[&str]) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>");
     let mut build = Command::new(env!("CARGO"));
@@ -27,12 +32,20 @@ pub fn example_path(name: &str) -> PathBuf {
     if profile_dir.ends_with("release") {
         build.arg("--release");
     }
+    if !features.is_empty() {
+        build.args(["--features", &features.join(",")]);
+    }
     let status = build.status().expect("run cargo to build the example");
     assert!(status.success(), "building example {name} failed");
     let path = profile_dir.join("examples").join(name);
     assert!(path.exists(), "example {name} not found at {}", path.display());
     path
 }
+
+/// The features the bridge examples are built with: all four, so that
+/// `hyper_server`, `http_client` and `https_server` share one build of the
+/// library (one feature set) instead of one each.
+pub const BRIDGES: &[&str] = &["hyper", "hyper-util", "tls", "tokio-compat"];
 
 /// A running example.
 pub struct Server {
@@ -46,7 +59,12 @@ pub struct Server {
 impl Server {
     /// Starts example `name` with `args` and waits for its first line.
     pub fn start(name: &str, args: &[&str]) -> (Server, String) {
-        let mut child = Command::new(example_path(name))
+        Server::start_with(name, &[], args)
+    }
+
+    /// [`start`](Server::start) for an example that needs cargo `features`.
+    pub fn start_with(name: &str, features: &[&str], args: &[&str]) -> (Server, String) {
+        let mut child = Command::new(example_path_with(name, features))
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

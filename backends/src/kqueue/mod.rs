@@ -54,6 +54,16 @@ mod tests;
     target_os = "netbsd",
     target_os = "dragonfly"
 ))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "dragonfly"
+    )))
+)]
 pub use shim::OsKqueue;
 pub use sys::{Filter, Flags, Kevent, KqueueSys, NOTE_TRIGGER};
 
@@ -241,5 +251,9 @@ impl<S: KqueueSys> Reactor for KqueueReactor<S> {
     /// No registered descriptor means only `notify` can wake a poll.
     fn is_quiescent(&self) -> bool {
         self.registered() == 0
+    }
+
+    fn name(&self) -> &'static str {
+        "kqueue"
     }
 }

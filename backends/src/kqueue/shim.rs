@@ -78,11 +78,14 @@ fn from_os(ev: &libc::kevent) -> Kevent {
     } else {
         Filter::User
     };
+    // `flags` and the `EV_*` constants are u16 on macOS and FreeBSD, u32 on
+    // NetBSD: compared as u32 everywhere.
+    let os_flags = ev.flags as u32;
     let mut flags = Flags::NONE;
-    if ev.flags & (libc::EV_EOF as _) != 0 {
+    if os_flags & libc::EV_EOF as u32 != 0 {
         flags = flags | Flags::EOF;
     }
-    if ev.flags & (libc::EV_ERROR as _) != 0 {
+    if os_flags & libc::EV_ERROR as u32 != 0 {
         flags = flags | Flags::ERROR;
     }
     Kevent { ident: ev.ident as usize, filter, flags, fflags: 0, data: ev.data as i64, udata: ev.udata as usize }

@@ -2,7 +2,7 @@
 //! every call the loop makes.
 
 use corio_core::reactor::{Event, Interest, Reactor};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +28,12 @@ struct State {
     duplicates: usize,
     polls: Vec<PollRecord>,
     notifies: usize,
+    /// Refuse descriptors that are not the simulated network's
+    /// ([`MockReactor::simulated`]).
+    simulated_only: bool,
+    /// Simulated sockets declared by the network and not yet registered:
+    /// each mark is consumed by the registration that follows it.
+    simulated: HashSet<RawFd>,
 }
 
 #[derive(Debug, Default)]
@@ -123,6 +129,11 @@ impl LocalInjector {
     pub(crate) fn inject(&self, fd: RawFd, readable: bool, writable: bool) -> bool {
         inject(&self.inner, fd, readable, writable)
     }
+
+    /// Declares `fd` a simulated socket that is about to be registered.
+    pub(crate) fn mark_simulated(&self, fd: RawFd) {
+        self.inner.lock().simulated.insert(fd);
+    }
 }
 
 impl MockInjector {
@@ -133,9 +144,41 @@ impl MockInjector {
 }
 
 impl MockReactor {
-    /// A mock with nothing registered.
+    /// A mock with nothing registered, for tests that inject readiness: it
+    /// accepts any open descriptor, real ones included, and reports only
+    /// what is injected for them.
     pub fn new() -> MockReactor {
         MockReactor::default()
+    }
+
+    /// A mock that serves only the simulated network
+    /// ([`SimNet`](crate::mock::SimNet)): registering any other descriptor
+    /// — a real socket, whose readiness nothing would ever report — fails
+    /// with an `Unsupported` error that says so, instead of a read that
+    /// never completes. This is the reactor of the `mock` backend when it
+    /// is chosen by name (`CORIO_BACKEND=mock`, `Builder::backend`).
+    ///
+    /// ```
+    /// use corio_backends::mock::MockReactor;
+    /// use corio_core::reactor::{Interest, Reactor};
+    /// use std::os::fd::AsRawFd;
+    ///
+    /// let reactor = MockReactor::simulated();
+    /// let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let err = reactor.register(socket.as_raw_fd(), 1, Interest::BOTH).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
+    /// assert!(err.to_string().contains("simulated network"), "{err}");
+    /// ```
+    pub fn simulated() -> MockReactor {
+        let reactor = MockReactor::default();
+        reactor.inner.lock().simulated_only = true;
+        reactor
+    }
+
+    /// Whether this mock refuses descriptors other than the simulated
+    /// network's ([`simulated`](MockReactor::simulated)).
+    pub fn is_simulated_only(&self) -> bool {
+        self.inner.lock().simulated_only
     }
 
     /// A handle that can inject from anywhere.
@@ -196,6 +239,18 @@ impl MockReactor {
     }
 }
 
+/// The mock backend's answer to a real descriptor.
+fn real_descriptor_refused(fd: RawFd) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "the mock backend serves only the simulated network (corio::backend::mock::SimNet); \
+             descriptor {fd} is a real one, whose readiness it would never report: \
+             run on an OS backend (e.g. CORIO_BACKEND=epoll) or use SimNet's sockets"
+        ),
+    )
+}
+
 fn is_open(fd: RawFd) -> bool {
     // SAFETY: F_GETFD only reads the descriptor's flags.
     unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
@@ -209,6 +264,14 @@ impl Reactor for MockReactor {
         let mut state = self.inner.lock();
         if state.registered.contains_key(&fd) {
             return Err(io::Error::from_raw_os_error(libc::EEXIST));
+        }
+        let simulated = state.simulated.remove(&fd);
+        // MUTANT (tests/backend_select.rs): the mock backend takes a real
+        // socket and never reports it ready: the read hangs.
+        #[cfg(corio_mutant = "mock_accepts_real_fds")]
+        let simulated = true;
+        if state.simulated_only && !simulated {
+            return Err(real_descriptor_refused(fd));
         }
         state.registered.insert(fd, (key, interest));
         Ok(())
@@ -309,6 +372,28 @@ mod tests {
         assert_eq!(reactor.key_of(fd), None);
         assert_eq!(reactor.deregister(fd).unwrap_err().raw_os_error(), Some(libc::ENOENT));
         assert_eq!(reactor.modify(fd, 1, Interest::BOTH).unwrap_err().raw_os_error(), Some(libc::ENOENT));
+    }
+
+    #[test]
+    fn the_simulated_mock_refuses_real_descriptors() {
+        let reactor = MockReactor::simulated();
+        assert!(reactor.is_simulated_only() && !MockReactor::new().is_simulated_only());
+        let (a, _b) = UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        let err = reactor.register(fd, 1, Interest::BOTH).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+        assert!(err.to_string().contains(&format!("descriptor {fd} is a real one")), "{err}");
+        assert_eq!(reactor.registered(), 0);
+
+        // A descriptor the simulated network declared is taken, once: the
+        // mark is used up by its registration, so a real socket that later
+        // gets the same number is refused again.
+        reactor.local_injector().mark_simulated(fd);
+        reactor.register(fd, 2, Interest::BOTH).unwrap();
+        reactor.deregister(fd).unwrap();
+        assert_eq!(reactor.register(fd, 3, Interest::BOTH).unwrap_err().kind(), io::ErrorKind::Unsupported);
+        // Closed descriptors are still EBADF first.
+        assert_eq!(reactor.register(NEVER_OPEN, 4, Interest::BOTH).unwrap_err().raw_os_error(), Some(libc::EBADF));
     }
 
     #[test]

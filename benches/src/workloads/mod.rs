@@ -9,6 +9,7 @@ mod net;
 mod sync;
 mod tasks;
 mod timers;
+mod toolbox;
 
 use crate::harness::{Runtime, Workload};
 
@@ -22,6 +23,7 @@ pub fn all() -> Vec<Box<dyn Workload>> {
     all.extend(context::workloads());
     all.extend(multi_loop::workloads());
     all.extend(cross_loop::workloads());
+    all.extend(toolbox::workloads());
     all.sort_by_key(|w| table_order(w.id()));
     all
 }

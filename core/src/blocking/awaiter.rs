@@ -22,6 +22,10 @@ use std::task::{Context, Poll};
 /// Dropping it behaves like that cancel — unless it came from
 /// [`spawn_blocking`](super::spawn_blocking) or was [`detach`](Blocking::detach)ed,
 /// in which case the job runs to its end unobserved.
+///
+/// **Cancel safety:** not cancel-safe unless detached (see above): a dropped
+/// `Blocking` withdraws a job that has not started, and drops the result of one
+/// that has.
 #[must_use = "dropping a `Blocking` withdraws its job unless it has started; await it or `detach()` it"]
 pub struct Blocking<T> {
     /// `None` once the outcome was returned or the job was let go.

@@ -76,6 +76,9 @@ pub use pool::{BlockingPool, PoolBuilder, PoolStats, ShutdownReport, DEFAULT_KEE
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: a dropped [`Blocking`] withdraws or
+/// abandons its job (rule B2).
 #[track_caller]
 pub fn run_in_executor<F, T>(f: F) -> Blocking<T>
 where
@@ -107,6 +110,9 @@ where
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: a dropped [`Blocking`] withdraws or
+/// abandons its job (rule B2).
 #[track_caller]
 pub fn to_thread<F, T>(f: F) -> Blocking<T>
 where
@@ -135,6 +141,9 @@ where
 /// .unwrap();
 /// assert_eq!(rx.recv().unwrap(), "ran anyway");
 /// ```
+///
+/// **Cancel safety:** cancel-safe: dropping the [`Blocking`] lets the job run
+/// to its end unobserved.
 #[track_caller]
 pub fn spawn_blocking<F, T>(f: F) -> Blocking<T>
 where

@@ -94,6 +94,9 @@ impl<'a, L: Listener> Incoming<'a, L> {
 
     /// Accepts the next connection (a checkpoint), backing off while the
     /// process is out of descriptors.
+    ///
+    /// **Cancel safety:** cancel-safe: no connection is taken unless it is
+    /// returned; a back-off in progress is kept for the next call.
     pub async fn accept(&mut self) -> io::Result<L::Connection> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }

@@ -116,11 +116,15 @@ impl<T: AsFd> Async<T> {
     }
 
     /// Waits until the source may be readable.
+    ///
+    /// **Cancel safety:** cancel-safe.
     pub async fn readable(&self) -> io::Result<()> {
         poll_fn(|cx| self.poll_ready(Direction::Read, cx)).await
     }
 
     /// Waits until the source may be writable.
+    ///
+    /// **Cancel safety:** cancel-safe.
     pub async fn writable(&self) -> io::Result<()> {
         poll_fn(|cx| self.poll_ready(Direction::Write, cx)).await
     }
@@ -170,11 +174,17 @@ impl<T: AsFd> Async<T> {
     }
 
     /// Runs a read-like operation until it does not return `WouldBlock`.
+    ///
+    /// **Cancel safety:** cancel-safe if `op` is: a dropped call runs `op` no
+    /// more, and `op` runs only when it can complete.
     pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         poll_fn(|cx| self.poll_io(Direction::Read, cx, &mut op)).await
     }
 
     /// Runs a write-like operation until it does not return `WouldBlock`.
+    ///
+    /// **Cancel safety:** cancel-safe if `op` is, as
+    /// [`read_with`](Async::read_with).
     pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         poll_fn(|cx| self.poll_io(Direction::Write, cx, &mut op)).await
     }

@@ -87,6 +87,8 @@ impl<S: Split> std::error::Error for ReuniteError<S> {}
 
 impl<S: Split> OwnedReadHalf<S> {
     /// Reads some bytes (a checkpoint); `Ok(0)` at end of stream.
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped read has read nothing.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.stream.poll_read_shared(cx, buf)).await
     }
@@ -122,11 +124,16 @@ impl<S: Split> OwnedWriteHalf<S> {
     }
 
     /// Writes some bytes (a checkpoint; waits while the peer does not read).
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped write has written nothing.
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| self.stream().poll_write_shared(cx, buf)).await
     }
 
     /// Writes all of `buf`.
+    ///
+    /// **Cancel safety:** **not** cancel-safe: a dropped `write_all` may have
+    /// written part of `buf`.
     pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {

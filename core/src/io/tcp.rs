@@ -54,6 +54,9 @@ impl TcpListener {
     /// Accepts a connection (a checkpoint). Reports every error, including
     /// `EMFILE`; [`incoming`](TcpListener::incoming) is the accept loop that
     /// backs off instead.
+    ///
+    /// **Cancel safety:** cancel-safe: no connection is taken unless it is
+    /// returned.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         std::future::poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -121,6 +124,9 @@ impl TcpStream {
     /// Each resolved address is tried in turn; the last error is returned
     /// if none accepts. Resolving a host name blocks the loop; pass
     /// addresses (`SocketAddr`, `"127.0.0.1:80"`).
+    ///
+    /// **Cancel safety:** not resumable: a dropped connect closes its half-open
+    /// socket; call it again to start over.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let mut last = None;
         for addr in addr.to_socket_addrs()? {
@@ -136,6 +142,8 @@ impl TcpStream {
 
     /// [`connect`](TcpStream::connect), failing with `TimedOut` when the
     /// handshake has not finished within `timeout` of loop time.
+    ///
+    /// **Cancel safety:** not resumable, as [`connect`](TcpStream::connect).
     pub async fn connect_timeout(addr: impl ToSocketAddrs, timeout: Duration) -> io::Result<TcpStream> {
         connect::with_timeout(timeout, "connect", TcpStream::connect(addr)).await
     }
@@ -164,11 +172,16 @@ impl TcpStream {
     }
 
     /// Reads some bytes; `Ok(0)` at end of stream (or for an empty `buf`).
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped read has read nothing (it
+    /// waits for readiness, then reads in one poll).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_recv(cx, &mut [IoSliceMut::new(buf)])).await
     }
 
     /// Reads into several buffers with one system call.
+    ///
+    /// **Cancel safety:** cancel-safe, as [`read`](TcpStream::read).
     pub async fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_recv(cx, bufs)).await
     }
@@ -182,23 +195,33 @@ impl TcpStream {
     }
 
     /// Reads without consuming: the bytes stay for the next read.
+    ///
+    /// **Cancel safety:** cancel-safe.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read_with(|s| s.peek(buf)).await
     }
 
     /// Writes some bytes. When the peer does not read, the socket buffer
     /// fills and this waits (back-pressure).
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped write has written nothing.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         self.inner.write_with(|s| (&*s).write(buf)).await
     }
 
     /// Writes from several buffers with one system call (`writev`); may
     /// write only part of them.
+    ///
+    /// **Cancel safety:** cancel-safe, as [`write`](TcpStream::write).
     pub async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.inner.write_with(|s| (&*s).write_vectored(bufs)).await
     }
 
     /// Writes all of `buf`.
+    ///
+    /// **Cancel safety:** **not** cancel-safe: a dropped `write_all` may have
+    /// written part of `buf`, and does not say how much. In a `select!`, loop
+    /// over [`write`](TcpStream::write) instead.
     pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {

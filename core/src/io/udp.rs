@@ -51,12 +51,16 @@ impl UdpSocket {
     }
 
     /// Sends one datagram to `addr` (a checkpoint).
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped send has sent nothing.
     pub async fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
         let addr = one_addr(addr)?;
         self.inner.write_with(|s| s.send_to(buf, addr)).await
     }
 
     /// Receives one datagram and its sender (a checkpoint).
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped receive has taken no datagram.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.inner.read_with(|s| s.recv_from(buf)).await
     }
@@ -67,21 +71,29 @@ impl UdpSocket {
     }
 
     /// Receives one datagram without removing it from the queue.
+    ///
+    /// **Cancel safety:** cancel-safe.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.inner.read_with(|s| s.peek_from(buf)).await
     }
 
     /// Sends one datagram to the connected peer.
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped send has sent nothing.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.inner.write_with(|s| s.send(buf)).await
     }
 
     /// Receives one datagram from the connected peer.
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped receive has taken no datagram.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read_with(|s| s.recv(buf)).await
     }
 
     /// Receives one datagram from the connected peer without removing it.
+    ///
+    /// **Cancel safety:** cancel-safe.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read_with(|s| s.peek(buf)).await
     }

@@ -54,6 +54,9 @@ impl UnixListener {
 
     /// Accepts a connection (a checkpoint), reporting every error;
     /// [`incoming`](UnixListener::incoming) backs off on `EMFILE` instead.
+    ///
+    /// **Cancel safety:** cancel-safe: no connection is taken unless it is
+    /// returned.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         std::future::poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -96,6 +99,9 @@ pub struct UnixStream {
 impl UnixStream {
     /// Connects to the listener at `path` (a checkpoint while the
     /// listener's backlog is full).
+    ///
+    /// **Cancel safety:** not resumable: a dropped connect closes its socket;
+    /// call it again to start over.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let addr = socket2::SockAddr::unix(path)?;
         let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
@@ -133,21 +139,30 @@ impl UnixStream {
     }
 
     /// Reads some bytes; `Ok(0)` at end of stream.
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped read has read nothing.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read_with(|s| (&*s).read(buf)).await
     }
 
     /// Writes some bytes (waits while the peer does not read).
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped write has written nothing.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         self.inner.write_with(|s| (&*s).write(buf)).await
     }
 
     /// Writes from several buffers with one system call.
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped write has written nothing.
     pub async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.inner.write_with(|s| (&*s).write_vectored(bufs)).await
     }
 
     /// Writes all of `buf`.
+    ///
+    /// **Cancel safety:** **not** cancel-safe: a dropped `write_all` may have
+    /// written part of `buf`.
     pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {
@@ -325,22 +340,30 @@ impl UnixDatagram {
 
     /// Sends one datagram to `path` (a checkpoint; waits while the
     /// receiver's queue is full).
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped send has sent nothing.
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
         let path = path.as_ref();
         self.inner.write_with(|s| s.send_to(buf, path)).await
     }
 
     /// Receives one datagram and its sender.
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped receive has taken no datagram.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.inner.read_with(|s| s.recv_from(buf)).await
     }
 
     /// Sends one datagram to the connected peer.
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped send has sent nothing.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.inner.write_with(|s| s.send(buf)).await
     }
 
     /// Receives one datagram from the connected peer.
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped receive has taken no datagram.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read_with(|s| s.recv(buf)).await
     }

@@ -599,6 +599,20 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
         self.core.attach_pool(Membership { pool, index });
     }
 
+    /// The name of the reactor backend the loop runs on
+    /// ([`Reactor::name`]: `"epoll"`, `"uring"`, `"kqueue"`, `"portable"`,
+    /// `"mock"`, `"park"`).
+    ///
+    /// ```
+    /// use corio_core::reactor::ParkReactor;
+    /// use corio_core::runtime::EventLoop;
+    ///
+    /// assert_eq!(EventLoop::new(ParkReactor::new()).backend(), "park");
+    /// ```
+    pub fn backend(&self) -> &'static str {
+        self.core.shared.reactor.name()
+    }
+
     /// Closes the loop: aborts every task (dropping its future here), drops
     /// pending callbacks and timers, and refuses work from handles.
     /// Dropping the loop does the same.
@@ -608,6 +622,19 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Drop for EventLoop<R, C, E, X> {
     fn drop(&mut self) {
         self.core.close();
+    }
+}
+
+/// The backend and what the loop holds: `EventLoop { backend: "epoll",
+/// running: false, tasks: 0, timers: 0, .. }`.
+impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> std::fmt::Debug for EventLoop<R, C, E, X> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("backend", &self.backend())
+            .field("running", &self.is_running())
+            .field("tasks", &self.task_count())
+            .field("timers", &self.timer_count())
+            .finish_non_exhaustive()
     }
 }
 
@@ -749,6 +776,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             timers_pending: self.timers.borrow().heap_len() as u64,
             cross_thread_wakes: self.shared.remote_wakes.load(std::sync::atomic::Ordering::Relaxed),
             cross_thread_notifies: self.shared.notifies.load(crate::loom::Ordering::Relaxed) as u64,
+            backend: self.shared.reactor.name(),
             ..self.counters.snapshot()
         }
     }

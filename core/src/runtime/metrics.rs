@@ -69,6 +69,9 @@ pub struct Metrics {
     /// injection queue or from another loop's queue (`corio::multi_loop`).
     /// Their polls count in this loop's `task_polls`.
     pub tasks_stolen: u64,
+    /// The reactor backend the loop runs on ([`Reactor::name`](crate::reactor::Reactor::name):
+    /// `"epoll"`, `"uring"`, `"kqueue"`, `"portable"`, `"mock"`, `"park"`).
+    pub backend: &'static str,
 }
 
 /// The loop-thread counters behind [`Metrics`].

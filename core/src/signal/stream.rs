@@ -65,6 +65,9 @@ impl Signals {
     }
 
     /// Waits for the next signal (a checkpoint).
+    ///
+    /// **Cancel safety:** cancel-safe: a signal that arrived stays queued in
+    /// the `Signals` for the next call.
     pub async fn recv(&mut self) -> io::Result<Signal> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -143,6 +146,9 @@ impl std::fmt::Debug for Signals {
 /// println!("shutting down");
 /// # Ok(()) }
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: dropping it stops listening (see above);
+/// keep a [`Signals`] to listen across calls.
 pub async fn ctrl_c() -> io::Result<()> {
     Signals::new([Signal::INT])?.recv().await.map(drop)
 }

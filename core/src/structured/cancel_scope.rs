@@ -210,6 +210,8 @@ impl CancelScope {
 
     /// Runs `body` in the scope: `Some(output)` if it finished, `None` if
     /// the scope was cancelled and the body dropped.
+    ///
+    /// **Cancel safety:** not cancel-safe: dropping it drops the body.
     pub fn run<F: Future>(&self, body: F) -> Scoped<F> {
         Scoped { inner: self.inner.clone(), body: Some(body), entered: false, shield_inside: false }
     }
@@ -344,12 +346,16 @@ impl<F> fmt::Debug for Scoped<F> {
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: dropping it drops the body.
 pub fn move_on_after<F: Future>(delay: Duration, body: F) -> Scoped<F> {
     CancelScope::with_timeout(delay).run(body)
 }
 
 /// Runs `body` until `deadline`: `None` if it passed and `body` was dropped
 /// (trio's `move_on_at`).
+///
+/// **Cancel safety:** not cancel-safe: dropping it drops the body.
 pub fn move_on_at<F: Future>(deadline: Instant, body: F) -> Scoped<F> {
     CancelScope::with_deadline(deadline).run(body)
 }
@@ -371,12 +377,16 @@ pub fn move_on_at<F: Future>(deadline: Instant, body: F) -> Scoped<F> {
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: dropping it drops the body.
 pub fn fail_after<F: Future>(delay: Duration, body: F) -> FailAfter<F> {
     FailAfter { scoped: move_on_after(delay, body) }
 }
 
 /// Runs `body` until `deadline`: `Err(Elapsed)` if it passed and `body` was
 /// dropped (trio's `fail_at`).
+///
+/// **Cancel safety:** not cancel-safe: dropping it drops the body.
 pub fn fail_at<F: Future>(deadline: Instant, body: F) -> FailAfter<F> {
     FailAfter { scoped: move_on_at(deadline, body) }
 }

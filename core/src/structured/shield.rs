@@ -48,6 +48,9 @@ use std::task::{Context, Poll};
 /// .unwrap()
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** cancel-safe: the shielded task runs on when the shield is
+/// dropped or cancelled.
 #[track_caller]
 pub fn shield<F>(future: F) -> Shield<F::Output>
 where

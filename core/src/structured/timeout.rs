@@ -118,6 +118,8 @@ pub fn timeout_at(deadline: Instant) -> Timeout {
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: dropping it drops `future`.
 pub fn wait_for<F: Future>(timeout: Duration, future: F) -> TimeoutScope<F> {
     // No handle can exist: the scope's state starts inline, and moves to
     // an `Rc` only if an expiry has to be scheduled (the body waits).
@@ -328,6 +330,8 @@ impl Timeout {
     /// # Panics
     ///
     /// When first polled outside a corio task.
+    ///
+    /// **Cancel safety:** not cancel-safe: dropping it drops the body.
     pub fn run<F: Future>(self, body: F) -> TimeoutScope<F> {
         TimeoutScope { inner: ScopeState::Shared(self.inner), body }
     }

@@ -126,6 +126,9 @@ impl Event {
     }
 
     /// Waits until the flag is set (a checkpoint); returns at once if it is.
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped wait leaves the queue; nothing
+    /// is passed on (`set` wakes everyone).
     #[track_caller]
     pub fn wait(&self) -> impl Future<Output = Result<(), Cancelled>> + '_ {
         EventWait { event: self, key: None, at: Location::caller() }

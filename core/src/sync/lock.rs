@@ -67,6 +67,10 @@ impl Lock {
     /// it when dropped. `Err(Cancelled)` if the task's cancel is delivered
     /// while waiting; the lock is then left as if it had never been asked
     /// for (S7).
+    ///
+    /// **Cancel safety:** cancel-safe: a dropped or cancelled acquire loses its
+    /// place in the queue; if the lock had already been handed to it, it goes
+    /// to the next waiter (S7).
     #[track_caller]
     pub fn acquire(&self) -> LockAcquire<'_> {
         LockAcquire { lock: self, acquire: self.permits.acquire(true, Some(Location::caller())) }

@@ -1,7 +1,8 @@
 //! Synchronisation primitives and queues: asyncio's `Lock`, `Event`,
 //! `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier`, `Queue`,
-//! `PriorityQueue` and `LifoQueue`, and the channels Rust users expect
-//! ([`oneshot`], [`mpsc`]).
+//! `PriorityQueue` and `LifoQueue`; the data-guarding locks and the
+//! notifier tokio users expect ([`Mutex`], [`RwLock`], [`Notify`]); and the
+//! channels ([`oneshot`], [`mpsc`], [`broadcast`], [`watch`]).
 //!
 //! # What every primitive guarantees
 //!
@@ -42,15 +43,23 @@ pub mod channel;
 mod condition;
 mod event;
 mod lock;
+mod mutex;
+mod notify;
 mod permits;
 pub mod queue;
+mod rwlock;
 mod semaphore;
 pub(crate) mod waiters;
 
 pub use barrier::{Barrier, BarrierError};
-pub use channel::{mpsc, oneshot};
+pub use channel::{broadcast, mpsc, oneshot, watch};
 pub use condition::{Condition, ConditionGuard};
 pub use event::Event;
 pub use lock::{Lock, LockAcquire, LockGuard, NotLocked};
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, MutexLock, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify};
 pub use queue::{GetError, LifoQueue, PriorityQueue, PutError, Queue, QueueStream, TaskDoneError};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockAcquire, RwLockReadGuard, RwLockWriteGuard, MAX_READERS,
+};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreAcquire, SemaphorePermit, TooManyReleases};

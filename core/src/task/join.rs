@@ -187,6 +187,11 @@ pub(crate) fn task_name(raw: RawTask) -> String {
 /// });
 /// assert_eq!(answer.unwrap().unwrap(), 42);
 /// ```
+///
+/// **Cancel safety:** awaiting `&mut task` is cancel-safe when the await is
+/// dropped: the task keeps running, and a later await gets its result. A cancel
+/// *delivered* at the await is passed on to the task, and the await goes on
+/// (rule C6).
 #[must_use = "dropping a Task detaches it; await it or call .detach() to say so"]
 pub struct Task<T> {
     raw: RawTask,

@@ -1,4 +1,5 @@
-//! Waiting: `sleep`, `sleep_until`, `yield_now` — all checkpoints.
+//! Waiting: `sleep`, `sleep_until`, `yield_now` and the periodic
+//! [`interval`] — all checkpoints.
 //!
 //! A sleep registers one timer with the running loop on its first poll (no
 //! allocation: timers live in the loop's slab) and cancels it when dropped
@@ -12,9 +13,11 @@
 //! same time run callback first, as in asyncio.
 
 mod deadline;
+mod interval;
 mod sleep;
 mod yield_now;
 
 pub(crate) use deadline::Deadline;
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior, Tick, ZeroPeriod};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use yield_now::{yield_now, YieldNow};

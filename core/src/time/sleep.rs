@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 /// });
 /// assert_eq!(slept.unwrap().unwrap(), Duration::from_secs(10));
 /// ```
+///
+/// **Cancel safety:** cancel-safe: nothing to lose (a dropped sleep's timer is
+/// cancelled).
 #[track_caller]
 #[inline]
 pub fn sleep(duration: Duration) -> Sleep {
@@ -35,6 +38,8 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Waits until `deadline` on the running loop's clock (a checkpoint). A
 /// deadline that has passed yields once and completes at the next
 /// iteration, as `asyncio.sleep` with a non-positive delay does.
+///
+/// **Cancel safety:** cancel-safe: nothing to lose.
 #[track_caller]
 #[inline]
 pub fn sleep_until(deadline: Instant) -> Sleep {

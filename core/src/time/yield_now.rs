@@ -8,6 +8,8 @@ use std::task::{Context, Poll};
 /// Lets every other ready task and callback run once, then continues (a
 /// checkpoint). Two tasks alternating `yield_now` interleave a1 b1 a2 b2
 /// (rule T2). Costs no syscall: the task goes to the back of the ready queue.
+///
+/// **Cancel safety:** cancel-safe: nothing to lose.
 #[inline]
 pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }

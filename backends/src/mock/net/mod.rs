@@ -5,9 +5,11 @@
 //! # How it plugs into the loop
 //!
 //! Each simulated socket holds a real but idle descriptor (an eventfd it
-//! never signals) only as an identity: it is registered with the loop's
-//! [`MockReactor`] through the ordinary [`Async`](corio_core::io::Async)
-//! wrapper, and the network *injects* readiness for it when data, a
+//! never signals; a datagram socket off Linux) only as an identity: it is
+//! declared to the loop's [`MockReactor`] as simulated (so a
+//! [`MockReactor::simulated`], the `mock` backend's reactor, takes it while
+//! it refuses real sockets), registered with it through the ordinary
+//! [`Async`](corio_core::io::Async) wrapper, and the network *injects* readiness for it when data, a
 //! connection, an end of stream or a reset arrives. So networking code runs
 //! through exactly the loop's real I/O path — cached edge-triggered
 //! readiness, `WouldBlock` clearing it, checkpoints — while every byte moves
@@ -204,6 +206,12 @@ impl SimNet {
     /// kernel keeps them. Returns `false` if nothing listens there.
     pub fn fail_accepts(&self, addr: SocketAddr, count: usize, errno: i32) -> bool {
         self.state.borrow_mut().fail_accepts(addr, count, errno)
+    }
+
+    /// Declares `fd`, a simulated socket's identity, to the reactor before
+    /// it is registered.
+    fn mark_simulated(&self, fd: std::os::fd::RawFd) {
+        self.state.borrow().mark_simulated(fd);
     }
 
     /// Runs `f` on the state, then carries out what it scheduled.

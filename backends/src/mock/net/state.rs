@@ -126,6 +126,12 @@ fn spurious() -> io::Error {
 }
 
 impl NetState {
+    /// Tells the reactor that `fd` is a simulated socket, about to be
+    /// registered (see [`MockReactor::simulated`](crate::mock::MockReactor::simulated)).
+    pub(super) fn mark_simulated(&self, fd: RawFd) {
+        self.injector.mark_simulated(fd);
+    }
+
     pub(super) fn new(injector: LocalInjector, seed: u64, config: NetConfig) -> NetState {
         NetState {
             config,

@@ -8,20 +8,29 @@ use futures_io::{AsyncRead, AsyncWrite};
 use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// An idle eventfd: the socket's identity with the reactor. It is never
-/// signalled; readiness for it is injected.
+/// An idle descriptor: the socket's identity with the reactor. It is never
+/// signalled; readiness for it is injected. An eventfd on Linux (one
+/// descriptor, no buffers); elsewhere an unbound Unix datagram socket.
 fn identity() -> io::Result<OwnedFd> {
-    // SAFETY: eventfd takes no pointers; the result is checked.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-    if fd == -1 {
-        return Err(io::Error::last_os_error());
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::fd::FromRawFd;
+        // SAFETY: eventfd takes no pointers; the result is checked.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: just created, owned by nobody else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
     }
-    // SAFETY: just created, owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        Ok(std::os::unix::net::UnixDatagram::unbound()?.into())
+    }
 }
 
 #[derive(Debug)]
@@ -74,6 +83,7 @@ impl SimListener {
         let addr = net.with(|state| state.bind(addr))?;
         let socket = ListenerSocket { fd: identity()?, net: net.clone(), addr };
         let fd = socket.fd.as_raw_fd();
+        net.mark_simulated(fd);
         let io = Async::new(socket)?;
         net.with(|state| state.set_listener_fd(addr, fd));
         Ok(SimListener { io })
@@ -139,6 +149,7 @@ impl SimStream {
     fn adopt(net: &SimNet, id: Id) -> io::Result<SimStream> {
         let socket = StreamSocket { fd: identity()?, net: net.clone(), id };
         let fd = socket.fd.as_raw_fd();
+        net.mark_simulated(fd);
         let io = Async::new(socket)?;
         net.with(|state| state.set_stream_fd(id, fd));
         Ok(SimStream { io })

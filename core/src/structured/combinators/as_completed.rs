@@ -141,6 +141,9 @@ impl<F: Future> AsCompleted<F> {
     /// `Ok(None)` when every future has finished. A checkpoint: a cancel of
     /// the awaiting task returns `Err(Cancelled)` and leaves the futures in
     /// the set.
+    ///
+    /// **Cancel safety:** cancel-safe: an output is taken only when `next`
+    /// returns it; the futures stay in the set.
     #[allow(clippy::should_implement_trait)] // the async `next` of a stream, as tokio's
     pub fn next(&mut self) -> Next<'_, F> {
         Next { set: self }

@@ -148,6 +148,9 @@ impl<T> Children<T> {
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: dropping it detaches the tasks it
+/// spawned (they run on unobserved).
 #[track_caller]
 pub fn gather<I, F, T, E>(futures: I) -> Gather<T, E>
 where
@@ -237,6 +240,9 @@ impl<T, E> fmt::Debug for Gather<T, E> {
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: dropping it detaches the tasks it
+/// spawned.
 #[track_caller]
 pub fn gather_settled<I, F>(futures: I) -> GatherSettled<F::Output>
 where

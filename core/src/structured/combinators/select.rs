@@ -43,6 +43,8 @@ pub enum Either<A, B> {
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: dropping it drops both futures.
 pub fn select<A: Future, B: Future>(a: A, b: B) -> Select<A, B> {
     Select { a: Some(a), b: Some(b) }
 }
@@ -104,6 +106,8 @@ impl<A, B> fmt::Debug for Select<A, B> {
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: dropping it drops every future.
 pub fn select_all<I>(futures: I) -> SelectAll<I::Item>
 where
     I: IntoIterator,

@@ -80,6 +80,9 @@ impl Outcome for () {
 /// .unwrap()
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** cancel-safe: the pending tasks stay in `tasks`, still
+/// running.
 pub fn wait<T: Outcome>(tasks: &mut Vec<Task<T>>, when: ReturnWhen, timeout: Option<Duration>) -> WaitTasks<'_, T> {
     WaitTasks { tasks, when, timer: timeout.map(Deadline::after) }
 }

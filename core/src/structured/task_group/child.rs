@@ -126,6 +126,9 @@ impl<T, E> Slot<T> for ChildCell<T, E> {
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** awaiting `&mut child` is cancel-safe when dropped: the
+/// child keeps running.
 pub struct Child<T> {
     slot: Rc<dyn Slot<T>>,
     task: AnyTask,

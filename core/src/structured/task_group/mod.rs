@@ -123,6 +123,9 @@ use std::task::{Context, Poll, Waker};
 /// })
 /// .unwrap();
 /// ```
+///
+/// **Cancel safety:** not cancel-safe: a group dropped before it finished
+/// aborts its children (no orphans).
 pub fn task_group<E, T, B, Fut>(body: B) -> GroupScope<E, T, B, Fut>
 where
     E: 'static,

@@ -137,6 +137,8 @@ impl<T> fmt::Debug for Sender<T> {
 ///
 /// A cancelled `.await` leaves the channel as it was: await the receiver
 /// again (`(&mut rx).await`) to keep waiting.
+///
+/// **Cancel safety:** cancel-safe (see above).
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
     done: bool,

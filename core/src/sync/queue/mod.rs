@@ -170,6 +170,10 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
 
     /// Puts `item`, waiting for a free slot (a checkpoint). The item comes
     /// back with the error if the queue is shut down or the wait cancelled.
+    ///
+    /// **Cancel safety:** a delivered cancel returns the item
+    /// (`PutError::Cancelled`); a slot already handed to it goes to the next
+    /// putter. Dropping the future drops the item with it.
     #[track_caller]
     pub fn put(&self, item: T) -> impl Future<Output = Result<(), PutError<T>>> + '_ {
         Put { queue: self, item: Some(item), key: None, at: Location::caller() }
@@ -191,6 +195,9 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
 
     /// Takes an item, waiting for one (a checkpoint). After shutdown it
     /// drains what is left, then fails with [`GetError::ShutDown`].
+    ///
+    /// **Cancel safety:** cancel-safe: an item handed to a dropped or cancelled
+    /// getter goes to the next getter, or back to the queue (S6, S7).
     #[track_caller]
     pub fn get(&self) -> impl Future<Output = Result<T, GetError>> + '_ {
         Get { queue: self, key: None, at: Location::caller() }
@@ -211,6 +218,8 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
     }
 
     /// Waits until every item put has been marked done (a checkpoint).
+    ///
+    /// **Cancel safety:** cancel-safe: it takes nothing.
     #[track_caller]
     pub fn join(&self) -> impl Future<Output = Result<(), Cancelled>> + '_ {
         Join { queue: self, key: None, at: Location::caller() }

@@ -177,6 +177,11 @@ impl<T> Sender<T> {
     /// Sends `value`, waiting for a free slot (a checkpoint; FIFO among
     /// waiting senders). The value comes back if the receiver is gone or the
     /// wait is cancelled.
+    ///
+    /// **Cancel safety:** a delivered cancel returns the value
+    /// (`SendError::Cancelled`) and leaves the queue; a slot already promised
+    /// to it goes to the next sender. A dropped `send` future drops the value
+    /// with it (as tokio's); [`try_send`](Sender::try_send) never loses it.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
         Send { chan: &self.chan, value: Some(value), key: None }.await
     }
@@ -264,6 +269,9 @@ impl<T> Receiver<T> {
     /// Receives the next value, waiting for one (a checkpoint): `Ok(None)`
     /// once the buffer is drained and nothing more can come (every sender is
     /// gone, or the receiver was closed).
+    ///
+    /// **Cancel safety:** cancel-safe: a value is taken only when `recv`
+    /// returns it.
     pub async fn recv(&mut self) -> Result<Option<T>, Cancelled> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
