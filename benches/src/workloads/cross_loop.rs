@@ -61,7 +61,7 @@ where
     }
 }
 
-/// How a corio row spawns a `Send` task (see [`corio`]).
+/// How a corio row spawns a `Send` task (see [`corio()`]).
 #[derive(Clone)]
 struct Spawner {
     loops: Option<corio::multi_loop::Loops>,
