@@ -20,6 +20,9 @@
 //! 8. Locks and queues, and looking inside: a FIFO lock hand-over, a
 //!    producer/consumer queue with `join`, a task dump showing where each
 //!    task waits, and the loop's metrics.
+//! 9. The toolbox: a file written and read back on the blocking pool, a
+//!    subprocess spoken to through its pipes, and a server reached through
+//!    asyncio's streams (`open_connection`, `readline`, `drain`).
 
 use corio::{Cancelled, ContextVar, JoinError};
 use std::cell::RefCell;
@@ -47,6 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         time().await?;
         echo().await?;
         sync_and_introspection().await?;
+        toolbox().await?;
         Ok::<_, Box<dyn std::error::Error>>(())
     })??;
     println!("\nDone. Tests: .ci/run; docs: docs/.");
@@ -374,5 +378,46 @@ async fn sync_and_introspection() -> Result<(), Box<dyn std::error::Error>> {
         "   metrics ({}): {} tasks spawned, {} polls, {} iterations, {} reactor waits",
         m.backend, m.tasks_spawned, m.task_polls, m.iterations, m.reactor_waits
     );
+    Ok(())
+}
+
+/// 9. Files, a subprocess and asyncio's streams.
+async fn toolbox() -> std::io::Result<()> {
+    use corio::process::{Command, Stdio};
+    use corio::streams::{open_connection, start_server, StreamReader, StreamWriter};
+
+    println!("\n9. Files, subprocesses, streams");
+    // A file, on the blocking pool: the loop keeps running meanwhile.
+    let path = std::env::temp_dir().join(format!("corio-tour-{}.txt", std::process::id()));
+    corio::fs::write(&path, "written by corio::fs\n").await?;
+    let text = corio::fs::read_to_string(&path).await?;
+    corio::fs::remove_file(&path).await?;
+    println!("   read back {:?}", text.trim_end());
+
+    // A subprocess: its exit is watched by the loop (a pidfd on Linux).
+    let mut sort = Command::new("sh").args(["-c", "sort"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    let (sorted, _) = sort.communicate(Some(b"pear\napple\nfig\n")).await?;
+    let sorted = String::from_utf8_lossy(&sorted).split_whitespace().collect::<Vec<_>>().join(" ");
+    println!("   sh -c sort -> {sorted} ({})", sort.wait().await?);
+
+    // A server and a client through asyncio's streams API.
+    async fn shout(mut reader: StreamReader, writer: StreamWriter) {
+        while let Ok(line) = reader.readline().await {
+            if line.is_empty() || writer.write(&line.to_ascii_uppercase()).is_err() || writer.drain().await.is_err() {
+                break;
+            }
+        }
+    }
+    let server = start_server(shout, "127.0.0.1", 0).await?;
+    let port = server.sockets()[0].as_inet().map_or(0, |a| a.port());
+    let (mut reader, writer) = open_connection("localhost", port).await?; // resolved on the pool
+    writer.write(b"hello, streams\n")?;
+    writer.drain().await?;
+    let reply = reader.readline().await?;
+    writer.close();
+    writer.wait_closed().await?;
+    server.close();
+    server.wait_closed().await?;
+    println!("   open_connection(localhost:{port}) -> {:?}", String::from_utf8_lossy(&reply).trim_end());
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! # corio
 //!
 //! An asyncio-style async runtime for Rust: an event loop with a ready queue,
-//! a timer heap and a reactor; tasks with asyncio's cancellation (counted,
+//! timers and a reactor; tasks with asyncio's cancellation (counted,
 //! edge-triggered, delivered at checkpoints); context variables copied into
 //! every task; and a small trait-based core whose I/O, time, scheduling and
 //! context layers are swappable backends.
@@ -49,6 +49,48 @@
 //! connectors over corio streams) and `tokio-compat` (`corio::compat`:
 //! tokio-only futures such as reqwest's inside corio tasks). See
 //! `docs/ecosystem.md`.
+//!
+//! # Awaiting a task from several places
+//!
+//! A [`Task`] hands its output to its one owner. asyncio's tasks are
+//! awaited by anyone: [`Task::shared`] makes a cloneable [`SharedTask`]
+//! whose every await gets a copy (and `result()` reads it again);
+//! [`AnyTask::wait`] waits for a task's end without its output; a gather's
+//! [`GatherHandle`] reaches its children and cancels it from elsewhere.
+//! `task.await?` works in functions returning `Result<_, Cancelled>`.
+//!
+//! ```
+//! use corio::{Cancelled, GatherError};
+//! use std::time::Duration;
+//!
+//! let lp = corio::builder().clock(corio::clock::VirtualClock::new()).build().unwrap();
+//! lp.block_on(async {
+//!     let config = corio::spawn(async { String::from("loaded") }).shared();
+//!     let readers: Vec<_> = (0..3).map(|_| corio::spawn(config.clone())).collect();
+//!     for reader in readers {
+//!         assert_eq!(reader.await??, "loaded"); // JoinError -> Cancelled, twice
+//!     }
+//!     assert_eq!(config.result().unwrap()?, "loaded");
+//!
+//!     let slow = corio::spawn(corio::sleep(Duration::from_secs(5)));
+//!     let watcher = corio::spawn(slow.wait()); // sees the end, leaves the output
+//!     watcher.await??;
+//!     slow.await??;
+//!
+//!     let gathering = corio::gather([1, 2].map(|s| async move {
+//!         corio::sleep(Duration::from_secs(s)).await?;
+//!         Ok::<_, Cancelled>(s)
+//!     }));
+//!     let gatherer = gathering.handle();
+//!     let waiter = corio::spawn(async move { matches!(gathering.await, Err(GatherError::Cancelled(_))) });
+//!     corio::yield_now().await?;
+//!     gatherer.cancel(); // asyncio's gatherer.cancel()
+//!     assert!(waiter.await?);
+//!     Ok::<_, Cancelled>(())
+//! })
+//! .unwrap()
+//! .unwrap();
+//! ```
 //!
 //! # Debugging
 //!
@@ -190,6 +232,12 @@ pub use corio_macros::join;
 pub use corio_macros::try_join;
 pub use policy::{get_event_loop, get_running_loop, set_event_loop, NoEventLoop, NoRunningLoop};
 
+/// Files and directories on the loop's blocking pool (tokio's `tokio::fs`).
+pub use corio_core::fs;
+/// Child processes watched by the loop (tokio's `tokio::process`, asyncio's subprocesses).
+pub use corio_core::process;
+/// asyncio's streams API: `open_connection`, `start_server`, `StreamReader`, `StreamWriter`.
+pub use corio_core::streams;
 pub use corio_core::{blocking, clock, context, executor, reactor, runtime, signal, structured, sync, task};
 pub use corio_core::{
     call_at, call_later, call_soon, cancellable, current_task, handle, sleep, sleep_until, spawn, stop, time,
@@ -201,12 +249,12 @@ pub use corio_core::blocking::{run_in_executor, spawn_blocking, to_thread, Block
 pub use corio_core::structured::{
     as_completed, fail_after, fail_at, gather, gather_settled, move_on_after, move_on_at, select, select_all, shield,
     task_group, timeout, timeout_at, wait, wait_for, CancelScope, Child, ChildError, Either, Elapsed, ErrorGroup,
-    GatherError, GroupError, ReturnWhen, SpawnError, TaskGroup,
+    GatherError, GatherHandle, GroupError, ReturnWhen, SpawnError, TaskGroup,
 };
 
 pub use corio_core::context::{ContextVar, Token};
 pub use corio_core::runtime::{Handle, LoopError, LoopHandle, TimerHandle};
-pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task};
+pub use corio_core::task::{AnyTask, Cancelled, JoinError, SharedTask, Task};
 
 /// Sockets on the loop's reactor: TCP, UDP and Unix domain sockets, owned
 /// stream halves, and the accept loop that backs off on `EMFILE`.
@@ -215,6 +263,8 @@ pub mod net {
         Incoming, Listener, OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split, TcpListener, TcpStream, UdpSocket,
         UnixDatagram, UnixListener, UnixStream, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN,
     };
+    // Name resolution off the loop's thread, and Happy Eyeballs.
+    pub use corio_core::io::{lookup_host, HappyEyeballs, Resolver, ResolverBuilder, ToSocketAddrs};
 }
 
 pub mod multi_loop;

@@ -530,7 +530,7 @@ fn a_dropped_scope_cannot_be_rearmed() {
 
 #[test]
 fn a_sleep_of_duration_max_waits_instead_of_overflowing_the_clock() {
-    // Deadlines saturate at about 68 years (core/src/time/deadline.rs).
+    // A delay beyond about 68 years never comes (core/src/time/deadline.rs).
     let lp = vloop();
     lp.block_on(async {
         assert_eq!(corio::sleep(Duration::MAX).timeout(secs(1)).await, Err(Elapsed::default()));

@@ -26,6 +26,7 @@ clock.rs          | -
 executor.rs       | -
 loop_id.rs        | -
 reactor.rs        | loom
+reactor/ops.rs    | loom
 # Tasks, and the seam (task/host.rs) through which a task reaches its loop.
 task/             | loom
 # What needs tasks only: context variables (a task names its context), the synchronisation primitives.
@@ -35,17 +36,22 @@ sync/             | loom task
 # lower half of I/O, the readiness table and the driver seam (io/registry.rs, io/driver.rs).
 blocking/         | loom spin context task
 io/registry.rs    | loom reactor
-io/driver.rs      | loom loop_id
+io/driver.rs      | loom loop_id reactor::ops
 # The loop implements those seams; of I/O it uses the lower half only.
-runtime/          | loom spin clock executor reactor loop_id task context blocking io::registry io::driver io::Direction io::IoKey
+runtime/          | loom spin clock executor reactor loop_id task context blocking io::registry io::driver io::Direction io::IoKey time::deadline_after time::end_of_time
+time/far.rs       | -
 # Above the loop.
 time/             | loom loop_id task runtime
+io/resolve/       | loom reactor loop_id task time blocking runtime
 io/               | loom reactor loop_id task time
 completion.rs     | loom task runtime
 structured/       | task runtime time
 cancellable.rs    | task structured
 signal/           | loom io task runtime
 multi_loop/       | loom clock context executor reactor io task runtime
+fs/               | loom task runtime blocking io reactor time
+process/          | loom task runtime blocking io reactor signal time
+streams/          | loom task runtime blocking io reactor time structured spawn sleep
 lib.rs            | *
 EOF
 

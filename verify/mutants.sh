@@ -74,9 +74,15 @@ pool_queue_kept_on_leave  | loom cargo test -p corio-verify --release --test loo
 pool_never_steals         | loom cargo test -p corio-verify --release --test loom_pool -- an_idle_loop_steals
 pool_cancel_no_wake       | loom cargo test -p corio-verify --release --test loom_pool -- a_cancel_from_another
 
+# Timers (issue 28): the timer queue against its sorted-map reference (verify/tests/prop_timers.rs).
+skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers -- timer_queue_memory_bounded
+sorted_run_takes_any      | cargo test -p corio-verify --release --test prop_timers -- timer_queue_matches_reference
+wheel_cascade_drops_timer | cargo test -p corio-verify --release --test prop_timers -- timer_queue_matches_reference
+wheel_slot_one_tick_early | cargo test -p corio-verify --release --test prop_timers -- timer_queue_matches_reference
+wheel_sort_ignores_seq    | cargo test -p corio-verify --release --test prop_timers -- timer_queue_matches_reference
+origin_first_deadline     | cargo test -p corio-verify --release --test prop_timers -- timer_queue_matches_reference
+
 # Properties (verify/tests/prop_*.rs).
-skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers
-sorted_run_takes_any      | cargo test -p corio-verify --release --test prop_timers -- timer_heap_matches_reference
 batch_not_snapshot        | cargo test -p corio-verify --release --test prop_loop_order
 timeout_converts_foreign_cancel | cargo test -p corio-verify --release --test prop_task_trees
 group_cancelled_child_fails | cargo test -p corio-verify --release --test prop_task_trees
@@ -137,6 +143,12 @@ shutdown_skips_grace      | cargo test -p corio --test debugging -- teardown_
 shutdown_ignores_late_tasks | cargo test -p corio --test debugging -- teardown_lets_cleanup
 task_span_not_entered     | cargo test -p corio --features tracing --test tracing_spans
 
+# Fidelity (issue 25): the sync primitives' asyncio semantics (draining barrier, the semaphore's line).
+barrier_no_draining          | cargo test -p corio-verify --release --test prop_sync_barrier
+barrier_abort_spares_released | cargo test -p corio-verify --release --test prop_sync_barrier
+permits_barge_past_pending   | cargo test -p corio-verify --release --test prop_sync_permits
+resume_reads_line_first      | loom cargo test -p corio-verify --release --test loom_sync -- semaphore_newcomer_behind_a_resuming_waiter
+
 # Backend choice (issue 21): src/backend/, the mock backend chosen by name, tests/backend_*.rs, verify/additive/.
 default_prefers_uring     | cargo test -p corio-additive-app
 env_ignored               | cargo test -p corio --features uring,portable,mock --test backend_env
@@ -149,6 +161,13 @@ mock_accepts_real_fds     | cargo test -p corio --features mock --test backend_s
 graceful_never_drains     | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test hyper_server -- graceful_shutdown_under_load
 response_end_uncounted    | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test hyper_server -- graceful_shutdown_under_load
 compat_poll_outside_context | cargo test -p corio --features hyper,hyper-util,tls,tokio-compat --test tokio_compat -- tokio_sleep_runs
+
+# The toolbox (issue 23): the loom models of names, processes and io_uring operations.
+lookup_slot_freed_on_cancel    | loom cargo test -p corio-verify --release --test loom_lookup -- a_cancelled_lookup
+gate_cancel_swallows_call      | loom cargo test -p corio-verify --release --test loom_lookup -- a_called_waiter
+hub_register_after_look        | loom cargo test -p corio-core --release --lib -- process::hub::loom_model
+op_abandon_frees_buffer        | loom cargo test -p corio-verify --release --test loom_uring_op -- a_cancelled_read
+op_publish_before_result       | loom cargo test -p corio-verify --release --test loom_uring_op -- a_completed_read
 EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

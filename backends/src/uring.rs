@@ -38,6 +38,8 @@
 //! `IORING_FEAT_EXT_ARG`). [`UringReactor::new`] fails with a clear error
 //! where io_uring is missing or disabled (`kernel.io_uring_disabled`).
 
+mod completion;
+
 use corio_core::reactor::{Event, Interest, Reactor};
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use std::collections::HashMap;
@@ -83,6 +85,8 @@ pub struct UringReactor {
     state: Mutex<State>,
     notifier: OwnedFd,
     registered: AtomicUsize,
+    /// Completion-based operations in flight (`completion`).
+    ops_in_flight: AtomicUsize,
 }
 
 struct State {
@@ -92,6 +96,8 @@ struct State {
     slots: Vec<Slot>,
     free: Vec<u32>,
     by_fd: HashMap<RawFd, u32>,
+    /// Completion-based operations in flight (`completion`).
+    ops: completion::InFlight,
 }
 
 impl std::fmt::Debug for State {
@@ -184,8 +190,20 @@ impl UringReactor {
         }
         // SAFETY: `fd` was just created and is owned by nobody else.
         let notifier = unsafe { OwnedFd::from_raw_fd(fd) };
-        let state = State { ring, batch: Vec::new(), slots: Vec::new(), free: Vec::new(), by_fd: HashMap::new() };
-        let reactor = UringReactor { state: Mutex::new(state), notifier, registered: AtomicUsize::new(0) };
+        let state = State {
+            ring,
+            batch: Vec::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_fd: HashMap::new(),
+            ops: completion::InFlight::default(),
+        };
+        let reactor = UringReactor {
+            state: Mutex::new(state),
+            notifier,
+            registered: AtomicUsize::new(0),
+            ops_in_flight: AtomicUsize::new(0),
+        };
         let notifier_fd = reactor.notifier.as_raw_fd();
         reactor.lock().batch.push(poll_add(notifier_fd, Interest::READABLE, NOTIFY_TOKEN));
         Ok(reactor)
@@ -214,9 +232,25 @@ impl State {
     /// fills up.
     fn push_batch(&mut self) -> io::Result<()> {
         for entry in self.batch.drain(..) {
+            // A linked entry and the next one go to the kernel in the same
+            // submission: a link cut at the end of a submission would let
+            // the next entry run on its own, not after this one.
+            let token = entry.get_user_data();
+            if completion::is_op(token) && self.ops.links_next(token) {
+                let free = {
+                    let queue = self.ring.submission();
+                    queue.capacity() - queue.len()
+                };
+                if free < 2 {
+                    self.ring.submit()?;
+                }
+            }
             loop {
-                // SAFETY: poll-add and poll-remove entries reference no
-                // user memory: only a descriptor and a token.
+                // SAFETY: poll-add, poll-remove and cancel entries
+                // reference no user memory; an operation's entry points into
+                // the operation's own memory, kept alive by its `OpRef` in
+                // the in-flight table until its completion is reaped
+                // (`completion`).
                 if unsafe { self.ring.submission().push(&entry) }.is_ok() {
                     break;
                 }
@@ -310,12 +344,14 @@ impl Reactor for UringReactor {
 
         let State { ring, batch, .. } = &mut *state;
         let mut rearm = Vec::new();
+        let mut finished = Vec::new();
         let mut notified = false;
         for cqe in ring.completion() {
             let user_data = cqe.user_data();
             let more = cqueue::more(cqe.flags());
             match user_data {
-                REMOVE_TOKEN => {}
+                REMOVE_TOKEN | completion::CANCEL_TOKEN => {}
+                token if completion::is_op(token) => finished.push((token, cqe.result())),
                 NOTIFY_TOKEN => {
                     notified = true;
                     if !more {
@@ -351,7 +387,16 @@ impl Reactor for UringReactor {
                 state.batch.push(poll_add(watch.fd, watch.interest, user_data));
             }
         }
+        let finished: Vec<_> =
+            finished.into_iter().filter_map(|(token, result)| Some((state.ops.finish(token)?, result))).collect();
         drop(state);
+        if !finished.is_empty() {
+            self.ops_in_flight.fetch_sub(finished.len(), Ordering::Relaxed);
+        }
+        // Outside the lock: completing wakes the awaiting task.
+        for (op, result) in finished {
+            op.complete(result);
+        }
         if notified {
             self.drain_notifier();
         }
@@ -372,9 +417,14 @@ impl Reactor for UringReactor {
         Ok(())
     }
 
-    /// No registered descriptor means only `notify` can wake a poll.
+    /// No registered descriptor and no operation in flight means only
+    /// `notify` can wake a poll.
     fn is_quiescent(&self) -> bool {
-        self.registered() == 0
+        self.registered() == 0 && self.ops_in_flight.load(Ordering::Relaxed) == 0
+    }
+
+    fn completions(&self) -> Option<&dyn corio_core::reactor::ops::Completions> {
+        Some(self)
     }
 
     fn name(&self) -> &'static str {

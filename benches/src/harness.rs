@@ -99,6 +99,10 @@ pub trait Workload {
 pub struct Samples(Vec<f64>);
 
 impl Samples {
+    pub fn push(&mut self, sample: f64) {
+        self.0.push(sample);
+    }
+
     pub fn median(&self) -> f64 {
         let mut v = self.0.clone();
         v.sort_by(f64::total_cmp);

@@ -1,12 +1,14 @@
 //! corio-bench: performance.md's workloads on corio, tokio (current_thread) and smol, side by side.
 //!
 //! ```text
-//! cargo run --release -p corio-bench -- [--quick | --scale | --memory | --stack-scan] [--reps N] [--stack-base B]
+//! cargo run --release -p corio-bench -- [--quick | --scale | --memory | --storm | --stack-scan] [--reps N]
+//!                                        [--stack-base B]
 //!                                        [--runtime NAME]... [WORKLOAD...]
 //! ```
 //!
 //! `--scale` runs W2, W8 and W12 at 1k, 10k, 100k and 1M tasks/timers (cost per operation should stay flat);
-//! `--memory` prints bytes per idle task and per pending timer, and the peak RSS of 1M sleeping tasks (W12).
+//! `--memory` prints bytes per idle task and per pending timer, and the peak RSS of 1M sleeping tasks (W12);
+//! `--storm` runs the timer storm (100k tasks sleeping 0–50 ms: overhead beyond 50 ms and CPU time; see `storm`).
 //!
 //! Repetition `k` runs `16 * ((B + 97k) mod 256)` bytes deeper in the stack, `B` drawn per run unless
 //! `--stack-base B` fixes it: one process's stack address is one draw of its layout (see `stack_depth`).
@@ -20,6 +22,7 @@
 mod harness;
 mod memory;
 mod stack_depth;
+mod storm;
 mod workloads;
 
 use harness::Runtime;
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             "--scale" => mode = Mode::Scale,
+            "--storm" => mode = Mode::Storm,
             "--stack-scan" => mode = Mode::StackScan,
             "--stack-base" => match args.next().and_then(|n| n.parse().ok()) {
                 Some(n) if n < stack_depth::SLOTS => stack_base = Some(n),
@@ -69,8 +73,18 @@ fn main() -> ExitCode {
             id => filters.push(id.to_string()),
         }
     }
+    if runtimes.is_empty() {
+        runtimes = Runtime::ALL.to_vec();
+    }
+    if let Mode::Storm = mode {
+        let repetitions = repetitions.unwrap_or(5);
+        print!("{}", storm::table(&runtimes, repetitions));
+        println!("\n{repetitions} storms per runtime, interleaved, after one warm-up each; ratio < 1.0 means faster.");
+        return ExitCode::SUCCESS;
+    }
     let candidates = match mode {
         Mode::Table | Mode::StackScan => workloads::all(),
+        Mode::Storm => unreachable!("handled above"),
         Mode::Scale => workloads::scaling(),
     };
     let selected: Vec<_> =
@@ -78,9 +92,6 @@ fn main() -> ExitCode {
     if selected.is_empty() {
         let known: Vec<_> = workloads::all().iter().map(|w| w.id()).collect();
         return usage(&format!("no workload matches {filters:?} (known: {})", known.join(", ")));
-    }
-    if runtimes.is_empty() {
-        runtimes = Runtime::ALL.to_vec();
     }
     if let Mode::StackScan = mode {
         print!("{}", harness::stack_scan(&selected, &runtimes, quick));
@@ -109,6 +120,8 @@ enum Mode {
     Table,
     /// W2, W8 and W12 at 1k, 10k, 100k and 1M tasks/timers.
     Scale,
+    /// The timer storm (`--storm`): its own table of overhead and CPU time.
+    Storm,
     /// Each workload at every stack depth (`--stack-scan`): which layouts are slow, per runtime.
     StackScan,
 }
@@ -118,7 +131,7 @@ fn usage(error: &str) -> ExitCode {
         eprintln!("corio-bench: {error}");
     }
     eprintln!(
-        "usage: cargo run --release -p corio-bench -- [--quick | --scale | --memory | --stack-scan] [--reps N] \
+        "usage: cargo run --release -p corio-bench -- [--quick | --scale | --memory | --storm | --stack-scan] [--reps N] \
          [--stack-base B] [--runtime NAME]... [WORKLOAD...]"
     );
     if error.is_empty() {

@@ -92,10 +92,15 @@ impl VirtualClock {
         }
     }
 
-    /// Moves time forward by `by`.
+    /// Moves time forward by `by`. Time saturates at about 584 years after
+    /// the clock's creation (2^64 ns) instead of wrapping around.
     pub fn advance(&self, by: Duration) {
         let ns = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        self.inner.offset_ns.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.inner.offset_ns.fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |offset| Some(offset.saturating_add(ns)),
+        );
     }
 
     /// Virtual time elapsed since the clock was created.

@@ -11,7 +11,9 @@
 //! cancel scopes and combinators; [`mod@time`] the sleeps; [`io`] sockets;
 //! [`sync`] locks, events, conditions, semaphores, barriers, queues and
 //! channels; [`Completion`] asyncio's settable future; [`blocking`] the
-//! thread pool for blocking work; [`signal`] Unix signals as loop events.
+//! thread pool for blocking work; [`signal`] Unix signals as loop events;
+//! [`fs`] files on the blocking pool; [`process`] child processes;
+//! [`streams`] asyncio's streams API.
 //! Most programs use the `corio` facade crate, which picks a backend and
 //! re-exports all of this.
 //!
@@ -40,14 +42,17 @@ pub mod clock;
 mod completion;
 pub mod context;
 pub mod executor;
+pub mod fs;
 pub mod io;
 pub(crate) mod loom;
 mod loop_id;
 pub mod multi_loop;
+pub mod process;
 pub mod reactor;
 pub mod runtime;
 pub mod signal;
 mod spin;
+pub mod streams;
 pub mod structured;
 pub mod sync;
 pub mod task;

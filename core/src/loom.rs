@@ -61,7 +61,8 @@ mod imp {
         /// Waits for a notification (consuming it) or until `timeout` passes.
         pub(crate) fn wait(&self, timeout: Option<std::time::Duration>) {
             let mut notified = self.notified.lock().unwrap_or_else(|e| e.into_inner());
-            let deadline = timeout.map(|t| std::time::Instant::now() + t);
+            // A timeout beyond the clock's range waits without a limit.
+            let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
             while !*notified {
                 match deadline {
                     None => notified = self.cond.wait(notified).unwrap_or_else(|e| e.into_inner()),

@@ -27,6 +27,12 @@
 //!
 //! Methods take `&self`: the loop holds the reactor in an `Arc` shared with
 //! other threads, which only ever call `notify`.
+//!
+//! A reactor may also run completion-based operations, whose buffers the
+//! operation owns while the kernel uses them ([`ops`],
+//! [`Reactor::completions`]); io_uring does.
+
+pub mod ops;
 
 use std::io;
 use std::os::fd::RawFd;
@@ -89,6 +95,13 @@ pub trait Reactor: Send + Sync + 'static {
     /// reports one.
     fn is_quiescent(&self) -> bool {
         false
+    }
+
+    /// Completion-based operations, if the reactor runs them (io_uring):
+    /// see [`ops`]. The default, `None`, means file operations go to the
+    /// blocking pool.
+    fn completions(&self) -> Option<&dyn ops::Completions> {
+        None
     }
 
     /// The backend's short name (`"epoll"`, `"uring"`, ...), which the loop

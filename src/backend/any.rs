@@ -331,6 +331,13 @@ impl Reactor for AnyReactor {
     fn name(&self) -> &'static str {
         self.backend().name()
     }
+
+    /// The chosen backend's completion-based operations (io_uring runs
+    /// `corio::fs`'s file operations through them; the others have none).
+    #[inline]
+    fn completions(&self) -> Option<&dyn corio_core::reactor::ops::Completions> {
+        dispatch!(self.inner, reactor => reactor.completions())
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! waiter. One model runs the primitive between a real event loop and another thread (the cross-loop wake).
 //!
 //! Caught mutants: `lock_handoff_to_cancelled`, `condition_lose_notify`, `event_set_no_wake`,
-//! `queue_getter_keeps_promise`, `oneshot_no_wake`, `mpsc_no_rx_wake`.
+//! `queue_getter_keeps_promise`, `oneshot_no_wake`, `mpsc_no_rx_wake`, `resume_reads_line_first`.
 #![cfg(corio_loom)]
 
 mod loom_support;
@@ -121,6 +121,28 @@ fn semaphore_permits_conserved() {
             t.join().unwrap();
         }
         assert_eq!(sem.available_permits(), 2);
+    });
+}
+
+/// A semaphore of 0 with waiter `a` queued; the main thread releases twice — one permit handed to `a`, one into the
+/// count while `a` has not resumed — and newcomer `b` acquires while `a` resumes. `b` must queue behind `a` (asyncio's
+/// line, `test_acquire_fifo_order_4`) and yet get the permit: `b` queueing and `a` leaving the line meet Dekker-style,
+/// and at least one of them hands the permit out. Otherwise `b` waits forever (a loom deadlock).
+#[test]
+fn semaphore_newcomer_behind_a_resuming_waiter() {
+    check("loom_sync::semaphore_newcomer_behind_a_resuming_waiter", || {
+        let sem = Arc::new(Semaphore::new(0));
+        let queued = Arc::new(Signal::default());
+        let (s, q) = (sem.clone(), queued.clone());
+        let a = thread::spawn(move || block_on_announced(s.acquire(), || q.give()).unwrap().forget());
+        queued.wait();
+        sem.release();
+        sem.release();
+        let s = sem.clone();
+        let b = thread::spawn(move || block_on(s.acquire()).unwrap().forget());
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(sem.available_permits(), 0);
     });
 }
 

@@ -1,8 +1,12 @@
 //! State-machine test of `Barrier` against a sequential reference model (rules S5, S7), with cancellation injected
-//! at every await: the arrival that completes a round releases it with indices in arrival order, a cancelled waiter
-//! lowers the count without breaking the barrier, `abort` breaks it for everyone until `reset`.
+//! at every await. The model is asyncio 3.13's barrier: the arrival that completes a round releases it with indices
+//! in arrival order and the barrier *drains* — arrivals are blocked until every released task has resumed and left,
+//! then they arrive in order; a released task that resumes after an `abort` or a `reset` gets `Broken`; `reset` with
+//! tasks inside *resets* (waiters get `Broken`, arrivals blocked until all left); `abort` breaks it for everyone
+//! until `reset`; a cancelled waiter lowers the count without breaking the barrier. After every operation the test
+//! compares each task's outcome, `n_waiting` (0 unless filling) and `broken`.
 //!
-//! Caught mutant: `barrier_cancel_keeps_count`.
+//! Caught mutants: `barrier_cancel_keeps_count`, `barrier_no_draining`, `barrier_abort_spares_released`.
 
 mod sync_model;
 
@@ -14,11 +18,23 @@ use std::rc::Rc;
 use sync_model::{log, Harness, Sched};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    Filling,
+    Draining,
+    Resetting,
+    Broken,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Task {
     NotRun,
     Waiting,
-    /// Released with its index, or broken (`None`).
+    /// Released with its index, or broken (`None`); inside the barrier until it resumes.
     Released(Option<usize>),
+    /// Arrived while the barrier drained or reset.
+    Blocked,
+    /// Let in (`false`: arrive again) or aborted (`true`) while blocked.
+    Unblocked(bool),
     Done,
 }
 
@@ -27,29 +43,100 @@ enum Op {
     SpawnWait,
     Abort,
     Reset,
+    /// A task that aborts (or resets) the barrier when it runs: in the loop's order, so between a round's release
+    /// and its tasks' resumption.
+    SpawnAbort,
+    SpawnReset,
     Cancel(usize),
     Settle,
+}
+
+/// What a task does when it first runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Wait,
+    Abort,
+    Reset,
 }
 
 #[derive(Clone, Debug)]
 struct Model {
     parties: usize,
+    phase: Phase,
+    /// asyncio's `_count`: waiting, or released and not yet resumed.
     count: usize,
-    broken: bool,
     waiters: VecDeque<usize>,
+    blocked: VecDeque<usize>,
     tasks: Vec<Task>,
+    kinds: Vec<Kind>,
     sched: Sched,
     log: Vec<String>,
 }
 
 impl Model {
-    /// Releases every waiter: with its arrival index, or broken.
-    fn release_all(&mut self, broken: bool) {
-        self.count = 0;
-        for (index, waiter) in std::mem::take(&mut self.waiters).into_iter().enumerate() {
-            self.tasks[waiter] = Task::Released((!broken).then_some(index));
+    fn grant_waiters(&mut self, index: bool) {
+        for (i, waiter) in std::mem::take(&mut self.waiters).into_iter().enumerate() {
+            self.tasks[waiter] = Task::Released(index.then_some(i));
             self.sched.wake(waiter);
         }
+    }
+
+    fn unblock_all(&mut self, broken: bool) {
+        for waiter in std::mem::take(&mut self.blocked) {
+            self.tasks[waiter] = Task::Unblocked(broken);
+            self.sched.wake(waiter);
+        }
+    }
+
+    fn abort(&mut self) {
+        self.phase = Phase::Broken;
+        self.grant_waiters(false);
+        self.unblock_all(true);
+    }
+
+    fn reset(&mut self) {
+        if self.count > 0 {
+            self.phase = Phase::Resetting;
+            self.grant_waiters(false);
+        } else {
+            self.phase = Phase::Filling;
+            self.unblock_all(false);
+        }
+    }
+
+    /// A task leaves the barrier; the last one out ends a drain or a reset.
+    fn exit(&mut self) {
+        self.count -= 1;
+        if self.count == 0 && matches!(self.phase, Phase::Draining | Phase::Resetting) {
+            self.phase = Phase::Filling;
+            self.unblock_all(false);
+        }
+    }
+
+    /// An arrival: its outcome, or `None` if it waits.
+    fn arrive(&mut self, t: usize) -> Option<String> {
+        match self.phase {
+            Phase::Broken => return Some("broken".to_string()),
+            Phase::Draining | Phase::Resetting => {
+                self.blocked.push_back(t);
+                self.tasks[t] = Task::Blocked;
+                return None;
+            }
+            Phase::Filling => {}
+        }
+        if self.count + 1 >= self.parties {
+            self.phase = Phase::Draining;
+            self.grant_waiters(true);
+            if self.count == 0 {
+                self.phase = Phase::Filling;
+                self.unblock_all(false);
+            }
+            return Some(format!("passed {}", self.parties - 1));
+        }
+        self.count += 1;
+        self.waiters.push_back(t);
+        self.tasks[t] = Task::Waiting;
+        None
     }
 
     fn settle(&mut self) {
@@ -57,25 +144,40 @@ impl Model {
         while let Some((t, cancelled)) = self.sched.next() {
             let outcome = match (self.tasks[t], cancelled) {
                 (Task::NotRun, true) => None, // C4: never runs
-                (Task::Waiting, true) => {
-                    self.waiters.retain(|&w| w != t);
-                    self.count -= 1; // S5: the count drops, the barrier holds
+                (Task::NotRun, false) if self.kinds[t] == Kind::Abort => {
+                    self.abort();
+                    Some("aborted".to_string())
+                }
+                (Task::NotRun, false) if self.kinds[t] == Kind::Reset => {
+                    self.reset();
+                    Some("reset".to_string())
+                }
+                (Task::NotRun | Task::Unblocked(false), false) => match self.arrive(t) {
+                    Some(outcome) => Some(outcome),
+                    None => continue,
+                },
+                (Task::Unblocked(_) | Task::Blocked, true) => {
+                    self.blocked.retain(|&w| w != t);
                     Some("cancelled".to_string())
                 }
-                (Task::Released(_), true) => Some("cancelled".to_string()),
-                (Task::NotRun, false) if self.broken => Some("broken".to_string()),
-                (Task::NotRun, false) if self.count + 1 >= self.parties => {
-                    self.release_all(false);
-                    Some(format!("passed {}", self.parties - 1))
+                (Task::Unblocked(true), false) => Some("broken".to_string()),
+                (Task::Waiting, true) => {
+                    self.waiters.retain(|&w| w != t);
+                    self.exit(); // S5: the count drops, the barrier holds
+                    Some("cancelled".to_string())
                 }
-                (Task::NotRun, false) => {
-                    self.count += 1;
-                    self.waiters.push_back(t);
-                    self.tasks[t] = Task::Waiting;
-                    continue;
+                (Task::Released(_), true) => {
+                    self.exit();
+                    Some("cancelled".to_string())
                 }
-                (Task::Released(Some(index)), false) => Some(format!("passed {index}")),
-                (Task::Released(None), false) => Some("broken".to_string()),
+                (Task::Released(index), false) => {
+                    let broken = matches!(self.phase, Phase::Broken | Phase::Resetting);
+                    self.exit();
+                    Some(match index {
+                        Some(index) if !broken => format!("passed {index}"),
+                        _ => "broken".to_string(),
+                    })
+                }
                 (state, cancelled) => unreachable!("task {t} ran in state {state:?} (cancel: {cancelled})"),
             };
             if let Some(outcome) = outcome {
@@ -101,10 +203,12 @@ impl ReferenceStateMachine for Reference {
         (1..4usize)
             .prop_map(|parties| Model {
                 parties,
+                phase: Phase::Filling,
                 count: 0,
-                broken: false,
                 waiters: VecDeque::new(),
+                blocked: VecDeque::new(),
                 tasks: Vec::new(),
+                kinds: Vec::new(),
                 sched: Sched::default(),
                 log: Vec::new(),
             })
@@ -122,13 +226,15 @@ impl ReferenceStateMachine for Reference {
         ];
         if state.tasks.len() < MAX_TASKS {
             ops.push((4, Just(Op::SpawnWait).boxed()));
+            ops.push((1, Just(Op::SpawnAbort).boxed()));
+            ops.push((1, Just(Op::SpawnReset).boxed()));
         }
         proptest::strategy::Union::new_weighted(ops).boxed()
     }
 
     fn preconditions(state: &Model, op: &Op) -> bool {
         match op {
-            Op::SpawnWait => state.tasks.len() < MAX_TASKS,
+            Op::SpawnWait | Op::SpawnAbort | Op::SpawnReset => state.tasks.len() < MAX_TASKS,
             Op::Cancel(t) => *t < state.tasks.len(),
             _ => true,
         }
@@ -137,18 +243,17 @@ impl ReferenceStateMachine for Reference {
     fn apply(mut state: Model, op: &Op) -> Model {
         state.log.clear();
         match *op {
-            Op::SpawnWait => {
+            Op::SpawnWait | Op::SpawnAbort | Op::SpawnReset => {
                 state.sched.spawn();
                 state.tasks.push(Task::NotRun);
+                state.kinds.push(match op {
+                    Op::SpawnAbort => Kind::Abort,
+                    Op::SpawnReset => Kind::Reset,
+                    _ => Kind::Wait,
+                });
             }
-            Op::Abort => {
-                state.broken = true;
-                state.release_all(true);
-            }
-            Op::Reset => {
-                state.broken = false;
-                state.release_all(true);
-            }
+            Op::Abort => state.abort(),
+            Op::Reset => state.reset(),
             Op::Cancel(t) => state.sched.cancel(t),
             Op::Settle => state.settle(),
         }
@@ -182,14 +287,29 @@ impl StateMachineTest for Sut {
                     log(&out, format!("{id} {outcome}"));
                 });
             }
+            Op::SpawnAbort | Op::SpawnReset => {
+                let (barrier, out, id) = (sut.barrier.clone(), sut.harness.log.clone(), sut.harness.tasks.len());
+                let abort = matches!(op, Op::SpawnAbort);
+                sut.harness.spawn(async move {
+                    if abort {
+                        barrier.abort();
+                        log(&out, format!("{id} aborted"));
+                    } else {
+                        barrier.reset();
+                        log(&out, format!("{id} reset"));
+                    }
+                });
+            }
             Op::Abort => sut.barrier.abort(),
             Op::Reset => sut.barrier.reset(),
             Op::Cancel(t) => sut.harness.cancel(t),
             Op::Settle => sut.harness.settle(),
         }
         assert_eq!(sut.harness.take_log(), model.log, "each task's outcome, in order");
-        assert_eq!(sut.barrier.n_waiting(), model.count, "n_waiting");
-        assert_eq!(sut.barrier.broken(), model.broken, "broken");
+        let n_waiting = if model.phase == Phase::Filling { model.count } else { 0 };
+        assert_eq!(sut.barrier.n_waiting(), n_waiting, "n_waiting");
+        assert_eq!(sut.barrier.broken(), model.phase == Phase::Broken, "broken");
+        assert_eq!(sut.barrier.draining(), model.phase == Phase::Draining, "draining");
         sut
     }
 }

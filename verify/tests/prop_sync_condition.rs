@@ -1,13 +1,17 @@
 //! State-machine test of `Condition` against a sequential reference model (rules S4, S7), with cancellation injected
 //! at every await: waiting for the lock, waiting for a notification, after being notified but before resuming, and
-//! while re-acquiring the lock (which is not a checkpoint: the cancel stays pending).
+//! while re-acquiring the lock (which is not a checkpoint: a notified waiter's wait then ends cancelled once it holds
+//! the lock again, as asyncio re-raises the cancel it caught while re-acquiring, and its notification goes on; an
+//! already cancelled one keeps the new cancel pending).
 //!
 //! Each task acquires the condition's lock, waits, logs how the wait ended (while holding the lock again) and
 //! releases. The test notifies from outside, holding the lock through `try_acquire` ("busy" when it cannot). The
 //! reference models the lock (free flag and FIFO of waiters, hand-over on release) and the condition's FIFO; a
 //! notified waiter that is cancelled passes the notification to the next waiter (3.13).
 //!
-//! Caught mutant: `condition_lose_notify` (also by loom).
+//! Caught mutant: `condition_lose_notify` (also by loom). (A waiter cancelled while it re-acquires behind another,
+//! with a second waiter to pass its notification to, is seldom built by the generated runs;
+//! `tests/cpython_locks.rs`, `test_condition_cancelled_wakeup_relock`, checks it.)
 
 mod sync_model;
 
@@ -145,9 +149,15 @@ impl Model {
                 }
                 (Task::CondGranted, false) => self.relock(t, true),
                 (Task::Relock(_), true) => self.sched.keep_cancel(t), // not a checkpoint: still waiting
+                (Task::RelockGranted(true), true) => {
+                    // Cancelled while re-acquiring after a notification: delivered once the lock is held again,
+                    // and the notification goes to another waiter (asyncio re-raises the caught cancel).
+                    self.notify(1);
+                    self.end(t, false);
+                }
                 (Task::RelockGranted(notified), cancelled) => {
                     if cancelled {
-                        self.sched.keep_cancel(t);
+                        self.sched.keep_cancel(t); // a second cancel: pending for the next checkpoint
                     }
                     self.end(t, notified);
                 }

@@ -2,13 +2,16 @@
 //! S2, S7), with cancellation injected at every await.
 //!
 //! The reference keeps the free permits, the FIFO of waiting tasks and each task's state (not yet run, waiting,
-//! handed a permit but not resumed, holding, finished), and runs tasks in the loop's order (`sync_model::Sched`). A
-//! release hands its permit to the first waiter; a task that runs with a cancel pending leaves the queue, or — if it
-//! had been handed a permit — passes it on. After every operation the test compares what the real primitive, on a
-//! real loop, did: the tasks that acquired or were cancelled, in order, the free permits, and the results of
-//! `try_acquire` and of a bare `release` (an error for an unlocked lock or a full bounded semaphore).
+//! handed a permit but not resumed, holding, finished), and runs tasks in the loop's order (`sync_model::Sched`). It
+//! is asyncio 3.13's `Semaphore`: a release hands its permit to the first waiter; a task handed a permit stands in
+//! line until it resumes, so a newcomer queues behind it even when permits were released meanwhile, and whoever
+//! leaves the line (resuming, or cancelled) hands such permits to the waiters ("wake up as many as are allowed"); a
+//! task that runs with a cancel pending leaves the queue, or — if it had been handed a permit — passes it on. After
+//! every operation the test compares what the real primitive, on a real loop, did: the tasks that acquired or were
+//! cancelled, in order, the free permits, and the results of `try_acquire` and of a bare `release` (an error for an
+//! unlocked lock or a full bounded semaphore).
 //!
-//! Caught mutants: `waiters_lifo`, `release_unchecked`, `lock_handoff_to_cancelled`.
+//! Caught mutants: `waiters_lifo`, `release_unchecked`, `lock_handoff_to_cancelled`, `permits_barge_past_pending`.
 
 mod sync_model;
 
@@ -56,6 +59,8 @@ struct Model {
     bound: usize,
     available: usize,
     queue: VecDeque<usize>,
+    /// Tasks handed a permit that have not resumed: they still stand in line.
+    pending: usize,
     tasks: Vec<Task>,
     sched: Sched,
     /// Holders that are not tasks (`try_acquire`, bare acquires), by a count.
@@ -66,23 +71,40 @@ struct Model {
 }
 
 impl Model {
+    fn grant_first(&mut self) -> bool {
+        let Some(waiter) = self.queue.pop_front() else { return false };
+        self.tasks[waiter] = Task::Granted;
+        self.pending += 1;
+        self.sched.wake(waiter);
+        true
+    }
+
     fn release_one(&mut self) {
-        match self.queue.pop_front() {
-            Some(waiter) => {
-                self.tasks[waiter] = Task::Granted;
-                self.sched.wake(waiter);
-            }
-            None => self.available += 1,
+        if !self.grant_first() {
+            self.available += 1;
         }
     }
 
-    /// `release()`: refused when nobody waits and `bound` permits are free.
+    /// Someone left the line: permits that waited behind it go to the waiters.
+    fn distribute(&mut self) {
+        while self.available > 0 && !self.queue.is_empty() {
+            self.available -= 1;
+            self.grant_first();
+        }
+    }
+
+    /// `release()`: refused when `bound` permits are free.
     fn release_checked(&mut self) -> bool {
-        if self.queue.is_empty() && self.available >= self.bound {
+        if self.available >= self.bound {
             return false;
         }
         self.release_one();
         true
+    }
+
+    /// Whether an acquire may take a free permit now: nobody stands in line.
+    fn may_take(&self) -> bool {
+        self.available > 0 && self.queue.is_empty() && self.pending == 0
     }
 
     fn settle(&mut self) {
@@ -92,15 +114,18 @@ impl Model {
                 (Task::NotRun, true) => self.finish(t), // C4: never runs
                 (Task::Waiting, true) => {
                     self.queue.retain(|&w| w != t);
+                    self.distribute();
                     self.log.push(format!("{t} cancelled"));
                     self.finish(t);
                 }
                 (Task::Granted, true) => {
+                    self.pending -= 1;
+                    self.release_one(); // S7: pass the permit on
+                    self.distribute();
                     self.log.push(format!("{t} cancelled"));
                     self.finish(t);
-                    self.release_one(); // S7: pass the permit on
                 }
-                (Task::NotRun, false) if self.available > 0 && self.queue.is_empty() => {
+                (Task::NotRun, false) if self.may_take() => {
                     self.available -= 1;
                     self.acquired(t);
                 }
@@ -108,7 +133,11 @@ impl Model {
                     self.queue.push_back(t);
                     self.tasks[t] = Task::Waiting;
                 }
-                (Task::Granted, false) => self.acquired(t),
+                (Task::Granted, false) => {
+                    self.pending -= 1;
+                    self.distribute();
+                    self.acquired(t);
+                }
                 (state, cancelled) => unreachable!("task {t} ran in state {state:?} (cancel: {cancelled})"),
             }
         }
@@ -153,6 +182,7 @@ impl ReferenceStateMachine for Reference {
                     bound,
                     available,
                     queue: VecDeque::new(),
+                    pending: 0,
                     tasks: Vec::new(),
                     sched: Sched::default(),
                     anonymous_holders: 0,
@@ -217,7 +247,7 @@ impl ReferenceStateMachine for Reference {
                 }
             }
             Op::TryAcquire => {
-                let took = state.available > 0 && state.queue.is_empty();
+                let took = state.may_take();
                 if took {
                     state.available -= 1;
                     state.anonymous_holders += 1;

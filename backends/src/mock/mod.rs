@@ -15,6 +15,6 @@ mod simulation;
 
 pub use corio_core::clock::VirtualClock;
 pub use corio_core::executor::SeededRandom;
-pub use net::{NetConfig, NetStats, SimListener, SimNet, SimStream};
+pub use net::{NetConfig, NetStats, Route, SimListener, SimNet, SimStream};
 pub use reactor::{MockInjector, MockReactor, PollRecord};
 pub use simulation::{SimLoop, Simulation};

@@ -4,6 +4,7 @@
 mod blocking;
 mod context;
 mod cross_loop;
+mod fs;
 mod multi_loop;
 mod net;
 mod sync;
@@ -24,6 +25,7 @@ pub fn all() -> Vec<Box<dyn Workload>> {
     all.extend(multi_loop::workloads());
     all.extend(cross_loop::workloads());
     all.extend(toolbox::workloads());
+    all.extend(fs::workloads());
     all.sort_by_key(|w| table_order(w.id()));
     all
 }

@@ -1,5 +1,6 @@
 //! Timer workloads: W8 (register + cancel), W9 (`timeout` around a ready future), W12 (sleeping tasks spawned and
-//! cancelled). W8 and W12 take a size so the scaling table can run them at 1k–1M timers/tasks.
+//! cancelled), W16 (a million timeouts armed, then cancelled). W8 and W12 take a size so the scaling table can run
+//! them at 1k–1M timers/tasks. The timer storm (many timers firing together) has its own table: `crate::storm`.
 
 use super::rt;
 use crate::harness::{Runtime, Workload};
@@ -14,6 +15,8 @@ pub fn workloads() -> Vec<Box<dyn Workload>> {
         Box::new(TimeoutReady),
         Box::new(WaitForReady),
         Box::new(SleepingTasks { tasks: 100_000 }),
+        Box::new(TimeoutsArmedCancelled),
+        Box::new(StormQueueAlone),
     ]
 }
 
@@ -294,5 +297,115 @@ impl Workload for SleepingTasks {
             }),
         }
         .mul_f64(ops as f64 / (rounds * tasks) as f64)
+    }
+}
+
+/// W16: a million timeouts around futures that never finish, each polled once (its timer armed) and kept, then all
+/// dropped (every timer cancelled); one op is one timeout. Each runtime's own timeout: corio's `fut.timeout(d)`,
+/// tokio's `time::timeout`, smol's race against a `Timer`. W8's shape with a timeout instead of a bare sleep, all
+/// pending at once (churn: timeouts that never fire).
+struct TimeoutsArmedCancelled;
+
+impl Workload for TimeoutsArmedCancelled {
+    fn id(&self) -> &'static str {
+        "W16"
+    }
+
+    fn description(&self) -> &'static str {
+        "timeouts armed then cancelled, 1M pending at once, per timeout"
+    }
+
+    fn ops(&self, quick: bool) -> u64 {
+        if quick {
+            100_000
+        } else {
+            1_000_000
+        }
+    }
+
+    fn run(&self, runtime: Runtime, ops: u64) -> Duration {
+        use std::future::pending;
+        match runtime {
+            Runtime::Corio | Runtime::CorioUring | Runtime::CorioTwoLoops => rt::corio_on(runtime, async move {
+                let start = Instant::now();
+                let mut armed = Vec::with_capacity(ops as usize);
+                for _ in 0..ops {
+                    let mut timeout = Box::pin(corio::FutureExt::timeout(pending::<()>(), LONG));
+                    assert!(poll_once(&mut timeout).await.is_none());
+                    armed.push(timeout);
+                }
+                drop(armed);
+                start.elapsed()
+            }),
+            Runtime::TokioCt | Runtime::TokioMt => rt::tokio_on(runtime, async move {
+                let start = Instant::now();
+                let mut armed = Vec::with_capacity(ops as usize);
+                for _ in 0..ops {
+                    let mut timeout = Box::pin(tokio::time::timeout(LONG, pending::<()>()));
+                    assert!(poll_once(&mut timeout).await.is_none());
+                    armed.push(timeout);
+                }
+                drop(armed);
+                start.elapsed()
+            }),
+            Runtime::Smol => rt::smol(|_| async move {
+                let start = Instant::now();
+                let mut armed = Vec::with_capacity(ops as usize);
+                for _ in 0..ops {
+                    let mut timeout = Box::pin(futures_lite::future::or(async { pending::<()>().await }, async {
+                        async_io::Timer::after(LONG).await;
+                    }));
+                    assert!(poll_once(&mut timeout).await.is_none());
+                    armed.push(timeout);
+                }
+                drop(armed);
+                start.elapsed()
+            }),
+        }
+    }
+}
+
+/// W17 (corio only): the timer storm's timers on the timer queue alone, on a simulated clock: 100k timers at the
+/// storm's delays (`crate::storm::delays`), inserted 200 ns of simulated time apart (as a loop's first polls would
+/// be) from 40 ms after the queue was made (so the storm does not start on a boundary of the wheel's slots), then
+/// fired in passes 250 µs apart until none is left; one op is one timer inserted and fired. No task, no waker: what
+/// the queue's structure costs, repeatable under callgrind (the wheel's tick was chosen with it, docs/design.md).
+struct StormQueueAlone;
+
+impl Workload for StormQueueAlone {
+    fn id(&self) -> &'static str {
+        "W17"
+    }
+
+    fn description(&self) -> &'static str {
+        "the storm's 100k timers on the queue alone (corio only; simulated clock), insert + fire, per timer"
+    }
+
+    fn ops(&self, _quick: bool) -> u64 {
+        crate::storm::TASKS as u64
+    }
+
+    fn runtimes(&self) -> &'static [Runtime] {
+        Runtime::CORIO_ONLY
+    }
+
+    fn run(&self, _runtime: Runtime, ops: u64) -> Duration {
+        let delays = crate::storm::delays();
+        let mut queue = corio::runtime::timers::TimerQueue::new();
+        let start = Instant::now();
+        let mut now = start + Duration::from_millis(40);
+        for (i, &delay) in delays.iter().cycle().take(ops as usize).enumerate() {
+            queue.insert(now + delay, i);
+            now += Duration::from_nanos(200);
+        }
+        let mut fired = 0usize;
+        while fired < ops as usize {
+            now += Duration::from_micros(250);
+            queue.fire_due(now, |i| {
+                std::hint::black_box(i);
+                fired += 1;
+            });
+        }
+        start.elapsed()
     }
 }

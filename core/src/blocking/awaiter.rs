@@ -57,6 +57,27 @@ impl<T> Blocking<T> {
     }
 }
 
+impl<T> Blocking<T> {
+    /// Polls for the outcome without the checkpoint `poll` makes, so a
+    /// pending cancel neither ends the wait nor withdraws the job: for a
+    /// caller that keeps the job across its own cancelled awaits and makes
+    /// its own checkpoint (a file's write-behind must not be withdrawn).
+    pub(crate) fn poll_unchecked(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        let Some(handoff) = self.handoff.as_ref() else {
+            panic!("Blocking polled after it returned its result");
+        };
+        let outcome = std::task::ready!(handoff.poll(cx));
+        self.handoff = None;
+        Poll::Ready(match outcome {
+            Outcome::Done(value) => Ok(value),
+            Outcome::Panicked(panic) => Err(JoinError::Panicked(panic)),
+            Outcome::Cancelled | Outcome::Refused => Err(JoinError::Cancelled(Cancelled::new(Some(
+                "the blocking pool shut down before the job started".into(),
+            )))),
+        })
+    }
+}
+
 impl<T> Future for Blocking<T> {
     type Output = Result<T, JoinError>;
 

@@ -59,6 +59,16 @@ pub(crate) trait Driver {
     /// Forgets a source whose descriptor is closed (see
     /// [`forward_forget`](Driver::forward_forget)).
     fn forget(&self, key: IoKey);
+
+    /// Whether the reactor runs completion-based operations
+    /// (`reactor::ops`).
+    fn completions_available(&self) -> bool;
+
+    /// Submits `op` to the reactor's completions (`Unsupported` without).
+    fn submit_op(&self, op: crate::reactor::ops::OpRef) -> io::Result<()>;
+
+    /// Asks the reactor to stop `op` early.
+    fn cancel_op(&self, op: &crate::reactor::ops::Op);
 }
 
 corio_thread_local! {

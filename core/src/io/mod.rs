@@ -14,6 +14,10 @@
 //! * `inq`: TCP reads that know when they emptied the socket (`TCP_INQ`).
 //! * [`Incoming`] (`incoming`): the accept loop that backs off when the
 //!   process runs out of descriptors.
+//! * [`lookup_host`], [`Resolver`], [`ToSocketAddrs`] (`resolve`): host
+//!   names resolved on the blocking pool, a bounded number at a time;
+//!   [`HappyEyeballs`] (`happy_eyeballs`): the staggered race `connect`
+//!   runs over a name's addresses (RFC 8305).
 //!
 //! # Invariants
 //!
@@ -35,17 +39,21 @@
 
 mod connect;
 pub(crate) mod driver;
+mod happy_eyeballs;
 mod incoming;
 mod inq;
 pub(crate) mod registry;
+mod resolve;
 mod source;
 mod split;
 mod tcp;
 mod udp;
 mod unix;
 
+pub use happy_eyeballs::HappyEyeballs;
 pub use incoming::{Incoming, Listener, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN};
 pub use registry::{Direction, IoKey};
+pub use resolve::{lookup_host, Resolver, ResolverBuilder, ToSocketAddrs};
 pub use source::Async;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split};
 pub use tcp::{TcpListener, TcpStream};

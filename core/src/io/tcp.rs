@@ -121,34 +121,30 @@ pub struct TcpStream {
 impl TcpStream {
     /// Connects to `addr` (a checkpoint while the handshake is in flight).
     ///
-    /// Each resolved address is tried in turn; the last error is returned
-    /// if none accepts. Resolving a host name blocks the loop; pass
-    /// addresses (`SocketAddr`, `"127.0.0.1:80"`).
+    /// A host name (`"localhost:8080"`, `("example.com", 443)`) is resolved
+    /// on the blocking pool ([`lookup_host`](super::lookup_host)), never on
+    /// the loop's thread. Several addresses are raced with Happy Eyeballs
+    /// (RFC 8305: a 250 ms stagger, families interleaved; see
+    /// [`HappyEyeballs`](super::HappyEyeballs) to change it): the first to
+    /// connect wins and the others are closed. If none connects, the error
+    /// names each address's failure.
     ///
     /// **Cancel safety:** not resumable: a dropped connect closes its half-open
-    /// socket; call it again to start over.
-    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        let mut last = None;
-        for addr in addr.to_socket_addrs()? {
-            match TcpStream::connect_addr(addr).await {
-                Ok(stream) => return Ok(stream),
-                // A cancellation ends the attempt, it is not a bad address.
-                Err(err) if crate::task::Cancelled::find(&err).is_some() => return Err(err),
-                Err(err) => last = Some(err),
-            }
-        }
-        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to")))
+    /// sockets; call it again to start over.
+    pub async fn connect(addr: impl super::ToSocketAddrs) -> io::Result<TcpStream> {
+        super::HappyEyeballs::new().connect(addr).await
     }
 
     /// [`connect`](TcpStream::connect), failing with `TimedOut` when the
     /// handshake has not finished within `timeout` of loop time.
     ///
     /// **Cancel safety:** not resumable, as [`connect`](TcpStream::connect).
-    pub async fn connect_timeout(addr: impl ToSocketAddrs, timeout: Duration) -> io::Result<TcpStream> {
+    pub async fn connect_timeout(addr: impl super::ToSocketAddrs, timeout: Duration) -> io::Result<TcpStream> {
         connect::with_timeout(timeout, "connect", TcpStream::connect(addr)).await
     }
 
-    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+    /// Connects to one address.
+    pub(crate) async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
         socket.set_nonblocking(true)?;
         connect::start(&socket, &addr.into())?;

@@ -32,9 +32,10 @@ pub(crate) trait Book<R: Reactor, C: Clock, E: Executor, X: ContextStore> {
     /// will not happen).
     fn deliver_cancel(&self, core: &LoopCore<R, C, E, X>, raw: RawTask) -> Cancelled;
 
-    /// A cancellation delivered to the task that is still held somewhere (its
-    /// body returned it: the task ends cancelled).
-    fn held_delivered_cancel(&self, core: &LoopCore<R, C, E, X>, raw: RawTask) -> Option<Cancelled>;
+    /// Whether a task whose body just returned ends cancelled, and with
+    /// which cancellation: one delivered to it that it still holds, else a
+    /// request still pending (asyncio's `_must_cancel`).
+    fn cancelled_at_return(&self, core: &LoopCore<R, C, E, X>, raw: RawTask) -> Option<Cancelled>;
 
     /// Publishes the task's end with `outcome` (0, `CANCELLED` or
     /// `PANICKED`): done-callbacks, the joiner, the registry. `queued` is
@@ -69,8 +70,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Book<R, C, E, X> for Ow
     }
 
     #[inline]
-    fn held_delivered_cancel(&self, core: &LoopCore<R, C, E, X>, raw: RawTask) -> Option<Cancelled> {
-        core.tasks.borrow_mut().holds_delivered_cancel(raw).cloned()
+    fn cancelled_at_return(&self, core: &LoopCore<R, C, E, X>, raw: RawTask) -> Option<Cancelled> {
+        core.tasks.borrow_mut().cancelled_at_return(raw)
     }
 
     #[inline]

@@ -1,7 +1,7 @@
 //! Callbacks (`call_soon`, `call_later`) and their cancellable handles.
 //!
 //! A callback is one allocation: the closure plus a cancelled flag, shared
-//! between the ready queue (or timer heap) and the user's [`Handle`]. A
+//! between the ready queue (or timer queue) and the user's [`Handle`]. A
 //! cancelled callback stays where it is queued and is skipped when its turn
 //! comes, as asyncio's `Handle._cancelled` is.
 
@@ -218,7 +218,9 @@ impl fmt::Debug for Handle {
 pub struct TimerHandle {
     pub(crate) handle: Handle,
     pub(crate) when: Instant,
-    pub(crate) key: TimerKey,
+    /// `None` for a timer whose deadline never comes (beyond the clock's
+    /// range, `time::deadline_after`): it was never scheduled.
+    pub(crate) key: Option<TimerKey>,
     pub(crate) loop_id: super::shared::LoopId,
 }
 
@@ -228,7 +230,9 @@ impl TimerHandle {
     pub fn cancel(&self) {
         if !self.handle.cancelled() {
             self.handle.cancel();
-            super::current::timer_cancelled(self.loop_id, self.key);
+            if let Some(key) = self.key {
+                super::current::timer_cancelled(self.loop_id, key);
+            }
         }
     }
 
@@ -237,9 +241,16 @@ impl TimerHandle {
         self.handle.cancelled()
     }
 
-    /// When the callback is due (asyncio's `when()`).
+    /// When the callback is due (asyncio's `when()`). A delay beyond the
+    /// clock's range (`Duration::MAX`) never comes: such a timer is not
+    /// scheduled, and its `when` is the latest instant the clock can hold.
     pub fn when(&self) -> Instant {
         self.when
+    }
+
+    /// A timer that never fires: its delay lies beyond the clock's range.
+    pub(crate) fn never(callback: CallbackRef, now: Instant, loop_id: super::shared::LoopId) -> TimerHandle {
+        TimerHandle { handle: Handle { callback }, when: crate::time::end_of_time(now), key: None, loop_id }
     }
 }
 

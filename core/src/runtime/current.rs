@@ -20,6 +20,9 @@ use super::handle::LoopHandle;
 use super::shared::LoopId;
 use super::timers::TimerKey;
 use crate::loom::corio_thread_local;
+/// The task layer's checkpoints, for the modules above the runtime that
+/// reach both through this one path.
+pub(crate) use crate::task::current::{checkpoint, current_cancel_pending};
 use crate::task::host::{self as task_host, DoneCallback, RunningGuard};
 use crate::task::raw::RawTask;
 use crate::task::Cancelled;
@@ -44,6 +47,9 @@ pub(crate) trait Local {
     fn uncancel_task(&self, task: RawTask) -> u32;
     fn deliver_cancel(&self, task: RawTask) -> Cancelled;
     fn forward_cancel(&self, task: RawTask) -> Option<Cow<'static, str>>;
+    /// Marks `task`'s pending cancel request as one for its next
+    /// checkpoint only: a return before it does not end the task cancelled.
+    fn defer_cancel(&self, task: RawTask);
     fn adopt_cancelled(&self, task: RawTask, cancelled: Cancelled) -> Cancelled;
     /// How many cancellations were delivered to `task` so far.
     fn deliveries(&self, task: RawTask) -> u64;
@@ -161,6 +167,15 @@ pub(crate) fn with_local<R>(owner: *const (), f: impl FnOnce(&dyn Local) -> R) -
     Some(f(&*local))
 }
 
+/// Whether the loop `owner` lives on this thread but is not the one
+/// running: it cannot run until this thread's running loop returns, so a
+/// task of it awaited from here cannot end meanwhile (asyncio refuses to
+/// await a future of another loop).
+pub(crate) fn is_idle_local(owner: *const ()) -> bool {
+    !is_running(owner)
+        && LOCAL_LOOPS.with(|loops| loops.borrow().iter().filter_map(Weak::upgrade).any(|l| l.owner() == owner))
+}
+
 pub(crate) fn register_local(local: Weak<dyn Local>) {
     LOCAL_LOOPS.with(|loops| {
         let mut loops = loops.borrow_mut();
@@ -242,15 +257,21 @@ pub fn call_soon(callback: impl FnOnce() + 'static) -> Handle {
     Handle { callback }
 }
 
-/// Schedules `callback` to run after `delay` (asyncio's `call_later`).
+/// Schedules `callback` to run after `delay` (asyncio's `call_later`). A
+/// delay beyond the clock's range (`Duration::MAX`) never comes: the
+/// callback is not scheduled, and the handle's `when()` is the latest
+/// instant the clock can hold.
 ///
 /// # Panics
 ///
 /// If no loop is running on this thread.
 #[track_caller]
 pub fn call_later(delay: std::time::Duration, callback: impl FnOnce() + 'static) -> TimerHandle {
-    let when = time() + delay;
-    call_at(when, callback)
+    let now = time();
+    match crate::time::deadline_after(now, delay) {
+        Some(when) => call_at(when, callback),
+        None => TimerHandle::never(CallbackRef::local(callback), now, expect_running(|l| l.id())),
+    }
 }
 
 /// Schedules `callback` to run at `when` (asyncio's `call_at`). A time in the
@@ -263,7 +284,7 @@ pub fn call_later(delay: std::time::Duration, callback: impl FnOnce() + 'static)
 pub fn call_at(when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle {
     let callback = CallbackRef::local(callback);
     expect_running(|l| TimerHandle {
-        key: l.call_at(when, callback.clone()),
+        key: Some(l.call_at(when, callback.clone())),
         handle: Handle { callback },
         when,
         loop_id: l.id(),
@@ -284,7 +305,7 @@ pub(crate) fn reserve_timer() -> u64 {
 pub(crate) fn call_at_reserved(when: Instant, seq: u64, callback: impl FnOnce() + 'static) -> TimerHandle {
     let callback = CallbackRef::local(callback);
     expect_running(|l| TimerHandle {
-        key: l.call_at_reserved(when, seq, callback.clone()),
+        key: Some(l.call_at_reserved(when, seq, callback.clone())),
         handle: Handle { callback },
         when,
         loop_id: l.id(),

@@ -105,7 +105,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// Every live task, with its checkpoint (D3).
     pub(crate) fn dump_tasks(&self) -> TaskDump {
         let now = self.clock.now();
-        // Collected first: a snapshot borrows the timer heap and the I/O
+        // Collected first: a snapshot borrows the timer queue and the I/O
         // registry, never the task registry.
         let entries: Vec<_> = self.tasks.borrow().entries().collect();
         let mut tasks: Vec<_> =
@@ -152,7 +152,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     }
 
     /// What the loop knows about a wait besides its kind: a sleep's deadline
-    /// (from the timer heap), the fd of an I/O wait (from the I/O registry).
+    /// (from the timer queue), the fd of an I/O wait (from the I/O registry).
     /// Found by the task's own waker; a wait behind a wrapped waker has none.
     fn wait_detail(&self, raw: RawTask, kind: WaitKind, now: Instant) -> Option<String> {
         match kind {

@@ -298,7 +298,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
     }
 }
 
-/// An event loop: a ready queue, a timer heap and a reactor, run on one
+/// An event loop: a ready queue, a timer queue and a reactor, run on one
 /// thread (asyncio's event loop).
 ///
 /// ```
@@ -343,9 +343,14 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
         Handle { callback }
     }
 
-    /// Schedules `callback` after `delay`.
+    /// Schedules `callback` after `delay`. A delay beyond the clock's range
+    /// (`Duration::MAX`) never comes: the callback is not scheduled.
     pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> TimerHandle {
-        self.call_at(self.time() + delay, callback)
+        let now = self.time();
+        match crate::time::deadline_after(now, delay) {
+            Some(when) => self.call_at(when, callback),
+            None => TimerHandle::never(CallbackRef::local(callback), now, self.core.shared.id),
+        }
     }
 
     /// Schedules `callback` at `when`; a time in the past runs next
@@ -354,7 +359,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
         let callback = CallbackRef::local(callback);
         let key =
             self.core.timers.borrow_mut().insert(when, Timer::callback(callback.clone(), self.core.spawn_context()));
-        TimerHandle { handle: Handle { callback }, when, key, loop_id: self.core.shared.id }
+        TimerHandle { handle: Handle { callback }, when, key: Some(key), loop_id: self.core.shared.id }
     }
 
     /// The loop's time.
@@ -436,7 +441,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
     ///
     /// Then the default blocking pool is shut down: queued jobs are refused,
     /// and running ones get up to `grace` (real time) to finish; any still
-    /// running after that are reported and left to their threads.
+    /// running after that are reported and left to their threads. A grace
+    /// beyond the clock's range (`Duration::MAX`) waits without a limit.
     pub fn shutdown(&self, grace: Duration) -> Result<(), LoopError> {
         let _running = self.core.enter()?;
         self.core.shutdown(grace)
@@ -500,7 +506,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
         self.core.timers.borrow().len()
     }
 
-    /// Timer-heap entries, including cancelled ones awaiting purge (L6).
+    /// Timer-queue entries, including cancelled ones awaiting purge (L6).
     pub fn timer_heap_len(&self) -> usize {
         self.core.timers.borrow().heap_len()
     }
@@ -792,7 +798,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             // a loop that always has work cannot starve its sockets; a loop
             // without sources never enters the reactor at all.
             let busy = self.busy_iterations.get() + 1;
-            let due = busy >= self.poll_interval && self.io.borrow().len() > 0;
+            let due = busy >= self.poll_interval && (self.io.borrow().len() > 0 || self.ops_in_flight());
             // MUTANT (mock_reactor_calls): poll on every busy iteration, as
             // tokio's lone yield does (an epoll_wait per yield).
             #[cfg(corio_mutant = "poll_every_iteration")]
@@ -845,10 +851,21 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         crate::spin::spin_until(limit, || self.shared.has_remote())
     }
 
+    /// Whether completion-based operations are in flight (their results
+    /// come through the reactor, so a busy loop still polls it).
+    fn ops_in_flight(&self) -> bool {
+        self.shared.reactor.completions().is_some_and(|c| c.in_flight() > 0)
+    }
+
     /// How long an idle loop may wait: until the next timer, forever, or —
     /// on a virtual clock — not at all (time jumps), or it is a deadlock.
     fn idle_timeout(&self) -> Result<Option<Duration>, LoopError> {
-        let next = self.timers.borrow_mut().next_deadline();
+        // A real clock may wake at a lower bound and ask again; a virtual one
+        // jumps straight to the exact deadline.
+        let next = match self.clock.is_virtual() {
+            false => self.timers.borrow_mut().next_deadline(),
+            true => self.timers.borrow_mut().next_deadline_exact(),
+        };
         match next {
             Some(deadline) => {
                 let now = self.clock.now();
@@ -921,17 +938,15 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             return; // no clock read without timers
         }
         let now = self.clock.now();
-        loop {
-            let due = self.timers.borrow_mut().pop_due(now);
-            match due {
-                None => return,
-                Some((_, Timer::Callback(entry))) => {
-                    let (callback, context) = *entry;
-                    self.push_callback(callback, context)
-                }
-                Some((_, Timer::Wake(waker))) => self.push(Runnable::Wake(waker)),
+        // One pass; the queue stays borrowed, as pushing touches only the
+        // ready queue and the queued callbacks.
+        self.timers.borrow_mut().fire_due(now, |timer| match timer {
+            Timer::Callback(entry) => {
+                let (callback, context) = *entry;
+                self.push_callback(callback, context)
             }
-        }
+            Timer::Wake(waker) => self.push(Runnable::Wake(waker)),
+        });
     }
 
     /// Runs exactly what was ready when this step began (rules L1, L2).
@@ -1284,10 +1299,11 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 }
             }
             Step::Ready => {
-                let cancelled = book.held_delivered_cancel(self, raw);
+                let cancelled = book.cancelled_at_return(self, raw);
                 match cancelled {
-                    // The body returned holding the cancellation it was given:
-                    // it ends cancelled (see `task::Cancelled`).
+                    // The body returned holding the cancellation it was given,
+                    // or with a request still pending: it ends cancelled (see
+                    // `task::Cancelled`).
                     Some(cancelled) => self.end_cancelled_in(book, raw, cancelled, Some(task)),
                     None => book.complete(self, raw, 0, Some(task)),
                 }
@@ -1428,18 +1444,22 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     fn shutdown(&self, grace: Duration) -> Result<(), LoopError> {
         let mut cancelled = std::collections::HashSet::new();
         self.cancel_all_but(&mut cancelled);
-        let deadline = self.clock.now() + grace;
+        // A grace beyond the clock's range has no deadline: wait for them all.
+        let deadline = crate::time::deadline_after(self.clock.now(), grace);
         // MUTANT (tests/debugging.rs): abort at once instead of waiting for
         // the cancelled tasks' cleanup.
         #[cfg(corio_mutant = "shutdown_skips_grace")]
-        let deadline = self.clock.now();
+        let deadline = Some(self.clock.now());
         // A timer at the deadline bounds how long an idle loop waits.
-        let wake_up =
-            self.timers.borrow_mut().insert(deadline, Timer::callback(CallbackRef::local(|| {}), Context::new()));
+        let wake_up = deadline.map(|deadline| {
+            self.timers.borrow_mut().insert(deadline, Timer::callback(CallbackRef::local(|| {}), Context::new()))
+        });
         // A pool's tasks (a multi-loop runtime) are cancelled and awaited
         // the same way, by every member at once (`PoolShared::shutdown_step`).
         let pool_live = || self.pool.get().is_some_and(|m| m.pool.shutdown_step());
-        while (!self.tasks.borrow().is_empty() || pool_live()) && self.clock.now() < deadline {
+        while (!self.tasks.borrow().is_empty() || pool_live())
+            && deadline.is_none_or(|deadline| self.clock.now() < deadline)
+        {
             let waiting = self.tasks.borrow().tasks().iter().any(|t| cancelled.contains(&t.header().id));
             // MUTANT (tests/debugging.rs): never cancel what the cleanup left
             // behind; teardown then waits the whole grace period for it.
@@ -1450,7 +1470,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             }
             self.run_once()?;
         }
-        self.timers.borrow_mut().cancel(wake_up);
+        if let Some(wake_up) = wake_up {
+            self.timers.borrow_mut().cancel(wake_up);
+        }
         let tasks = self.tasks.borrow().tasks();
         for task in tasks {
             self.report(ExceptionContext::ignored_cancellation(task));

@@ -40,6 +40,11 @@ pub enum ExceptionKind {
     SlowPoll,
     /// Debug mode: a callback took longer than `slow_callback_duration`.
     SlowCallback,
+    /// A task's future or output panicked while being dropped: when the
+    /// task was aborted, cancelled before it ran, torn down at shutdown or
+    /// close, or its output dropped unread (asyncio reports exceptions
+    /// raised during cleanup the same way). The outcome stays as it was.
+    DropPanicked,
 }
 
 /// The report passed to the exception handler.
@@ -88,6 +93,15 @@ impl ExceptionContext {
 
     pub(crate) fn unretrieved_panic(task: RawTask, panic: Panic) -> Self {
         Self::for_task(ExceptionKind::PanicNeverRetrieved, "Task exception was never retrieved", task, Some(panic))
+    }
+
+    pub(crate) fn drop_panic(task: RawTask, panic: Panic) -> Self {
+        Self::for_task(
+            ExceptionKind::DropPanicked,
+            "a task's future or output panicked while being dropped",
+            task,
+            Some(panic),
+        )
     }
 
     pub(crate) fn ignored_cancellation(task: RawTask) -> Self {

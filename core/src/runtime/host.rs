@@ -114,6 +114,30 @@ impl<R: Reactor, X: 'static> Host for LoopShared<R, X> {
     fn snapshot(&self, task: RawTask) -> Option<TaskSnapshot> {
         current::with_local(self.as_owner(), |l| l.task_snapshot(task)).flatten()
     }
+
+    fn defer_cancel(&self, task: RawTask) {
+        current::expect_running(|l| l.defer_cancel(task))
+    }
+
+    fn report_drop_panic(&self, task: RawTask, panic: Panic) {
+        let mut context = Some(ExceptionContext::drop_panic(task, panic));
+        let reported = current::with_local(self.as_owner(), |l| l.report(context.take().expect("taken once")));
+        if reported.is_none() {
+            // Dropped on a thread without the task's loop: there is no handler
+            // to reach synchronously, so use the default one.
+            if let Some(context) = context {
+                context.print_default();
+            }
+        }
+    }
+
+    fn post(&self, f: Box<dyn FnOnce() + Send>) {
+        self.post_run(f)
+    }
+
+    fn is_idle_here(&self) -> bool {
+        current::is_idle_local(self.as_owner())
+    }
 }
 
 impl<R: Reactor, X: 'static> LoopShared<R, X> {
@@ -207,6 +231,23 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Driver for LoopCore<R, 
         let _ = self.io.borrow_mut().forget(key, &mut wake);
         wake.drain(..).for_each(Waker::wake);
         *self.wake_buf.borrow_mut() = wake;
+    }
+
+    fn completions_available(&self) -> bool {
+        self.shared.reactor.completions().is_some()
+    }
+
+    fn submit_op(&self, op: crate::reactor::ops::OpRef) -> io::Result<()> {
+        match self.shared.reactor.completions() {
+            Some(completions) => completions.submit(op),
+            None => Err(io::Error::new(io::ErrorKind::Unsupported, "the loop's reactor has no completion-based I/O")),
+        }
+    }
+
+    fn cancel_op(&self, op: &crate::reactor::ops::Op) {
+        if let Some(completions) = self.shared.reactor.completions() {
+            completions.cancel(op);
+        }
     }
 }
 

@@ -79,6 +79,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         self.tasks.borrow_mut().forward_cancel(raw)
     }
 
+    fn defer_cancel(&self, raw: RawTask) {
+        self.tasks.borrow_mut().defer_cancel(raw)
+    }
+
     fn adopt_cancelled(&self, raw: RawTask, cancelled: Cancelled) -> Cancelled {
         self.tasks.borrow_mut().adopt_cancelled(raw, cancelled)
     }

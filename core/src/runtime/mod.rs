@@ -6,7 +6,8 @@
 //! * [`Handle`], [`TimerHandle`] — cancellable callbacks.
 //! * [`LoopHandle`] — the `Send` handle other threads use.
 //! * [`Metrics`] — the loop's counters ([`EventLoop::metrics`], [`metrics()`]).
-//! * [`timers`] — the timer heap and its purge rule.
+//! * [`timers`] — the timer queue (a timing wheel with an exactly ordered near
+//!   level) and its purge rule.
 //!
 //! # Invariants
 //!

@@ -64,6 +64,13 @@ pub(crate) struct Extras<D> {
     /// sets asyncio's `_must_cancel`: later messages replace it, and
     /// `uncancel` to 0 withdraws it.
     pub(crate) cancel_latched: bool,
+    /// The pending request was made again by a task group on its way out,
+    /// with its failures (G5): it waits for the task's next checkpoint, and
+    /// a body that returns meanwhile does not end cancelled (asyncio's
+    /// `_must_cancel` yields to the `ExceptionGroup` the group raises; corio
+    /// cannot tell a returned `Err` from a value). Any new request, delivery
+    /// or withdrawal clears it.
+    pub(crate) cancel_deferred: bool,
     /// Deliveries so far (the next delivery number).
     deliveries: u64,
     /// The oldest cancellation handed to this task that may still be alive,
@@ -90,7 +97,7 @@ struct RareExtras<D> {
 
 impl<D> Default for Extras<D> {
     fn default() -> Self {
-        Extras { cancel_latched: false, deliveries: 0, first_delivered: None, rare: None }
+        Extras { cancel_latched: false, cancel_deferred: false, deliveries: 0, first_delivered: None, rare: None }
     }
 }
 
@@ -322,14 +329,24 @@ impl<X, D, const FLAGGED: bool> TaskRegistry<X, D, FLAGGED> {
         self.extras.get_mut(&raw.slot())
     }
 
-    /// Whether a cancellation delivered to the task is still held somewhere
-    /// besides the registry.
-    pub(crate) fn holds_delivered_cancel(&mut self, raw: RawTask) -> Option<&Cancelled> {
-        self.holds_cancel_since(raw, 0)
+    /// Whether a task whose body just returned ends cancelled, and with
+    /// which cancellation: one delivered to it that it still holds (see
+    /// `task::Cancelled`), else a request still pending — asyncio's
+    /// `_must_cancel`, which `Task.__step` turns into a cancellation when
+    /// the coroutine returns. A task never asked to cancel has no extras, so
+    /// for it this is the check of a header flag.
+    #[inline]
+    pub(crate) fn cancelled_at_return(&mut self, raw: RawTask) -> Option<Cancelled> {
+        let extras = self.existing_extras_mut(raw)?;
+        if let Some(held) = extras.holds_cancel_since(0) {
+            return Some(held.clone());
+        }
+        (raw.state().load().has(CANCEL) && !extras.cancel_deferred)
+            .then(|| Cancelled::new(extras.take_cancel_message()))
     }
 
-    /// Like [`holds_delivered_cancel`](Self::holds_delivered_cancel), for
-    /// deliveries numbered `mark` or later.
+    /// A cancellation delivered to the task as delivery number `mark` or
+    /// later that is still held somewhere besides the registry.
     pub(crate) fn holds_cancel_since(&mut self, raw: RawTask, mark: u64) -> Option<&Cancelled> {
         self.existing_extras_mut(raw)?.holds_cancel_since(mark)
     }
@@ -359,6 +376,7 @@ impl<X, D, const FLAGGED: bool> TaskRegistry<X, D, FLAGGED> {
         // it ready or running sets `_must_cancel`, and the last message
         // wins until the task runs.
         let extras = self.extras_mut(raw).expect("registered (checked above)");
+        extras.cancel_deferred = false;
         if !already_pending {
             extras.set_cancel_message(message);
             extras.cancel_latched = must_schedule;
@@ -382,6 +400,7 @@ impl<X, D, const FLAGGED: bool> TaskRegistry<X, D, FLAGGED> {
                 raw.state().take_cancel();
                 if let Some(extras) = extras {
                     extras.set_cancel_message(None);
+                    extras.cancel_deferred = false;
                 }
             }
         }
@@ -395,6 +414,7 @@ impl<X, D, const FLAGGED: bool> TaskRegistry<X, D, FLAGGED> {
         let Some(extras) = self.extras_mut(raw) else {
             return Cancelled::new(None);
         };
+        extras.cancel_deferred = false;
         let cancelled = Cancelled::new(extras.take_cancel_message());
         extras.record_delivery(raw, cancelled.clone());
         cancelled
@@ -403,7 +423,20 @@ impl<X, D, const FLAGGED: bool> TaskRegistry<X, D, FLAGGED> {
     /// Takes `raw`'s pending cancel to pass it on (C6), with its message.
     pub(crate) fn forward_cancel(&mut self, raw: RawTask) -> Option<Cow<'static, str>> {
         raw.state().take_cancel();
-        self.existing_extras_mut(raw)?.take_cancel_message()
+        let extras = self.existing_extras_mut(raw)?;
+        extras.cancel_deferred = false;
+        extras.take_cancel_message()
+    }
+
+    /// Marks `raw`'s pending cancel request as one for its next checkpoint
+    /// only: a return before it does not end the task cancelled.
+    pub(crate) fn defer_cancel(&mut self, raw: RawTask) {
+        if !raw.state().load().has(CANCEL) {
+            return;
+        }
+        if let Some(extras) = self.existing_extras_mut(raw) {
+            extras.cancel_deferred = true;
+        }
     }
 
     /// Makes `cancelled` (from a task `raw` awaited) a delivery to `raw`.

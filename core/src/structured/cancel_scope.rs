@@ -245,7 +245,8 @@ impl<F> Scoped<F> {
         let inner = &self.inner;
         inner.active.set(inner.active.get() + 1);
         if let Some(Deadline::After(delay)) = inner.deadline.get() {
-            inner.deadline.set(Some(Deadline::At(current::time() + delay)));
+            // Beyond the clock's range: no deadline at all.
+            inner.deadline.set(crate::time::deadline_after(current::time(), delay).map(Deadline::At));
         }
         inner.arm();
     }

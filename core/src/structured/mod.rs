@@ -46,7 +46,7 @@ mod timeout;
 pub use cancel_scope::{fail_after, fail_at, move_on_after, move_on_at, CancelScope, FailAfter, Scoped};
 pub use combinators::{
     as_completed, gather, gather_settled, select, select_all, wait, AsCompleted, Either, Gather, GatherError,
-    GatherSettled, Next, Outcome, ReturnWhen, Select, SelectAll, WaitTasks,
+    GatherHandle, GatherSettled, Next, Outcome, ReturnWhen, Select, SelectAll, WaitTasks,
 };
 pub use deadline::Timed;
 pub use shield::{shield, Shield};

@@ -221,7 +221,7 @@ impl Core {
         match self.deadline.get()? {
             Deadline::At(when) => Some(when),
             // Beyond the clock's range: it never comes.
-            Deadline::Since(entered, delay) => entered.checked_add(delay),
+            Deadline::Since(entered, delay) => crate::time::deadline_after(entered, delay),
             Deadline::After(_) => None, // not entered yet
         }
     }
@@ -494,7 +494,7 @@ impl<F: Future> TimeoutScope<F> {
                 Some(!delay.is_zero())
             }
             Some(Deadline::At(when)) => Some(when > now),
-            Some(Deadline::Since(entered, delay)) => entered.checked_add(delay).map(|when| when > now),
+            Some(Deadline::Since(entered, delay)) => crate::time::deadline_after(entered, delay).map(|when| when > now),
             None => None,
         };
         inner.state.set(State::Entered);

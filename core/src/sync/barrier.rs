@@ -1,21 +1,35 @@
 //! [`Barrier`]: asyncio's barrier — `parties` tasks wait until all arrived.
 //!
+//! asyncio 3.13's barrier, phase for phase (its `_BarrierState`):
+//!
+//! * **filling**: arrivals wait; the one that makes `parties` releases the
+//!   round and the barrier starts **draining**;
+//! * **draining**: the released tasks leave one by one as they resume; new
+//!   arrivals wait (blocked) until the last has left, then the barrier fills
+//!   again and the blocked arrivals arrive, in order;
+//! * **resetting** (`reset()` while tasks are in the barrier): the waiters
+//!   get [`BarrierError::Broken`]; new arrivals are blocked until all have
+//!   left;
+//! * **broken** (`abort()`): every waiter, blocked arrival and later
+//!   arrival gets `Broken`, until `reset()`.
+//!
 //! # Invariants
 //!
-//! * `count` is the number of waiters of the current round; it equals the
-//!   waiter list's length (a waiter counts from its arrival until it is
-//!   released or leaves).
-//! * The arrival that makes `count + 1 == parties` releases the round: every
-//!   waiter is granted its index (0, 1, ... in arrival order) and the
-//!   releaser takes `parties - 1`. A new round starts empty at once.
+//! * `count` is asyncio's `_count`: the tasks inside the barrier — waiting
+//!   in the filling round, or released (granted) and not yet resumed. The
+//!   releaser itself leaves at once.
+//! * A released task learns how its round ended when it *resumes*, as in
+//!   asyncio: if the barrier was aborted or reset meanwhile, its wait ends
+//!   `Broken` rather than with its index.
+//! * Indices are `0..parties` in arrival order among the tasks released
+//!   together (unique, also after a cancelled waiter left).
 //! * A waiter that leaves (cancelled or dropped) before its round is
-//!   released lowers the count and does not break the barrier (rule S5); one
-//!   that leaves after being released has nothing to give back.
-//! * `abort()` breaks the barrier: waiters and later arrivals get
-//!   [`BarrierError::Broken`] until `reset()`.
+//!   released lowers the count and does not break the barrier (rule S5); a
+//!   released one that leaves before resuming still leaves the barrier
+//!   (the count drops, maybe ending the drain).
 
-use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
-use crate::loom::Mutex;
+use super::waiters::{lock, WaiterKey, Waiters, WakeBatch};
+use crate::loom::{Mutex, MutexGuard};
 use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::current;
 use crate::task::Cancelled;
@@ -53,11 +67,40 @@ pub struct Barrier {
     state: Mutex<State>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Filling,
+    Draining,
+    Resetting,
+    Broken,
+}
+
+/// What a waiter of the filling round is granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Released {
+    /// The round was released; its index (its wait ends `Broken` if the
+    /// barrier was aborted or reset before it resumed).
+    Index(usize),
+    /// Aborted or reset while it waited.
+    Broken,
+}
+
+/// What a blocked arrival is granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unblocked {
+    /// The drain or reset is over: arrive again.
+    Arrive,
+    /// Aborted.
+    Broken,
+}
+
 struct State {
+    phase: Phase,
     count: usize,
-    broken: bool,
-    /// Granted `Ok(index)` on release, `Err(Broken)` on abort or reset.
-    waiters: Waiters<Result<usize, BarrierError>>,
+    /// The filling round's waiters.
+    waiters: Waiters<Released>,
+    /// Arrivals while draining or resetting.
+    blocked: Waiters<Unblocked>,
 }
 
 impl Barrier {
@@ -66,34 +109,71 @@ impl Barrier {
     pub fn new(parties: usize) -> Barrier {
         Barrier {
             parties: parties.max(1),
-            state: Mutex::new(State { count: 0, broken: false, waiters: Waiters::default() }),
+            state: Mutex::new(State {
+                phase: Phase::Filling,
+                count: 0,
+                waiters: Waiters::default(),
+                blocked: Waiters::default(),
+            }),
         }
     }
 
     /// Waits until `parties` tasks are waiting (a checkpoint), then returns
-    /// this task's arrival index in the round, `0..parties`.
+    /// this task's arrival index in the round, `0..parties`. While the
+    /// barrier drains a released round or resets, an arrival first waits
+    /// for that to end.
     ///
     /// `Err(Broken)` if the barrier is or becomes broken ([`abort`](Barrier::abort))
-    /// or is [`reset`](Barrier::reset) while waiting. A cancelled waiter
-    /// leaves without breaking the barrier (rule S5).
+    /// or is [`reset`](Barrier::reset) before this task resumed. A cancelled
+    /// waiter leaves without breaking the barrier (rule S5).
     pub async fn wait(&self) -> Result<usize, BarrierError> {
-        BarrierWait { barrier: self, key: None }.await
+        BarrierWait { barrier: self, at: At::Outside }.await
     }
 
-    /// Breaks the barrier: every waiter, and every later `wait` until
-    /// [`reset`](Barrier::reset), gets `Err(Broken)` (rule S5).
+    /// Breaks the barrier: every waiter (also one released but not yet
+    /// resumed), every blocked arrival and every later `wait` until
+    /// [`reset`](Barrier::reset) gets `Err(Broken)` (rule S5). asyncio's
+    /// `abort()` is a coroutine only because it takes a lock.
     pub fn abort(&self) {
         let mut state = lock(&self.state);
-        state.broken = true;
-        self.release_all(state, Err(BarrierError::Broken));
+        state.phase = Phase::Broken;
+        let mut batch = WakeBatch::new();
+        while let Some(waker) = state.waiters.grant_first(Released::Broken) {
+            batch.push(waker);
+            if batch.is_full() {
+                state = flush(state, &self.state, &mut batch);
+            }
+        }
+        while let Some(waker) = state.blocked.grant_first(Unblocked::Broken) {
+            batch.push(waker);
+            if batch.is_full() {
+                state = flush(state, &self.state, &mut batch);
+            }
+        }
+        drop(state);
+        batch.wake_all();
     }
 
-    /// Returns the barrier to its empty, unbroken state; current waiters get
-    /// `Err(Broken)`.
+    /// Returns the barrier to filling (asyncio's `reset()`): if tasks are in
+    /// the barrier, those waiting get `Err(Broken)`, and new arrivals wait
+    /// until every task inside has left; otherwise it fills at once.
     pub fn reset(&self) {
         let mut state = lock(&self.state);
-        state.broken = false;
-        self.release_all(state, Err(BarrierError::Broken));
+        if state.count > 0 {
+            state.phase = Phase::Resetting;
+            let mut batch = WakeBatch::new();
+            while let Some(waker) = state.waiters.grant_first(Released::Broken) {
+                batch.push(waker);
+                if batch.is_full() {
+                    state = flush(state, &self.state, &mut batch);
+                }
+            }
+            drop(state);
+            batch.wake_all();
+        } else {
+            state.phase = Phase::Filling;
+            self.unblock(state);
+        }
     }
 
     /// How many tasks the barrier waits for.
@@ -101,68 +181,140 @@ impl Barrier {
         self.parties
     }
 
-    /// How many tasks wait in the current round.
+    /// How many tasks wait in the filling round (0 while it drains or
+    /// resets, as asyncio's `n_waiting`).
     pub fn n_waiting(&self) -> usize {
-        lock(&self.state).count
+        let state = lock(&self.state);
+        if state.phase == Phase::Filling {
+            state.count
+        } else {
+            0
+        }
     }
 
     /// Whether the barrier is broken.
     pub fn broken(&self) -> bool {
-        lock(&self.state).broken
+        lock(&self.state).phase == Phase::Broken
     }
 
-    /// Grants every waiter (`Ok(index)` in arrival order, or `outcome`'s
-    /// error) and starts a new round.
-    fn release_all<'a>(&'a self, mut state: crate::loom::MutexGuard<'a, State>, outcome: Result<usize, BarrierError>) {
-        state.count = 0;
-        // Only this round's waiters: arrivals during a wake-up batch belong
-        // to the next round.
-        let boundary = state.waiters.next_seq();
-        let mut index = 0;
-        loop {
-            let mut batch = WakeBatch::new();
-            while !batch.is_full() {
-                let grant = outcome.clone().map(|_| index);
-                match state.waiters.grant_first_before(boundary, grant) {
-                    Some(waker) => batch.push(waker),
-                    None => break,
-                }
-                index += 1;
-            }
-            let done = !batch.is_full();
-            drop(state);
-            batch.wake_all();
-            if done {
-                return;
-            }
-            state = lock(&self.state);
-        }
+    /// Whether a released round is still leaving (asyncio's "draining"
+    /// state): new arrivals wait until it has.
+    pub fn draining(&self) -> bool {
+        lock(&self.state).phase == Phase::Draining
     }
 
-    fn arrive(&self, cx: &Context<'_>) -> Result<Result<usize, BarrierError>, WaiterKey> {
+    /// An arrival (after the checkpoint).
+    fn arrive(&self, cx: &Context<'_>) -> Arrival {
         let mut state = lock(&self.state);
-        if state.broken {
-            return Ok(Err(BarrierError::Broken));
+        match state.phase {
+            Phase::Broken => return Arrival::Done(Err(BarrierError::Broken)),
+            // MUTANT (prop_sync_barrier, tests/cpython_locks.rs): no draining
+            // state; an arrival during a drain joins the next round at once.
+            #[cfg(not(corio_mutant = "barrier_no_draining"))]
+            Phase::Draining | Phase::Resetting => return Arrival::Blocked(state.blocked.push(cx.waker().clone())),
+            _ => {}
         }
         if state.count + 1 >= self.parties {
-            self.release_all(state, Ok(0));
-            return Ok(Ok(self.parties - 1));
+            // Release the round: every waiter gets its index in arrival
+            // order; the releaser takes the last and leaves at once.
+            state.phase = Phase::Draining;
+            let mut batch = WakeBatch::new();
+            let mut index = 0;
+            while let Some(waker) = state.waiters.grant_first(Released::Index(index)) {
+                index += 1;
+                batch.push(waker);
+                if batch.is_full() {
+                    state = flush(state, &self.state, &mut batch);
+                }
+            }
+            // The releaser is inside no longer; if nobody else is, the
+            // drain is over already.
+            if state.count == 0 {
+                state.phase = Phase::Filling;
+                state = self.grant_blocked(state, &mut batch);
+            }
+            drop(state);
+            batch.wake_all();
+            return Arrival::Done(Ok(self.parties - 1));
         }
         state.count += 1;
-        Err(state.waiters.push(cx.waker().clone()))
+        Arrival::Waiting(state.waiters.push(cx.waker().clone()))
     }
 
-    fn leave(&self, key: WaiterKey) {
-        let mut state = lock(&self.state);
-        if state.waiters.remove(key) == Some(Removed::Waiting) {
-            // MUTANT (prop_sync_barrier): a cancelled waiter keeps counting,
-            // so the round is released one arrival early (breaks S5).
-            #[cfg(not(corio_mutant = "barrier_cancel_keeps_count"))]
-            {
-                state.count -= 1;
-            }
+    /// A task inside the barrier leaves it (asyncio's `_exit`): the last one
+    /// out ends a drain or a reset, and the blocked arrivals come in.
+    fn exit<'a>(&'a self, mut state: MutexGuard<'a, State>) {
+        state.count -= 1;
+        if state.count == 0 && matches!(state.phase, Phase::Draining | Phase::Resetting) {
+            state.phase = Phase::Filling;
+            self.unblock(state);
         }
     }
+
+    /// Lets every blocked arrival arrive again (in the order they came).
+    fn unblock<'a>(&'a self, state: MutexGuard<'a, State>) {
+        let mut batch = WakeBatch::new();
+        let state = self.grant_blocked(state, &mut batch);
+        drop(state);
+        batch.wake_all();
+    }
+
+    /// Grants every blocked arrival `Arrive`, into `batch` (flushed outside
+    /// the lock when full).
+    fn grant_blocked<'a>(&'a self, mut state: MutexGuard<'a, State>, batch: &mut WakeBatch) -> MutexGuard<'a, State> {
+        while let Some(waker) = state.blocked.grant_first(Unblocked::Arrive) {
+            batch.push(waker);
+            if batch.is_full() {
+                state = flush(state, &self.state, batch);
+            }
+        }
+        state
+    }
+
+    /// A waiter of the filling round resumes with its grant.
+    fn resume(&self, grant: Released) -> Result<usize, BarrierError> {
+        let state = lock(&self.state);
+        let broken = matches!(state.phase, Phase::Broken | Phase::Resetting);
+        // MUTANT (prop_sync_barrier, tests/cpython_locks.rs): a released task
+        // that resumes after an abort or reset still passes with its index.
+        #[cfg(corio_mutant = "barrier_abort_spares_released")]
+        let broken = false;
+        self.exit(state);
+        match grant {
+            Released::Index(index) if !broken => Ok(index),
+            _ => Err(BarrierError::Broken),
+        }
+    }
+
+    /// A waiter of the filling round leaves before resuming (cancelled or
+    /// dropped).
+    fn leave(&self, key: WaiterKey) {
+        let mut state = lock(&self.state);
+        let removed = state.waiters.remove(key);
+        // MUTANT (prop_sync_barrier): a cancelled waiter keeps counting, so
+        // the round is released one arrival early (breaks S5).
+        #[cfg(corio_mutant = "barrier_cancel_keeps_count")]
+        if matches!(removed, Some(super::waiters::Removed::Waiting)) {
+            return;
+        }
+        // Waiting or released: it leaves the barrier either way.
+        if removed.is_some() {
+            self.exit(state);
+        }
+    }
+
+    /// A blocked arrival leaves (cancelled or dropped); one that was just
+    /// let in had not arrived yet, so there is nothing to give back.
+    fn leave_blocked(&self, key: WaiterKey) {
+        let _ = lock(&self.state).blocked.remove(key);
+    }
+}
+
+/// Wakes a full batch outside the lock and takes the lock again.
+fn flush<'a>(state: MutexGuard<'a, State>, mutex: &'a Mutex<State>, batch: &mut WakeBatch) -> MutexGuard<'a, State> {
+    drop(state);
+    batch.wake_all();
+    lock(mutex)
 }
 
 impl fmt::Debug for Barrier {
@@ -170,15 +322,29 @@ impl fmt::Debug for Barrier {
         let state = lock(&self.state);
         f.debug_struct("Barrier")
             .field("parties", &self.parties)
-            .field("waiting", &state.count)
-            .field("broken", &state.broken)
+            .field("phase", &state.phase)
+            .field("count", &state.count)
             .finish()
     }
 }
 
+/// Where a wait is.
+#[derive(Clone, Copy)]
+enum At {
+    Outside,
+    Waiting(WaiterKey),
+    Blocked(WaiterKey),
+}
+
+enum Arrival {
+    Done(Result<usize, BarrierError>),
+    Waiting(WaiterKey),
+    Blocked(WaiterKey),
+}
+
 struct BarrierWait<'a> {
     barrier: &'a Barrier,
-    key: Option<WaiterKey>,
+    at: At,
 }
 
 impl Future for BarrierWait<'_> {
@@ -186,39 +352,62 @@ impl Future for BarrierWait<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Err(cancelled) = current::checkpoint() {
-            if let Some(key) = self.key.take() {
-                self.barrier.leave(key);
-            }
+            self.leave();
             return Poll::Ready(Err(BarrierError::Cancelled(cancelled)));
         }
-        match self.key {
-            None => match self.barrier.arrive(cx) {
-                Ok(outcome) => Poll::Ready(outcome),
-                Err(key) => {
-                    self.key = Some(key);
-                    suspend_at(WaitKind::Barrier, None);
-                    Poll::Pending
+        loop {
+            match self.at {
+                At::Outside => match self.barrier.arrive(cx) {
+                    Arrival::Done(outcome) => return Poll::Ready(outcome),
+                    Arrival::Waiting(key) => self.at = At::Waiting(key),
+                    Arrival::Blocked(key) => self.at = At::Blocked(key),
+                },
+                At::Waiting(key) => {
+                    let polled = lock(&self.barrier.state).waiters.poll(key, cx.waker());
+                    return match polled {
+                        Poll::Pending => {
+                            suspend_at(WaitKind::Barrier, None);
+                            Poll::Pending
+                        }
+                        Poll::Ready(grant) => {
+                            self.at = At::Outside;
+                            let grant = grant.expect("a waiter's entry lives until it takes its grant");
+                            Poll::Ready(self.barrier.resume(grant))
+                        }
+                    };
                 }
-            },
-            Some(key) => match lock(&self.barrier.state).waiters.poll(key, cx.waker()) {
-                Poll::Pending => {
-                    suspend_at(WaitKind::Barrier, None);
-                    Poll::Pending
+                At::Blocked(key) => {
+                    let polled = lock(&self.barrier.state).blocked.poll(key, cx.waker());
+                    match polled {
+                        Poll::Pending => {
+                            suspend_at(WaitKind::Barrier, None);
+                            return Poll::Pending;
+                        }
+                        Poll::Ready(Some(Unblocked::Arrive)) => self.at = At::Outside,
+                        Poll::Ready(_) => {
+                            self.at = At::Outside;
+                            return Poll::Ready(Err(BarrierError::Broken));
+                        }
+                    }
                 }
-                Poll::Ready(grant) => {
-                    self.key = None;
-                    Poll::Ready(grant.expect("a waiter's entry lives until it takes its grant"))
-                }
-            },
+            }
+        }
+    }
+}
+
+impl BarrierWait<'_> {
+    fn leave(&mut self) {
+        match std::mem::replace(&mut self.at, At::Outside) {
+            At::Outside => {}
+            At::Waiting(key) => self.barrier.leave(key),
+            At::Blocked(key) => self.barrier.leave_blocked(key),
         }
     }
 }
 
 impl Drop for BarrierWait<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.barrier.leave(key);
-        }
+        self.leave();
     }
 }
 

@@ -10,9 +10,15 @@
 //!   it resumes, it grants the next waiter instead (asyncio 3.13, S4, S7).
 //! * `wait()` holds the lock again when it returns, whether notified or
 //!   cancelled (S4): the re-acquire is not a checkpoint. A cancel that
-//!   arrives during the re-acquire stays pending for the next checkpoint.
+//!   arrives during the re-acquire is delivered once the lock is held again
+//!   (asyncio raises the `CancelledError` it caught while re-acquiring), and
+//!   the notification the waiter had taken goes to the next waiter.
+//! * As in asyncio, the lock has no owner: any task may notify or wait while
+//!   it is held, whoever acquired it ([`Condition::notify`],
+//!   [`Condition::wait`]); the guard's methods are the same operations with
+//!   the "held" check done by construction.
 
-use super::lock::Lock;
+use super::lock::{Lock, NotLocked};
 use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{Arc, Mutex};
 use crate::task::checkpoint::{suspend_at, WaitKind};
@@ -109,8 +115,115 @@ impl Condition {
         Some(ConditionGuard { cond: self, held: true })
     }
 
+    /// Releases the lock (asyncio's `cond.release()`): for a lock taken
+    /// without a guard (`cond.lock().acquire().await?.forget()`, or
+    /// [`ConditionGuard::forget`]). `Err(NotLocked)` if it is not held.
+    pub fn release(&self) -> Result<(), NotLocked> {
+        self.lock().release()
+    }
+
+    /// Wakes up to `n` waiters, first come first served (asyncio's
+    /// `cond.notify(n)`): by any task, while the lock is held by anyone.
+    /// `Err(NotLocked)` if the lock is not held (asyncio's `RuntimeError`).
+    ///
+    /// ```
+    /// use corio_core::sync::{Condition, NotLocked};
+    /// let cond = Condition::new();
+    /// assert_eq!(cond.notify(1), Err(NotLocked));
+    /// cond.try_acquire().unwrap().forget(); // held, without a guard
+    /// assert_eq!(cond.notify(1), Ok(()));
+    /// assert_eq!(cond.notify_all(), Ok(()));
+    /// cond.release().unwrap();
+    /// ```
+    pub fn notify(&self, n: usize) -> Result<(), NotLocked> {
+        if !self.locked() {
+            return Err(NotLocked);
+        }
+        self.grant(n);
+        Ok(())
+    }
+
+    /// Wakes every waiter (asyncio's `cond.notify_all()`); see
+    /// [`notify`](Self::notify).
+    pub fn notify_all(&self) -> Result<(), NotLocked> {
+        self.notify(usize::MAX)
+    }
+
+    /// Releases the lock, waits to be notified and takes the lock again
+    /// (asyncio's `cond.wait()`), while the lock is held by anyone — the
+    /// caller need not be the task that acquired it. `Err(NotLocked)` at
+    /// once if it is not held (asyncio's `RuntimeError`); the wait itself
+    /// is [`ConditionGuard::wait`]'s.
+    ///
+    /// ```
+    /// # use corio_core::runtime::EventLoop;
+    /// # use corio_core::reactor::ParkReactor;
+    /// use corio_core::sync::{Condition, NotLocked};
+    /// use std::sync::Arc;
+    /// # let lp = EventLoop::new(ParkReactor::new());
+    /// lp.block_on(async {
+    ///     let cond = Arc::new(Condition::new());
+    ///     assert!(matches!(cond.wait(), Err(NotLocked)));
+    ///     let c = cond.clone();
+    ///     let waiter = corio_core::spawn(async move {
+    ///         c.lock().acquire().await?.forget(); // asyncio: await cond.acquire()
+    ///         c.wait().unwrap().await?;
+    ///         c.release().unwrap();
+    ///         Ok::<_, corio_core::task::Cancelled>(())
+    ///     });
+    ///     corio_core::yield_now().await?;
+    ///     cond.lock().acquire().await?.forget();
+    ///     cond.notify(1).unwrap();
+    ///     cond.release().unwrap();
+    ///     waiter.await.unwrap()
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
+    #[track_caller]
+    pub fn wait(&self) -> Result<impl Future<Output = Result<(), Cancelled>> + '_, NotLocked> {
+        if !self.locked() {
+            return Err(NotLocked);
+        }
+        let at = Location::caller();
+        Ok(async move {
+            // The lock is held on the caller's behalf, not by a guard of
+            // ours: never release it on the way out.
+            let mut guard = std::mem::ManuallyDrop::new(ConditionGuard { cond: self, held: true });
+            guard.wait_at(at).await
+        })
+    }
+
+    /// Waits until `predicate` returns true (asyncio's `cond.wait_for`):
+    /// checks it first — a true predicate needs no lock — and again after
+    /// each wake-up. `Err(NotLocked)` if it must wait and the lock is not
+    /// held.
+    #[track_caller]
+    pub fn wait_for<'s, P: FnMut() -> bool + 's>(
+        &'s self,
+        mut predicate: P,
+    ) -> Result<impl Future<Output = Result<(), Cancelled>> + 's, NotLocked> {
+        let ready = predicate();
+        if !ready && !self.locked() {
+            return Err(NotLocked);
+        }
+        let at = Location::caller();
+        Ok(async move {
+            if ready {
+                return Ok(());
+            }
+            let mut guard = std::mem::ManuallyDrop::new(ConditionGuard { cond: self, held: true });
+            loop {
+                guard.wait_at(at).await?;
+                if predicate() {
+                    return Ok(());
+                }
+            }
+        })
+    }
+
     /// Grants up to `n` waiters, first come first served.
-    fn notify(&self, n: usize) {
+    fn grant(&self, n: usize) {
         let mut remaining = n;
         let mut waiters = lock(&self.waiters);
         while remaining > 0 {
@@ -138,7 +251,7 @@ impl Condition {
             // MUTANT (loom_sync, prop_sync_condition): lose the notification
             // a cancelled waiter had taken (asyncio before 3.13).
             #[cfg(not(corio_mutant = "condition_lose_notify"))]
-            self.notify(1);
+            self.grant(1);
         }
     }
 }
@@ -208,6 +321,14 @@ impl<'a> ConditionGuard<'a> {
         }
         self.cond.lock().acquire_uncancellable().await;
         self.held = true;
+        if outcome.is_ok() {
+            // A cancel that came while we re-acquired (asyncio re-raises
+            // it once the lock is held): the notification we took goes on.
+            if let Err(cancelled) = current::checkpoint() {
+                self.cond.grant(1);
+                return Err(cancelled);
+            }
+        }
         outcome
     }
 
@@ -229,12 +350,23 @@ impl<'a> ConditionGuard<'a> {
 
     /// Wakes up to `n` waiters, first come first served (rule S4).
     pub fn notify(&self, n: usize) {
-        self.cond.notify(n);
+        self.cond.grant(n);
     }
 
     /// Wakes every waiter.
     pub fn notify_all(&self) {
-        self.cond.notify(usize::MAX);
+        self.cond.grant(usize::MAX);
+    }
+
+    /// Keeps the lock held without the guard (asyncio's bare
+    /// `acquire()`): release it later with [`Condition::release`].
+    pub fn forget(self) {
+        if !self.held {
+            // A wait was dropped half-way and left the lock released:
+            // there is nothing to keep.
+            return;
+        }
+        std::mem::forget(self);
     }
 
     /// The condition this guard belongs to.

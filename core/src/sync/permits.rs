@@ -7,16 +7,28 @@
 //!
 //! * `WAITERS` is set exactly while the waiter list is non-empty, and changes
 //!   only under the list's mutex.
-//! * While `WAITERS` is set, `available` is 0: a release hands its permit to
-//!   the first waiter (FIFO hand-over, rules S1, S2) instead of adding it, and
-//!   an acquire never takes a permit past a waiter (no barging: S1's "acquire
-//!   queues behind waiters").
+//! * A release while `WAITERS` is set hands its permit to the first waiter
+//!   (FIFO hand-over, rules S1, S2) instead of adding it.
+//! * The line: a waiter that was handed a permit and has not resumed yet
+//!   (`pending`) still stands in line, as in asyncio, where its future stays
+//!   in `_waiters` until it runs. An acquire never takes a permit past the
+//!   line — past a waiter, or past a handed-over waiter that has not
+//!   resumed (no barging: S1's "acquire queues behind waiters";
+//!   CPython's `test_acquire_fifo_order_4`) — so permits released meanwhile
+//!   (a semaphore released several times) may wait in the count while
+//!   `WAITERS` is set. Whoever leaves the line (a granted waiter resuming or
+//!   giving up, a waiter cancelled) hands such permits to the waiters,
+//!   asyncio's "wake up as many as are allowed".
 //! * Uncontended acquire and release are one compare-exchange on the state
-//!   word: no lock. Both fast paths succeed only while `WAITERS` is clear; a
-//!   waiter publishes `WAITERS` with a compare-exchange that fails if the
-//!   count changed meanwhile. So a release either sees the waiter (and hands
-//!   over under the lock) or the waiter sees the permit: no lost wakeup
-//!   (loom model 8).
+//!   word (and, for an acquire, a load of `pending`): no lock. Both fast
+//!   paths succeed only while `WAITERS` is clear; a waiter publishes
+//!   `WAITERS` with a compare-exchange that fails if the count changed
+//!   meanwhile. So a release either sees the waiter (and hands over under
+//!   the lock) or the waiter sees the permit: no lost wakeup (loom model 8).
+//!   A newcomer that queues behind a pending waiter while permits are free
+//!   and the pending waiter resuming meet Dekker-style: each writes
+//!   (`WAITERS`, `pending`) before reading the other's, sequentially
+//!   consistent, so at least one of them hands the permits out.
 //! * A granted waiter owns one permit. If it is cancelled or dropped before
 //!   it takes it, it releases it again, which hands it to the next waiter
 //!   (rule S7).
@@ -46,6 +58,9 @@ pub(crate) struct Permits {
     state: AtomicUsize,
     /// One past the sequence number of the last waiter granted a permit.
     next_ungranted: AtomicU64,
+    /// Waiters handed a permit that have not resumed yet (they still stand
+    /// in line, see the module documentation).
+    pending: AtomicUsize,
     waiters: Mutex<Waiters<()>>,
     /// What a task waiting here is waiting on, for task dumps.
     kind: WaitKind,
@@ -57,6 +72,7 @@ impl Permits {
             kind,
             state: AtomicUsize::new(permits.min(MAX_PERMITS) * ONE),
             next_ungranted: AtomicU64::new(0),
+            pending: AtomicUsize::new(0),
             waiters: Mutex::new(Waiters::default()),
         }
     }
@@ -71,10 +87,34 @@ impl Permits {
         self.state.load(Ordering::Acquire) & WAITERS != 0
     }
 
-    /// Takes a permit if one is free and nobody waits (no lock).
+    /// Whether anyone stands in line: a waiter, or one handed a permit that
+    /// has not resumed (so a newcomer would queue).
+    pub(crate) fn in_line(&self) -> bool {
+        self.has_waiters() || self.pending.load(Ordering::SeqCst) != 0
+    }
+
+    /// Whether a waiter handed a permit has yet to resume (it stands in
+    /// line ahead of any newcomer).
+    #[inline]
+    fn line_pending(&self) -> bool {
+        // MUTANT (tests/cpython_locks.rs, prop_sync_permits): a newcomer
+        // takes a permit released while a handed-over waiter had not resumed
+        // (asyncio's test_acquire_fifo_order_4 order is lost).
+        #[cfg(corio_mutant = "permits_barge_past_pending")]
+        return false;
+        #[allow(unreachable_code)]
+        {
+            self.pending.load(Ordering::SeqCst) != 0
+        }
+    }
+
+    /// Takes a permit if one is free and nobody stands in line (no lock).
     pub(crate) fn try_acquire(&self) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);
         while state & WAITERS == 0 && state >= ONE {
+            if self.line_pending() {
+                return false;
+            }
             match self.state.compare_exchange_weak(state, state - ONE, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => return true,
                 Err(actual) => state = actual,
@@ -84,20 +124,20 @@ impl Permits {
     }
 
     /// Releases one permit: to the first waiter if any, else back to the
-    /// count. Refused (`Err`) when nobody waits and `bound` permits are
-    /// already free (an unlocked lock, an over-released bounded semaphore).
+    /// count. Refused (`Err`) when `bound` permits are already free (an
+    /// unlocked lock, an over-released bounded semaphore).
     pub(crate) fn release(&self, bound: usize) -> Result<(), ()> {
         loop {
-            let state = self.state.load(Ordering::Acquire);
+            let state = self.state.load(Ordering::SeqCst);
+            // MUTANT (prop_sync_permits, rules_sync): no bound check, so
+            // releasing an unlocked lock or over-releasing a bounded
+            // semaphore is not an error (breaks S1, S2).
+            #[cfg(not(corio_mutant = "release_unchecked"))]
+            if state >> 1 >= bound {
+                return Err(());
+            }
             if state & WAITERS == 0 {
-                // MUTANT (prop_sync_permits, rules_sync): no bound check, so
-                // releasing an unlocked lock or over-releasing a bounded
-                // semaphore is not an error (breaks S1, S2).
-                #[cfg(not(corio_mutant = "release_unchecked"))]
-                if state >> 1 >= bound {
-                    return Err(());
-                }
-                if self.state.compare_exchange(state, state + ONE, Ordering::Release, Ordering::Relaxed).is_ok() {
+                if self.state.compare_exchange(state, state + ONE, Ordering::SeqCst, Ordering::Relaxed).is_ok() {
                     return Ok(());
                 }
                 continue;
@@ -117,30 +157,79 @@ impl Permits {
     /// set; returns the waker to wake after unlocking.
     fn grant_first(&self, waiters: &mut Waiters<()>) -> Waker {
         let (waker, seq) = waiters.pop_first().expect("WAITERS is set only while someone waits");
+        self.pending.fetch_add(1, Ordering::SeqCst);
         self.next_ungranted.store(seq + 1, Ordering::Release);
         if waiters.is_empty() {
-            self.state.fetch_and(!WAITERS, Ordering::Release);
+            self.state.fetch_and(!WAITERS, Ordering::SeqCst);
         }
         waker
+    }
+
+    /// Hands permits waiting in the count to waiters (asyncio's "wake up as
+    /// many as are allowed", when someone leaves the line). Under the lock;
+    /// wakes after unlocking.
+    fn distribute(&self, mut waiters: crate::loom::MutexGuard<'_, Waiters<()>>) {
+        let mut batch = super::waiters::WakeBatch::new();
+        loop {
+            let state = self.state.load(Ordering::SeqCst);
+            if state & WAITERS == 0 || state < ONE || batch.is_full() {
+                break;
+            }
+            // Under the lock with WAITERS set, only we change the count.
+            self.state.fetch_sub(ONE, Ordering::SeqCst);
+            batch.push(self.grant_first(&mut waiters));
+        }
+        let more = batch.is_full();
+        drop(waiters);
+        batch.wake_all();
+        if more {
+            self.distribute(lock(&self.waiters));
+        }
+    }
+
+    /// A granted waiter resumed with its permit: it leaves the line, handing
+    /// out any permits that waited behind it.
+    fn resumed(&self) {
+        #[cfg(not(corio_mutant = "resume_reads_line_first"))]
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+        let state = self.state.load(Ordering::SeqCst);
+        // MUTANT (loom model 8): leave the line after looking at it; a
+        // newcomer queueing in between sees this waiter still pending, this
+        // waiter sees no newcomer, and the permit waits forever.
+        #[cfg(corio_mutant = "resume_reads_line_first")]
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+        if state & WAITERS != 0 && state >= ONE {
+            self.distribute(lock(&self.waiters));
+        }
     }
 
     /// The slow path of an acquire: takes a permit, or queues the caller
     /// (returning its key) after publishing `WAITERS`.
     fn acquire_or_wait(&self, waker: &Waker) -> Option<WaiterKey> {
         let mut waiters = lock(&self.waiters);
-        let mut state = self.state.load(Ordering::Acquire);
+        let mut state = self.state.load(Ordering::SeqCst);
         loop {
-            if state & WAITERS == 0 && state >= ONE {
-                match self.state.compare_exchange(state, state - ONE, Ordering::Acquire, Ordering::Acquire) {
+            if state & WAITERS == 0 && state >= ONE && !self.line_pending() {
+                match self.state.compare_exchange(state, state - ONE, Ordering::SeqCst, Ordering::SeqCst) {
                     Ok(_) => return None,
                     Err(actual) => state = actual,
                 }
             } else if state & WAITERS != 0 {
                 break;
             } else {
-                // No permit: publish that we wait, unless a release just
-                // added one (then the exchange fails and we take it).
-                match self.state.compare_exchange(state, state | WAITERS, Ordering::AcqRel, Ordering::Acquire) {
+                // No permit, or one behind a waiter that has not resumed:
+                // publish that we wait, unless a release just added one
+                // (then the exchange fails and we look again).
+                match self.state.compare_exchange(state, state | WAITERS, Ordering::SeqCst, Ordering::SeqCst) {
+                    Ok(_) if state >= ONE && !self.line_pending() => {
+                        // The pending waiter resumed meanwhile and saw no
+                        // WAITERS (the Dekker pair in the module docs): the
+                        // line is empty, take the permit ourselves. Under
+                        // the lock with WAITERS set, nobody else moves the
+                        // word.
+                        self.state.store(state - ONE, Ordering::SeqCst);
+                        return None;
+                    }
                     Ok(_) => break,
                     Err(actual) => state = actual,
                 }
@@ -154,12 +243,17 @@ impl Permits {
     /// also refreshes its waker.
     fn poll_granted(&self, key: WaiterKey, waker: &Waker) -> Poll<()> {
         if self.next_ungranted.load(Ordering::Acquire) > key.seq() {
+            self.resumed();
             return Poll::Ready(());
         }
-        match lock(&self.waiters).poll(key, waker) {
+        let polled = lock(&self.waiters).poll(key, waker);
+        match polled {
             Poll::Pending => Poll::Pending,
             // The entry is gone: the grant freed it.
-            Poll::Ready(_) => Poll::Ready(()),
+            Poll::Ready(_) => {
+                self.resumed();
+                Poll::Ready(())
+            }
         }
     }
 
@@ -169,9 +263,11 @@ impl Permits {
         let mut waiters = lock(&self.waiters);
         match waiters.remove(key) {
             Some(Removed::Waiting) if waiters.is_empty() => {
-                self.state.fetch_and(!WAITERS, Ordering::Release);
+                self.state.fetch_and(!WAITERS, Ordering::SeqCst);
             }
-            Some(Removed::Waiting) => {}
+            // Permits may wait in the count behind a pending waiter: the
+            // one leaving hands them out (asyncio's `finally` in acquire).
+            Some(Removed::Waiting) => self.distribute(waiters),
             // Granted: the grant freed the entry; the permit is ours.
             None | Some(Removed::Granted(())) => {
                 // MUTANT (loom_sync, prop_sync_permits): hand the lock to a
@@ -180,12 +276,14 @@ impl Permits {
                 #[cfg(corio_mutant = "lock_handoff_to_cancelled")]
                 return;
                 #[allow(unreachable_code)]
-                if self.state.load(Ordering::Relaxed) & WAITERS != 0 {
+                self.pending.fetch_sub(1, Ordering::SeqCst);
+                if self.state.load(Ordering::SeqCst) & WAITERS != 0 {
                     let waker = self.grant_first(&mut waiters);
                     drop(waiters);
                     waker.wake();
+                    self.distribute(lock(&self.waiters));
                 } else {
-                    self.state.fetch_add(ONE, Ordering::Release);
+                    self.state.fetch_add(ONE, Ordering::SeqCst);
                 }
             }
         }

@@ -77,15 +77,18 @@ impl Semaphore {
         let _ = self.permits.release(MAX_PERMITS);
     }
 
-    /// Permits free right now (0 while anyone waits: freed permits go to
-    /// waiters).
+    /// Permits free right now (asyncio's `_value`). A release hands its
+    /// permit to the first waiter instead; permits released while a waiter
+    /// handed one has not resumed yet wait here, for the waiters behind it.
     pub fn available_permits(&self) -> usize {
         self.permits.available()
     }
 
-    /// Whether an `acquire` would wait (asyncio's `locked()`).
+    /// Whether an `acquire` would wait (asyncio's `locked()`): no permit is
+    /// free, or someone stands in line — a waiter, or one handed a permit
+    /// that has not resumed yet (FIFO: a newcomer goes behind it).
     pub fn locked(&self) -> bool {
-        self.permits.available() == 0
+        self.permits.available() == 0 || self.permits.in_line()
     }
 }
 
@@ -144,9 +147,9 @@ impl BoundedSemaphore {
         self.permits.available()
     }
 
-    /// Whether an `acquire` would wait.
+    /// Whether an `acquire` would wait (see [`Semaphore::locked`]).
     pub fn locked(&self) -> bool {
-        self.permits.available() == 0
+        self.permits.available() == 0 || self.permits.in_line()
     }
 }
 

@@ -157,6 +157,37 @@ impl AnyTask {
     pub fn info(&self) -> TaskInfo {
         TaskInfo::of(self.raw)
     }
+
+    /// Waits until the task has ended, without taking its output (asyncio's
+    /// `await asyncio.wait([task])`): any number of waits, from any task or
+    /// thread, while the output stays with the [`Task`](super::Task) handle.
+    /// Then ask [`cancelled`](Self::cancelled), [`panicked`](Self::panicked)
+    /// or [`info`](Self::info) how it ended.
+    ///
+    /// A checkpoint: a cancel of the waiting task ends the wait with
+    /// `Err(Cancelled)` and leaves the task running (unlike awaiting a
+    /// `Task`, which passes the cancel on, C6).
+    ///
+    /// ```
+    /// # use corio_core::runtime::EventLoop;
+    /// # use corio_core::reactor::ParkReactor;
+    /// # use corio_core::clock::VirtualClock;
+    /// use std::time::Duration;
+    /// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
+    /// lp.block_on(async {
+    ///     let task = corio_core::spawn(corio_core::sleep(Duration::from_secs(1)));
+    ///     let watcher = task.wait(); // an observer; the handle keeps the output
+    ///     let other = corio_core::spawn(task.wait());
+    ///     watcher.await.unwrap();
+    ///     other.await.unwrap().unwrap();
+    ///     assert!(task.done() && !task.cancelled());
+    ///     task.await.unwrap().unwrap();
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn wait(&self) -> super::WaitEnd {
+        super::WaitEnd::new(self.clone())
+    }
 }
 
 impl Clone for AnyTask {

@@ -14,6 +14,8 @@
 //! dropped. Dropping the token (swallowing) or converting it into another
 //! error (`map_err(|_| MyError)`) ends the task normally, exactly as catching
 //! `CancelledError` and returning or raising something else does in asyncio.
+//! A request still pending when the body returns (none of its checkpoints
+//! came after it) ends the task cancelled as well: asyncio's `_must_cancel`.
 
 use std::borrow::Cow;
 use std::fmt;

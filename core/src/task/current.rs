@@ -218,6 +218,14 @@ pub(crate) fn cancel_pending(task: RawTask) -> bool {
     task.state().load().has(CANCEL) && !CURRENT.with(|c| c.get().shielded)
 }
 
+/// Whether the task being polled has a cancel its next checkpoint would
+/// deliver (without delivering it): for operations that must not consume a
+/// cancellation, such as a stream writer's immediate send.
+#[inline]
+pub(crate) fn current_cancel_pending() -> bool {
+    current_task().is_some_and(cancel_pending)
+}
+
 /// If the current task has a pending cancel (not held back by a shield),
 /// delivers it.
 #[inline]

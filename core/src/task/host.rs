@@ -99,6 +99,26 @@ pub(crate) trait Host: Send + Sync + 'static {
 
     /// `task`'s snapshot for a dump, if it is live and this thread may look.
     fn snapshot(&self, task: RawTask) -> Option<TaskSnapshot>;
+
+    /// Marks `task`'s pending cancel request as one for its next checkpoint
+    /// only: a body that returns before it does not end cancelled. On the
+    /// thread polling the task.
+    fn defer_cancel(&self, task: RawTask);
+
+    /// A panic raised while `task`'s future or output was dropped: report
+    /// it to the handler of the loop that can see it, else print it.
+    fn report_drop_panic(&self, task: RawTask, panic: Panic);
+
+    /// Runs `f` on a thread that owns `task`'s bookkeeping, at its next
+    /// iteration (dropped unrun if the host has closed).
+    fn post(&self, f: Box<dyn FnOnce() + Send>);
+
+    /// Whether `task` cannot run until this thread's running loop returns:
+    /// its host lives on this thread and is not the loop running here (a
+    /// task awaited from here cannot end meanwhile).
+    fn is_idle_here(&self) -> bool {
+        false
+    }
 }
 
 /// What a task's owner-table entry points to, beside the host itself.
@@ -161,6 +181,36 @@ pub(crate) fn cancel_task(task: RawTask, message: Option<Cow<'static, str>>) -> 
 }
 
 /// Takes one cancel request of `task` back; returns the remaining count.
+/// See [`Host::defer_cancel`].
+pub(crate) fn defer_cancel(task: RawTask) {
+    host_of(&task).defer_cancel(task)
+}
+
+/// A task group's exit with failures, for its outer cancel (G5): requests
+/// the cancel of `task` again, keeping its count, for the task's next
+/// checkpoint — a body that returns the group's failures first ends with
+/// them, as asyncio's task ends with the `ExceptionGroup` the group raises.
+pub(crate) fn recancel_for_next_checkpoint(task: &super::AnyTask) {
+    task.uncancel();
+    task.cancel();
+    defer_cancel(task.raw());
+}
+
+/// See [`Host::report_drop_panic`].
+pub(crate) fn report_drop_panic(task: RawTask, panic: Panic) {
+    host_of(&task).report_drop_panic(task, panic)
+}
+
+/// Runs `f` where `task`'s bookkeeping lives (see [`Host::post`]).
+pub(crate) fn post_to(task: RawTask, f: impl FnOnce() + Send + 'static) {
+    host_of(&task).post(Box::new(f))
+}
+
+/// See [`Host::is_idle_here`].
+pub(crate) fn is_idle_here(task: RawTask) -> bool {
+    host_of(&task).is_idle_here()
+}
+
 pub(crate) fn uncancel_task(task: RawTask) -> u32 {
     host_of(&task).uncancel(task)
 }

@@ -43,6 +43,38 @@ impl JoinError {
             JoinError::Cancelled(_) => None,
         }
     }
+
+    /// Resumes a panic here, where the task's end is observed (asyncio's
+    /// `await task` re-raises the task's exception), or returns the
+    /// cancellation. So `task.await.map_err(JoinError::resume)` is the
+    /// task's value or a `Cancelled` — which `?` propagates; the
+    /// `From<JoinError> for Cancelled` conversion does the same for `?`
+    /// directly.
+    ///
+    /// ```
+    /// # use corio_core::runtime::EventLoop;
+    /// # use corio_core::reactor::ParkReactor;
+    /// use corio_core::task::Cancelled;
+    /// # let lp = EventLoop::new(ParkReactor::new());
+    /// let out = lp.block_on(async {
+    ///     let task = corio_core::spawn(async { 6 * 7 });
+    ///     let value = task.await?; // JoinError -> Cancelled (a panic is resumed)
+    ///     Ok::<_, Cancelled>(value)
+    /// });
+    /// assert_eq!(out.unwrap().unwrap(), 42);
+    ///
+    /// let panicked = lp.block_on(async {
+    ///     let task = corio_core::spawn(async { panic!("boom") });
+    ///     let _ = task.await.map_err(corio_core::task::JoinError::resume);
+    /// });
+    /// assert_eq!(panicked.unwrap_err().to_string(), "the main future panicked: boom");
+    /// ```
+    pub fn resume(self) -> Cancelled {
+        match self {
+            JoinError::Cancelled(cancelled) => cancelled,
+            JoinError::Panicked(panic) => panic.resume(),
+        }
+    }
 }
 
 impl fmt::Display for JoinError {
@@ -59,6 +91,25 @@ impl std::error::Error for JoinError {}
 impl From<Cancelled> for JoinError {
     fn from(c: Cancelled) -> JoinError {
         JoinError::Cancelled(c)
+    }
+}
+
+impl From<JoinError> for Cancelled {
+    /// [`JoinError::resume`]: a cancellation stays one (so `task.await?`
+    /// in a function returning `Result<_, Cancelled>` propagates it), and a
+    /// panic is resumed in the awaiting task, as asyncio's `await task`
+    /// re-raises the task's exception.
+    fn from(err: JoinError) -> Cancelled {
+        err.resume()
+    }
+}
+
+impl From<JoinError> for std::io::Error {
+    /// A cancellation becomes an `io::Error` carrying it (so the task still
+    /// ends cancelled, see [`Cancelled::find`]); a panic is resumed, as for
+    /// [`JoinError::resume`].
+    fn from(err: JoinError) -> std::io::Error {
+        err.resume().into()
     }
 }
 
@@ -92,6 +143,22 @@ impl Panic {
     /// `std::panic::resume_unwind`. `None` if it was already taken.
     pub fn into_payload(self) -> Option<Box<dyn Any + Send + 'static>> {
         self.payload
+    }
+
+    /// Resumes the panic on this thread (`std::panic::resume_unwind` with
+    /// its payload; a panic whose payload is elsewhere — see
+    /// [`SharedTask`](super::SharedTask) — panics with its message).
+    pub fn resume(self) -> ! {
+        match self.payload {
+            Some(payload) => std::panic::resume_unwind(payload),
+            None => std::panic::resume_unwind(Box::new(self.message.unwrap_or_else(|| "a task panicked".into()))),
+        }
+    }
+
+    /// A copy with the message and without the payload (which cannot be
+    /// shared): what every awaiter of a shared task receives.
+    pub(crate) fn message_only(&self) -> Panic {
+        Panic { payload: None, message: self.message.clone() }
     }
 
     /// Moves the payload into a new `Panic`, leaving this one with only the
@@ -170,7 +237,9 @@ pub(crate) fn task_name(raw: RawTask) -> String {
 
 /// An owned handle to a spawned task.
 ///
-/// Awaiting it gives `Result<T, JoinError>`. Dropping it detaches the task,
+/// Awaiting it gives `Result<T, JoinError>`, once (awaiting it again after
+/// that panics, as a finished future may; for several awaiters, or to read
+/// the result again, see [`Task::shared`]). Dropping it detaches the task,
 /// which keeps running (rule T5). Awaiting it is a checkpoint: if the
 /// awaiting task is cancelled meanwhile, the cancel is passed on to this task
 /// (asyncio's `Task.cancel` of the future it waits on, rule C6) and the await
@@ -252,9 +321,16 @@ impl<T> Task<T> {
     ///
     /// # Panics
     ///
-    /// If the task is not complete, or the output was taken already.
+    /// If the task is not complete, or the output was taken already (a
+    /// handle awaited again after it returned: polling a finished future,
+    /// which tokio's `JoinHandle` refuses the same way).
     pub(crate) fn take_output(&mut self) -> Result<T, JoinError> {
         assert!(self.done(), "the output of a running task was taken");
+        // SAFETY: COMPLETE with JOIN_INTEREST (we are the handle): the
+        // handle owns the stage and its tag.
+        if unsafe { self.raw.stage_is_empty() } {
+            panic!("task awaited after its output was taken ({}): a task's output is read once", self.name());
+        }
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: the task is COMPLETE and this handle has JOIN_INTEREST, so
         // the handle owns the stage; `out` has the task's output type.
@@ -320,19 +396,47 @@ impl<T> Future for Task<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        // The checkpoint: a cancel pending on the task that awaits us.
-        if let Some(awaiter) = current::current_task() {
-            if awaiter != this.raw && current::cancel_pending(awaiter) {
-                if this.done() {
-                    return Poll::Ready(Err(JoinError::Cancelled(current::deliver_cancel(awaiter))));
-                }
-                // Pass the cancel on and keep waiting for this task's end.
-                let message = current::forward_cancel(awaiter);
-                host::cancel_task(this.raw, message);
-            }
+        if let Some(cancelled) = join_checkpoint(this.raw) {
+            return Poll::Ready(Err(JoinError::Cancelled(cancelled)));
         }
         this.poll_join(cx)
     }
+}
+
+/// The checkpoint of awaiting the task `raw` (rule C6): if the awaiting task
+/// has a cancel to deliver, it is passed on to `raw`, and the wait goes on
+/// for `raw`'s end — unless `raw` has ended already, or cannot end while we
+/// wait (below): then the awaiter's cancellation is returned, to end the
+/// wait at once. Inline: it is on every join's poll (W2, W5, W6), and its
+/// fast path is a thread-local read and a state-word load.
+#[inline]
+pub(crate) fn join_checkpoint(raw: RawTask) -> Option<Cancelled> {
+    let awaiter = current::current_task()?;
+    if awaiter == raw || !current::cancel_pending(awaiter) {
+        return None;
+    }
+    deliver_or_forward(awaiter, raw)
+}
+
+/// [`join_checkpoint`] with a cancel to deliver: out of line, as it is rare.
+#[cold]
+#[inline(never)]
+fn deliver_or_forward(awaiter: RawTask, raw: RawTask) -> Option<Cancelled> {
+    if raw.is_complete() {
+        return Some(current::deliver_cancel(awaiter));
+    }
+    if host::is_idle_here(raw) {
+        // Its loop lives on this thread and is not running, so the task
+        // cannot end while we wait: the awaiter takes its cancel at once, and
+        // the task gets one too, for when its loop runs.
+        let cancelled = current::deliver_cancel(awaiter);
+        host::cancel_task(raw, cancelled.message_cow());
+        return Some(cancelled);
+    }
+    // Pass the cancel on and keep waiting for the task's end.
+    let message = current::forward_cancel(awaiter);
+    host::cancel_task(raw, message);
+    None
 }
 
 impl<T> Drop for Task<T> {

@@ -6,7 +6,9 @@
 //! count, vtables, id, spawn location) and the future, which is replaced by
 //! its output when it finishes (`raw.rs`). The loop polls it when it is
 //! scheduled; its waker schedules it again (`waker.rs`). A [`Task`] handle
-//! awaits the output as `Result<T, JoinError>`.
+//! awaits the output as `Result<T, JoinError>`, once; [`Task::shared`]
+//! makes a [`SharedTask`] that any number of awaiters share, and
+//! [`AnyTask::wait`] waits for a task's end without its output.
 //!
 //! # Invariants
 //!
@@ -50,8 +52,10 @@ pub(crate) mod location_code;
 pub(crate) mod origin;
 pub(crate) mod owners;
 pub(crate) mod raw;
+mod shared;
 mod spawn;
 pub(crate) mod state;
+mod wait_end;
 pub(crate) mod waker;
 
 pub use any::AnyTask;
@@ -60,10 +64,12 @@ pub use checkpoint::{Checkpoint, WaitKind};
 pub use current::current_task_handle;
 pub use dump::{dump, TaskDump, TaskSnapshot, TaskState};
 pub use host::WrongThread;
-pub(crate) use join::task_name;
+pub(crate) use join::{join_checkpoint, task_name};
 pub use join::{JoinError, Panic, Task, TaskId, TaskInfo};
+pub use shared::SharedTask;
 pub use spawn::spawn;
 pub(crate) use spawn::spawn_local;
+pub use wait_end::WaitEnd;
 
 use std::borrow::Cow;
 use std::future::Future;

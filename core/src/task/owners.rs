@@ -177,6 +177,15 @@ mod tests {
         fn snapshot(&self, _: RawTask) -> Option<TaskSnapshot> {
             unreachable!()
         }
+        fn defer_cancel(&self, _: RawTask) {
+            unreachable!()
+        }
+        fn report_drop_panic(&self, _: RawTask, _: crate::task::Panic) {
+            unreachable!()
+        }
+        fn post(&self, _: Box<dyn FnOnce() + Send>) {
+            unreachable!()
+        }
     }
     #[test]
     fn an_index_names_its_loop_while_claimed() {

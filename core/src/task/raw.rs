@@ -63,7 +63,8 @@ pub(crate) enum Step {
 pub(crate) struct TaskVTable {
     /// Polls the future once; see [`Step`].
     poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Step,
-    /// Drops the future or output in the stage and stores `err` instead.
+    /// Drops the future or output in the stage and stores `err` instead
+    /// (a panic of the destructor is reported, [`drop_panicked`]).
     set_error: unsafe fn(NonNull<Header>, JoinError),
     /// Moves the stage's result into `*dst: Poll<Result<T, JoinError>>`.
     take_output: unsafe fn(NonNull<Header>, *mut ()),
@@ -71,9 +72,11 @@ pub(crate) struct TaskVTable {
     output_ref: unsafe fn(NonNull<Header>) -> *const (),
     /// Takes a stored panic out, leaving a payload-less one.
     take_panic: unsafe fn(NonNull<Header>) -> Option<Panic>,
-    /// Drops the future or output in the stage, leaving it empty.
+    /// Drops the future or output in the stage, leaving it empty (a panic
+    /// of the destructor is reported, [`drop_panicked`]).
     discard: unsafe fn(NonNull<Header>),
-    /// Drops whatever the stage holds, then frees the allocation.
+    /// Drops whatever the stage holds (reporting a panic of its destructor
+    /// to the task's loop), then frees the allocation.
     dealloc: unsafe fn(NonNull<Header>),
     /// Where a [`CellWithTrailer`] of this future keeps its trailer.
     trailer_offset: usize,
@@ -351,12 +354,27 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Step {
 
 unsafe fn set_error<F: Future>(ptr: NonNull<Header>, err: JoinError) {
     // The outcome is already decided; a destructor that panics now cannot
-    // change it, and unwinding into the loop would lose other tasks.
+    // change it, and unwinding into the loop would lose other tasks: the
+    // panic is reported instead.
     // SAFETY: the caller owns the stage (see `TaskVTable`).
     unsafe {
-        let _ = clear_stage::<F>(ptr);
+        if let Err(panic) = clear_stage::<F>(ptr) {
+            drop_panicked(ptr, panic);
+        }
         set_ready::<F>(ptr, Err(err));
     }
+}
+
+/// A task's future or output panicked while being dropped (an abort, a
+/// cancel before the first run, teardown, an output dropped unread, the
+/// last reference's release): reported to the task's loop's exception
+/// handler if that loop lives on this thread, else through the default
+/// handler, as asyncio reports exceptions raised during cleanup. Out of
+/// line, so the drop paths stay small. The header is still whole.
+#[cold]
+#[inline(never)]
+fn drop_panicked(ptr: NonNull<Header>, panic: Panic) {
+    super::host::report_drop_panic(RawTask::from_header(ptr), panic);
 }
 
 unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
@@ -388,14 +406,19 @@ unsafe fn take_panic<F: Future>(ptr: NonNull<Header>) -> Option<Panic> {
 
 unsafe fn discard<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the caller owns the stage.
-    let _ = unsafe { clear_stage::<F>(ptr) };
+    if let Err(panic) = unsafe { clear_stage::<F>(ptr) } {
+        drop_panicked(ptr, panic);
+    }
 }
 
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     let index = RawTask::from_header(ptr).state().owner_index();
     let (owner, sched) = (owners::owner(index), owners::sched(index));
     // SAFETY: the last reference is gone, so nobody else can reach the stage.
-    let _ = unsafe { clear_stage::<F>(ptr) };
+    if let Err(panic) = unsafe { clear_stage::<F>(ptr) } {
+        // The header is still whole (name, location): report before freeing.
+        drop_panicked(ptr, panic);
+    }
     // SAFETY: as above; the cell was placed by `place` in `allocate`, with a
     // trailer iff the origin code says so, and is dropped in place (its stage
     // is now empty: the union has no destructor) before its memory goes
@@ -520,6 +543,9 @@ impl RawTask {
         unsafe { (self.header().vtable.poll)(self.0, &mut cx) }
     }
 
+    /// Replaces the future (or output) with `err`; a panic of its
+    /// destructor is reported to the exception handler.
+    ///
     /// # Safety
     ///
     /// The caller owns the stage (the loop, before completing the task).
@@ -571,7 +597,8 @@ impl RawTask {
         self.header().stage_tag.with(|tag| unsafe { *tag } == TAKEN)
     }
 
-    /// Drops the future or output (a completed task whose handle is gone).
+    /// Drops the future or output (a completed task whose handle is gone);
+    /// a panic of its destructor is reported to the exception handler.
     ///
     /// # Safety
     ///

@@ -12,9 +12,11 @@
 //!   `REGISTERED` is set, and only read then.
 //! * The phase is kept while the timer is registered, so a deadline moved to
 //!   another loop can start over there.
-//! * Magnitudes saturate at 2^31 seconds (about 68 years): a longer delay is
-//!   a deadline that never comes in practice, and saturating it means
-//!   `sleep(Duration::MAX)` waits instead of overflowing the clock.
+//! * Magnitudes saturate at 2^31 seconds (about 68 years). A delay that
+//!   saturated, or a deadline that lies that far after the anchor, never
+//!   comes: it registers no timer and waits until cancelled — firing at 68
+//!   years would be early, and `sleep(Duration::MAX)` must not overflow the
+//!   clock. (A deadline that far *before* the anchor is simply past.)
 //! * An absolute deadline is kept as a signed offset from a process-wide
 //!   anchor (an `Instant` taken once), so it round-trips exactly.
 
@@ -33,6 +35,8 @@ const MAGNITUDE: u64 = (1 << 61) - 1;
 const NANOS_BITS: u32 = 30;
 /// The longest magnitude's seconds: 2^31 - 1, about 68 years.
 const MAX_SECS: u64 = MAGNITUDE >> NANOS_BITS;
+/// The magnitude a longer duration saturates to.
+const SATURATED: u64 = MAX_SECS << NANOS_BITS | 999_999_999;
 /// The phase's kind: `AFTER | AT_LATER | AT_EARLIER | SPECIAL`.
 const KIND: u64 = 3 << 61;
 /// `magnitude` from the first poll.
@@ -68,7 +72,7 @@ fn anchor() -> Instant {
 fn magnitude_of(duration: Duration) -> u64 {
     match duration.as_secs() {
         secs @ 0..=MAX_SECS => secs << NANOS_BITS | u64::from(duration.subsec_nanos()),
-        _ => MAX_SECS << NANOS_BITS | 999_999_999,
+        _ => SATURATED,
     }
 }
 
@@ -121,6 +125,12 @@ impl Deadline {
             // any instant that early is long past.
             anchor().checked_sub(self.magnitude()).unwrap_or_else(anchor)
         }
+    }
+
+    /// Whether the delay, or the deadline's distance after the anchor,
+    /// saturated: it never comes (see the module docs).
+    fn is_beyond_reach(&self) -> bool {
+        matches!(self.state & KIND, AFTER | AT_LATER) && self.state & MAGNITUDE == SATURATED
     }
 
     /// Whether the deadline was already due and the poll only yielded.
@@ -179,6 +189,7 @@ impl Deadline {
         let outcome = current::expect_running(|l| {
             let now = l.now();
             let when = match self.state & KIND {
+                _ if self.is_beyond_reach() => None,
                 AFTER => now.checked_add(self.magnitude()),
                 _ => Some(self.instant()),
             };
@@ -199,7 +210,8 @@ impl Deadline {
                 cx.waker().wake_by_ref();
                 self.state = YIELDED;
             }
-            // Beyond the clock's range: it never comes, so nothing wakes it.
+            // Beyond reach (see the module docs) or the clock's range: it
+            // never comes, so nothing wakes it.
             Registration::Never => self.state &= !REGISTERED,
         }
         Poll::Pending
@@ -264,6 +276,20 @@ mod tests {
         assert!(!yielded.is_yielded());
         assert_eq!(yielded.phase(), Phase::Done);
         assert!(yielded.timer().is_none());
+    }
+
+    #[test]
+    fn saturated_forward_deadlines_are_beyond_reach() {
+        let year = Duration::from_secs(365 * 86_400);
+        assert!(Deadline::after(Duration::MAX).is_beyond_reach());
+        assert!(Deadline::after(100 * year).is_beyond_reach());
+        assert!(!Deadline::after(60 * year).is_beyond_reach());
+        let now = Instant::now();
+        assert!(Deadline::at(now + 100 * year).is_beyond_reach());
+        assert!(!Deadline::at(now + 60 * year).is_beyond_reach());
+        if let Some(long_ago) = now.checked_sub(100 * year) {
+            assert!(!Deadline::at(long_ago).is_beyond_reach(), "a deadline that far back is past, not never");
+        }
     }
 
     #[test]

@@ -13,11 +13,13 @@
 //! same time run callback first, as in asyncio.
 
 mod deadline;
+mod far;
 mod interval;
 mod sleep;
 mod yield_now;
 
 pub(crate) use deadline::Deadline;
+pub(crate) use far::{deadline_after, end_of_time};
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior, Tick, ZeroPeriod};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use yield_now::{yield_now, YieldNow};

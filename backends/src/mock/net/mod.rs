@@ -30,6 +30,10 @@
 //!   the sender, as a TCP RST does; [`SimStream::abort`] resets the peer.
 //! * Connecting to an address without a listener is `ConnectionRefused`
 //!   after one latency; a dropped listener resets its queued connections.
+//!   [`SimNet::set_route`] gives one address a slow path or a black hole
+//!   (requests never answered). A connect abandoned before it finished
+//!   closes its end: the server, if the request reached it, reads
+//!   end-of-stream.
 //! * Faults: `eagain_per_mille` makes that share of operations fail with a
 //!   spurious `WouldBlock` (followed by a readiness event, so a correct
 //!   caller retries and loses nothing); `reset_per_mille` resets that share
@@ -130,6 +134,19 @@ impl NetConfig {
     }
 }
 
+/// How connection requests to one address travel ([`SimNet::set_route`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// As configured: [`NetConfig::latency`] (plus jitter), refused where
+    /// nothing listens.
+    Direct,
+    /// Requests take this long (each way) instead; a slow path.
+    Latency(Duration),
+    /// Requests vanish without an answer, as behind a firewall that drops
+    /// SYNs: a connect there waits until it is cancelled or times out.
+    BlackHole,
+}
+
 /// What the network did so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NetStats {
@@ -206,6 +223,25 @@ impl SimNet {
     /// kernel keeps them. Returns `false` if nothing listens there.
     pub fn fail_accepts(&self, addr: SocketAddr, count: usize, errno: i32) -> bool {
         self.state.borrow_mut().fail_accepts(addr, count, errno)
+    }
+
+    /// Sets how connection requests to `addr` travel from now on (a
+    /// black hole, a slow path, or [`Route::Direct`] to undo). Data on
+    /// established connections keeps the configured latency.
+    ///
+    /// ```
+    /// use corio_backends::mock::{NetConfig, Route, SimNet, SimStream, Simulation};
+    /// use std::time::Duration;
+    ///
+    /// let lp = Simulation::new(1).build();
+    /// let net = SimNet::new(lp.reactor(), 1, NetConfig::default());
+    /// let addr = "10.0.0.1:80".parse().unwrap();
+    /// net.set_route(addr, Route::BlackHole);
+    /// let outcome = lp.block_on(corio_core::wait_for(Duration::from_secs(5), SimStream::connect(&net, addr)));
+    /// assert!(outcome.unwrap().is_err()); // timed out: nothing ever answered
+    /// ```
+    pub fn set_route(&self, addr: SocketAddr, route: Route) {
+        self.state.borrow_mut().set_route(addr, route);
     }
 
     /// Declares `fd`, a simulated socket's identity, to the reactor before

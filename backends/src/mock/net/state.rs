@@ -115,6 +115,8 @@ pub(crate) struct NetState {
     listeners: HashMap<SocketAddr, Listening>,
     endpoints: Vec<Option<Endpoint>>,
     next_port: u16,
+    /// Per-address paths for connection requests (`SimNet::set_route`).
+    routes: HashMap<SocketAddr, super::Route>,
 }
 
 fn reset_error() -> io::Error {
@@ -142,6 +144,7 @@ impl NetState {
             listeners: HashMap::new(),
             endpoints: Vec::new(),
             next_port: 49152,
+            routes: HashMap::new(),
         }
     }
 
@@ -154,7 +157,9 @@ impl NetState {
     /// The delay of one segment: latency plus jitter from the seed.
     fn travel(&mut self) -> Duration {
         let jitter = self.rng.upto(self.config.jitter.as_nanos().min(u128::from(u64::MAX)) as u64);
-        self.config.latency + Duration::from_nanos(jitter)
+        // Saturating: a latency of `Duration::MAX` is one that never ends
+        // (`call_later` does not schedule it).
+        self.config.latency.saturating_add(Duration::from_nanos(jitter))
     }
 
     fn endpoint(&mut self, id: Id) -> &mut Endpoint {
@@ -243,8 +248,29 @@ impl NetState {
 
     // ----- connections ------------------------------------------------------
 
+    pub(super) fn set_route(&mut self, addr: SocketAddr, route: super::Route) {
+        match route {
+            super::Route::Direct => self.routes.remove(&addr),
+            route => self.routes.insert(addr, route),
+        };
+    }
+
+    /// How a connection request to `addr` travels.
+    pub(super) fn route(&self, addr: SocketAddr) -> super::Route {
+        self.routes.get(&addr).copied().unwrap_or(super::Route::Direct)
+    }
+
+    /// The one-way delay of a connection request to `addr`.
+    pub(super) fn connect_latency(&self, addr: SocketAddr) -> Duration {
+        match self.route(addr) {
+            super::Route::Latency(latency) => latency,
+            _ => self.config.latency,
+        }
+    }
+
     /// A connection request to `addr`: the client end, or `ConnectionRefused`.
-    /// The request reaches the listener after one latency.
+    /// The request reaches the listener after one latency (the address's
+    /// route's, if it has one).
     pub(super) fn connect(&mut self, addr: SocketAddr) -> io::Result<Id> {
         if !self.listeners.contains_key(&addr) {
             return Err(refused(addr));
@@ -254,7 +280,10 @@ impl NetState {
         let server = client + 1;
         self.endpoints.push(Some(Endpoint::new(client_addr, addr, server)));
         self.endpoints.push(Some(Endpoint::new(addr, client_addr, client)));
-        let delay = self.travel();
+        let delay = match self.route(addr) {
+            super::Route::Latency(latency) => latency,
+            _ => self.travel(),
+        };
         self.scheduled.push_back((delay, Action::Arrive { addr, server }));
         self.stats.connections += 1;
         Ok(client)

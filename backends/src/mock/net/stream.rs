@@ -71,6 +71,18 @@ impl Drop for StreamSocket {
     }
 }
 
+/// Closes the client end of a connect dropped before it finished.
+struct Abandon {
+    net: SimNet,
+    id: Id,
+}
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.net.with(|state| state.close(self.id));
+    }
+}
+
 /// A listener on the simulated network.
 #[derive(Debug)]
 pub struct SimListener {
@@ -137,13 +149,24 @@ pub struct SimStream {
 
 impl SimStream {
     /// Connects to `addr` (a checkpoint: the request travels one latency;
-    /// `ConnectionRefused` if nothing listens there).
+    /// `ConnectionRefused` if nothing listens there). A black-holed address
+    /// ([`Route::BlackHole`](super::Route::BlackHole)) never answers: the
+    /// connect waits until cancelled. Dropped before it finished, the
+    /// connect closes its end (the server reads end-of-stream).
     pub async fn connect(net: &SimNet, addr: SocketAddr) -> io::Result<SimStream> {
-        let latency = net.config().latency;
+        if net.state.borrow().route(addr) == super::Route::BlackHole {
+            // Nothing will ever answer; waiting is still a checkpoint.
+            corio_core::sync::Event::new().wait().await?;
+            unreachable!("nobody sets the event");
+        }
+        let latency = net.state.borrow().connect_latency(addr);
         let connected = net.with(|state| state.connect(addr));
+        let abandon = connected.as_ref().ok().map(|&id| Abandon { net: net.clone(), id });
         // The SYN's trip (and a checkpoint even with zero latency).
         corio_core::sleep(latency).await?;
-        SimStream::adopt(net, connected?)
+        let id = connected?;
+        std::mem::forget(abandon);
+        SimStream::adopt(net, id)
     }
 
     fn adopt(net: &SimNet, id: Id) -> io::Result<SimStream> {
@@ -234,5 +257,17 @@ impl AsyncWrite for SimStream {
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.shutdown(Shutdown::Write);
         Poll::Ready(Ok(()))
+    }
+}
+
+/// The simulated stream under asyncio's streams API
+/// (`corio_core::streams::pair`, `start_server_on`).
+impl corio_core::streams::Transport for SimStream {
+    fn peer_addr(&self) -> Option<corio_core::streams::Address> {
+        Some(SimStream::peer_addr(self).into())
+    }
+
+    fn local_addr(&self) -> Option<corio_core::streams::Address> {
+        Some(SimStream::local_addr(self).into())
     }
 }

@@ -54,8 +54,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Book<R, C, E, X> for Po
         self.pool.registry().deliver_cancel(raw)
     }
 
-    fn held_delivered_cancel(&self, _: &LoopCore<R, C, E, X>, raw: RawTask) -> Option<Cancelled> {
-        self.pool.registry().holds_delivered_cancel(raw).cloned()
+    fn cancelled_at_return(&self, _: &LoopCore<R, C, E, X>, raw: RawTask) -> Option<Cancelled> {
+        self.pool.registry().cancelled_at_return(raw)
     }
 
     fn complete(&self, core: &LoopCore<R, C, E, X>, raw: RawTask, outcome: u64, queued: Option<TaskRef>) {

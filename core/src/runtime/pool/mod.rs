@@ -506,6 +506,27 @@ impl Host for PoolShared {
         self.registry().get_mut(task)?;
         Some(PoolShared::pool_snapshot(task))
     }
+
+    fn defer_cancel(&self, task: RawTask) {
+        self.registry().defer_cancel(task)
+    }
+
+    fn report_drop_panic(&self, task: RawTask, panic: Panic) {
+        let mut context = Some(super::exception::ExceptionContext::drop_panic(task, panic));
+        let reported = super::current::with_running(|l| l.report(context.take().expect("taken once")));
+        if reported.is_none() {
+            if let Some(context) = context {
+                context.print_default();
+            }
+        }
+    }
+
+    fn post(&self, f: Box<dyn FnOnce() + Send>) {
+        // Any member can run it: the pool's bookkeeping is shared.
+        if let Some(member) = self.members.first() {
+            let _ = member.handle.run_on_loop(f);
+        }
+    }
 }
 
 impl Posted {

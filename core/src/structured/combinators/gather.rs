@@ -11,9 +11,17 @@
 //! * The gather is a checkpoint: a cancel of the awaiting task cancels every
 //!   child that is still running, waits for them to end, and the gather
 //!   ends `Cancelled` — always, whatever the children did with the cancel.
+//! * The gather is also an object (asyncio's `_GatheringFuture`): its
+//!   [`GatherHandle`] reaches the children and cancels the gather from
+//!   anywhere on the loop (`gatherer.cancel()`): every running child is
+//!   cancelled, and the gather ends `Cancelled` — at the first child that
+//!   ends cancelled ([`gather`]) or once all have ended (both), whatever
+//!   they did with the cancel.
 
 use crate::task::{current, host};
-use crate::task::{Cancelled, JoinError, Panic, Task};
+use crate::task::{AnyTask, Cancelled, JoinError, Panic, Task};
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -68,6 +76,93 @@ struct Children<T> {
     running: usize,
     /// The gather's own cancellation, once delivered.
     cancelled: Option<Cancelled>,
+    /// What a [`GatherHandle`] reaches.
+    shared: std::rc::Rc<Shared>,
+}
+
+/// The part of a gather its handles share: the children, and a cancel
+/// requested through a handle (with its message).
+struct Shared {
+    children: Vec<AnyTask>,
+    cancel_requested: RefCell<Option<Option<Cow<'static, str>>>>,
+}
+
+/// A handle to a [`gather`] or [`gather_settled`] (asyncio's gathering
+/// future, the object `gather()` returns): reach its children, or cancel
+/// it from anywhere on its loop while it is awaited elsewhere.
+///
+/// ```
+/// # use corio_core::runtime::EventLoop;
+/// # use corio_core::reactor::ParkReactor;
+/// # use corio_core::clock::VirtualClock;
+/// use corio_core::structured::GatherError;
+/// use std::time::Duration;
+/// # let lp = EventLoop::builder(ParkReactor::new()).clock(VirtualClock::new()).build();
+/// lp.block_on(async {
+///     let gathering = corio_core::gather([1, 2].map(|s| async move {
+///         corio_core::sleep(Duration::from_secs(s)).await?;
+///         Ok::<_, corio_core::task::Cancelled>(s)
+///     }));
+///     let gatherer = gathering.handle();
+///     let waiter = corio_core::spawn(async move { matches!(gathering.await, Err(GatherError::Cancelled(_))) });
+///     corio_core::yield_now().await.unwrap();
+///     assert_eq!(gatherer.children().len(), 2);
+///     assert!(gatherer.cancel()); // asyncio's gatherer.cancel()
+///     assert!(waiter.await.unwrap(), "the gather ended Cancelled");
+///     assert!(gatherer.children().iter().all(|child| child.cancelled()));
+/// })
+/// .unwrap();
+/// ```
+#[derive(Clone)]
+pub struct GatherHandle {
+    shared: std::rc::Rc<Shared>,
+}
+
+impl GatherHandle {
+    /// The gathered tasks, in argument order (asyncio's `_children`).
+    pub fn children(&self) -> &[AnyTask] {
+        &self.shared.children
+    }
+
+    /// Whether every child has ended.
+    pub fn done(&self) -> bool {
+        self.shared.children.iter().all(AnyTask::done)
+    }
+
+    /// Cancels every child still running (asyncio's `gatherer.cancel()`);
+    /// the gather then ends `Cancelled`, whatever the children do with the
+    /// cancel. Returns `false` — and changes nothing — if no child was
+    /// running.
+    pub fn cancel(&self) -> bool {
+        self.request_cancel(None)
+    }
+
+    /// [`cancel`](Self::cancel) with a message, which the children and
+    /// the gather's `Cancelled` carry.
+    pub fn cancel_with(&self, message: impl Into<Cow<'static, str>>) -> bool {
+        self.request_cancel(Some(message.into()))
+    }
+
+    fn request_cancel(&self, message: Option<Cow<'static, str>>) -> bool {
+        let mut any = false;
+        for child in &self.shared.children {
+            let accepted = match &message {
+                Some(message) => child.cancel_with(message.clone()),
+                None => child.cancel(),
+            };
+            any |= accepted;
+        }
+        if any {
+            *self.shared.cancel_requested.borrow_mut() = Some(message);
+        }
+        any
+    }
+}
+
+impl fmt::Debug for GatherHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatherHandle").field("children", &self.shared.children).finish()
+    }
 }
 
 impl<T> Children<T> {
@@ -81,7 +176,18 @@ impl<T> Children<T> {
         let location = Location::caller();
         let tasks: Vec<_> =
             futures.into_iter().map(|f| Some(crate::task::spawn_local(f, None, false, location))).collect();
-        Children { running: tasks.len(), tasks, cancelled: None }
+        let children = tasks.iter().flatten().map(|task| AnyTask::clone(task)).collect();
+        let shared = std::rc::Rc::new(Shared { children, cancel_requested: RefCell::new(None) });
+        Children { running: tasks.len(), tasks, cancelled: None, shared }
+    }
+
+    /// Once every child has ended: the gather's cancellation if a handle
+    /// requested one (asyncio: "if gather is being cancelled we must
+    /// propagate the cancellation regardless", bpo-32684), as the awaiting
+    /// task's own token.
+    fn requested_cancel(&self) -> Option<Cancelled> {
+        let message = self.shared.cancel_requested.borrow_mut().take()?;
+        Some(current::adopt_cancelled(Cancelled::new(message)))
     }
 
     /// The gather's checkpoint: a cancel of the awaiting task is passed on
@@ -201,11 +307,19 @@ impl<T, E> Future for Gather<T, E> {
         if this.children.running > 0 {
             return Poll::Pending;
         }
-        if let Some(cancelled) = this.children.cancelled.take() {
+        if let Some(cancelled) = this.children.cancelled.take().or_else(|| this.children.requested_cancel()) {
             return Poll::Ready(Err(GatherError::Cancelled(cancelled)));
         }
         let values = std::mem::take(&mut this.values);
         Poll::Ready(Ok(values.into_iter().map(|v| v.expect("every child returned a value")).collect()))
+    }
+}
+
+impl<T, E> Gather<T, E> {
+    /// A handle to this gather: its children, and `cancel` from another
+    /// task while this one is awaited (asyncio's gathering future).
+    pub fn handle(&self) -> GatherHandle {
+        GatherHandle { shared: self.children.shared.clone() }
     }
 }
 
@@ -278,11 +392,19 @@ impl<T> Future for GatherSettled<T> {
         if this.children.running > 0 {
             return Poll::Pending;
         }
-        if let Some(cancelled) = this.children.cancelled.take() {
+        if let Some(cancelled) = this.children.cancelled.take().or_else(|| this.children.requested_cancel()) {
             return Poll::Ready(Err(cancelled));
         }
         let outcomes = std::mem::take(&mut this.outcomes);
         Poll::Ready(Ok(outcomes.into_iter().map(|o| o.expect("every child ended")).collect()))
+    }
+}
+
+impl<T> GatherSettled<T> {
+    /// A handle to this gather: its children, and `cancel` from another
+    /// task while this one is awaited (asyncio's gathering future).
+    pub fn handle(&self) -> GatherHandle {
+        GatherHandle { shared: self.children.shared.clone() }
     }
 }
 

@@ -17,6 +17,6 @@ mod select;
 mod wait;
 
 pub use as_completed::{as_completed, AsCompleted, Next};
-pub use gather::{gather, gather_settled, Gather, GatherError, GatherSettled};
+pub use gather::{gather, gather_settled, Gather, GatherError, GatherHandle, GatherSettled};
 pub use select::{select, select_all, Either, Select, SelectAll};
 pub use wait::{wait, Outcome, ReturnWhen, WaitTasks};

@@ -10,7 +10,7 @@
 //! ended, and a failure cancels the siblings when asyncio's would.
 
 use super::error::ChildError;
-use crate::task::{current, host};
+use crate::task::current;
 use crate::task::{AnyTask, JoinError, Panic, Task};
 use std::cell::RefCell;
 use std::fmt;
@@ -157,15 +157,8 @@ impl<T> Future for Child<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         // The checkpoint, as `Task`'s: pass the awaiter's cancel on (C6).
-        if let Some(awaiter) = current::current_task() {
-            let child = this.task.raw();
-            if awaiter != child && current::cancel_pending(awaiter) {
-                if this.task.done() {
-                    return Poll::Ready(Err(ChildError::Cancelled(current::deliver_cancel(awaiter))));
-                }
-                let message = current::forward_cancel(awaiter);
-                host::cancel_task(child, message);
-            }
+        if let Some(cancelled) = crate::task::join_checkpoint(this.task.raw()) {
+            return Poll::Ready(Err(ChildError::Cancelled(cancelled)));
         }
         this.slot.poll_outcome(cx)
     }

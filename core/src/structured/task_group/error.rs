@@ -180,6 +180,34 @@ impl From<SpawnError> for io::Error {
     }
 }
 
+impl From<SpawnError> for Cancelled {
+    /// A refused spawn as a cancellation with the refusal's message, so that
+    /// `tg.spawn(..)?` works in a body whose error type is `Cancelled`. It is
+    /// not a cancellation delivered to the task: a body that returns it
+    /// *fails* (asyncio: the body raised `RuntimeError`), as its group
+    /// reports.
+    ///
+    /// ```
+    /// # use corio_core::runtime::EventLoop;
+    /// # use corio_core::reactor::ParkReactor;
+    /// use corio_core::task::Cancelled;
+    /// # let lp = EventLoop::new(ParkReactor::new());
+    /// lp.block_on(async {
+    ///     let value = corio_core::task_group(|tg| async move {
+    ///         let child = tg.spawn(async { Ok::<_, Cancelled>(20) })?; // SpawnError -> Cancelled
+    ///         Ok::<_, Cancelled>(child)
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    ///     assert_eq!(value.await.unwrap(), 20);
+    /// })
+    /// .unwrap();
+    /// ```
+    fn from(err: SpawnError) -> Cancelled {
+        Cancelled::with_message(err.to_string())
+    }
+}
+
 /// Why awaiting a [`Child`](super::Child) gave no value.
 #[derive(Debug, Clone)]
 pub enum ChildError {

@@ -484,8 +484,7 @@ where
             // G5: an outer cancel is not swallowed by the group: request it
             // again (keeping the count), for the parent's next checkpoint.
             if group.parent.cancelling() > 0 {
-                group.parent.uncancel();
-                group.parent.cancel();
+                crate::task::host::recancel_for_next_checkpoint(&group.parent);
             }
             return Err(GroupError::Failed(ErrorGroup::new(errors)));
         }
