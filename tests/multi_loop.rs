@@ -137,25 +137,6 @@ fn spawn_on_from_another_thread_runs_on_that_loop() {
     rt.shutdown().unwrap();
 }
 
-/// Round-robin `Loops::spawn` visits every loop.
-#[test]
-fn round_robin_spawn_visits_every_loop() {
-    let rt = corio::multi_loop().loops(2).build().unwrap();
-    let loops = rt.loops();
-    let visited = rt
-        .block_on(async move {
-            let mut visited = Vec::new();
-            for _ in 0..4 {
-                let probe = loops.clone();
-                visited.push(loops.spawn(async move { probe.current() }).unwrap().await.unwrap());
-            }
-            visited
-        })
-        .unwrap();
-    assert_eq!(visited, vec![Some(0), Some(1), Some(0), Some(1)]);
-    rt.shutdown().unwrap();
-}
-
 /// `call_soon_threadsafe` from a plain thread reaches every loop, each
 /// callback on its own loop's thread.
 #[test]

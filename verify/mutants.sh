@@ -67,6 +67,12 @@ group_abort_forgets_children | loom cargo test -p corio-verify --release --test 
 group_zero_check_before_remove | loom cargo test -p corio-verify --release --test loom_group
 # Loom model 10: the cross-loop hand-off of the multi-loop runtime (verify/tests/loom_spawn_on.rs).
 spawn_on_skips_unpark     | loom cargo test -p corio-verify --release --test loom_spawn_on
+# Loom model 11: the pool of a multi-loop runtime, tasks that any loop may run (verify/tests/loom_pool.rs).
+pool_idle_unchecked       | loom cargo test -p corio-verify --release --test loom_pool -- a_spawn_from_outside
+pool_kick_lost            | loom cargo test -p corio-verify --release --test loom_pool -- a_spawn_from_outside
+pool_queue_kept_on_leave  | loom cargo test -p corio-verify --release --test loom_pool -- a_loop_that_stops
+pool_never_steals         | loom cargo test -p corio-verify --release --test loom_pool -- an_idle_loop_steals
+pool_cancel_no_wake       | loom cargo test -p corio-verify --release --test loom_pool -- a_cancel_from_another
 
 # Timers (issue 28): the timer queue against its sorted-map reference (verify/tests/prop_timers.rs).
 skip_timer_purge          | cargo test -p corio-verify --release --test prop_timers -- timer_queue_memory_bounded

@@ -88,6 +88,10 @@ pub trait Workload {
     /// Runs `ops` operations on `runtime` (one of [`runtimes`](Workload::runtimes)); returns the time the
     /// operations took.
     fn run(&self, runtime: Runtime, ops: u64) -> Duration;
+    /// Whether the table shows the row's context switches per operation (the cross-loop rows, X1–X6).
+    fn reports_switches(&self) -> bool {
+        false
+    }
 }
 
 /// The samples of one workload on one runtime, in ns/op.
@@ -123,6 +127,9 @@ pub struct Row {
     pub id: &'static str,
     pub description: &'static str,
     pub samples: Vec<(Runtime, Samples)>,
+    /// Context switches per operation (voluntary + involuntary, the whole process), per runtime, when the workload
+    /// [reports them](Workload::reports_switches).
+    pub switches: Option<Vec<(Runtime, Samples)>>,
 }
 
 impl Row {
@@ -164,13 +171,17 @@ pub fn measure(
             let ops = w.ops(quick);
             let mut samples: Vec<(Runtime, Samples)> =
                 warmed_up(&**w, runtimes, ops).into_iter().map(|r| (r, Samples::default())).collect();
+            let mut switches: Vec<(Runtime, Samples)> = samples.iter().map(|(r, _)| (*r, Samples::default())).collect();
             for k in 0..repetitions {
                 let slot = stack_depth::slot(stack_base, k);
-                for (runtime, s) in &mut samples {
+                for ((runtime, s), (_, c)) in samples.iter_mut().zip(&mut switches) {
+                    let before = context_switches();
                     s.0.push(run_at_depth(&**w, *runtime, ops, slot));
+                    c.0.push((context_switches() - before) as f64 / ops as f64);
                 }
             }
-            Row { id: w.id(), description: w.description(), samples }
+            let switches = w.reports_switches().then_some(switches);
+            Row { id: w.id(), description: w.description(), samples, switches }
         })
         .collect()
 }
@@ -183,6 +194,17 @@ fn warmed_up(w: &dyn Workload, runtimes: &[Runtime], ops: u64) -> Vec<Runtime> {
         w.run(runtime, ops / 10 + 1);
     }
     chosen
+}
+
+/// The process's context switches so far, voluntary and involuntary (`getrusage`, every thread).
+fn context_switches() -> i64 {
+    // SAFETY: `getrusage` writes the struct we pass; RUSAGE_SELF cannot fail.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    usage.ru_nvcsw + usage.ru_nivcsw
 }
 
 /// One measured run of `ops` operations at stack depth `slot`, in ns/op.
@@ -267,6 +289,30 @@ pub fn table(rows: &[Row]) -> String {
         }
         let _ = writeln!(out, " {} |", row.best_peer().unwrap_or("–"));
     }
+    let switching: Vec<&Row> = rows.iter().filter(|row| row.switches.is_some()).collect();
+    if !switching.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nContext switches per operation (voluntary + involuntary, the whole process), median (min–max):\n"
+        );
+        let _ = write!(out, "| id |");
+        for runtime in &columns {
+            let _ = write!(out, " {} |", runtime.name());
+        }
+        let _ = writeln!(out, "\n|---|{}", "---|".repeat(columns.len()));
+        for row in switching {
+            let _ = write!(out, "| {} |", row.id);
+            for runtime in &columns {
+                match row.switches.iter().flatten().find(|(r, _)| r == runtime) {
+                    Some((_, s)) => {
+                        let _ = write!(out, " {:.3} ({:.3}–{:.3}) |", s.median(), s.min(), s.max());
+                    }
+                    None => out.push_str(" – |"),
+                }
+            }
+            out.push('\n');
+        }
+    }
     out
 }
 
@@ -294,6 +340,7 @@ mod tests {
         let row = Row {
             id: "W11b",
             description: "",
+            switches: None,
             samples: vec![
                 (Runtime::Corio, samples(200.0)),
                 (Runtime::CorioUring, samples(150.0)),

@@ -1,6 +1,6 @@
 //! Making any future a checkpoint (rule C9).
 
-use crate::runtime::current;
+use crate::task::current;
 use crate::task::Cancelled;
 use std::future::Future;
 use std::pin::Pin;

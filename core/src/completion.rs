@@ -24,6 +24,7 @@ use crate::loom::{Arc, Mutex, MutexGuard};
 use crate::runtime::current;
 use crate::runtime::{CallbackRef, LoopHandle};
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current::{adopt_cancelled, checkpoint};
 use crate::task::Cancelled;
 use std::borrow::Cow;
 use std::fmt;
@@ -288,7 +289,7 @@ impl<T: Clone> Future for Wait<T> {
     type Output = Result<T, Cancelled>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Err(cancelled) = current::checkpoint() {
+        if let Err(cancelled) = checkpoint() {
             // A token of its own: the task's token must not stay alive in
             // the completion, or a task that swallows it would end cancelled.
             self.completion.finish(Outcome::Cancelled(Cancelled::new(cancelled.message_cow()))).ok();
@@ -304,7 +305,7 @@ impl<T: Clone> Future for Wait<T> {
                 Poll::Ready(Ok(value))
             }
             Outcome::Cancelled(c) => {
-                let c = current::adopt_cancelled(c.clone());
+                let c = adopt_cancelled(c.clone());
                 drop(state);
                 self.forget();
                 Poll::Ready(Err(c))

@@ -45,6 +45,7 @@ pub mod executor;
 pub mod fs;
 pub mod io;
 pub(crate) mod loom;
+mod loop_id;
 pub mod multi_loop;
 pub mod process;
 pub mod reactor;
@@ -60,11 +61,10 @@ pub mod time;
 pub use blocking::{run_in_executor, spawn_blocking, to_thread};
 pub use cancellable::{cancellable, Cancellable, FutureExt};
 pub use completion::{Completion, FutureError, Wait};
-pub use runtime::current::{
-    call_at, call_later, call_soon, current_task_handle as current_task, handle, spawn, stop, time, try_handle,
-};
+pub use runtime::current::{call_at, call_later, call_soon, handle, stop, time, try_handle};
 pub use structured::{
     as_completed, fail_after, fail_at, gather, gather_settled, move_on_after, move_on_at, select, select_all, shield,
     task_group, timeout, timeout_at, wait, wait_for,
 };
+pub use task::{current_task_handle as current_task, spawn};
 pub use time::{sleep, sleep_until, yield_now};

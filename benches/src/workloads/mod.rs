@@ -3,6 +3,7 @@
 
 mod blocking;
 mod context;
+mod cross_loop;
 mod fs;
 mod multi_loop;
 mod net;
@@ -22,6 +23,7 @@ pub fn all() -> Vec<Box<dyn Workload>> {
     all.extend(net::workloads());
     all.extend(context::workloads());
     all.extend(multi_loop::workloads());
+    all.extend(cross_loop::workloads());
     all.extend(toolbox::workloads());
     all.extend(fs::workloads());
     all.sort_by_key(|w| table_order(w.id()));
@@ -88,10 +90,10 @@ impl Workload for AtSize {
     }
 }
 
-/// `W2` < `W7` < `W11a` < `W15b`: by number, then suffix.
-fn table_order(id: &str) -> (u32, String) {
+/// `W2` < `W7` < `W11a` < `W15b` < `X1`: the W rows by number, then suffix; the cross-loop X rows after them.
+fn table_order(id: &str) -> (bool, u32, String) {
     let digits: String = id.chars().skip(1).take_while(char::is_ascii_digit).collect();
-    (digits.parse().unwrap_or(u32::MAX), id.to_string())
+    (id.starts_with('X'), digits.parse().unwrap_or(u32::MAX), id.to_string())
 }
 
 /// Each runtime's `block_on`, each building a fresh runtime (outside the measured time).
@@ -175,8 +177,8 @@ mod tests {
 
     #[test]
     fn table_order_is_numeric() {
-        let mut ids = ["W15b", "W2", "W11a", "W7", "W11b"];
+        let mut ids = ["X1", "W15b", "W2", "X6", "W11a", "W7", "W11b"];
         ids.sort_by_key(|id| super::table_order(id));
-        assert_eq!(ids, ["W2", "W7", "W11a", "W11b", "W15b"]);
+        assert_eq!(ids, ["W2", "W7", "W11a", "W11b", "W15b", "X1", "X6"]);
     }
 }

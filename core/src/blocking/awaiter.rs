@@ -2,7 +2,7 @@
 
 use super::job::{Handoff, Outcome};
 use crate::loom::Arc;
-use crate::runtime::current;
+use crate::task::current;
 use crate::task::{Cancelled, JoinError};
 use std::fmt;
 use std::future::Future;

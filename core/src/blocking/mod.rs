@@ -26,6 +26,9 @@
 //!   decision is one compare-exchange (`job.rs`; loom model `loom_blocking`).
 //! * **Threads never run loop code**: a pool thread runs the job and wakes
 //!   the awaiting task through its waker, the loop's cross-thread wake path.
+//! * **The loop, through a seam** (`host.rs`): submitting reaches the
+//!   running loop's default pool and a handle that keeps it from reporting a
+//!   deadlock while a job is in flight; the runtime implements it.
 //! * **Teardown**: `EventLoop::shutdown` (and so `corio::run`) shuts the
 //!   default pool down after the tasks, waiting for running jobs up to the
 //!   grace period; `close` does it without waiting. Queued jobs are refused
@@ -46,13 +49,12 @@
 //! ```
 
 mod awaiter;
+pub(crate) mod host;
 mod job;
 mod pool;
 
 pub use awaiter::Blocking;
 pub use pool::{BlockingPool, PoolBuilder, PoolStats, ShutdownReport, DEFAULT_KEEP_ALIVE, SPIN_FOR_NEXT_JOB};
-
-use crate::runtime::current;
 
 /// Runs `f` on the running loop's default pool and returns an awaitable for
 /// its result (asyncio's `loop.run_in_executor(None, f)`).
@@ -82,7 +84,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    current::expect_running(|l| l.default_executor()).run(f)
+    host::default_pool().run(f)
 }
 
 /// Runs `f` on the running loop's default pool in a copy of the caller's
@@ -114,7 +116,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    current::expect_running(|l| l.default_executor()).to_thread(f)
+    host::default_pool().to_thread(f)
 }
 
 /// Runs `f` on the running loop's default pool (tokio's `spawn_blocking`):
@@ -143,5 +145,5 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    current::expect_running(|l| l.default_executor()).spawn(f)
+    host::default_pool().spawn(f)
 }

@@ -29,10 +29,10 @@
 //!   through the awaiting task's waker (the loop's cross-thread wake path).
 
 use super::awaiter::Blocking;
+use super::host::{self, KeepAlive};
 use super::job::Handoff;
 use crate::context;
 use crate::loom::{thread, Arc, AtomicBool, Condvar, Mutex, MutexGuard, Ordering};
-use crate::runtime::{current, LoopHandle};
 use crate::task::Panic;
 use std::collections::VecDeque;
 use std::fmt;
@@ -154,7 +154,7 @@ struct Submitted<F, T> {
     /// The submitting loop, held until the job has ended: a loop on a
     /// virtual clock must not report a deadlock (rule L5) while a pool
     /// thread still owes it a wake-up.
-    submitter: Option<LoopHandle>,
+    submitter: Option<KeepAlive>,
 }
 
 impl<F, T> Job for Submitted<F, T>
@@ -347,7 +347,7 @@ impl BlockingPool {
         let handoff = Arc::new(Handoff::new());
         // One allocation for the hand-off, one for the queue entry (which
         // holds the closure); the awaiter keeps only the hand-off.
-        let job = Submitted { handoff: handoff.clone(), f, submitter: current::try_handle() };
+        let job = Submitted { handoff: handoff.clone(), f, submitter: host::with_running(|h| h.keep_alive()) };
         Shared::submit(&self.owner.shared, Box::new(job));
         Blocking::new(handoff, detach_on_drop)
     }

@@ -79,19 +79,20 @@ pub(crate) fn store_from_entries<X: ContextStore>(entries: Vec<(VarKey, ContextV
     store
 }
 
-/// The identity of a task's context: the task's id with the top bit set, so
-/// it never equals a counted one. A task's store is kept without an identity
-/// (saving a word per task) and is current only while the task runs, so the
-/// running task names it: tokens made in one step of a task are valid in its
-/// later steps and nowhere else — as in asyncio, where each task runs in its
-/// own `Context` object.
+/// The identity of a task's context: the task's id, mixed with its host's
+/// index (ids count per host: a loop's tasks and a pool's may share one),
+/// with the top bit set, so it never equals a counted one. A task's store is
+/// kept without an identity (saving a word per task) and is current only
+/// while the task runs, so the running task names it: tokens made in one
+/// step of a task are valid in its later steps and nowhere else — as in
+/// asyncio, where each task runs in its own `Context` object.
 #[inline]
-pub(crate) fn task_context_id(task_id: u64) -> u64 {
+pub(crate) fn task_context_id(task_id: u64, host: u16) -> u64 {
     // MUTANT (tests/rules_context.rs): every task's context has the same
     // identity, so a token made in one task resets a variable in another.
     #[cfg(corio_mutant = "task_context_id_shared")]
-    let task_id = 0;
-    task_id | 1 << 63
+    let (task_id, host) = (0, 0);
+    (task_id ^ u64::from(host) << 47) | 1 << 63
 }
 
 /// The identity of `ctx`, the current context: the running task's (see
@@ -99,8 +100,8 @@ pub(crate) fn task_context_id(task_id: u64) -> u64 {
 /// loop's slot; the context's own otherwise (a callback's, the loop's, the
 /// thread's).
 pub(crate) fn identity(ctx: &dyn DynContext) -> u64 {
-    match crate::runtime::current::current_task() {
-        Some(task) => task_context_id(task.header().id),
+    match crate::task::current::current_task() {
+        Some(task) => task_context_id(task.header().id, task.state().owner_index()),
         None => ctx.id(),
     }
 }

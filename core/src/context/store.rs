@@ -102,3 +102,18 @@ impl ContextStore for CowContext {
         self.entries.as_deref().cloned().unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CowContext;
+    use crate::context::HamtContext;
+    use crate::task::context_slot::fits;
+
+    /// A task keeps its store in one word of its header
+    /// (`task::context_slot`); the stores corio ships fit there without a box.
+    #[test]
+    fn the_shipped_stores_fit_in_a_task_header() {
+        assert!(fits::<CowContext>());
+        assert!(fits::<HamtContext>());
+    }
+}

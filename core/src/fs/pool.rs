@@ -2,7 +2,6 @@
 //! name the path they are about.
 
 use crate::blocking::BlockingPool;
-use crate::runtime::current;
 use crate::task::JoinError;
 use std::fmt;
 use std::io;
@@ -10,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// The running loop's default pool, or a clear error off a loop.
 pub(crate) fn pool() -> io::Result<BlockingPool> {
-    current::with_running(|l| l.default_executor()).ok_or_else(|| {
+    crate::blocking::host::with_running(|h| h.default_pool()).ok_or_else(|| {
         io::Error::other("corio::fs: no event loop is running on this thread (file operations run on its pool)")
     })
 }

@@ -3,8 +3,9 @@
 //! buffers while the kernel works.
 
 use super::pool::with_path;
+use crate::io::driver;
 use crate::reactor::ops::{Completed, Op, OpKind};
-use crate::runtime::current;
+use crate::task::current;
 use std::ffi::CString;
 use std::future::poll_fn;
 use std::io;
@@ -16,7 +17,7 @@ use std::task::Poll;
 
 /// Whether the running loop's reactor runs file operations itself.
 pub(super) fn available() -> bool {
-    current::with_running(|l| l.completions_available()).unwrap_or(false)
+    driver::with_running(|d| d.completions_available()).unwrap_or(false)
 }
 
 /// Submits an operation to the running loop's reactor.
@@ -28,7 +29,7 @@ pub(super) fn submit(kind: OpKind, buffer: Vec<u8>, keep_alive: Option<Arc<dyn S
 
 /// Hands the ring's side of an operation to the running loop's reactor.
 fn submit_ref(ring: crate::reactor::ops::OpRef) -> io::Result<()> {
-    current::with_running(|l| l.submit_op(ring))
+    driver::with_running(|d| d.submit_op(ring))
         .ok_or_else(|| io::Error::other("corio::fs: no event loop is running on this thread"))?
 }
 
@@ -53,7 +54,7 @@ pub(super) async fn run(
 
 /// Asks the running loop's reactor to stop `op` early (best effort).
 pub(super) fn cancel(op: &Op) {
-    current::with_running(|l| l.cancel_op(op));
+    driver::with_running(|d| d.cancel_op(op));
 }
 
 /// Closes `fd` through the ring without waiting for it (errors of a close

@@ -2,6 +2,8 @@
 //!
 //! * `registry`: the loop's table of registered sources — readiness flags
 //!   and the wakers waiting for them.
+//! * `driver`: the seam to the loop — what a source asks of the loop it is
+//!   registered with, implemented by the runtime.
 //! * [`Async`]: wraps any non-blocking file descriptor (`AsFd`) and turns
 //!   `WouldBlock` into waiting for readiness (smol's `Async<T>`).
 //! * [`TcpListener`], [`TcpStream`] (`tcp`); [`UdpSocket`] (`udp`);
@@ -36,6 +38,7 @@
 //!   `futures_util::io::BufReader`.
 
 mod connect;
+pub(crate) mod driver;
 mod happy_eyeballs;
 mod incoming;
 mod inq;

@@ -169,10 +169,17 @@ impl IoRegistry {
         fd: RawFd,
         wake: &mut Vec<Waker>,
     ) -> io::Result<()> {
+        debug_assert!(self.source_mut(key).is_none_or(|s| s.fd == fd), "deregistering a key with another descriptor");
+        self.forget(key, wake)?;
+        reactor.deregister(fd)
+    }
+
+    /// Forgets `key` without asking the reactor (its descriptor was closed,
+    /// which removed it there); returns the waiters to wake.
+    pub(crate) fn forget(&mut self, key: IoKey, wake: &mut Vec<Waker>) -> io::Result<()> {
         let Some(source) = self.source_mut(key) else {
             return Err(deregistered());
         };
-        debug_assert_eq!(source.fd, fd, "deregistering a key with another descriptor");
         // MUTANT (io_suite): forget the waiters instead of waking them, so a
         // task waiting on a deregistered source waits forever.
         #[cfg(corio_mutant = "deregister_forgets_waiters")]
@@ -187,7 +194,7 @@ impl IoRegistry {
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(key.index);
         self.len -= 1;
-        reactor.deregister(fd)
+        Ok(())
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -1,8 +1,10 @@
 //! `Async<T>`: a non-blocking file descriptor registered with the loop.
 
+use super::driver;
 use super::registry::{Direction, IoKey};
-use crate::runtime::current::{self, with_loop};
-use crate::runtime::shared::LoopId;
+use crate::loop_id::LoopId;
+use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use futures_io::{AsyncRead, AsyncWrite};
 use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
@@ -54,7 +56,7 @@ impl<T: AsFd> Async<T> {
         set_nonblocking(io.as_fd().as_raw_fd())?;
         let fd = io.as_fd().as_raw_fd();
         let (key, loop_id) =
-            current::with_running(|l| l.io_register(fd).map(|key| (key, l.id()))).ok_or_else(no_loop)??;
+            driver::with_running(|d| d.register(fd).map(|key| (key, d.id()))).ok_or_else(no_loop)??;
         Ok(Async { io: Some(io), key, loop_id })
     }
 
@@ -87,7 +89,7 @@ impl<T: AsFd> Async<T> {
     }
 
     fn deregister_fd(&self, fd: RawFd) -> io::Result<()> {
-        with_loop(self.loop_id, |l| l.io_deregister(self.key, fd)).unwrap_or(Ok(()))
+        driver::with_loop(self.loop_id, |d| d.deregister(self.key, fd)).unwrap_or(Ok(()))
     }
 
     /// Waits until the source may be ready in `direction` (a checkpoint).
@@ -95,11 +97,22 @@ impl<T: AsFd> Async<T> {
         if let Err(cancelled) = current::checkpoint() {
             return Poll::Ready(Err(cancelled.into()));
         }
-        if !current::is_current(self.loop_id) {
-            return Poll::Ready(Err(wrong_loop()));
+        if let Some(poll) = driver::with_current(self.loop_id, |d| d.poll_ready(self.key, direction, cx)) {
+            return poll;
         }
-        current::with_running(|l| l.io_poll_ready(self.key, direction, cx))
-            .unwrap_or_else(|| Poll::Ready(Err(wrong_loop())))
+        // Another loop of the source's runtime (a task that moved): the wait
+        // goes to the source's loop, which wakes the task there.
+        let forwarded =
+            driver::with_running(|d| d.forward_poll_ready(self.loop_id, self.key, direction, cx.waker().clone()));
+        if forwarded == Some(true) {
+            let kind = match direction {
+                Direction::Read => WaitKind::Readable,
+                Direction::Write => WaitKind::Writable,
+            };
+            suspend_at(kind, None);
+            return Poll::Pending;
+        }
+        Poll::Ready(Err(wrong_loop()))
     }
 
     /// Waits until the source may be readable.
@@ -118,7 +131,7 @@ impl<T: AsFd> Async<T> {
 
     /// Forgets cached readiness: the next wait blocks until a new event.
     pub fn clear_ready(&self, direction: Direction) {
-        current::with_running(|l| l.io_clear_ready(self.key, direction));
+        driver::with_running(|d| d.clear_ready(self.key, direction));
     }
 
     /// Polls `op` until it does not return `WouldBlock`.
@@ -181,11 +194,17 @@ impl<T: AsFd> Drop for Async<T> {
     fn drop(&mut self) {
         if let Some(io) = self.io.take() {
             // Deregister before the descriptor closes (the reactor contract).
-            // Off the loop's thread there is no loop to reach; closing the
-            // descriptor removes it from epoll, and the slot is reclaimed when
-            // the loop closes.
-            let _ = self.deregister_fd(io.as_fd().as_raw_fd());
+            let fd = io.as_fd().as_raw_fd();
+            if driver::with_loop(self.loop_id, |d| d.deregister(self.key, fd)).is_some() {
+                drop(io);
+                return;
+            }
+            // Off the loop's thread: closing the descriptor removes it from
+            // the reactor; the loop forgets the slot when told (another loop
+            // of its runtime, where a task that moved dropped it) or when it
+            // closes.
             drop(io);
+            let _ = driver::with_running(|d| d.forward_forget(self.loop_id, self.key));
         }
     }
 }

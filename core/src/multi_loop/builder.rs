@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::context::ContextStore;
 use crate::executor::Executor;
 use crate::reactor::Reactor;
+use crate::runtime::pool::{Membership, PoolShared};
 use crate::runtime::{EventLoop, DEFAULT_SHUTDOWN_GRACE};
 use std::fmt;
 use std::io;
@@ -87,7 +88,7 @@ impl<R: Reactor> Builder<R> {
         let make: MakeLoop<R, C, E, X> = Arc::new(make);
         let main = make(0)?;
         let mut rt = MultiLoop {
-            loops: Loops::new(vec![main.handle()]),
+            loops: Loops::new(vec![main.handle()], None),
             main,
             workers: Vec::with_capacity(count - 1),
             grace: self.grace,
@@ -101,15 +102,21 @@ impl<R: Reactor> Builder<R> {
             handles.push(worker.handle().clone());
             rt.workers.push(worker);
         }
-        rt.loops = Loops::new(handles);
+        // The pool of the loops, host of the tasks `Loops::spawn` makes
+        // (runtime/pool/): every loop joins it, the workers first thing at
+        // their next iteration, before any such task can reach them.
+        let pool = PoolShared::new(handles.clone()).map_err(|err| io::Error::other(err.to_string()))?;
+        rt.main.attach_pool(pool.clone(), 0);
+        rt.loops = Loops::new(handles, Some(pool.clone()));
         // Tell every loop which runtime it belongs to (`current_loops`): the
         // workers first thing at their next iteration, before any task
         // spawned from now on.
-        for worker in &rt.workers {
+        for (index, worker) in rt.workers.iter_mut().enumerate() {
             let loops = rt.loops.clone();
             let _ = worker.handle().run_on_loop(move || {
                 current::enter(loops);
             });
+            worker.join_pool(Membership { pool: pool.clone(), index: index + 1 });
         }
         rt.previous = current::enter(rt.loops.clone());
         Ok(rt)

@@ -1,10 +1,12 @@
 //! [`Loops`]: a runtime's loop handles, for spawning and calling onto any
 //! loop from any thread.
 
+use crate::runtime::pool::PoolShared;
 use crate::runtime::{Handle, LoopClosed, LoopHandle};
 use crate::task::Task;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -13,13 +15,16 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Loops {
     pub(super) handles: Arc<[LoopHandle]>,
-    /// Round-robin cursor of [`Loops::spawn`].
+    /// The pool of the loops, host of the tasks [`Loops::spawn`] makes
+    /// (`None` only while the runtime is being built).
+    pool: Option<crate::loom::Arc<PoolShared>>,
+    /// Round-robin cursor of [`Loops::spawn`] while there is no pool.
     next: Arc<AtomicUsize>,
 }
 
 impl Loops {
-    pub(super) fn new(handles: Vec<LoopHandle>) -> Loops {
-        Loops { handles: Arc::from(handles), next: Arc::new(AtomicUsize::new(0)) }
+    pub(super) fn new(handles: Vec<LoopHandle>, pool: Option<crate::loom::Arc<PoolShared>>) -> Loops {
+        Loops { handles: Arc::from(handles), pool, next: Arc::new(AtomicUsize::new(0)) }
     }
 
     /// How many loops.
@@ -63,16 +68,50 @@ impl Loops {
         Ok(self.lookup(index)?.spawn(future)?)
     }
 
-    /// Spawns a `Send` future on the next loop in turn (round robin).
+    /// Spawns a `Send` future that may run on any of the loops: it starts on
+    /// the loop that spawns it (or, from another thread, on the first loop
+    /// free to take it), an idle loop takes it from a busy one, and whenever
+    /// it is woken it runs on the loop that woke it. Unlike
+    /// [`spawn_on`](Loops::spawn_on), which pins a task to one loop.
+    ///
+    /// Cancellation, context variables, done-callbacks, task dumps and
+    /// metrics work as for any task; what the task waits on (a socket, a
+    /// timer) stays with the loop it registered on, which wakes it there.
+    ///
+    /// ```
+    /// use corio_core::multi_loop::Builder;
+    /// use corio_core::reactor::ParkReactor;
+    ///
+    /// let rt = Builder::new(|| Ok(ParkReactor::new())).loops(2).build().unwrap();
+    /// let loops = rt.loops();
+    /// let total = rt
+    ///     .run(async move {
+    ///         let tasks: Vec<_> = (0..100u64).map(|i| loops.spawn(async move { i * 2 }).unwrap()).collect();
+    ///         let mut total = 0;
+    ///         for task in tasks {
+    ///             total += task.await.unwrap();
+    ///         }
+    ///         total
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(total, 9900);
+    /// ```
+    ///
+    /// Errors: the runtime has shut down.
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> Result<Task<F::Output>, LoopClosed>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        // Relaxed: the cursor only spreads work; no data hangs on it.
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.len();
-        self.handles[index].spawn(future)
+        match &self.pool {
+            Some(pool) => PoolShared::spawn(pool, future, Location::caller()),
+            None => {
+                // Relaxed: the cursor only spreads work; no data hangs on it.
+                let index = self.next.fetch_add(1, Ordering::Relaxed) % self.len();
+                self.handles[index].spawn(future)
+            }
+        }
     }
 
     /// Spawns the future `build(index)` returns on every loop, building it

@@ -33,9 +33,13 @@
 //! `loops.rs` the handles and what they do; `spawn.rs` the hand-off of a
 //! future (or of the function that builds it) to another loop;
 //! `listener.rs` the `SO_REUSEPORT` listener; `current.rs` which runtime
-//! the running loop belongs to; `error.rs` the errors.
+//! the running loop belongs to; `error.rs` the errors; `by_hand.rs` (loom
+//! builds only) makes loops built on model threads one pool, for the loom
+//! models.
 
 mod builder;
+#[cfg(corio_loom)]
+mod by_hand;
 mod current;
 mod error;
 mod listener;
@@ -44,6 +48,9 @@ mod spawn;
 mod worker;
 
 pub use builder::Builder;
+#[cfg(corio_loom)]
+#[doc(hidden)]
+pub use by_hand::PoolOfLoops;
 pub use current::current_loops;
 pub use error::MultiLoopError;
 pub use loops::{Loops, SpawnOnError};
@@ -156,9 +163,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> MultiLoop<R, C, E, X> {
     }
 
     fn teardown(&mut self) -> Result<(), MultiLoopError> {
-        let workers = std::mem::take(&mut self.workers);
+        let mut workers = std::mem::take(&mut self.workers);
         // Ask every worker first, so that the loops tear down in parallel.
-        for worker in &workers {
+        for worker in &mut workers {
             worker.request_stop();
         }
         let mut first = self.main.shutdown(self.grace).err().map(|error| MultiLoopError::Loop { index: 0, error });
@@ -166,6 +173,10 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> MultiLoop<R, C, E, X> {
             if let Err(error) = worker.join() {
                 first.get_or_insert(error);
             }
+        }
+        // Every loop has stopped: end what is left of the pool's tasks here.
+        if let Err(error) = self.main.close_pool() {
+            first.get_or_insert(MultiLoopError::Loop { index: 0, error });
         }
         current::leave(&self.loops, self.previous.take());
         first.map_or(Ok(()), Err)

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::context::ContextStore;
 use crate::executor::Executor;
 use crate::reactor::Reactor;
+use crate::runtime::pool::Membership;
 use crate::runtime::{EventLoop, LoopError, LoopHandle};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +27,9 @@ pub(super) struct Worker {
     /// Set before the stop is posted: tells the thread that this `stop()`
     /// is the runtime's, not one of the loop's own tasks'.
     stopping: Arc<AtomicBool>,
+    /// Hands the thread its place in the runtime's pool before its loop
+    /// first runs; dropped unused if the runtime fails to start.
+    join_pool: Option<mpsc::SyncSender<Membership>>,
     thread: JoinHandle<Result<(), LoopError>>,
 }
 
@@ -48,6 +52,7 @@ impl Worker {
         // A rendezvous at startup only: the thread reports its loop's handle
         // (or why it has none) once.
         let (tx, rx) = mpsc::sync_channel(1);
+        let (join_pool, pool) = mpsc::sync_channel::<Membership>(1);
         let thread = std::thread::Builder::new().name(format!("{name}-{index}")).spawn(move || {
             let lp = match make(index) {
                 Ok(lp) => lp,
@@ -58,13 +63,18 @@ impl Worker {
             };
             let _ = tx.send(Ok(lp.handle()));
             drop(tx);
+            // The pool exists once every loop does; a runtime that failed to
+            // start drops the sender, and the loop runs only to be stopped.
+            if let Ok(Membership { pool, index }) = pool.recv() {
+                lp.attach_pool(pool, index);
+            }
             run(&lp, &flag)?;
             let teardown = lp.shutdown(grace);
             lp.close();
             teardown
         })?;
         match rx.recv() {
-            Ok(Ok(handle)) => Ok(Worker { index, handle, stopping, thread }),
+            Ok(Ok(handle)) => Ok(Worker { index, handle, stopping, join_pool: Some(join_pool), thread }),
             Ok(Err(err)) => {
                 let _ = thread.join();
                 Err(err)
@@ -81,8 +91,16 @@ impl Worker {
         &self.handle
     }
 
+    /// Gives the loop its place in the runtime's pool (before it first runs).
+    pub(super) fn join_pool(&mut self, membership: Membership) {
+        if let Some(join_pool) = self.join_pool.take() {
+            let _ = join_pool.send(membership);
+        }
+    }
+
     /// Asks the loop to stop; it tears down on its own thread.
-    pub(super) fn request_stop(&self) {
+    pub(super) fn request_stop(&mut self) {
+        self.join_pool = None; // a loop still waiting for its pool runs now
         self.stopping.store(true, Ordering::SeqCst);
         // Refused only if the loop already closed, which is what we want.
         let _ = self.handle.stop();

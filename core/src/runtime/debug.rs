@@ -108,7 +108,14 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // Collected first: a snapshot borrows the timer queue and the I/O
         // registry, never the task registry.
         let entries: Vec<_> = self.tasks.borrow().entries().collect();
-        TaskDump::new(entries.into_iter().map(|(raw, suspended)| self.snapshot(raw, suspended, now)).collect())
+        let mut tasks: Vec<_> =
+            entries.into_iter().map(|(raw, suspended)| self.snapshot(raw, suspended, now)).collect();
+        // A member of a pool (a multi-loop runtime) also lists the pool's
+        // tasks, wherever they run.
+        if let Some(member) = self.membership() {
+            tasks.extend(member.pool.snapshots());
+        }
+        TaskDump::new(tasks)
     }
 
     /// One live task's snapshot (`AnyTask::checkpoint`); `None` if it is

@@ -15,15 +15,17 @@
 //! A loop belongs to the thread that built it (`EventLoop` is `!Send`);
 //! other threads reach it through a [`LoopHandle`].
 
+use super::book::{Book, Own};
 use super::callback::{CallbackRef, Handle, QueuedCallbacks, Runnable, TimerHandle};
-use super::current::{self, RunGuard, TaskGuard};
+use super::current::{self, RunGuard};
 use super::debug::{debug_from_env, DebugMode, DEFAULT_SLOW_CALLBACK_DURATION};
 use super::error::LoopError;
 use super::exception::ExceptionContext;
 use super::handle::LoopHandle;
 use super::metrics::{self, Counters, Metrics};
+use super::pool::{MemberGuard, Membership, PoolBook};
 use super::registry::{Removed, TaskEntry, TaskRegistry};
-use super::shared::{self, LoopShared, Remote};
+use super::shared::{self, LoopId, LoopShared, Remote};
 use super::timers::TimerQueue;
 use crate::blocking::{BlockingPool, ShutdownReport};
 use crate::clock::{Clock, SystemClock};
@@ -33,7 +35,9 @@ use crate::io::registry::IoRegistry;
 use crate::loom::Arc;
 use crate::reactor::{Event, Reactor};
 use crate::task::checkpoint::Suspension;
+use crate::task::current::TaskGuard;
 use crate::task::dump::TaskDump;
+use crate::task::host::DoneCallback;
 use crate::task::origin::Origin;
 use crate::task::owners::TooManyLoops;
 use crate::task::raw::{self, RawTask, Spawner, Step, TaskRef};
@@ -282,9 +286,14 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Builder<R, C, E, X> {
             counters: Counters::default(),
             blocking: RefCell::new(None),
             debug: DebugMode::new(self.debug.unwrap_or_else(debug_from_env), self.slow_callback_duration),
+            pool: std::cell::OnceCell::new(),
+            held_done: RefCell::new(Default::default()),
         });
         let weak: std::rc::Weak<dyn current::Local> = Rc::downgrade(&(core.clone() as Rc<dyn current::Local>));
         current::register_local(weak);
+        let driver: std::rc::Weak<dyn crate::io::driver::Driver> =
+            Rc::downgrade(&(core.clone() as Rc<dyn crate::io::driver::Driver>));
+        crate::io::driver::register_local(driver);
         Ok(EventLoop { core })
     }
 }
@@ -572,6 +581,30 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> EventLoop<R, C, E, X> {
         &self.core.shared.reactor
     }
 
+    /// Ends the pool this loop is a member of, once every member has stopped
+    /// (a multi-loop runtime's teardown): drains the pool's queues, and ends
+    /// every pool task still live as cancelled, reporting each to this
+    /// loop's exception handler (it ignored its cancellation for the whole
+    /// grace period); their futures are dropped here.
+    pub(crate) fn close_pool(&self) -> Result<(), LoopError> {
+        let Some(member) = self.core.membership() else { return Ok(()) };
+        let _running = self.core.enter()?;
+        let (queued, live) = member.pool.close();
+        drop(queued);
+        let book = PoolBook { pool: &member.pool, index: member.index };
+        for task in live {
+            self.core.report(ExceptionContext::ignored_cancellation(task.raw()));
+            let cancelled = Cancelled::new(Some("aborted at shutdown".into()));
+            self.core.end_cancelled_in(&book, task.raw(), cancelled, None);
+        }
+        Ok(())
+    }
+
+    /// Joins `pool` as member `index` (a multi-loop runtime, as it starts).
+    pub(crate) fn attach_pool(&self, pool: Arc<super::pool::PoolShared>, index: usize) {
+        self.core.attach_pool(Membership { pool, index });
+    }
+
     /// The name of the reactor backend the loop runs on
     /// ([`Reactor::name`]: `"epoll"`, `"uring"`, `"kqueue"`, `"portable"`,
     /// `"mock"`, `"park"`).
@@ -652,11 +685,17 @@ pub(crate) struct Running<'a, R: Reactor, C: Clock, E: Executor, X: ContextStore
     core: &'a LoopCore<R, C, E, X>,
     _run: RunGuard,
     _context: InstallGuard,
+    _member: Option<MemberGuard>,
 }
 
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Drop for Running<'_, R, C, E, X> {
     fn drop(&mut self) {
         self.core.running.set(false);
+        // A member of a pool that stops running hands its queued pool
+        // tasks to the loops that run.
+        if let Some(member) = self.core.membership() {
+            member.pool.hand_off(member.index);
+        }
     }
 }
 
@@ -694,6 +733,12 @@ pub(crate) struct LoopCore<R, C, E, X> {
     /// first use; shut down at teardown.
     blocking: RefCell<Option<BlockingPool>>,
     pub(crate) debug: DebugMode,
+    /// The pool this loop is a member of, on a multi-loop runtime
+    /// (`pool/`): whose tasks it runs beside its own.
+    pool: std::cell::OnceCell<Membership>,
+    /// Done-callbacks this loop's code added to pool tasks, until the pool
+    /// says the task has ended (`pool::Posted`).
+    pub(crate) held_done: RefCell<std::collections::HashMap<u64, (DoneCallback, Context<X>)>>,
 }
 
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
@@ -715,14 +760,15 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let old = unsafe { mem::replace(&mut *self.context.get(), base) };
         drop(old);
         self.running.set(true);
-        let local: &(dyn current::Local + 'static) = self;
         // SAFETY: the guard lives inside `Running`, which borrows `self`.
-        let run = unsafe { RunGuard::enter(NonNull::from(local), self.shared.as_owner()) };
+        let run = unsafe { RunGuard::enter(self, self.shared.as_owner()) };
         let slot: NonNull<dyn DynContext> = NonNull::new(self.context.get() as *mut dyn DynContext).expect("non-null");
         // SAFETY: the slot lives in `self`, which outlives the guard; the
         // loop swaps it only between runnables.
         let context = unsafe { InstallGuard::install(slot) };
-        Ok(Running { core: self, _run: run, _context: context })
+        // SAFETY: the pool outlives the guard (the loop holds it).
+        let member = self.pool.get().map(|m| unsafe { MemberGuard::enter(&m.pool, m.index) });
+        Ok(Running { core: self, _run: run, _context: context, _member: member })
     }
 
     pub(crate) fn metrics(&self) -> Metrics {
@@ -747,7 +793,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         self.take_remote_work();
         self.timers.borrow_mut().purge();
 
-        if self.has_ready() || self.stopping.get() {
+        if self.has_ready() || self.stopping.get() || self.find_pool_work() {
             // Busy. I/O still gets a look every `poll_interval` iterations, so
             // a loop that always has work cannot starve its sockets; a loop
             // without sources never enters the reactor at all.
@@ -768,10 +814,13 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             match self.idle_timeout()? {
                 Some(Duration::ZERO) => self.poll_reactor(Some(Duration::ZERO))?,
                 timeout => {
-                    if !self.spin_for_remote_work(timeout) && self.shared.park() {
+                    if !self.spin_for_remote_work(timeout) && self.pool_go_idle() && self.shared.park() {
                         let polled = self.poll_reactor(timeout);
                         self.shared.unpark_self();
+                        self.pool_wake_up();
                         polled?;
+                    } else {
+                        self.pool_wake_up();
                     }
                 }
             }
@@ -910,6 +959,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let mut batch = self.batch.borrow_mut();
         // SAFETY: loop thread, no other borrow of the queue.
         unsafe { self.shared.with_ready(|ready| mem::swap(ready, &mut *batch)) };
+        // The pool's tasks queued here now run after the batch (`pool/`).
+        let pool_batch = self.pool.get().map_or(0, |m| m.pool.queued(m.index));
         // Only the batch uses the executor: borrowed once, not per runnable.
         let mut executor = self.executor.borrow_mut();
         loop {
@@ -935,6 +986,79 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 Some(Runnable::Wake(waker)) => waker.wake(),
             }
         }
+        drop(executor);
+        drop(batch);
+        self.run_pool_batch(pool_batch);
+    }
+
+    // ----- the pool's tasks (`pool/`) ---------------------------------------
+
+    /// Joins `pool` as member `index` (once; on a multi-loop runtime, before
+    /// any of the pool's tasks can reach this loop).
+    pub(crate) fn attach_pool(&self, membership: Membership) {
+        self.shared.share_task_ids(membership.pool.task_ids());
+        let _ = self.pool.set(membership);
+    }
+
+    /// Runs (up to) the `count` pool tasks queued for this loop when the
+    /// step began, after its own batch (L2 for the pool's tasks too: one
+    /// woken meanwhile runs in the next iteration, here or on a loop that
+    /// steals it).
+    fn run_pool_batch(&self, count: usize) {
+        let Some(member) = self.pool.get() else { return };
+        let book = PoolBook { pool: &member.pool, index: member.index };
+        for _ in 0..count {
+            match member.pool.pop(member.index) {
+                Some(task) => self.run_task_in(task, &book),
+                None => break, // stolen meanwhile
+            }
+        }
+    }
+
+    /// Whether this loop has pool tasks to run: its own queue, or — when it
+    /// has nothing else to do — work it takes from the injection queue or
+    /// steals from another loop.
+    fn find_pool_work(&self) -> bool {
+        let Some(member) = self.pool.get() else { return false };
+        if member.pool.queued(member.index) > 0 {
+            return true;
+        }
+        let taken = member.pool.find_work(member.index);
+        let stolen = &self.counters.tasks_stolen;
+        stolen.set(stolen.get() + taken as u64);
+        taken > 0
+    }
+
+    /// About to park: tells the pool, which may still have work (then the
+    /// loop must not park).
+    fn pool_go_idle(&self) -> bool {
+        self.pool.get().is_none_or(|m| m.pool.go_idle(m.index))
+    }
+
+    /// Running again after (not) parking.
+    fn pool_wake_up(&self) {
+        if let Some(m) = self.pool.get() {
+            m.pool.wake_up(m.index);
+        }
+    }
+
+    /// Runs `f` on loop `id`, another member of this loop's pool, at its
+    /// next iteration; `false` if there is no such loop (or no pool).
+    pub(crate) fn forward(&self, id: LoopId, f: Box<dyn FnOnce() + Send>) -> bool {
+        self.membership().is_some_and(|m| m.pool.post_to(id, f))
+    }
+
+    /// The pool this loop belongs to, if any.
+    pub(crate) fn membership(&self) -> Option<&Membership> {
+        self.pool.get()
+    }
+
+    /// Replaces the current context's store, returning the previous one (a
+    /// pool task's step, `pool/book.rs`).
+    pub(crate) fn swap_current_store(&self, store: X) -> X {
+        // SAFETY: between runnables nobody holds a reference to the slot
+        // (context accesses are leaf operations).
+        unsafe { mem::replace((*self.context.get()).store_mut(), store) }
     }
 
     fn has_ready(&self) -> bool {
@@ -1074,7 +1198,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     /// The task must be registered: a task that is not complete is (it is
     /// removed when it completes), and it completes only between its steps —
     /// which the swap after a step checks, since the swap relies on it.
-    fn swap_task_context(&self, raw: RawTask) {
+    pub(crate) fn swap_task_context(&self, raw: RawTask) {
         // SAFETY: between runnables (see `swap_context`); a task of this
         // loop, registered (above), so its header holds an `X`.
         unsafe { raw.context().swap((*self.context.get()).store_mut()) };
@@ -1090,8 +1214,15 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         span.entered()
     }
 
-    /// Runs one step of a task (the queue's reference is `task`).
+    /// Runs one step of one of the loop's own tasks (the queue's reference
+    /// is `task`).
+    #[inline]
     fn run_task(&self, task: TaskRef) {
+        self.run_task_in(task, &Own)
+    }
+
+    /// Runs one step of a task whose bookkeeping `book` keeps (`book.rs`).
+    pub(crate) fn run_task_in<B: Book<R, C, E, X>>(&self, task: TaskRef, book: &B) {
         let raw = task.raw();
         let decision = if raw.queued_running() {
             raw.set_queued_running(false);
@@ -1113,15 +1244,15 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         }
         let ends_here = before.has(ABORT) || (!started && before.has(CANCEL));
         if !ends_here {
-            self.swap_task_context(raw);
+            book.context_in(self, raw);
         }
         if before.has(ABORT) {
-            return self.end_cancelled(raw, Cancelled::new(None), Some(task));
+            return self.end_cancelled_in(book, raw, Cancelled::new(None), Some(task));
         }
         if !started && before.has(CANCEL) {
             // Rule C4: cancelled before it ever ran; the body never runs.
-            let cancelled = self.deliver_cancel(raw);
-            return self.end_cancelled(raw, cancelled, Some(task));
+            let cancelled = book.deliver_cancel(self, raw);
+            return self.end_cancelled_in(book, raw, cancelled, Some(task));
         }
 
         metrics::bump(&self.counters.task_polls);
@@ -1130,16 +1261,16 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             let current = TaskGuard::enter(raw);
             #[cfg(feature = "tracing")]
             let _span = self.enter_span(raw);
-            // SAFETY: loop thread, task RUNNING, and this loop owns it (it
-            // was in our queue), so its waker is made from our vtable.
-            let step = unsafe { raw.poll(&self.shared.sched_vtable().waker) };
+            // SAFETY: loop thread, task RUNNING (we hold its step), and the
+            // book is its host's, so the vtable is the one its host published.
+            let step = unsafe { raw.poll(book.waker(self)) };
             (step, current.recorded())
         };
         // MUTANT (tests/rules_context.rs): the task's context stays current
         // after its step, so the next runnable sees (and writes) its values.
         assert!(raw.slot() != u32::MAX, "a task was removed from the registry during its own step");
         #[cfg(not(corio_mutant = "task_context_left_in"))]
-        self.swap_task_context(raw);
+        book.context_out(self, raw);
         if step == Step::Pending {
             // MUTANT (tests/debugging.rs): forget where the task suspended;
             // dumps show every task at an unknown point.
@@ -1162,42 +1293,51 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
                 // the next step starts with a load.
                 if requeue {
                     raw.set_queued_running(true);
-                    self.push(Runnable::Task(task));
+                    book.requeue(self, task);
                 } else if raw.state().transition_to_idle() {
-                    self.push(Runnable::Task(task));
+                    book.requeue(self, task);
                 }
             }
             Step::Ready => {
-                let cancelled = self.tasks.borrow_mut().cancelled_at_return(raw);
+                let cancelled = book.cancelled_at_return(self, raw);
                 match cancelled {
                     // The body returned holding the cancellation it was given,
                     // or with a request still pending: it ends cancelled (see
                     // `task::Cancelled`).
-                    Some(cancelled) => self.end_cancelled(raw, cancelled, Some(task)),
-                    None => self.complete(raw, 0, Some(task)),
+                    Some(cancelled) => self.end_cancelled_in(book, raw, cancelled, Some(task)),
+                    None => book.complete(self, raw, 0, Some(task)),
                 }
             }
-            Step::Panicked => self.complete(raw, PANICKED, Some(task)),
+            Step::Panicked => book.complete(self, raw, PANICKED, Some(task)),
         }
     }
 
-    /// Ends a task that will not run again as cancelled, dropping its future.
+    /// Ends one of the loop's tasks that will not run again as cancelled,
+    /// dropping its future.
     pub(crate) fn finish_cancelled(&self, raw: RawTask, cancelled: Cancelled) {
-        self.end_cancelled(raw, cancelled, None);
+        self.end_cancelled_in(&Own, raw, cancelled, None);
     }
 
-    /// [`finish_cancelled`](Self::finish_cancelled), from the task's own
-    /// step: `queued` is the reference its queue entry held.
-    fn end_cancelled(&self, raw: RawTask, cancelled: Cancelled, queued: Option<TaskRef>) {
-        // SAFETY: the loop owns the stage until completion.
+    /// Ends a task as cancelled, dropping its future; `queued` is the
+    /// reference its queue entry held when this is the task's own step.
+    pub(crate) fn end_cancelled_in<B: Book<R, C, E, X>>(
+        &self,
+        book: &B,
+        raw: RawTask,
+        cancelled: Cancelled,
+        queued: Option<TaskRef>,
+    ) {
+        // SAFETY: the loop holds the task's step, and with it the stage,
+        // until completion.
         unsafe { raw.set_error(JoinError::Cancelled(cancelled)) };
-        self.complete(raw, CANCELLED, queued);
+        book.complete(self, raw, CANCELLED, queued);
     }
 
-    /// Publishes a task's end: done-callbacks (F3), the joiner, the registry.
-    /// `queued` is the queue entry's reference when the task ends in its own
-    /// step; it is released together with the registry's.
-    fn complete(&self, raw: RawTask, outcome: u64, queued: Option<TaskRef>) {
+    /// Publishes the end of one of the loop's tasks: done-callbacks (F3),
+    /// the joiner, the registry. `queued` is the queue entry's reference
+    /// when the task ends in its own step; it is released together with the
+    /// registry's.
+    pub(crate) fn complete(&self, raw: RawTask, outcome: u64, queued: Option<TaskRef>) {
         // The registry's reference keeps the task alive until the end here.
         let (entry, extras) = {
             let mut tasks = self.tasks.borrow_mut();
@@ -1234,7 +1374,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         release(registry_ref, queued);
     }
 
-    fn notify_joiner(&self, raw: RawTask, before: crate::task::state::Snapshot) {
+    pub(crate) fn notify_joiner(&self, raw: RawTask, before: crate::task::state::Snapshot) {
         if !before.has(JOIN_INTEREST) {
             // Nobody can read the output: report a panic (L8), drop the rest.
             // SAFETY: no handle, so the loop owns the stage.
@@ -1288,15 +1428,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     // ----- cancellation -----------------------------------------------------
 
     pub(crate) fn deliver_cancel(&self, raw: RawTask) -> Cancelled {
-        raw.state().take_cancel();
-        let mut tasks = self.tasks.borrow_mut();
-        let Some(extras) = tasks.extras_mut(raw) else {
-            return Cancelled::new(None);
-        };
-        extras.cancel_deferred = false;
-        let cancelled = Cancelled::new(extras.take_cancel_message());
-        extras.record_delivery(raw, cancelled.clone());
-        cancelled
+        self.tasks.borrow_mut().deliver_cancel(raw)
     }
 
     // ----- teardown ---------------------------------------------------------
@@ -1322,7 +1454,12 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let wake_up = deadline.map(|deadline| {
             self.timers.borrow_mut().insert(deadline, Timer::callback(CallbackRef::local(|| {}), Context::new()))
         });
-        while !self.tasks.borrow().is_empty() && deadline.is_none_or(|deadline| self.clock.now() < deadline) {
+        // A pool's tasks (a multi-loop runtime) are cancelled and awaited
+        // the same way, by every member at once (`PoolShared::shutdown_step`).
+        let pool_live = || self.pool.get().is_some_and(|m| m.pool.shutdown_step());
+        while (!self.tasks.borrow().is_empty() || pool_live())
+            && deadline.is_none_or(|deadline| self.clock.now() < deadline)
+        {
             let waiting = self.tasks.borrow().tasks().iter().any(|t| cancelled.contains(&t.header().id));
             // MUTANT (tests/debugging.rs): never cancel what the cleanup left
             // behind; teardown then waits the whole grace period for it.
@@ -1356,7 +1493,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let tasks = self.tasks.borrow().tasks();
         for task in tasks {
             if cancelled.insert(task.header().id) {
-                current::cancel_task(task, None);
+                crate::task::host::cancel_task(task, None);
             }
         }
     }
@@ -1433,9 +1570,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         if current::any_running() {
             return None; // closing from inside another loop: its guards stay
         }
-        let local: &(dyn current::Local + 'static) = self;
         // SAFETY: dropped at the end of `close`, while `self` lives.
-        let run = unsafe { RunGuard::enter(NonNull::from(local), self.shared.as_owner()) };
+        let run = unsafe { RunGuard::enter(self, self.shared.as_owner()) };
         let slot: NonNull<dyn DynContext> = NonNull::new(self.context.get() as *mut dyn DynContext).expect("non-null");
         // SAFETY: as above.
         let context = unsafe { InstallGuard::install(slot) };
@@ -1445,7 +1581,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
 
 /// Drops a completed task's registry reference, with its queue entry's when
 /// it ended in its own step: one atomic operation for both.
-fn release(registry_ref: TaskRef, queued: Option<TaskRef>) {
+pub(crate) fn release(registry_ref: TaskRef, queued: Option<TaskRef>) {
     match queued {
         Some(queued) => registry_ref.drop_with(queued),
         None => drop(registry_ref),

@@ -2,7 +2,8 @@
 
 use super::callback::{CallbackRef, Handle};
 use super::current;
-use super::shared::{LoopClosed, LoopShared, Remote};
+use super::shared::{LoopClosed, LoopId, LoopShared, Remote};
+use crate::blocking::host::KeepAlive;
 use crate::context;
 use crate::loom::{Arc, Ordering};
 use crate::reactor::Reactor;
@@ -20,6 +21,12 @@ struct HandleVTable {
     retain: unsafe fn(*const ()),
     release: unsafe fn(*const ()),
     is_closed: unsafe fn(*const ()) -> bool,
+    /// Drops a whole handle given its owner pointer (a [`KeepAlive`]).
+    drop_handle: unsafe fn(*const ()),
+    /// Makes the loop look at its queues again (`LoopShared::kick`).
+    kick: unsafe fn(*const ()),
+    /// The loop's identity.
+    loop_id: unsafe fn(*const ()) -> LoopId,
 }
 
 struct HandleVTables<S>(std::marker::PhantomData<S>);
@@ -31,6 +38,9 @@ impl<R: Reactor, X: 'static> HandleVTables<LoopShared<R, X>> {
         retain: retain::<R, X>,
         release: release::<R, X>,
         is_closed: is_closed::<R, X>,
+        drop_handle: drop_handle::<R, X>,
+        kick: kick::<R, X>,
+        loop_id: loop_id::<R, X>,
     };
 }
 
@@ -69,6 +79,24 @@ unsafe fn retain<R: Reactor, X: 'static>(owner: *const ()) {
 unsafe fn release<R: Reactor, X: 'static>(owner: *const ()) {
     // SAFETY: gives back the count the handle held.
     drop(unsafe { Arc::from_raw(owner as *const LoopShared<R, X>) });
+}
+
+unsafe fn drop_handle<R: Reactor, X: 'static>(owner: *const ()) {
+    // SAFETY: `owner` is the `LoopShared<R, X>` of a handle that was turned
+    // into a `KeepAlive` (its count and strong count still held), so the
+    // state is live; rebuilding the handle and dropping it gives both back.
+    let shared = unsafe { shared::<R, X>(owner) };
+    drop(LoopHandle { owner, vtable: &HandleVTables::<LoopShared<R, X>>::VTABLE, counter: &shared.handles });
+}
+
+unsafe fn loop_id<R: Reactor, X: 'static>(owner: *const ()) -> LoopId {
+    // SAFETY: forwarded.
+    unsafe { shared::<R, X>(owner) }.id
+}
+
+unsafe fn kick<R: Reactor, X: 'static>(owner: *const ()) {
+    // SAFETY: forwarded.
+    unsafe { shared::<R, X>(owner) }.kick()
 }
 
 unsafe fn is_closed<R: Reactor, X: 'static>(owner: *const ()) -> bool {
@@ -187,6 +215,29 @@ impl LoopHandle {
     pub fn is_closed(&self) -> bool {
         // SAFETY: the handle holds a count of `owner`.
         unsafe { (self.vtable.is_closed)(self.owner) }
+    }
+
+    /// The handle as the blocking layer keeps it: dropping the
+    /// [`KeepAlive`] drops the handle.
+    pub(crate) fn into_keep_alive(self) -> KeepAlive {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: the handle is not dropped here (ManuallyDrop); its count
+        // and strong count move into the `KeepAlive`, whose drop rebuilds
+        // and drops it with the vtable of the same loop type, on any thread
+        // (a handle is `Send`).
+        unsafe { KeepAlive::from_raw(this.owner, this.vtable.drop_handle) }
+    }
+
+    /// The loop's identity.
+    pub(crate) fn loop_id(&self) -> LoopId {
+        // SAFETY: the handle holds a count of `owner`.
+        unsafe { (self.vtable.loop_id)(self.owner) }
+    }
+
+    /// Makes the loop look at its queues again (a pool with work for it).
+    pub(crate) fn kick(&self) {
+        // SAFETY: the handle holds a count of `owner`.
+        unsafe { (self.vtable.kick)(self.owner) }
     }
 
     /// Whether this handle's loop is the one running on the calling thread.

@@ -6,23 +6,18 @@ use super::current::Local;
 use super::event_loop::{LoopCore, Timer};
 use super::exception::ExceptionContext;
 use super::handle::LoopHandle;
-use super::registry::DoneCallback;
 use super::shared::LoopId;
 use super::timers::TimerKey;
 use crate::clock::Clock;
 use crate::context::ContextStore;
 use crate::executor::Executor;
-use crate::io::{Direction, IoKey};
 use crate::reactor::Reactor;
-use crate::task::checkpoint::{suspend_at, WaitKind};
-use crate::task::raw::{RawTask, Spawner, TaskRef};
-use crate::task::state::{CANCEL, JOIN_WAKER};
+use crate::task::host::DoneCallback;
+use crate::task::raw::{RawTask, TaskRef};
+use crate::task::state::JOIN_WAKER;
 use crate::task::{Cancelled, TaskInfo};
 use std::borrow::Cow;
-use std::io;
-use std::mem;
-use std::os::fd::RawFd;
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 use std::time::Instant;
 
 impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C, E, X> {
@@ -56,40 +51,9 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
 
     // ----- tasks ------------------------------------------------------------
 
-    fn spawner(&self) -> (Spawner, u64) {
-        LoopCore::spawner(self)
-    }
-
-    fn adopt(&self, registry: TaskRef, queued: TaskRef, eager: bool) {
-        self.adopt_task(registry, queued, eager)
-    }
-
     fn cancel_task(&self, raw: RawTask, message: Option<Cow<'static, str>>) -> bool {
-        let must_schedule = {
-            let mut tasks = self.tasks.borrow_mut();
-            if tasks.get_mut(raw).is_none() {
-                return false; // complete (or not this loop's)
-            }
-            let already_pending = raw.state().load().has(CANCEL);
-            let (accepted, must_schedule) = raw.state().request(CANCEL);
-            if !accepted {
-                return false;
-            }
-            raw.set_cancel_requests(raw.cancel_requests().saturating_add(1));
-            // As asyncio 3.13's `Task.cancel`: a request that finds the task
-            // waiting (idle: this request schedules it) cancels what it waits
-            // for, so its message wins over later ones (C1); one that finds
-            // it ready or running sets `_must_cancel`, and the last message
-            // wins until the task runs.
-            let extras = tasks.extras_mut(raw).expect("registered (checked above)");
-            extras.cancel_deferred = false;
-            if !already_pending {
-                extras.set_cancel_message(message);
-                extras.cancel_latched = must_schedule;
-            } else if !extras.cancel_latched {
-                extras.set_cancel_message(message);
-            }
-            must_schedule
+        let Some(must_schedule) = self.tasks.borrow_mut().request_cancel(raw, message) else {
+            return false; // complete (or not this loop's)
         };
         // MUTANT (loom model 4): set the request but never wake the waiting
         // task: it sees the cancel only if something else wakes it, and the
@@ -104,64 +68,23 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
     }
 
     fn uncancel_task(&self, raw: RawTask) -> u32 {
-        let remaining = raw.cancel_requests().saturating_sub(1);
-        raw.set_cancel_requests(remaining);
-        if remaining == 0 {
-            // Rule C2 (3.13): at zero, a request not yet delivered is
-            // withdrawn — unless it found the task waiting, where asyncio
-            // has already cancelled the awaited future (see `cancel_latched`).
-            let mut tasks = self.tasks.borrow_mut();
-            let extras = tasks.existing_extras_mut(raw);
-            if !extras.as_ref().is_some_and(|x| x.cancel_latched) {
-                raw.state().take_cancel();
-                if let Some(extras) = extras {
-                    extras.set_cancel_message(None);
-                    extras.cancel_deferred = false;
-                }
-            }
-        }
-        remaining
+        self.tasks.borrow_mut().uncancel(raw)
     }
 
     fn deliver_cancel(&self, raw: RawTask) -> Cancelled {
-        LoopCore::deliver_cancel(self, raw)
+        self.tasks.borrow_mut().deliver_cancel(raw)
     }
 
     fn forward_cancel(&self, raw: RawTask) -> Option<Cow<'static, str>> {
-        raw.state().take_cancel();
-        let mut tasks = self.tasks.borrow_mut();
-        let extras = tasks.existing_extras_mut(raw)?;
-        extras.cancel_deferred = false;
-        extras.take_cancel_message()
+        self.tasks.borrow_mut().forward_cancel(raw)
     }
 
     fn defer_cancel(&self, raw: RawTask) {
-        if !raw.state().load().has(CANCEL) {
-            return;
-        }
-        if let Some(extras) = self.tasks.borrow_mut().existing_extras_mut(raw) {
-            extras.cancel_deferred = true;
-        }
+        self.tasks.borrow_mut().defer_cancel(raw)
     }
 
     fn adopt_cancelled(&self, raw: RawTask, cancelled: Cancelled) -> Cancelled {
-        let mut tasks = self.tasks.borrow_mut();
-        let Some(extras) = tasks.extras_mut(raw) else {
-            return cancelled;
-        };
-        // A token nobody else holds becomes the task's own as it is: a
-        // `Cancelled` has no identity beyond who holds it, so nothing can
-        // tell it from a fresh one (the common case: a joined task's
-        // cancellation, which the joiner now holds alone). A shared one is
-        // re-issued, so that its other holders do not count as the task's.
-        #[cfg(not(corio_mutant = "adopt_reuses_shared_token"))]
-        let own = if cancelled.is_shared() { Cancelled::new(cancelled.message_cow()) } else { cancelled };
-        // MUTANT (tests/rules_cancel.rs): reuse the token even when someone
-        // else holds it; the task then ends cancelled because of them.
-        #[cfg(corio_mutant = "adopt_reuses_shared_token")]
-        let own = cancelled;
-        extras.record_delivery(raw, own.clone());
-        own
+        self.tasks.borrow_mut().adopt_cancelled(raw, cancelled)
     }
 
     fn deliveries(&self, raw: RawTask) -> u64 {
@@ -176,7 +99,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         let context = self.spawn_context();
         let mut tasks = self.tasks.borrow_mut();
         match tasks.extras_mut(raw) {
-            Some(extras) => extras.add_done_callback(callback, context, raw.state().load().has(JOIN_WAKER)),
+            Some(extras) => extras.add_done_callback((callback, context), raw.state().load().has(JOIN_WAKER)),
             None => {
                 drop(tasks);
                 // Already complete: still through call_soon, never inline (F3).
@@ -249,66 +172,23 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         }
     }
 
-    // ----- I/O --------------------------------------------------------------
-
-    fn io_register(&self, fd: RawFd) -> io::Result<IoKey> {
-        self.io.borrow_mut().register(&self.shared.reactor, fd)
+    fn hold_done_callback(&self, callback: DoneCallback) -> u64 {
+        let id = self.next_held.get();
+        self.next_held.set(id + 1);
+        let context = self.spawn_context();
+        self.held_done.borrow_mut().insert(id, (callback, context));
+        id
     }
 
-    fn io_poll_ready(&self, key: IoKey, direction: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let poll = self.io.borrow_mut().poll_ready(key, direction, cx);
-        if poll.is_pending() {
-            let kind = match direction {
-                Direction::Read => WaitKind::Readable,
-                Direction::Write => WaitKind::Writable,
-            };
-            suspend_at(kind, None);
-        }
-        poll
-    }
-
-    fn io_clear_ready(&self, key: IoKey, direction: Direction) {
-        self.io.borrow_mut().clear_ready(key, direction)
-    }
-
-    fn io_deregister(&self, key: IoKey, fd: RawFd) -> io::Result<()> {
-        let mut wake = mem::take(&mut *self.wake_buf.borrow_mut());
-        let result = self.io.borrow_mut().deregister(&self.shared.reactor, key, fd, &mut wake);
-        // Waiters on a deregistered source get an error on their next poll.
-        wake.drain(..).for_each(Waker::wake);
-        *self.wake_buf.borrow_mut() = wake;
-        result
-    }
-
-    // ----- completion-based operations ---------------------------------------
-
-    fn completions_available(&self) -> bool {
-        self.shared.reactor.completions().is_some()
-    }
-
-    fn submit_op(&self, op: crate::reactor::ops::OpRef) -> io::Result<()> {
-        match self.shared.reactor.completions() {
-            Some(completions) => completions.submit(op),
-            None => Err(io::Error::new(io::ErrorKind::Unsupported, "the loop's reactor has no completion-based I/O")),
+    fn release_done_callback(&self, id: u64, info: TaskInfo) {
+        let held = self.held_done.borrow_mut().remove(&id);
+        if let Some((callback, context)) = held {
+            self.push_callback(CallbackRef::local(move || callback(&info)), context);
         }
     }
 
-    fn cancel_op(&self, op: &crate::reactor::ops::Op) {
-        if let Some(completions) = self.shared.reactor.completions() {
-            completions.cancel(op);
-        }
-    }
-
-    // ----- blocking work ----------------------------------------------------
-
-    fn default_executor(&self) -> crate::blocking::BlockingPool {
-        // Every job the free functions submit comes through here.
-        super::metrics::bump(&self.counters.blocking_jobs);
-        LoopCore::default_executor(self)
-    }
-
-    fn dump_tasks(&self) -> crate::task::TaskDump {
-        LoopCore::dump_tasks(self)
+    fn forward(&self, id: LoopId, f: Box<dyn FnOnce() + Send>) -> bool {
+        LoopCore::forward(self, id, f)
     }
 
     fn task_snapshot(&self, task: RawTask) -> Option<crate::task::TaskSnapshot> {

@@ -65,6 +65,10 @@ pub struct Metrics {
     /// Jobs this loop's tasks sent to the default blocking pool
     /// (`run_in_executor`, `to_thread`, `spawn_blocking`).
     pub blocking_jobs: u64,
+    /// On a multi-loop runtime: tasks this loop took to run from the pool's
+    /// injection queue or from another loop's queue (`corio::multi_loop`).
+    /// Their polls count in this loop's `task_polls`.
+    pub tasks_stolen: u64,
     /// The reactor backend the loop runs on ([`Reactor::name`](crate::reactor::Reactor::name):
     /// `"epoll"`, `"uring"`, `"kqueue"`, `"portable"`, `"mock"`, `"park"`).
     pub backend: &'static str,
@@ -82,6 +86,7 @@ pub(crate) struct Counters {
     /// Nanoseconds.
     pub(crate) reactor_wait_nanos: Cell<u64>,
     pub(crate) blocking_jobs: Cell<u64>,
+    pub(crate) tasks_stolen: Cell<u64>,
 }
 
 /// Adds one to a counter.
@@ -103,6 +108,7 @@ impl Counters {
             reactor_waits: self.reactor_waits.get(),
             reactor_wait_time: Duration::from_nanos(self.reactor_wait_nanos.get()),
             blocking_jobs: self.blocking_jobs.get(),
+            tasks_stolen: self.tasks_stolen.get(),
             ..Metrics::default()
         }
     }

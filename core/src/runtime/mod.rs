@@ -21,7 +21,16 @@
 //! * Panics in callbacks and tasks never unwind through the loop (L8).
 //! * Closing drops every task's future on the loop's thread and refuses work
 //!   from handles; nothing queued is leaked.
+//!
+//! # Layers
+//!
+//! The runtime sits above tasks, the blocking pool and I/O's readiness
+//! table, and implements the seams they define (`host.rs`): a loop is its
+//! tasks' host, the running loop of its thread, its sources' I/O driver
+//! and the blocking layer's host. Nothing below imports this module
+//! (`docs/design.md`, "Layers"; `verify/layers.sh`).
 
+mod book;
 mod callback;
 pub(crate) mod current;
 mod debug;
@@ -29,15 +38,18 @@ mod error;
 mod event_loop;
 pub(crate) mod exception;
 mod handle;
+mod host;
 mod local;
 mod metrics;
+pub(crate) mod pool;
 pub(crate) mod registry;
 pub(crate) mod shared;
 pub mod timers;
 
 pub use crate::task::owners::TooManyLoops;
+pub use crate::task::WrongThread;
 pub use callback::{Handle, TimerHandle};
-pub use current::{metrics, WrongThread};
+pub use current::metrics;
 pub use debug::{DEBUG_ENV, DEFAULT_SLOW_CALLBACK_DURATION};
 pub use error::LoopError;
 pub use event_loop::{Builder, EventLoop, LoopStats, DEFAULT_POLL_INTERVAL, DEFAULT_SHUTDOWN_GRACE};

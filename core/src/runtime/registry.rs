@@ -25,17 +25,29 @@
 //!   (or the registry's drop) takes it out.
 //! * Only the loop's thread touches the registry and the header fields it
 //!   uses (the slot and the flag).
+//!
+//! The same registry, without the header flag (`FLAGGED = false`) and with
+//! done-callbacks that are posted to the loop that registered them, keeps a
+//! runtime pool's tasks (`runtime/pool/`), behind the pool's mutex: there
+//! the flag's byte is the step owner's (`queued_running`), so the map alone
+//! says which tasks have extras. The cancel bookkeeping below — a request,
+//! taking one back, a delivery, passing one on, adopting a joined task's —
+//! is the same code for both.
 
 use crate::context::Context;
 use crate::task::checkpoint::Suspension;
 use crate::task::raw::{RawTask, TaskRef};
 use crate::task::state::CANCEL;
-use crate::task::{Cancelled, TaskInfo};
+use crate::task::Cancelled;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskInfo)>;
+pub(crate) use crate::task::host::DoneCallback;
+
+/// A done-callback of a loop's own task: the callback and the context it
+/// runs in.
+pub(crate) type LocalDone<X> = (DoneCallback, Context<X>);
 
 /// Per-task state few tasks need, created on first use and kept in the
 /// registry's map by slot.
@@ -44,7 +56,7 @@ pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskInfo)>;
 /// allocates nothing but the cancellation itself (W12: a task cancelled
 /// while it sleeps); the rest (a message, a second live delivery,
 /// done-callbacks) is boxed on first use.
-pub(crate) struct Extras<X> {
+pub(crate) struct Extras<D> {
     /// The pending request found the task waiting: asyncio would have
     /// cancelled the future it waits on, with that request's message, so the
     /// message is fixed (first one wins, C1) and `uncancel` no longer
@@ -66,22 +78,24 @@ pub(crate) struct Extras<X> {
     /// when the body returns, the task ends cancelled (and a scope asks the
     /// same about its body).
     first_delivered: Option<(u64, Cancelled)>,
-    rare: Option<Box<RareExtras<X>>>,
+    rare: Option<Box<RareExtras<D>>>,
 }
 
 /// The part of [`Extras`] that a plain cancel does not use.
-struct RareExtras<X> {
+struct RareExtras<D> {
     /// The message of the pending cancel request.
     cancel_message: Option<Cow<'static, str>>,
     /// Live deliveries after `first_delivered`, oldest first.
     more_delivered: Vec<(u64, Cancelled)>,
-    done_callbacks: Vec<(DoneCallback, Context<X>)>,
+    /// What runs when the task ends, in order (for a loop's task, the
+    /// callback and its context).
+    done_callbacks: Vec<D>,
     /// How many done-callbacks were added before a joiner was seen waiting
     /// (it resumes between those and the later ones, F3).
     joiner_at: Option<usize>,
 }
 
-impl<X> Default for Extras<X> {
+impl<D> Default for Extras<D> {
     fn default() -> Self {
         Extras { cancel_latched: false, cancel_deferred: false, deliveries: 0, first_delivered: None, rare: None }
     }
@@ -93,8 +107,8 @@ pub(crate) struct TaskEntry {
     pub(crate) span: tracing::Span,
 }
 
-impl<X> Extras<X> {
-    fn rare_mut(&mut self) -> &mut RareExtras<X> {
+impl<D> Extras<D> {
+    fn rare_mut(&mut self) -> &mut RareExtras<D> {
         self.rare.get_or_insert_with(|| {
             Box::new(RareExtras {
                 cancel_message: None,
@@ -157,16 +171,16 @@ impl<X> Extras<X> {
 
     /// Adds a done-callback; `joiner_waits`: a joiner is waiting already
     /// (the first time one is seen, the callbacks so far go before it).
-    pub(crate) fn add_done_callback(&mut self, callback: DoneCallback, context: Context<X>, joiner_waits: bool) {
+    pub(crate) fn add_done_callback(&mut self, callback: D, joiner_waits: bool) {
         let rare = self.rare_mut();
         if rare.joiner_at.is_none() && joiner_waits {
             rare.joiner_at = Some(rare.done_callbacks.len());
         }
-        rare.done_callbacks.push((callback, context));
+        rare.done_callbacks.push(callback);
     }
 
     /// The done-callbacks in order, and how many go before the joiner.
-    pub(crate) fn into_done_callbacks(self) -> (Vec<(DoneCallback, Context<X>)>, Option<usize>) {
+    pub(crate) fn into_done_callbacks(self) -> (Vec<D>, Option<usize>) {
         match self.rare {
             Some(rare) => (rare.done_callbacks, rare.joiner_at),
             None => (Vec::new(), None),
@@ -208,19 +222,30 @@ pub(crate) struct Removed<X> {
     _span: tracing::Span,
 }
 
-pub(crate) struct TaskRegistry<X> {
+/// The live tasks of one host: their context stores are `X`s (kept in their
+/// headers), their done-callbacks `D`s; with `FLAGGED`, a task's header says
+/// whether it has extras (a loop's own tasks), without, only the map does (a
+/// pool's, whose flag byte belongs to whichever loop runs the task).
+pub(crate) struct TaskRegistry<X, D = LocalDone<X>, const FLAGGED: bool = true> {
     entries: Vec<Option<TaskEntry>>,
     free: Vec<u32>,
     len: usize,
     /// The extras of the tasks that have any, by slot. Inline: a cancel
     /// and its delivery then allocate no record (five words; what is
     /// larger and rarer is boxed inside).
-    extras: HashMap<u32, Extras<X>, BuildHasherDefault<SlotHasher>>,
+    extras: HashMap<u32, Extras<D>, BuildHasherDefault<SlotHasher>>,
+    _store: std::marker::PhantomData<fn(X) -> X>,
 }
 
-impl<X> TaskRegistry<X> {
+impl<X, D, const FLAGGED: bool> TaskRegistry<X, D, FLAGGED> {
     pub(crate) fn new() -> Self {
-        TaskRegistry { entries: Vec::new(), free: Vec::new(), len: 0, extras: HashMap::default() }
+        TaskRegistry {
+            entries: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+            extras: HashMap::default(),
+            _store: std::marker::PhantomData,
+        }
     }
 
     /// Registers a task with its context store (kept in its header).
@@ -274,26 +299,30 @@ impl<X> TaskRegistry<X> {
     /// Takes the task's extras out, if it has any (its entry stays). Inline:
     /// most tasks have none, and then this is a check of their flag.
     #[inline]
-    pub(crate) fn take_extras(&mut self, raw: RawTask) -> Option<Extras<X>> {
-        if !raw.has_extras() {
-            return None;
+    pub(crate) fn take_extras(&mut self, raw: RawTask) -> Option<Extras<D>> {
+        if FLAGGED {
+            if !raw.has_extras() {
+                return None;
+            }
+            raw.set_has_extras(false);
         }
-        raw.set_has_extras(false);
         self.extras.remove(&raw.slot())
     }
 
     /// The task's extras, created on first use; `None` if the task is not
     /// registered here.
-    pub(crate) fn extras_mut(&mut self, raw: RawTask) -> Option<&mut Extras<X>> {
+    pub(crate) fn extras_mut(&mut self, raw: RawTask) -> Option<&mut Extras<D>> {
         self.get_mut(raw)?;
-        raw.set_has_extras(true);
+        if FLAGGED {
+            raw.set_has_extras(true);
+        }
         Some(self.extras.entry(raw.slot()).or_default())
     }
 
     /// The task's extras if it has any (and is registered here).
-    pub(crate) fn existing_extras_mut(&mut self, raw: RawTask) -> Option<&mut Extras<X>> {
+    pub(crate) fn existing_extras_mut(&mut self, raw: RawTask) -> Option<&mut Extras<D>> {
         // The flag first: most tasks have none, and then no map is hashed.
-        if !raw.has_extras() {
+        if FLAGGED && !raw.has_extras() {
             return None;
         }
         self.get_mut(raw)?;
@@ -327,6 +356,109 @@ impl<X> TaskRegistry<X> {
         self.existing_extras_mut(raw).map_or(0, |x| x.deliveries)
     }
 
+    // ----- cancel bookkeeping (asyncio's `Task.cancel`/`uncancel`) ----------
+
+    /// Requests a soft cancel of `raw` (rules C1-C3). `None` if the task is
+    /// not registered here or already complete; otherwise whether the
+    /// request found it waiting, in which case the caller must queue it (the
+    /// state word gave the queue's reference).
+    pub(crate) fn request_cancel(&mut self, raw: RawTask, message: Option<Cow<'static, str>>) -> Option<bool> {
+        self.get_mut(raw)?;
+        let already_pending = raw.state().load().has(CANCEL);
+        let (accepted, must_schedule) = raw.state().request(CANCEL);
+        if !accepted {
+            return None;
+        }
+        raw.set_cancel_requests(raw.cancel_requests().saturating_add(1));
+        // As asyncio 3.13's `Task.cancel`: a request that finds the task
+        // waiting (idle: this request schedules it) cancels what it waits
+        // for, so its message wins over later ones (C1); one that finds
+        // it ready or running sets `_must_cancel`, and the last message
+        // wins until the task runs.
+        let extras = self.extras_mut(raw).expect("registered (checked above)");
+        extras.cancel_deferred = false;
+        if !already_pending {
+            extras.set_cancel_message(message);
+            extras.cancel_latched = must_schedule;
+        } else if !extras.cancel_latched {
+            extras.set_cancel_message(message);
+        }
+        Some(must_schedule)
+    }
+
+    /// Takes one cancel request of `raw` back (C2); returns the remaining
+    /// count.
+    pub(crate) fn uncancel(&mut self, raw: RawTask) -> u32 {
+        let remaining = raw.cancel_requests().saturating_sub(1);
+        raw.set_cancel_requests(remaining);
+        if remaining == 0 {
+            // Rule C2 (3.13): at zero, a request not yet delivered is
+            // withdrawn — unless it found the task waiting, where asyncio
+            // has already cancelled the awaited future (see `cancel_latched`).
+            let extras = self.existing_extras_mut(raw);
+            if !extras.as_ref().is_some_and(|x| x.cancel_latched) {
+                raw.state().take_cancel();
+                if let Some(extras) = extras {
+                    extras.set_cancel_message(None);
+                    extras.cancel_deferred = false;
+                }
+            }
+        }
+        remaining
+    }
+
+    /// Delivers `raw`'s pending cancel (at a checkpoint, or before a first
+    /// poll that will not happen: C4).
+    pub(crate) fn deliver_cancel(&mut self, raw: RawTask) -> Cancelled {
+        raw.state().take_cancel();
+        let Some(extras) = self.extras_mut(raw) else {
+            return Cancelled::new(None);
+        };
+        extras.cancel_deferred = false;
+        let cancelled = Cancelled::new(extras.take_cancel_message());
+        extras.record_delivery(raw, cancelled.clone());
+        cancelled
+    }
+
+    /// Takes `raw`'s pending cancel to pass it on (C6), with its message.
+    pub(crate) fn forward_cancel(&mut self, raw: RawTask) -> Option<Cow<'static, str>> {
+        raw.state().take_cancel();
+        let extras = self.existing_extras_mut(raw)?;
+        extras.cancel_deferred = false;
+        extras.take_cancel_message()
+    }
+
+    /// Marks `raw`'s pending cancel request as one for its next checkpoint
+    /// only: a return before it does not end the task cancelled.
+    pub(crate) fn defer_cancel(&mut self, raw: RawTask) {
+        if !raw.state().load().has(CANCEL) {
+            return;
+        }
+        if let Some(extras) = self.existing_extras_mut(raw) {
+            extras.cancel_deferred = true;
+        }
+    }
+
+    /// Makes `cancelled` (from a task `raw` awaited) a delivery to `raw`.
+    pub(crate) fn adopt_cancelled(&mut self, raw: RawTask, cancelled: Cancelled) -> Cancelled {
+        let Some(extras) = self.extras_mut(raw) else {
+            return cancelled;
+        };
+        // A token nobody else holds becomes the task's own as it is: a
+        // `Cancelled` has no identity beyond who holds it, so nothing can
+        // tell it from a fresh one (the common case: a joined task's
+        // cancellation, which the joiner now holds alone). A shared one is
+        // re-issued, so that its other holders do not count as the task's.
+        #[cfg(not(corio_mutant = "adopt_reuses_shared_token"))]
+        let own = if cancelled.is_shared() { Cancelled::new(cancelled.message_cow()) } else { cancelled };
+        // MUTANT (tests/rules_cancel.rs): reuse the token even when someone
+        // else holds it; the task then ends cancelled because of them.
+        #[cfg(corio_mutant = "adopt_reuses_shared_token")]
+        let own = cancelled;
+        extras.record_delivery(raw, own.clone());
+        own
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -346,7 +478,7 @@ impl<X> TaskRegistry<X> {
     }
 }
 
-impl<X> Drop for TaskRegistry<X> {
+impl<X, D, const FLAGGED: bool> Drop for TaskRegistry<X, D, FLAGGED> {
     fn drop(&mut self) {
         // A loop dropped with tasks still registered: their stores live in
         // their headers, which do not know the type; take them out here.
@@ -376,7 +508,7 @@ mod tests {
     /// (docs/design.md), whatever the context store type.
     #[test]
     fn a_cancel_record_is_five_words() {
-        assert_eq!(size_of::<super::Extras<crate::context::Context<()>>>(), 40);
+        assert_eq!(size_of::<super::Extras<super::LocalDone<crate::context::CowContext>>>(), 40);
         assert_eq!(size_of::<super::Extras<[u8; 256]>>(), 40);
     }
 }

@@ -24,10 +24,11 @@ use super::callback::{CallbackRef, Runnable};
 use super::current;
 use crate::context::{ContextValue, VarKey};
 use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, UnsafeCell};
+pub(crate) use crate::loop_id::LoopId;
 use crate::reactor::Reactor;
+use crate::task::host::{SchedVTable, VTables};
 use crate::task::owners::{OwnerIndex, TooManyLoops};
 use crate::task::raw::{Spawner, TaskRef};
-use crate::task::waker::{SchedVTable, Schedule, VTables};
 use std::collections::VecDeque;
 
 /// Work handed to the loop from another thread.
@@ -84,23 +85,15 @@ pub(crate) struct LoopShared<R, X> {
     pub(crate) remote_wakes: std::sync::atomic::AtomicU64,
     /// Task ids (`Task-N`), shared by local and cross-thread spawns.
     next_task_id: AtomicU64,
+    /// On a multi-loop runtime, the runtime's one id counter, which its
+    /// loops and its pool share instead (so that every task of the runtime
+    /// has its own id); set when the loop joins the pool, before it runs.
+    /// A std atomic: nothing synchronises on an id.
+    runtime_ids: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     /// This loop's identity for the lifetime of the process. Objects that do
     /// not keep the loop alive (timer handles, sleeps, I/O sources) name it
     /// by id, not by address: an address can be reused by a later loop.
     pub(crate) id: LoopId,
-}
-
-/// A loop's process-unique identity. Never zero, so an `Option<LoopId>` (and
-/// a sleep's state that holds one) costs no extra word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct LoopId(std::num::NonZeroU64);
-
-impl LoopId {
-    fn next() -> LoopId {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        LoopId(std::num::NonZeroU64::new(id).expect("2^64 loops"))
-    }
 }
 
 // SAFETY: `ready` (an `UnsafeCell` with local wakers and task references) is only touched on the
@@ -126,6 +119,7 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
             notifies: AtomicUsize::new(0),
             remote_wakes: std::sync::atomic::AtomicU64::new(0),
             next_task_id: AtomicU64::new(1),
+            runtime_ids: std::sync::OnceLock::new(),
             id: LoopId::next(),
         })
     }
@@ -142,6 +136,9 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
 
     /// Reserves `n` consecutive task ids, returning the first.
     pub(crate) fn next_task_ids(&self, n: u64) -> u64 {
+        if let Some(ids) = self.runtime_ids.get() {
+            return ids.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        }
         self.next_task_id.fetch_add(n, Ordering::Relaxed)
     }
 
@@ -228,6 +225,29 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
         }
     }
 
+    /// Takes its task ids from `ids` from now on (see `runtime_ids`).
+    pub(crate) fn share_task_ids(&self, ids: std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        let _ = self.runtime_ids.set(ids);
+    }
+
+    /// Makes the loop look at its queues again: wakes it if it is parked,
+    /// and makes a park about to happen return at once (a pool with work
+    /// for it, `pool/idle.rs`). Nothing is posted; the loop's next drain of
+    /// the remote queue finds it empty.
+    pub(crate) fn kick(&self) {
+        // Under the remote queue's mutex, as a post is: the park protocol's
+        // argument (module invariants) then covers a kick too.
+        // MUTANT (loom_pool): a kick only wakes a parked loop; one that is
+        // about to park (between announcing itself idle and blocking) still
+        // blocks, with work waiting in the pool.
+        #[cfg(not(corio_mutant = "pool_kick_lost"))]
+        {
+            let _queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+            self.remote_pending.store(true, Ordering::SeqCst);
+        }
+        self.unpark();
+    }
+
     /// Whether anything was posted since the last drain.
     pub(crate) fn has_remote(&self) -> bool {
         self.remote_pending.load(Ordering::SeqCst)
@@ -252,7 +272,11 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     pub(crate) fn park(&self) -> bool {
         #[cfg(not(corio_mutant = "park_check_before_flag"))]
         self.parked.store(true, Ordering::SeqCst);
-        let queued = !self.remote.lock().unwrap_or_else(|e| e.into_inner()).items.is_empty();
+        // A kick (`kick`) sets `remote_pending` with nothing in the queue.
+        let queued = {
+            let queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+            !queue.items.is_empty() || self.remote_pending.load(Ordering::SeqCst)
+        };
         // MUTANT (loom model 2): publish the flag only after checking for
         // work; a push in between sees the loop not parked and does not
         // notify, and the loop then blocks with the work queued.
@@ -286,8 +310,11 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     }
 }
 
-impl<R: Reactor, X: 'static> Schedule for LoopShared<R, X> {
-    fn schedule(&self, task: TaskRef) {
+impl<R: Reactor, X: 'static> LoopShared<R, X> {
+    /// Queues `task` (the loop side of `task::host::Host::schedule`): on
+    /// the loop's own queue when this is the loop's thread and it runs,
+    /// otherwise through the remote queue.
+    pub(crate) fn schedule(&self, task: TaskRef) {
         if current::is_running(self.as_owner()) {
             // MUTANT (tests/metrics.rs): count a wake on the loop's own
             // thread as a cross-thread one (and pay an atomic for it).
@@ -303,10 +330,6 @@ impl<R: Reactor, X: 'static> Schedule for LoopShared<R, X> {
                 self.remote_wakes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
-    }
-
-    fn post(&self, f: Box<dyn FnOnce() + Send>) -> bool {
-        LoopShared::post(self, Remote::Run(f)).is_ok()
     }
 }
 

@@ -45,7 +45,7 @@ pub fn add_signal_handler(signal: Signal, callback: impl Fn() + 'static) -> io::
         loop {
             signals.recv().await?;
             let callback = callback.clone();
-            crate::call_soon(move || callback());
+            crate::runtime::current::call_soon(move || callback());
         }
         #[allow(unreachable_code)]
         Ok::<(), io::Error>(())

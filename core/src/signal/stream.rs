@@ -3,7 +3,7 @@
 use super::registry::{self, Subscriber};
 use super::Signal;
 use crate::io::{Async, Direction};
-use crate::runtime::current;
+use crate::task::current;
 use std::fs::File;
 use std::future::poll_fn;
 use std::io::{self, Read};

@@ -27,6 +27,7 @@
 
 use super::timeout::Elapsed;
 use crate::runtime::{current, TimerHandle};
+use crate::task::current::{poll_in_scope, report_suspended_shield};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -284,7 +285,7 @@ impl<F: Future> Future for Scoped<F> {
         };
         // SAFETY: pinned in place, see above.
         let body = unsafe { Pin::new_unchecked(body) };
-        let (poll, shield_inside) = current::poll_in_scope(inner.shield.get(), || body.poll(cx));
+        let (poll, shield_inside) = poll_in_scope(inner.shield.get(), || body.poll(cx));
         match poll {
             Poll::Ready(output) => {
                 this.body = None;
@@ -302,7 +303,7 @@ impl<F: Future> Future for Scoped<F> {
                 }
                 drop(wakers);
                 if inner.shield.get() || shield_inside {
-                    current::report_suspended_shield();
+                    report_suspended_shield();
                 }
                 Poll::Pending
             }

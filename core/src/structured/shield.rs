@@ -7,7 +7,7 @@
 //! holds cancels back from code running *inline*, see
 //! [`CancelScope::set_shield`](super::CancelScope::set_shield).)
 
-use crate::runtime::current;
+use crate::task::current;
 use crate::task::{JoinError, Task};
 use std::fmt;
 use std::future::Future;
@@ -58,7 +58,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    Shield::new(crate::spawn(future))
+    Shield::new(crate::task::spawn(future))
 }
 
 /// The future of [`shield`]: the inner task's result, or the awaiter's own

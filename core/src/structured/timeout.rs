@@ -27,6 +27,7 @@
 //! timer, and one that waits fires exactly as if scheduled on entry.
 
 use crate::runtime::{current, Handle, TimerHandle};
+use crate::task::current::{cancel_held_since, cancel_mark, current_task, task_handle};
 use crate::task::raw::RawTask;
 use crate::task::AnyTask;
 use std::cell::{Cell, RefCell};
@@ -238,7 +239,7 @@ impl Inner {
     fn hold_task(&self) {
         let mut task = self.task.borrow_mut();
         if task.is_none() {
-            *task = self.entered_in.get().map(current::task_handle);
+            *task = self.entered_in.get().map(task_handle);
         }
     }
 
@@ -485,9 +486,9 @@ impl<F: Future> TimeoutScope<F> {
     /// asyncio's `__aenter__`.
     fn enter(&mut self) {
         let inner = self.inner.get();
-        let task = current::current_task().unwrap_or_else(|| panic!("{NOT_IN_A_TASK}"));
+        let task = current_task().unwrap_or_else(|| panic!("{NOT_IN_A_TASK}"));
         inner.cancelling.set(task.cancel_requests());
-        inner.mark.set(current::cancel_mark(task));
+        inner.mark.set(cancel_mark(task));
         inner.entered_in.set(Some(task));
         let now = current::time();
         let future = match inner.deadline.get() {
@@ -537,7 +538,7 @@ impl<F: Future> TimeoutScope<F> {
             task.uncancel();
             true
         };
-        if ours && current::cancel_held_since(task.raw(), inner.mark.get()).is_some() {
+        if ours && cancel_held_since(task.raw(), inner.mark.get()).is_some() {
             drop(output); // the cancellation it held ends here
             return Err(Elapsed::new());
         }

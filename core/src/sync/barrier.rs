@@ -30,8 +30,8 @@
 
 use super::waiters::{lock, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{Mutex, MutexGuard};
-use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;

@@ -21,8 +21,8 @@
 use super::lock::{Lock, NotLocked};
 use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{Arc, Mutex};
-use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;

@@ -26,8 +26,8 @@
 
 use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{AtomicUsize, Mutex, Ordering};
-use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;

@@ -40,8 +40,8 @@
 
 use super::waiters::{lock, Removed, WaiterKey, Waiters};
 use crate::loom::{AtomicU64, AtomicUsize, Mutex, Ordering};
-use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use crate::task::Cancelled;
 use std::future::Future;
 use std::panic::Location;

@@ -25,8 +25,8 @@
 use super::mutex::TryLockError;
 use super::waiters::{lock, Removed, WaiterKey, Waiters, WakeBatch};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
-use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use crate::task::Cancelled;
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;

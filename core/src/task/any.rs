@@ -2,10 +2,10 @@
 //! output type you do not know (asyncio's `current_task()`, done-callbacks,
 //! task dumps).
 
+use super::host::{self, WrongThread};
 use super::join::{task_name, TaskId, TaskInfo};
 use super::raw::{RawTask, TaskRef};
 use super::state::{CANCELLED, COMPLETE, PANICKED};
-use crate::runtime::current;
 use std::borrow::Cow;
 use std::fmt;
 use std::panic::Location;
@@ -83,7 +83,7 @@ impl AnyTask {
     /// .unwrap();
     /// ```
     pub fn checkpoint(&self) -> Option<super::Checkpoint> {
-        crate::runtime::current::task_snapshot(self.raw)?.checkpoint
+        host::task_snapshot(self.raw)?.checkpoint
     }
 
     /// Whether the task has finished (value, cancellation or panic).
@@ -123,7 +123,7 @@ impl AnyTask {
         if self.done() {
             return false;
         }
-        current::cancel_task(self.raw, message)
+        host::cancel_task(self.raw, message)
     }
 
     /// asyncio's `cancelling()`: cancel requests not yet taken back.
@@ -136,24 +136,21 @@ impl AnyTask {
     /// (rule C2). Meant for the task itself and scopes around it, on the
     /// task's loop; from another thread it is posted.
     pub fn uncancel(&self) -> u32 {
-        current::uncancel_task(self.raw)
+        host::uncancel_task(self.raw)
     }
 
     /// Hard cancellation (rule C7): the future is dropped on the task's loop
     /// at the next opportunity without running any more of it, and the task
     /// ends cancelled. Any thread.
     pub fn abort(&self) {
-        current::abort_task(self.raw);
+        host::abort_task(self.raw);
     }
 
     /// Schedules `callback` with `call_soon` when the task finishes — or
     /// right away if it has — never inline (rule F3). It runs in the context
     /// that is current now. Must be called on the task's loop thread.
-    pub fn add_done_callback(
-        &self,
-        callback: impl FnOnce(&TaskInfo) + 'static,
-    ) -> Result<(), crate::runtime::WrongThread> {
-        current::add_done_callback(self.raw, Box::new(callback))
+    pub fn add_done_callback(&self, callback: impl FnOnce(&TaskInfo) + 'static) -> Result<(), WrongThread> {
+        host::add_done_callback(self.raw, Box::new(callback))
     }
 
     /// A snapshot of the task.

@@ -5,7 +5,7 @@
 //!
 //! * Recording costs nothing on the ready path: a wait calls
 //!   [`suspend_at`] only when it is about to return `Pending`, and that is
-//!   one thread-local write (`runtime::current`). The loop copies the value
+//!   one thread-local write (`task::current`). The loop copies the value
 //!   into the task's header after a poll that returned `Pending`.
 //! * A suspension is 32 bits: the [`WaitKind`] in the low 5, and the await's
 //!   source location (from `#[track_caller]`) as a 27-bit code
@@ -144,6 +144,18 @@ impl Suspension {
     }
 
     /// A `Pending` poll that recorded no checkpoint.
+    /// The suspension as 32 bits (never 0), for an atomic.
+    #[inline]
+    pub(crate) fn bits(self) -> u32 {
+        self.0.get()
+    }
+
+    /// Back from [`bits`](Self::bits); 0 is `None`.
+    #[inline]
+    pub(crate) fn from_bits(bits: u32) -> Option<Suspension> {
+        NonZeroU32::new(bits).map(Suspension)
+    }
+
     #[inline]
     pub(crate) fn unknown() -> Suspension {
         Suspension::new(WaitKind::Unknown, None)
@@ -175,7 +187,7 @@ impl fmt::Debug for Suspension {
 /// user awaited). Call it only on the way to returning `Pending`.
 #[inline]
 pub(crate) fn suspend_at(kind: WaitKind, location: Option<&'static Location<'static>>) {
-    crate::runtime::current::set_suspension(Suspension::new(kind, location));
+    super::current::set_suspension(Suspension::new(kind, location));
 }
 
 /// Where a task is suspended, as a dump reports it.

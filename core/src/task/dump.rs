@@ -120,5 +120,5 @@ impl fmt::Display for TaskDump {
 /// one.
 #[track_caller]
 pub fn dump() -> TaskDump {
-    crate::runtime::current::expect_running(|l| l.dump_tasks())
+    super::host::expect_running(|l| l.dump())
 }

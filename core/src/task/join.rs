@@ -1,11 +1,11 @@
 //! The `Task<T>` handle and how a task's end is reported.
 
+use super::checkpoint::{suspend_at, WaitKind};
 use super::join_waker::JoinWaker;
 use super::raw::{RawTask, TaskRef};
 use super::state::{CANCELLED, COMPLETE, JOIN_WAKER, PANICKED};
+use super::{current, host};
 use super::{AnyTask, Cancelled};
-use crate::runtime::current;
-use crate::task::checkpoint::{suspend_at, WaitKind};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -426,17 +426,17 @@ fn deliver_or_forward(awaiter: RawTask, raw: RawTask) -> Option<Cancelled> {
     if raw.is_complete() {
         return Some(current::deliver_cancel(awaiter));
     }
-    if current::is_idle_local(raw.owner()) {
+    if host::is_idle_here(raw) {
         // Its loop lives on this thread and is not running, so the task
         // cannot end while we wait: the awaiter takes its cancel at once, and
         // the task gets one too, for when its loop runs.
         let cancelled = current::deliver_cancel(awaiter);
-        current::cancel_task(raw, cancelled.message_cow());
+        host::cancel_task(raw, cancelled.message_cow());
         return Some(cancelled);
     }
     // Pass the cancel on and keep waiting for the task's end.
     let message = current::forward_cancel(awaiter);
-    current::cancel_task(raw, message);
+    host::cancel_task(raw, message);
     None
 }
 
@@ -460,7 +460,7 @@ impl<T> Drop for Task<T> {
                 // retrieved".
                 // SAFETY: as above.
                 if let Some(panic) = unsafe { self.raw.take_panic() } {
-                    current::report_unretrieved_panic(self.raw, panic);
+                    host::report_unretrieved_panic(self.raw, panic);
                 }
                 // SAFETY: as above.
                 unsafe { self.raw.discard() };

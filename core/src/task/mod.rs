@@ -28,13 +28,24 @@
 //! The same invariants are stated next to the code that keeps them, and loom
 //! models 1, 3, 5 and 7 in `corio-verify` check them under every interleaving
 //! they can reach.
+//!
+//! # Below the loop
+//!
+//! This layer imports nothing from the runtime. What a task needs of the
+//! loop that runs it — queueing it, cancel bookkeeping, done-callbacks,
+//! spawning on the loop of this thread — is the seam in `host.rs`, which
+//! the runtime implements; what this thread is polling (the current task,
+//! its cancel scopes, where it suspends) is `current.rs`. `docs/design.md`
+//! ("Layers") has the whole table, and `verify/layers.sh` keeps it.
 
 mod any;
 mod cancel;
 pub(crate) mod cell_cache;
 pub(crate) mod checkpoint;
 pub(crate) mod context_slot;
+pub(crate) mod current;
 pub(crate) mod dump;
+pub(crate) mod host;
 mod join;
 pub(crate) mod join_waker;
 pub(crate) mod location_code;
@@ -42,6 +53,7 @@ pub(crate) mod origin;
 pub(crate) mod owners;
 pub(crate) mod raw;
 mod shared;
+mod spawn;
 pub(crate) mod state;
 mod wait_end;
 pub(crate) mod waker;
@@ -49,10 +61,14 @@ pub(crate) mod waker;
 pub use any::AnyTask;
 pub use cancel::Cancelled;
 pub use checkpoint::{Checkpoint, WaitKind};
+pub use current::current_task_handle;
 pub use dump::{dump, TaskDump, TaskSnapshot, TaskState};
+pub use host::WrongThread;
 pub(crate) use join::{join_checkpoint, task_name};
 pub use join::{JoinError, Panic, Task, TaskId, TaskInfo};
 pub use shared::SharedTask;
+pub use spawn::spawn;
+pub(crate) use spawn::spawn_local;
 pub use wait_end::WaitEnd;
 
 use std::borrow::Cow;
@@ -109,6 +125,6 @@ impl Builder {
         F::Output: 'static,
     {
         let location = Location::caller();
-        crate::runtime::current::spawn_local(future, self.name, self.eager, location)
+        spawn_local(future, self.name, self.eager, location)
     }
 }

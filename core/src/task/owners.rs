@@ -22,7 +22,7 @@
 //! dependent load. The table is 1 MiB of zeroed static memory, of which a
 //! process touches one page per 256 live loops.
 
-use super::waker::SchedVTable;
+use super::host::SchedVTable;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Mutex;
@@ -68,7 +68,7 @@ impl FreeIndices {
 
 /// 65 536 event loops are alive in this process, the most whose tasks can
 /// name them (see
-/// [`Builder::try_build`](crate::runtime::Builder::try_build)).
+/// `runtime::Builder::try_build`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooManyLoops;
 
@@ -137,26 +137,59 @@ pub(crate) fn sched(index: u16) -> &'static SchedVTable {
 #[cfg(all(test, not(corio_loom)))]
 mod tests {
     use super::{owner, sched, FreeIndices, OwnerIndex, TooManyLoops, CAPACITY};
-    use crate::task::raw::TaskRef;
-    use crate::task::waker::{SchedVTable, Schedule, VTables};
+    use crate::task::host::{DoneCallback, Host, SchedVTable, VTables, WrongThread};
+    use crate::task::raw::{RawTask, TaskRef};
+    use crate::task::{Cancelled, Panic, TaskSnapshot};
+    use std::borrow::Cow;
 
+    /// Two host types that are never called: only their vtables' addresses
+    /// matter here.
+    struct TestHost<const N: u8>;
+    impl<const N: u8> Host for TestHost<N> {
+        fn schedule(&self, _: TaskRef) {}
+        fn cancel(&self, _: RawTask, _: Option<Cow<'static, str>>) -> bool {
+            unreachable!()
+        }
+        fn uncancel(&self, _: RawTask) -> u32 {
+            unreachable!()
+        }
+        fn deliver_cancel(&self, _: RawTask) -> Cancelled {
+            unreachable!()
+        }
+        fn forward_cancel(&self, _: RawTask) -> Option<Cow<'static, str>> {
+            unreachable!()
+        }
+        fn adopt_cancelled(&self, _: RawTask, _: Cancelled) -> Cancelled {
+            unreachable!()
+        }
+        fn deliveries(&self, _: RawTask) -> u64 {
+            unreachable!()
+        }
+        fn held_cancel_since(&self, _: RawTask, _: u64) -> Option<Cancelled> {
+            unreachable!()
+        }
+        fn add_done_callback(&self, _: RawTask, _: DoneCallback) -> Result<(), WrongThread> {
+            unreachable!()
+        }
+        fn report_unretrieved_panic(&self, _: RawTask, _: Panic) {
+            unreachable!()
+        }
+        fn snapshot(&self, _: RawTask) -> Option<TaskSnapshot> {
+            unreachable!()
+        }
+        fn defer_cancel(&self, _: RawTask) {
+            unreachable!()
+        }
+        fn report_drop_panic(&self, _: RawTask, _: crate::task::Panic) {
+            unreachable!()
+        }
+        fn post(&self, _: Box<dyn FnOnce() + Send>) {
+            unreachable!()
+        }
+    }
     #[test]
     fn an_index_names_its_loop_while_claimed() {
-        struct LoopA;
-        struct LoopB;
-        impl Schedule for LoopA {
-            fn schedule(&self, _: TaskRef) {}
-            fn post(&self, _: Box<dyn FnOnce() + Send>) -> bool {
-                false
-            }
-        }
-        impl Schedule for LoopB {
-            fn schedule(&self, _: TaskRef) {}
-            fn post(&self, _: Box<dyn FnOnce() + Send>) -> bool {
-                false
-            }
-        }
-        let (vtable_a, vtable_b) = (VTables::<LoopA>::get(), VTables::<LoopB>::get());
+        let (vtable_a, vtable_b) = (VTables::<TestHost<0>>::get(), VTables::<TestHost<1>>::get());
         let (loop_a, loop_b) = (0xa0_usize as *const (), 0xb0_usize as *const ());
         let a = OwnerIndex::claim().expect("an index is free");
         let b = OwnerIndex::claim().expect("an index is free");

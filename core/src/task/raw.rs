@@ -34,12 +34,12 @@
 use super::cell_cache;
 use super::checkpoint::Suspension;
 use super::context_slot::ContextSlot;
+use super::host::SchedVTable;
 use super::join::{JoinError, Panic};
 use super::join_waker::JoinWaker;
 use super::origin::{Origin, OriginCode, Trailer};
 use super::owners;
 use super::state::{State, COMPLETE};
-use super::waker::SchedVTable;
 use crate::loom::{AtomicU16, LeakTrack, Ordering, UnsafeCell};
 use std::alloc::Layout;
 use std::future::Future;
@@ -103,8 +103,12 @@ pub(crate) struct Header {
     origin: OriginCode,
     /// `None` until the task is first polled (a task cancelled before that
     /// never runs, C4); then where it last suspended (`checkpoint.rs`), for
-    /// dumps and slow-poll reports. Loop thread only.
-    suspended: UnsafeCell<Option<Suspension>>,
+    /// dumps and slow-poll reports (0 is `None`). Written by the thread
+    /// holding the task's step; read there, and by a dump of a task that
+    /// may be running on another loop of its pool. An atomic for that read
+    /// (relaxed: plain loads and stores), and `std`'s even under loom:
+    /// nothing synchronises on it.
+    suspended: std::sync::atomic::AtomicU32,
     /// asyncio's `cancelling()`, saturating at `u16::MAX`. Written on the
     /// loop's thread only; read anywhere.
     cancel_requests: AtomicU16,
@@ -210,7 +214,7 @@ fn new_cell<F: Future>(future: F, spawner: Spawner, id: u64, origin: OriginCode,
             join_waker: UnsafeCell::new(JoinWaker::empty()),
             id,
             origin,
-            suspended: UnsafeCell::new(None),
+            suspended: std::sync::atomic::AtomicU32::new(0),
             cancel_requests: AtomicU16::new(0),
             stage_tag: UnsafeCell::new(PENDING),
             // Born queued and `RUNNING` (`State::new`).
@@ -370,7 +374,7 @@ unsafe fn set_error<F: Future>(ptr: NonNull<Header>, err: JoinError) {
 #[cold]
 #[inline(never)]
 fn drop_panicked(ptr: NonNull<Header>, panic: Panic) {
-    crate::runtime::current::report_drop_panic(RawTask::from_header(ptr), panic);
+    super::host::report_drop_panic(RawTask::from_header(ptr), panic);
 }
 
 unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
@@ -643,19 +647,17 @@ impl RawTask {
         &self.header().context
     }
 
-    /// Where the task last suspended; `None` until its first poll. Loop
-    /// thread only.
+    /// Where the task last suspended; `None` until its first poll. Any
+    /// thread (a relaxed load: see the field).
     #[inline]
     pub(crate) fn suspended(self) -> Option<Suspension> {
-        // SAFETY: only the loop's thread reads or writes it.
-        self.header().suspended.with(|s| unsafe { *s })
+        Suspension::from_bits(self.header().suspended.load(std::sync::atomic::Ordering::Relaxed))
     }
 
-    /// Loop thread only.
+    /// The thread holding the task's step only.
     #[inline]
     pub(crate) fn set_suspended(self, at: Suspension) {
-        // SAFETY: only the loop's thread reads or writes it.
-        self.header().suspended.with_mut(|s| unsafe { *s = Some(at) })
+        self.header().suspended.store(at.bits(), std::sync::atomic::Ordering::Relaxed)
     }
 
     #[inline]

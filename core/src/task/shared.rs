@@ -17,9 +17,9 @@
 //!   waker before the handle is polled, under the same lock, so an end
 //!   between the two is never missed.
 
+use super::current;
 use super::join::{join_checkpoint, JoinError, Task};
 use super::AnyTask;
-use crate::runtime::current;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

@@ -18,7 +18,7 @@
 //!   as asyncio's `wait` leaves the tasks it waits for alone.
 
 use super::AnyTask;
-use crate::runtime::current;
+use super::{current, host};
 use crate::task::checkpoint::{suspend_at, WaitKind};
 use crate::task::Cancelled;
 use std::fmt;
@@ -53,7 +53,7 @@ impl WaitEnd {
             // Another thread's loop: register it there. A closed loop
             // refuses the post, and its tasks have ended.
             let task = self.task.clone();
-            current::post_to(task.raw(), move || {
+            host::post_to(task.raw(), move || {
                 let _ = task.add_done_callback(callback);
             });
         }

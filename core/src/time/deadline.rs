@@ -165,14 +165,27 @@ impl Deadline {
             self.state = DONE; // yielded or done
             return Poll::Ready(());
         }
-        if let Some((key, _)) = self.timer().filter(|&(_, loop_id)| current::is_current(loop_id)) {
-            if current::expect_running(|l| l.sleep_update(key, cx.waker())) {
+        if let Some((key, loop_id)) = self.timer() {
+            if current::is_current(loop_id) {
+                if current::expect_running(|l| l.sleep_update(key, cx.waker())) {
+                    return Poll::Pending;
+                }
+                self.state = DONE; // the timer fired
+                return Poll::Ready(());
+            }
+            // Polled on another loop of the timer's runtime (a task that
+            // moved): the timer stays where it is, with this poll's waker,
+            // and wakes the task there when it fires.
+            let waker = cx.waker().clone();
+            let forwarded = current::forward_to_loop(loop_id, move || {
+                current::with_running(|l| l.sleep_update(key, &waker));
+            });
+            if forwarded {
                 return Poll::Pending;
             }
-            self.state = DONE; // the timer fired
-            return Poll::Ready(());
         }
-        // First poll (or moved to another loop: start over there).
+        // First poll (or moved to a loop the timer's cannot reach: start
+        // over there).
         let outcome = current::expect_running(|l| {
             let now = l.now();
             let when = match self.state & KIND {
@@ -212,10 +225,16 @@ enum Registration {
     Never,
 }
 
-/// Off the loop's thread there is no loop to reach; the timer then fires
-/// once, harmlessly, and is reclaimed.
+/// Cancels the timer on its loop: directly on the loop's thread, or —
+/// from another loop of its runtime (a task that moved) — by asking it.
+/// Elsewhere there is no loop to reach; the timer then fires once,
+/// harmlessly, and is reclaimed.
 fn cancel_timer(key: TimerKey, loop_id: LoopId) {
-    with_loop(loop_id, |l| l.sleep_cancel(key));
+    if with_loop(loop_id, |l| l.sleep_cancel(key)).is_none() {
+        current::forward_to_loop(loop_id, move || {
+            current::with_running(|l| l.sleep_cancel(key));
+        });
+    }
 }
 
 impl Drop for Deadline {

@@ -36,6 +36,7 @@
 use super::Deadline;
 use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current::checkpoint;
 use crate::task::Cancelled;
 use futures_core::Stream;
 use std::fmt;
@@ -141,7 +142,7 @@ impl Interval {
 
     /// [`tick`](Interval::tick) as a poll function.
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Result<Instant, Cancelled>> {
-        if let Err(cancelled) = current::checkpoint() {
+        if let Err(cancelled) = checkpoint() {
             return Poll::Ready(Err(cancelled)); // the timer, if any, stays for the next tick
         }
         let now = current::time();

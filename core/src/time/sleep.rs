@@ -1,6 +1,6 @@
 use super::Deadline;
-use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use crate::task::Cancelled;
 use std::future::Future;
 use std::panic::Location;

@@ -1,5 +1,5 @@
-use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use crate::task::Cancelled;
 use std::future::Future;
 use std::pin::Pin;

@@ -344,7 +344,7 @@ impl Resolver {
     async fn resolve_host(&self, host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
         let pool = match &self.inner.pool {
             Some(pool) => pool.clone(),
-            None => current::with_running(|l| l.default_executor()).ok_or_else(|| {
+            None => crate::blocking::host::with_running(|h| h.default_pool()).ok_or_else(|| {
                 io::Error::other(format!(
                     "cannot resolve {host:?}: no event loop is running on this thread \
                      (and the resolver has no pool of its own)"

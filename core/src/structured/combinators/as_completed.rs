@@ -8,7 +8,7 @@
 //! running between `next()` calls; plain futures progress only while
 //! `next()` is awaited (pass tasks for asyncio's behaviour).
 
-use crate::runtime::current;
+use crate::task::current;
 use crate::task::Cancelled;
 use std::collections::VecDeque;
 use std::fmt;

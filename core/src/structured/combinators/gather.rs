@@ -18,7 +18,7 @@
 //!   ends cancelled ([`gather`]) or once all have ended (both), whatever
 //!   they did with the cancel.
 
-use crate::runtime::current;
+use crate::task::{current, host};
 use crate::task::{AnyTask, Cancelled, JoinError, Panic, Task};
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -174,7 +174,8 @@ impl<T> Children<T> {
         T: 'static,
     {
         let location = Location::caller();
-        let tasks: Vec<_> = futures.into_iter().map(|f| Some(current::spawn_local(f, None, false, location))).collect();
+        let tasks: Vec<_> =
+            futures.into_iter().map(|f| Some(crate::task::spawn_local(f, None, false, location))).collect();
         let children = tasks.iter().flatten().map(|task| AnyTask::clone(task)).collect();
         let shared = std::rc::Rc::new(Shared { children, cancel_requested: RefCell::new(None) });
         Children { running: tasks.len(), tasks, cancelled: None, shared }
@@ -197,7 +198,7 @@ impl<T> Children<T> {
         }
         if let Err(cancelled) = current::checkpoint() {
             for task in self.tasks.iter().flatten() {
-                current::cancel_task(task.raw_task(), cancelled.message_cow());
+                host::cancel_task(task.raw_task(), cancelled.message_cow());
             }
             self.cancelled = Some(cancelled);
         }

@@ -8,7 +8,7 @@
 //! A timeout is not an error and cancels nothing: the wait returns what
 //! has ended by then.
 
-use crate::runtime::current;
+use crate::task::current;
 use crate::task::{Cancelled, JoinError, Task};
 use crate::time::Deadline;
 use std::fmt;

@@ -10,7 +10,7 @@
 //! ended, and a failure cancels the siblings when asyncio's would.
 
 use super::error::ChildError;
-use crate::runtime::current;
+use crate::task::current;
 use crate::task::{AnyTask, JoinError, Panic, Task};
 use std::cell::RefCell;
 use std::fmt;

@@ -41,8 +41,8 @@ mod error;
 pub use child::Child;
 pub use error::{ChildError, ErrorGroup, Failure, GroupError, Source, SpawnError};
 
-use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::{current, host};
 use crate::task::{AnyTask, Builder, Cancelled, Panic, TaskId, TaskInfo};
 use child::{ChildCell, Settled};
 use std::any::Any;
@@ -322,7 +322,7 @@ impl<E> GroupState<E> {
                     // Only one panic can be resumed, and a dropped group
                     // resumes none: the others are reported.
                     drop(first);
-                    current::report_unretrieved_panic(task.raw(), panic);
+                    host::report_unretrieved_panic(task.raw(), panic);
                 }
             }
         }
@@ -485,7 +485,7 @@ where
             // G5: an outer cancel is not swallowed by the group: request it
             // again (keeping the count), for the parent's next checkpoint.
             if group.parent.cancelling() > 0 {
-                current::recancel_for_next_checkpoint(&group.parent);
+                crate::task::host::recancel_for_next_checkpoint(&group.parent);
             }
             return Err(GroupError::Failed(ErrorGroup::new(errors)));
         }

@@ -41,9 +41,9 @@
 
 use super::mpsc::ZeroCapacity;
 use crate::loom::{Arc, Mutex};
-use crate::runtime::current;
 use crate::sync::waiters::{grant_all, lock, WaiterKey, Waiters};
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use error::{RecvError, SendError, TryRecvError};
 use std::collections::VecDeque;
 use std::fmt;

@@ -18,8 +18,8 @@
 //! * No lock, and one allocation per channel.
 
 use crate::loom::{Arc, AtomicUsize, Ordering, UnsafeCell};
-use crate::runtime::current;
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use crate::task::Cancelled;
 use std::fmt;
 use std::future::Future;

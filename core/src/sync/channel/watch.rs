@@ -40,9 +40,9 @@
 //!   `.await` (a sender would block its thread until it is dropped).
 
 use crate::loom::{Arc, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering, RwLock, RwLockReadGuard};
-use crate::runtime::current;
 use crate::sync::waiters::{grant_all, lock, WaiterKey, Waiters, WakeBatch};
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use crate::task::Cancelled;
 use error::{RecvError, SendError};
 use std::fmt;

@@ -3,9 +3,9 @@
 //! waiting entry or passes a promise on (S7).
 
 use super::{Fifo, GetError, PutError, Queue, QueueOrder};
-use crate::runtime::current;
 use crate::sync::waiters::{lock, wake, Removed, WaiterKey};
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use crate::task::Cancelled;
 use futures_core::Stream;
 use std::fmt;

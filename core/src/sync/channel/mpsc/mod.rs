@@ -24,9 +24,9 @@ mod error;
 pub use error::{SendError, TryRecvError, TrySendError, ZeroCapacity};
 
 use crate::loom::{Arc, Mutex};
-use crate::runtime::current;
 use crate::sync::waiters::{grant_all, lock, wake, Removed, WaiterKey, Waiters};
 use crate::task::checkpoint::{suspend_at, WaitKind};
+use crate::task::current;
 use crate::task::Cancelled;
 use futures_core::Stream;
 use std::collections::VecDeque;
