@@ -1,21 +1,16 @@
 //! The facade's build script: short cfg names for "this backend is compiled
-//! in" (its feature is on *and* the target has it), and the mutant switch.
+//! in" (its feature is on *and* the target has it).
 //!
 //! * `corio_epoll`, `corio_uring` — the feature, on Linux or Android;
 //! * `corio_kqueue` — the feature, on macOS, iOS, FreeBSD, NetBSD or
 //!   DragonFly (elsewhere the feature compiles only the translation layer);
 //! * `corio_portable`, `corio_mock` — the feature, anywhere;
 //! * `corio_no_backend` — none of them.
-//!
-//! `CORIO_MUTANT=<name>` becomes `cfg(corio_mutant = "<name>")`, which plants
-//! one known bug (see `verify/mutants.sh`), as in corio-core and
-//! corio-backends.
 
 use std::env;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-env-changed=CORIO_MUTANT");
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let feature = |name: &str| env::var_os(format!("CARGO_FEATURE_{}", name.to_uppercase())).is_some();
     let linux = matches!(os.as_str(), "linux" | "android");
@@ -36,10 +31,5 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(corio_no_backend)");
     if !compiled.iter().any(|(_, on)| *on) {
         println!("cargo::rustc-cfg=corio_no_backend");
-    }
-    if let Ok(name) = env::var("CORIO_MUTANT") {
-        if !name.is_empty() {
-            println!("cargo::rustc-cfg=corio_mutant=\"{name}\"");
-        }
     }
 }

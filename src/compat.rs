@@ -151,10 +151,7 @@ impl<F: Future> Future for Compat<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        #[cfg(not(corio_mutant = "compat_poll_outside_context"))]
         let _tokio = enter();
-        // MUTANT (tokio_compat): the future is polled outside tokio's
-        // context, so a tokio resource created inside it panics.
         let inner = self.project().inner.as_pin_mut().expect("Compat polled after it was dropped");
         inner.poll(cx)
     }

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # corio's mutation check: a check that cannot fail proves nothing.
 #
-# Each known-dangerous bug is planted in corio-core (or corio-backends, or the corio facade) behind `cfg(corio_mutant = "NAME")`, next to the real code, with
-# a `// MUTANT (...)` comment. `CORIO_MUTANT=NAME` turns it on: core/build.rs (and backends/build.rs, build.rs) turn the variable into the cfg for
-# those crates only, so switching mutants rebuilds core and its dependents, never the other dependencies. For every
-# mutant in the table below this script builds the mutated core in its own cargo process, runs the mutant's check and
-# requires it to FAIL (a non-zero exit: a failed assertion, a loom deadlock or leak report, or a loom abort; never
-# `#[should_panic]`, since loom aborts the process on a deadlock).
+# Each known-dangerous bug is a small patch, verify/mutants/NAME.patch (a unified diff against the repository
+# root, as `git diff` writes it), kept beside the code instead of in it. For every mutant in the table below this
+# script applies the patch to a scratch copy of the tree (target/mutants/tree), builds there, runs the mutant's
+# check and requires it to FAIL (a non-zero exit: a failed assertion, a loom deadlock or leak report, or a loom
+# abort; never `#[should_panic]`, since loom aborts the process on a deadlock), then takes the patch out again.
+# The product code never contains a planted bug.
 #
-# Before that, every distinct check is run once on the un-mutated build and must PASS; a mutant whose check fails
-# without the mutant proves nothing and is reported INVALID.
+# Before that:
+#   * the scratch copy is brought up to date with the working tree (files whose content changed are copied,
+#     files gone are removed; nothing else is touched, so cargo rebuilds only what changed);
+#   * every patch must apply to it: a patch that no longer applies is reported STALE and fails the run, so a
+#     mutant cannot rot silently when the code it mutates changes;
+#   * every patch must be in the table and every table row must have a patch;
+#   * every distinct check is run once on the un-mutated copy and must PASS; a mutant whose check fails
+#     without the mutant proves nothing and is reported INVALID.
+#
+# Builds are incremental (release too): a patch touches one function, so a mutant's build recompiles little.
 #
 # Usage:
 #   verify/mutants.sh                 run every mutant in the table
@@ -18,23 +26,25 @@
 # Environment:
 #   MUTANTS_SKIP_BASELINE=1           skip the un-mutated runs (when you just ran them)
 #   MUTANTS_TIMEOUT=SECONDS           limit per check run (default 900); a timeout counts as not caught
-#   MUTANTS_TARGET_DIR=DIR            target dir of non-loom checks (default target/mutants, so that switching
-#                                     CORIO_MUTANT does not invalidate the core build in target/)
+#   MUTANTS_DIR=DIR                   where the scratch copy and its builds live (default target/mutants)
 #   LOOM_MAX_PREEMPTIONS, LOOM_MAX_BRANCHES   loom bounds (defaults 2 and 10000, the CI settings)
-# Output: one line per mutant (caught / SURVIVED / INVALID / BUILD-FAILED / TIMEOUT), then `N/M mutants caught`.
-# Exit status: 0 iff every selected mutant was caught. Logs: target/mutants-logs/.
+# Output: one line per mutant (caught / SURVIVED / INVALID / STALE / BUILD-FAILED / TIMEOUT), then
+# `N/M mutants caught`. Exit status: 0 iff every selected mutant was caught. Logs: target/mutants-logs/.
+#
+# Writing a mutant: plant the bug in the working tree, with a `// MUTANT (check): what it breaks` comment
+# above it, save `git diff > verify/mutants/NAME.patch`, take the bug out again (`git checkout -p`), and add a
+# row to the table. `verify/mutants.sh NAME` must then print `caught`.
 #
 # THE TABLE (below, between MUTANTS and its closing EOF): one mutant per line,
 #
 #     NAME | COMMAND
 #
-# NAME is the cfg value (unique in the table). COMMAND is a shell command, run from the repository root with
-# CORIO_MUTANT=NAME exported, that must exit non-zero when the mutant is planted and zero when it is not. Prefix it
-# with `loom ` for a loom model: that runs the rest with RUSTFLAGS="--cfg corio_loom" and
-# CARGO_TARGET_DIR=target/loom (and the loom bounds above). Other commands run with CARGO_TARGET_DIR=target/mutants.
-# The script builds first, with `--no-run` added after `cargo test` (and anything after ` -- ` dropped), so that a
-# mutant that does not compile is reported BUILD-FAILED rather than counted as caught. Blank lines and lines
-# starting with `#` are ignored.
+# NAME names the patch. COMMAND is a shell command, run from the scratch copy's root, that must exit non-zero
+# when the mutant is planted and zero when it is not. Prefix it with `loom ` for a loom model: that runs the rest
+# with RUSTFLAGS="--cfg corio_loom" in a target directory of its own (and the loom bounds above). The script
+# builds first, with `--no-run` added after `cargo test` (and anything after ` -- ` dropped), so that a mutant
+# that does not compile is reported BUILD-FAILED rather than counted as caught. Blank lines and lines starting
+# with `#` are ignored.
 
 set -uo pipefail
 
@@ -172,17 +182,21 @@ EOF
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 2
+PATCHES="$ROOT/verify/mutants"
+WORK="${MUTANTS_DIR:-$ROOT/target/mutants}"
+TREE="$WORK/tree"
 LOGS="$ROOT/target/mutants-logs"
-mkdir -p "$LOGS"
+mkdir -p "$LOGS" "$TREE"
 TIMEOUT="${MUTANTS_TIMEOUT:-900}"
-export CARGO_TARGET_DIR="${MUTANTS_TARGET_DIR:-$ROOT/target/mutants}"
+export CARGO_TARGET_DIR="$WORK/build"
+export CARGO_INCREMENTAL=1 CARGO_PROFILE_RELEASE_INCREMENTAL=true
 # A mutant's failing cases are not regressions of the real code: keep them out
 # of verify/proptest-regressions/.
 export PROPTEST_DISABLE_FAILURE_PERSISTENCE=1
 
 # `loom CMD...`: runs CMD as a loom model build.
 loom() {
-    RUSTFLAGS="--cfg corio_loom" CARGO_TARGET_DIR="$ROOT/target/loom" \
+    RUSTFLAGS="--cfg corio_loom" CARGO_TARGET_DIR="$WORK/loom" \
         LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}" LOOM_MAX_BRANCHES="${LOOM_MAX_BRANCHES:-10000}" "$@"
 }
 
@@ -192,11 +206,11 @@ build_command() {
     printf '%s' "${cmd/cargo test/cargo test --no-run}"
 }
 
-# run LOG COMMAND: runs COMMAND (with the `loom` helper available) under the timeout; returns its status (124 on
-# timeout).
+# run LOG COMMAND: runs COMMAND in the scratch copy (with the `loom` helper available) under the timeout;
+# returns its status (124 on timeout).
 run() {
     local log="$1" cmd="$2"
-    timeout -k 10 "$TIMEOUT" bash -c "$(declare -f loom); ROOT='$ROOT'; $cmd" >>"$log" 2>&1
+    (cd "$TREE" && timeout -k 10 "$TIMEOUT" bash -c "$(declare -f loom); WORK='$WORK'; $cmd") >>"$log" 2>&1
 }
 
 names=()
@@ -222,6 +236,17 @@ if [[ "${1:-}" == "--list" ]]; then
     exit 0
 fi
 
+# The table and the patches name the same mutants.
+status=0
+for name in "${names[@]}"; do
+    [[ -f "$PATCHES/$name.patch" ]] || { echo "mutants.sh: $name has no patch $PATCHES/$name.patch" >&2; status=2; }
+done
+for patch in "$PATCHES"/*.patch; do
+    name="$(basename "$patch" .patch)"
+    [[ " ${names[*]} " == *" $name "* ]] || { echo "mutants.sh: $patch is not in the table" >&2; status=2; }
+done
+[[ $status -eq 0 ]] || exit $status
+
 # The selection.
 selected=()
 if [[ $# -eq 0 ]]; then
@@ -239,11 +264,35 @@ else
 fi
 
 start=$SECONDS
+
+# 0. The scratch copy: the working tree's files (tracked, and untracked unless ignored), copied where their
+# content differs (a copy gets a new modification time, so cargo rebuilds what changed and nothing else).
+if [[ -f "$WORK/applied" ]]; then
+    # An earlier run was interrupted with a patch in: the copy below repairs the files it touched.
+    rm -f "$WORK/applied"
+fi
+(cd "$ROOT" && git ls-files -co --exclude-standard) | sort >"$WORK/files.new"
+while IFS= read -r file; do
+    [[ -f "$ROOT/$file" ]] || continue
+    if ! cmp -s "$ROOT/$file" "$TREE/$file"; then
+        mkdir -p "$TREE/$(dirname "$file")"
+        cp "$ROOT/$file" "$TREE/$file"
+    fi
+done <"$WORK/files.new"
+if [[ -f "$WORK/files" ]]; then
+    comm -23 "$WORK/files" "$WORK/files.new" | while IFS= read -r gone; do rm -f "$TREE/$gone"; done
+fi
+mv "$WORK/files.new" "$WORK/files"
+
+# apply NAME [-R]: applies (or with -R takes out) a mutant's patch in the scratch copy.
+apply() {
+    patch -s -p1 -d "$TREE" --no-backup-if-mismatch -r - "${@:2}" <"$PATCHES/$1.patch"
+}
+
 declare -A baseline # command -> ok | fails | build-failed | timeout
 
-# 1. The un-mutated build must pass every distinct check.
+# 1. The un-mutated copy must pass every distinct check.
 if [[ "${MUTANTS_SKIP_BASELINE:-0}" != 1 ]]; then
-    unset CORIO_MUTANT
     for i in "${selected[@]}"; do
         cmd="${commands[$i]}"
         [[ -n "${baseline[$cmd]:-}" ]] && continue
@@ -274,8 +323,11 @@ for i in "${selected[@]}"; do
     base="${baseline[$cmd]:-ok}"
     if [[ "$base" != ok ]]; then
         result="INVALID (the check does not pass without the mutant: $base)"
+    elif ! apply "$name" --dry-run >>"$log" 2>&1; then
+        result="STALE (the patch no longer applies: rewrite it against today's code)"
     else
-        export CORIO_MUTANT="$name"
+        apply "$name"
+        echo "$name" >"$WORK/applied"
         if ! run "$log" "$(build_command "$cmd")"; then
             result="BUILD-FAILED"
         else
@@ -286,7 +338,8 @@ for i in "${selected[@]}"; do
                 *) result="caught"; caught=$((caught + 1)) ;;
             esac
         fi
-        unset CORIO_MUTANT
+        apply "$name" -R
+        rm -f "$WORK/applied"
     fi
     printf '%-28s %-9s %4ss  %s\n' "$name" "$result" "$((SECONDS - t))" "$cmd"
 done

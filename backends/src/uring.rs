@@ -379,10 +379,6 @@ impl Reactor for UringReactor {
                 events.push(Event { key: watch.key, readable, writable });
             }
             let permanent = matches!(-result, libc::EBADF | libc::EINVAL | libc::EOPNOTSUPP);
-            // MUTANT (uring unit test): a multishot poll the kernel ended is
-            // not re-armed, so the source silently stops reporting.
-            #[cfg(corio_mutant = "uring_no_rearm")]
-            let permanent = true;
             if !more && !permanent {
                 state.batch.push(poll_add(watch.fd, watch.interest, user_data));
             }

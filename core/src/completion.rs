@@ -143,24 +143,11 @@ impl<T> Completion<T> {
     }
 
     fn finish(&self, outcome: Outcome<T>) -> Result<(), FutureError> {
-        #[cfg(not(corio_mutant = "completion_finish_two_step"))]
         let (waiters, callbacks) = {
             let mut state = self.lock();
             if !matches!(state.outcome, Outcome::Pending) {
                 return Err(FutureError::InvalidState);
             }
-            state.outcome = outcome;
-            (std::mem::take(&mut state.waiters), std::mem::take(&mut state.callbacks))
-        };
-        // MUTANT (loom model 4): check for "pending" under one lock and store
-        // the outcome under another; a cancel racing set_result from another
-        // thread then sees it pending too, and both report success.
-        #[cfg(corio_mutant = "completion_finish_two_step")]
-        let (waiters, callbacks) = {
-            if !matches!(self.lock().outcome, Outcome::Pending) {
-                return Err(FutureError::InvalidState);
-            }
-            let mut state = self.lock();
             state.outcome = outcome;
             (std::mem::take(&mut state.waiters), std::mem::take(&mut state.callbacks))
         };

@@ -125,9 +125,6 @@ impl AnyReactor {
             Some(backend) => Some((backend, ChosenBy::Program)),
             None => Backend::from_env()?.map(|backend| (backend, ChosenBy::Env)),
         };
-        // MUTANT (tests/backend_env.rs): CORIO_BACKEND is read, then ignored.
-        #[cfg(corio_mutant = "env_ignored")]
-        let chosen = backend.map(|backend| (backend, ChosenBy::Program));
         match chosen {
             Some((backend, chosen_by)) => AnyReactor::start_as(backend, chosen_by),
             None => Ok(first_to_start(Backend::default_order(), start)?),
@@ -138,12 +135,6 @@ impl AnyReactor {
     pub(crate) fn start_as(backend: Backend, chosen_by: ChosenBy) -> io::Result<AnyReactor> {
         backend.check(chosen_by)?;
         let started = start(backend);
-        // MUTANT (tests/backend_fallback.rs): a chosen backend that cannot
-        // start is silently replaced by the default order's.
-        #[cfg(corio_mutant = "explicit_falls_back")]
-        if started.is_err() {
-            return Ok(first_to_start(Backend::default_order(), start)?);
-        }
         let inner = started.map_err(|error| BackendError::Failed { backend, chosen_by, error })?;
         Ok(AnyReactor { inner, chosen_by, fallbacks: Vec::new() })
     }
@@ -289,10 +280,6 @@ fn first_to_start(
             Ok(inner) => return Ok(AnyReactor { inner, chosen_by: ChosenBy::Default, fallbacks }),
             Err(error) => fallbacks.push(Fallback { backend, error }),
         }
-        // MUTANT (tests/backend_fallback.rs): the default order gives up at
-        // the first backend that cannot start instead of trying the next.
-        #[cfg(corio_mutant = "no_fallback")]
-        break;
     }
     Err(if fallbacks.is_empty() { BackendError::NoneCompiled } else { BackendError::AllFailed { failures: fallbacks } })
 }

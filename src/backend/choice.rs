@@ -57,12 +57,7 @@ impl Backend {
     /// platform's native reactor (epoll on Linux, kqueue on macOS and the
     /// BSDs), then `portable`, then `uring`; `mock` only in a build that
     /// has no other.
-    #[cfg(not(corio_mutant = "default_prefers_uring"))]
     const DEFAULT_ORDER: [Backend; 4] = [Backend::Epoll, Backend::Kqueue, Backend::Portable, Backend::Uring];
-    // MUTANT (verify/additive/app): io_uring first whenever it is compiled
-    // in — a dependency enabling `uring` switches every program to it.
-    #[cfg(corio_mutant = "default_prefers_uring")]
-    const DEFAULT_ORDER: [Backend; 4] = [Backend::Uring, Backend::Epoll, Backend::Kqueue, Backend::Portable];
 
     /// The backend's name, which is also its cargo feature's and what
     /// `CORIO_BACKEND` and `backend = "..."` take.

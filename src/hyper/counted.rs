@@ -147,13 +147,7 @@ impl<B: Body> Body for CountedBody<B> {
             return Poll::Ready(None);
         };
         let frame = ready!(body.poll_frame(cx));
-        #[cfg(not(corio_mutant = "response_end_uncounted"))]
         let ended = frame.is_none();
-        // MUTANT (hyper_server): only `is_end_stream` counts a response as
-        // finished, so a body that ends by returning `None` (a stream of
-        // chunks) is counted unfinished.
-        #[cfg(corio_mutant = "response_end_uncounted")]
-        let ended = false;
         if ended {
             if let Some(in_flight) = this.in_flight {
                 in_flight.finish();

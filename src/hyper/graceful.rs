@@ -199,10 +199,7 @@ impl<C: ShutDown> Future for Graceful<C> {
         }
         if !*this.shutting_down && this.shared.draining() {
             *this.shutting_down = true;
-            #[cfg(not(corio_mutant = "graceful_never_drains"))]
             this.conn.as_mut().graceful_shutdown();
-            // MUTANT (hyper_server): the connection is never told to close,
-            // so keep-alive clients hold it open until the grace cuts it.
         }
         this.conn.poll(cx)
     }

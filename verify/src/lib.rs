@@ -5,5 +5,5 @@
 //! * `prop_*.rs` — proptest properties against executable reference models.
 //! * `mock_*.rs` — mockall call contracts of the loop against its traits.
 //!
-//! `mutants.sh` plants each known bug (`CORIO_MUTANT=<name>`) and requires
+//! `mutants.sh` plants each known bug (a patch in `mutants/`) and requires
 //! the check that targets it to fail. See `docs/verification.md`.

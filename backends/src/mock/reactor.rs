@@ -266,10 +266,6 @@ impl Reactor for MockReactor {
             return Err(io::Error::from_raw_os_error(libc::EEXIST));
         }
         let simulated = state.simulated.remove(&fd);
-        // MUTANT (tests/backend_select.rs): the mock backend takes a real
-        // socket and never reports it ready: the read hangs.
-        #[cfg(corio_mutant = "mock_accepts_real_fds")]
-        let simulated = true;
         if state.simulated_only && !simulated {
             return Err(real_descriptor_refused(fd));
         }

@@ -122,19 +122,7 @@ impl<T> Handoff<T> {
     }
 
     fn leave_queue(&self, to: usize) -> bool {
-        #[cfg(not(corio_mutant = "blocking_withdraw_racy"))]
-        return self.state.compare_exchange(QUEUED, to, Ordering::AcqRel, Ordering::Acquire).is_ok();
-        // MUTANT (loom model `loom_blocking`): check, then act — a worker
-        // can start the job between the load and the store, so a job the
-        // awaiter was told is withdrawn runs anyway (breaks B2).
-        #[cfg(corio_mutant = "blocking_withdraw_racy")]
-        {
-            if self.state.load(Ordering::Acquire) != QUEUED {
-                return false;
-            }
-            self.state.store(to, Ordering::Release);
-            true
-        }
+        self.state.compare_exchange(QUEUED, to, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
     /// Whether the job has ended (ran, or will never run).
@@ -156,12 +144,6 @@ impl<T> Handoff<T> {
                 _ => *slot = Some(cx.waker().clone()),
             }
         }
-        // MUTANT (loom model `loom_blocking`): trust the first look; a job
-        // that finished between it and the waker store is never seen (a
-        // lost wakeup: the awaiter waits forever).
-        #[cfg(corio_mutant = "blocking_waker_no_recheck")]
-        let outcome = None;
-        #[cfg(not(corio_mutant = "blocking_waker_no_recheck"))]
         let outcome = self.outcome();
         match outcome {
             Some(outcome) => Poll::Ready(outcome),

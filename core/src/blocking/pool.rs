@@ -428,13 +428,9 @@ impl Shared {
             state.spinner = Spinner::Called;
             this.spinner_called.store(true, Ordering::Release);
         } else if state.idle > state.woken {
-            #[cfg(not(corio_mutant = "pool_wake_uncounted"))]
             {
                 state.woken += 1;
             }
-            // MUTANT (loom model `loom_blocking`): wake an idle worker without
-            // counting the wake-up; the worker takes it for a spurious one,
-            // waits again, and the job is stranded in the queue.
             drop(state);
             // The worker is inside `wait` (it counted itself idle under the
             // mutex we held), so this wake-up cannot be lost. A futex wake:
@@ -501,15 +497,7 @@ impl Shared {
                 state = guard;
                 // Called or not, the queue is looked at again before parking:
                 // a submission that found the spinner woke nobody else.
-                #[cfg(not(corio_mutant = "spinner_trusts_its_look"))]
                 continue;
-                // MUTANT (loom model `loom_blocking::a_submission_races_the_spinner`):
-                // a spinner that saw no call parks at once; a call that landed
-                // after its last look strands the job.
-                #[cfg(corio_mutant = "spinner_trusts_its_look")]
-                if _seen {
-                    continue;
-                }
             }
             let (guard, woken) = self.wait_for_work(state);
             state = guard;

@@ -88,10 +88,6 @@ pub(crate) fn store_from_entries<X: ContextStore>(entries: Vec<(VarKey, ContextV
 /// asyncio, where each task runs in its own `Context` object.
 #[inline]
 pub(crate) fn task_context_id(task_id: u64, host: u16) -> u64 {
-    // MUTANT (tests/rules_context.rs): every task's context has the same
-    // identity, so a token made in one task resets a variable in another.
-    #[cfg(corio_mutant = "task_context_id_shared")]
-    let (task_id, host) = (0, 0);
     (task_id ^ u64::from(host) << 47) | 1 << 63
 }
 

@@ -126,12 +126,9 @@ impl<'a, L: Listener> Incoming<'a, L> {
                 Err(err) if out_of_resources(&err) => {
                     self.backoffs += 1;
                     self.backoff = Some(sleep(self.delay));
-                    #[cfg(not(corio_mutant = "accept_backoff_fixed"))]
                     {
                         self.delay = (self.delay * 2).min(ACCEPT_BACKOFF_MAX);
                     }
-                    // MUTANT (io_emfile): the back-off never grows, so a
-                    // process out of descriptors retries every millisecond.
                 }
                 Err(err) if connection_failed(&err) => {}
                 Err(err) => return Poll::Ready(Err(err)),

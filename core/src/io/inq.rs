@@ -90,14 +90,6 @@ pub(crate) fn recv_vectored(stream: &TcpStream, bufs: &mut [IoSliceMut<'_>]) -> 
     }
     let bytes = n as usize;
     let queued = queued_after(&msg);
-    // MUTANT (inq_clears_on_any_read): take every read for one that emptied
-    // the socket, so a reader waits for an edge while bytes are left.
-    #[cfg(corio_mutant = "inq_clears_on_any_read")]
-    let queued = Some(0);
-    // MUTANT (inq_never_clears): ignore the count (the plain rule: an
-    // `EAGAIN` call before every wait).
-    #[cfg(corio_mutant = "inq_never_clears")]
-    let queued = None::<libc::c_int>;
     Ok(Received { bytes, drained: bytes > 0 && queued == Some(0) })
 }
 

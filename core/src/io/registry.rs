@@ -180,13 +180,6 @@ impl IoRegistry {
         let Some(source) = self.source_mut(key) else {
             return Err(deregistered());
         };
-        // MUTANT (io_suite): forget the waiters instead of waking them, so a
-        // task waiting on a deregistered source waits forever.
-        #[cfg(corio_mutant = "deregister_forgets_waiters")]
-        {
-            source.read.wakers.clear();
-            source.write.wakers.clear();
-        }
         wake.append(&mut source.read.wakers);
         wake.append(&mut source.write.wakers);
         let slot = &mut self.slots[key.index as usize];

@@ -185,15 +185,9 @@ pub(crate) fn poll_waiter<T>(
         Some(id) => list.update(id, cx.waker()),
         None => *slot = Some(list.insert(cx.waker())),
     };
-    #[cfg(not(corio_mutant = "hub_register_after_look"))]
     register();
     drain()?;
     let looked = look()?;
-    // MUTANT (loom model `process::hub::loom_model`): register after the
-    // look; an exit between the two wakes nobody, and the waiter sleeps
-    // forever.
-    #[cfg(corio_mutant = "hub_register_after_look")]
-    register();
     match looked {
         Some(value) => Poll::Ready(Ok(value)),
         None => Poll::Pending,

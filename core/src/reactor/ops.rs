@@ -310,13 +310,6 @@ impl Drop for Op {
         // Abandon an operation in flight: the ring's side frees the memory
         // after the kernel is done. Nothing here touches it.
         let abandoned = inner.state.compare_exchange(IN_FLIGHT, ABANDONED, Ordering::AcqRel, Ordering::Acquire);
-        // MUTANT (loom model `loom_uring_op`): a cancelled read frees its
-        // buffer at once, while the kernel may still be writing into it.
-        #[cfg(corio_mutant = "op_abandon_frees_buffer")]
-        if abandoned.is_ok() {
-            // SAFETY: none — this is the bug the model must catch.
-            unsafe { inner.buffer.with_mut(|b| drop(std::mem::take(&mut *b))) };
-        }
         let _ = abandoned;
     }
 }
@@ -371,10 +364,6 @@ impl OpRef {
     /// descriptor an abandoned `Open` got).
     pub fn complete(self, result: i32) {
         let inner = self.inner;
-        // MUTANT (loom model `loom_uring_op`): `DONE` is published before
-        // the result is written, so the awaiter may read it half-made.
-        #[cfg(corio_mutant = "op_publish_before_result")]
-        let early = inner.state.compare_exchange(IN_FLIGHT, DONE, Ordering::AcqRel, Ordering::Acquire);
         // SAFETY: the kernel is done with the memory, and the awaiter does
         // not touch it before it observes `DONE`, published below.
         unsafe {
@@ -383,7 +372,6 @@ impl OpRef {
                 inner.buffer.with_mut(|b| (*b).truncate(result.max(0) as usize));
             }
         }
-        #[cfg(not(corio_mutant = "op_publish_before_result"))]
         let early = inner.state.compare_exchange(IN_FLIGHT, DONE, Ordering::AcqRel, Ordering::Acquire);
         match early {
             Ok(_) => {

@@ -82,15 +82,7 @@ impl DebugMode {
 
     /// How long the step that began at `start` took, if that is too long.
     pub(crate) fn too_slow(&self, clock: &impl Clock, start: Instant) -> Option<Duration> {
-        #[cfg(not(corio_mutant = "slow_poll_timed_from_end"))]
         let elapsed = clock.now().saturating_duration_since(start);
-        // MUTANT (tests/debugging.rs): measure from the end of the step, so
-        // nothing is ever slow.
-        #[cfg(corio_mutant = "slow_poll_timed_from_end")]
-        let elapsed = {
-            let _ = start;
-            clock.now().saturating_duration_since(clock.now())
-        };
         (elapsed > self.slow.get()).then_some(elapsed)
     }
 }

@@ -774,12 +774,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     pub(crate) fn metrics(&self) -> Metrics {
         Metrics {
             tasks_alive: self.tasks.borrow().len() as u64,
-            #[cfg(not(corio_mutant = "metrics_timers_count_cancelled"))]
             timers_pending: self.timers.borrow().len() as u64,
-            // MUTANT (tests/metrics.rs): report the heap's entries, counting
-            // cancelled timers that await their lazy purge (L6).
-            #[cfg(corio_mutant = "metrics_timers_count_cancelled")]
-            timers_pending: self.timers.borrow().heap_len() as u64,
             cross_thread_wakes: self.shared.remote_wakes.load(std::sync::atomic::Ordering::Relaxed),
             cross_thread_notifies: self.shared.notifies.load(crate::loom::Ordering::Relaxed) as u64,
             backend: self.shared.reactor.name(),
@@ -799,10 +794,6 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             // without sources never enters the reactor at all.
             let busy = self.busy_iterations.get() + 1;
             let due = busy >= self.poll_interval && (self.io.borrow().len() > 0 || self.ops_in_flight());
-            // MUTANT (mock_reactor_calls): poll on every busy iteration, as
-            // tokio's lone yield does (an epoll_wait per yield).
-            #[cfg(corio_mutant = "poll_every_iteration")]
-            let due = true;
             if due {
                 self.busy_iterations.set(0);
                 self.poll_reactor(Some(Duration::ZERO))?;
@@ -965,15 +956,6 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         let mut executor = self.executor.borrow_mut();
         loop {
             let next = executor.next(&mut batch);
-            // MUTANT (prop_loop_order): keep running what becomes ready during
-            // the batch, so a callback scheduled now runs in this iteration
-            // instead of the next (breaks L2).
-            #[cfg(corio_mutant = "batch_not_snapshot")]
-            let next = next.or_else(|| {
-                // SAFETY: as above.
-                unsafe { self.shared.with_ready(|ready| mem::swap(ready, &mut *batch)) };
-                executor.next(&mut batch)
-            });
             match next {
                 None => break,
                 Some(Runnable::Task(task)) => self.run_task(task),
@@ -1208,9 +1190,6 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
     #[cfg(feature = "tracing")]
     fn enter_span(&self, raw: RawTask) -> tracing::span::EnteredSpan {
         let span = self.tasks.borrow_mut().get_mut(raw).map(|e| e.span.clone()).unwrap_or_else(tracing::Span::none);
-        // MUTANT (tests/tracing_spans.rs): poll outside the task's span.
-        #[cfg(corio_mutant = "task_span_not_entered")]
-        let span = tracing::Span::none();
         span.entered()
     }
 
@@ -1269,13 +1248,8 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // MUTANT (tests/rules_context.rs): the task's context stays current
         // after its step, so the next runnable sees (and writes) its values.
         assert!(raw.slot() != u32::MAX, "a task was removed from the registry during its own step");
-        #[cfg(not(corio_mutant = "task_context_left_in"))]
         book.context_out(self, raw);
         if step == Step::Pending {
-            // MUTANT (tests/debugging.rs): forget where the task suspended;
-            // dumps show every task at an unknown point.
-            #[cfg(corio_mutant = "checkpoint_not_stored")]
-            let suspended = None;
             raw.set_suspended(suspended.unwrap_or_else(Suspension::unknown));
         }
         if let Some(start) = start {
@@ -1446,10 +1420,6 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         self.cancel_all_but(&mut cancelled);
         // A grace beyond the clock's range has no deadline: wait for them all.
         let deadline = crate::time::deadline_after(self.clock.now(), grace);
-        // MUTANT (tests/debugging.rs): abort at once instead of waiting for
-        // the cancelled tasks' cleanup.
-        #[cfg(corio_mutant = "shutdown_skips_grace")]
-        let deadline = Some(self.clock.now());
         // A timer at the deadline bounds how long an idle loop waits.
         let wake_up = deadline.map(|deadline| {
             self.timers.borrow_mut().insert(deadline, Timer::callback(CallbackRef::local(|| {}), Context::new()))
@@ -1461,10 +1431,6 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
             && deadline.is_none_or(|deadline| self.clock.now() < deadline)
         {
             let waiting = self.tasks.borrow().tasks().iter().any(|t| cancelled.contains(&t.header().id));
-            // MUTANT (tests/debugging.rs): never cancel what the cleanup left
-            // behind; teardown then waits the whole grace period for it.
-            #[cfg(corio_mutant = "shutdown_ignores_late_tasks")]
-            let waiting = true;
             if !waiting {
                 self.cancel_all_but(&mut cancelled);
             }
@@ -1516,16 +1482,7 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> LoopCore<R, C, E, X> {
         // Run destructors as if the loop were running, so futures that touch
         // the loop while being dropped (timers, sockets) find it.
         let entered = self.enter_for_close();
-        #[cfg(not(corio_mutant = "close_skips_remote_spawns"))]
         let remote = self.shared.close();
-        // MUTANT (loom model 7): drop the tasks spawned from other threads
-        // that were still in the remote queue instead of ending them
-        // cancelled; their handles then wait forever.
-        #[cfg(corio_mutant = "close_skips_remote_spawns")]
-        let remote: Vec<Remote> = {
-            drop(self.shared.close());
-            Vec::new()
-        };
         for item in remote {
             if let Remote::Spawn { registry, queued, context } = item {
                 let raw = registry.raw();

@@ -159,9 +159,6 @@ impl ExceptionContext {
     pub fn print_default(&self) {
         let level = self.level();
         let logged = level <= log::max_level() && log::log_enabled!(target: "corio", level);
-        // MUTANT (tests/debugging.rs): ignore the logger, always print.
-        #[cfg(corio_mutant = "default_handler_skips_log")]
-        let logged = false;
         if logged {
             log::log!(target: "corio", level, "{self}");
         } else {

@@ -55,11 +55,6 @@ impl<R: Reactor, C: Clock, E: Executor, X: ContextStore> Local for LoopCore<R, C
         let Some(must_schedule) = self.tasks.borrow_mut().request_cancel(raw, message) else {
             return false; // complete (or not this loop's)
         };
-        // MUTANT (loom model 4): set the request but never wake the waiting
-        // task: it sees the cancel only if something else wakes it, and the
-        // queue reference the transition added is leaked.
-        #[cfg(corio_mutant = "cancel_request_no_wake")]
-        let must_schedule = false;
         if must_schedule {
             // SAFETY: the transition added the queue's reference.
             self.push(Runnable::Task(unsafe { TaskRef::from_raw(raw) }));

@@ -151,12 +151,6 @@ impl<D> Extras<D> {
         let delivery = (self.deliveries, cancelled);
         match self.first_delivered {
             None => self.first_delivered = Some(delivery),
-            // MUTANT (tests/rules_timeouts.rs): a delivery made while an
-            // earlier one is still alive is not recorded, so a scope whose
-            // expiry it was takes it for someone else's cancellation.
-            #[cfg(corio_mutant = "second_delivery_dropped")]
-            Some(_) => drop(delivery),
-            #[cfg(not(corio_mutant = "second_delivery_dropped"))]
             Some(_) => self.rare_mut().more_delivered.push(delivery),
         }
         self.deliveries += 1;
@@ -449,12 +443,7 @@ impl<X, D, const FLAGGED: bool> TaskRegistry<X, D, FLAGGED> {
         // tell it from a fresh one (the common case: a joined task's
         // cancellation, which the joiner now holds alone). A shared one is
         // re-issued, so that its other holders do not count as the task's.
-        #[cfg(not(corio_mutant = "adopt_reuses_shared_token"))]
         let own = if cancelled.is_shared() { Cancelled::new(cancelled.message_cow()) } else { cancelled };
-        // MUTANT (tests/rules_cancel.rs): reuse the token even when someone
-        // else holds it; the task then ends cancelled because of them.
-        #[cfg(corio_mutant = "adopt_reuses_shared_token")]
-        let own = cancelled;
         extras.record_delivery(raw, own.clone());
         own
     }

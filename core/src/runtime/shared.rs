@@ -182,27 +182,13 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
 
     /// Hands `item` to the loop from any thread; refused once closed.
     pub(crate) fn post(&self, item: Remote) -> Result<(), Remote> {
-        #[cfg(corio_mutant = "spawn_on_skips_unpark")]
-        let spawned = matches!(item, Remote::Spawn { .. });
         {
             let mut queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
-            #[cfg(not(corio_mutant = "post_accepts_after_close"))]
             if queue.closed {
                 return Err(item);
             }
-            // MUTANT (loom model 7): accept items after the final drain at
-            // close; nobody ever runs or drops them (a queued task reference
-            // keeps the shared state alive: a leak, or a handle that waits
-            // forever).
             queue.items.push(item);
             self.remote_pending.store(true, Ordering::SeqCst);
-        }
-        // MUTANT (loom_spawn_on): a spawn from another thread is queued
-        // without waking the loop, "it will find the task at its next
-        // iteration"; a parked loop B never has one.
-        #[cfg(corio_mutant = "spawn_on_skips_unpark")]
-        if spawned {
-            return Ok(());
         }
         self.unpark();
         Ok(())
@@ -213,10 +199,6 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
         // The compare-exchange makes exactly one pusher pay for the syscall,
         // and (being a read-modify-write) it reads the latest `parked`.
         let was_parked = self.parked.compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst).is_ok();
-        // MUTANT (mock_reactor_calls): notify on every cross-thread wake, also
-        // when the loop is busy: a syscall where none is needed (breaks L7).
-        #[cfg(corio_mutant = "notify_always")]
-        let was_parked = true;
         if was_parked {
             self.notifies.fetch_add(1, Ordering::Relaxed);
             // An error here means the reactor's wake-up descriptor is gone,
@@ -237,10 +219,6 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     pub(crate) fn kick(&self) {
         // Under the remote queue's mutex, as a post is: the park protocol's
         // argument (module invariants) then covers a kick too.
-        // MUTANT (loom_pool): a kick only wakes a parked loop; one that is
-        // about to park (between announcing itself idle and blocking) still
-        // blocks, with work waiting in the pool.
-        #[cfg(not(corio_mutant = "pool_kick_lost"))]
         {
             let _queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
             self.remote_pending.store(true, Ordering::SeqCst);
@@ -270,26 +248,16 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     /// first and we see its item, or our unlock did and the pusher's
     /// compare-exchange is ordered after our `parked` store and sees it.
     pub(crate) fn park(&self) -> bool {
-        #[cfg(not(corio_mutant = "park_check_before_flag"))]
         self.parked.store(true, Ordering::SeqCst);
         // A kick (`kick`) sets `remote_pending` with nothing in the queue.
         let queued = {
             let queue = self.remote.lock().unwrap_or_else(|e| e.into_inner());
             !queue.items.is_empty() || self.remote_pending.load(Ordering::SeqCst)
         };
-        // MUTANT (loom model 2): publish the flag only after checking for
-        // work; a push in between sees the loop not parked and does not
-        // notify, and the loop then blocks with the work queued.
-        #[cfg(corio_mutant = "park_check_before_flag")]
-        self.parked.store(true, Ordering::SeqCst);
         if queued {
             self.parked.store(false, Ordering::SeqCst);
             return false;
         }
-        // MUTANT (loom model 2): clear the flag after the check instead of
-        // after the wait; pushers then never notify a loop that blocks.
-        #[cfg(corio_mutant = "park_flag_cleared_early")]
-        self.parked.store(false, Ordering::SeqCst);
         true
     }
 
@@ -316,10 +284,6 @@ impl<R: Reactor, X: 'static> LoopShared<R, X> {
     /// otherwise through the remote queue.
     pub(crate) fn schedule(&self, task: TaskRef) {
         if current::is_running(self.as_owner()) {
-            // MUTANT (tests/metrics.rs): count a wake on the loop's own
-            // thread as a cross-thread one (and pay an atomic for it).
-            #[cfg(corio_mutant = "metrics_local_wake_counted")]
-            self.remote_wakes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // SAFETY: we are on the loop's thread and it is running; a push
             // is a leaf operation.
             unsafe { self.push_local(Runnable::Task(task)) };

@@ -181,13 +181,6 @@ impl<T> TimerQueue<T> {
     /// with [`reserve`](Self::reserve) (each used once).
     #[inline]
     pub fn insert_reserved(&mut self, when: Instant, seq: u64, value: T) -> TimerKey {
-        // MUTANT (prop_timers `timer_queue_matches_reference`): issue 25's
-        // defect 2 — keys count from the first deadline ever inserted, and
-        // those out of reach saturate (see `Origin::key`).
-        #[cfg(corio_mutant = "origin_first_deadline")]
-        if self.next_seq == 1 {
-            self.origin = Origin::new(when);
-        }
         let (slot, generation) = self.slab.occupy(value);
         self.entries += 1;
         match self.origin.key(when) {
@@ -251,7 +244,6 @@ impl<T> TimerQueue<T> {
     }
 
     fn purge_stale(&mut self) {
-        #[cfg(not(corio_mutant = "skip_timer_purge"))]
         if self.entries > PURGE_MIN_SCHEDULED && self.stale * 2 > self.entries {
             let slab = &self.slab;
             let live = |e: &Entry| slab.is_live(e.slot, e.generation);
@@ -265,9 +257,6 @@ impl<T> TimerQueue<T> {
             self.stale = 0;
             return;
         }
-        // MUTANT (prop_timers `timer_queue_memory_bounded`): never remove the
-        // stale entries behind a live front, so a far-future timer pins every
-        // cancelled one.
         self.pop_stale_fronts();
     }
 

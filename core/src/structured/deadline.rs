@@ -59,13 +59,7 @@ impl<F: Future> Future for Timed<F> {
             Poll::Ready(()) => {
                 // SAFETY: the timer is done from now on, so the future is
                 // neither polled nor dropped again.
-                // MUTANT (tests/rules_timeouts.rs): keep the future past its
-                // deadline - it is never dropped (leaked) and whatever it
-                // holds stays held.
-                #[cfg(not(corio_mutant = "timed_keeps_future"))]
-                unsafe {
-                    ManuallyDrop::drop(&mut this.future)
-                };
+                unsafe { ManuallyDrop::drop(&mut this.future) };
                 Poll::Ready(Err(Elapsed::new()))
             }
             Poll::Pending => Poll::Pending,

@@ -265,15 +265,7 @@ impl Inner {
     fn schedule_deferred(self: &Rc<Self>) {
         let (Some(seq), Some(when)) = (self.deferred.take(), self.when()) else { return };
         self.hold_task();
-        #[cfg(not(corio_mutant = "timeout_deferred_loses_place"))]
         let timer = current::call_at_reserved(when, seq, self.on_timeout());
-        // MUTANT (tests/rules_timeouts.rs): schedule the deferred expiry with
-        // a fresh place, after the timers its body set at the same deadline.
-        #[cfg(corio_mutant = "timeout_deferred_loses_place")]
-        let timer = {
-            let _ = seq;
-            current::call_at(when, self.on_timeout())
-        };
         *self.timer.borrow_mut() = Some(Expiry::At(timer));
     }
 
@@ -529,15 +521,7 @@ impl<F: Future> TimeoutScope<F> {
         }
         inner.state.set(State::Expired);
         let task = inner.task.borrow().clone().expect("entered");
-        #[cfg(not(corio_mutant = "timeout_converts_foreign_cancel"))]
         let ours = task.uncancel() <= inner.cancelling.get();
-        // MUTANT (prop_task_trees): convert any cancellation after an expiry,
-        // also when another cancel was requested meanwhile (breaks TO3).
-        #[cfg(corio_mutant = "timeout_converts_foreign_cancel")]
-        let ours = {
-            task.uncancel();
-            true
-        };
         if ours && cancel_held_since(task.raw(), inner.mark.get()).is_some() {
             drop(output); // the cancellation it held ends here
             return Err(Elapsed::new());

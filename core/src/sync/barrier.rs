@@ -206,9 +206,6 @@ impl Barrier {
         let mut state = lock(&self.state);
         match state.phase {
             Phase::Broken => return Arrival::Done(Err(BarrierError::Broken)),
-            // MUTANT (prop_sync_barrier, tests/cpython_locks.rs): no draining
-            // state; an arrival during a drain joins the next round at once.
-            #[cfg(not(corio_mutant = "barrier_no_draining"))]
             Phase::Draining | Phase::Resetting => return Arrival::Blocked(state.blocked.push(cx.waker().clone())),
             _ => {}
         }
@@ -273,10 +270,6 @@ impl Barrier {
     fn resume(&self, grant: Released) -> Result<usize, BarrierError> {
         let state = lock(&self.state);
         let broken = matches!(state.phase, Phase::Broken | Phase::Resetting);
-        // MUTANT (prop_sync_barrier, tests/cpython_locks.rs): a released task
-        // that resumes after an abort or reset still passes with its index.
-        #[cfg(corio_mutant = "barrier_abort_spares_released")]
-        let broken = false;
         self.exit(state);
         match grant {
             Released::Index(index) if !broken => Ok(index),
@@ -289,12 +282,6 @@ impl Barrier {
     fn leave(&self, key: WaiterKey) {
         let mut state = lock(&self.state);
         let removed = state.waiters.remove(key);
-        // MUTANT (prop_sync_barrier): a cancelled waiter keeps counting, so
-        // the round is released one arrival early (breaks S5).
-        #[cfg(corio_mutant = "barrier_cancel_keeps_count")]
-        if matches!(removed, Some(super::waiters::Removed::Waiting)) {
-            return;
-        }
         // Waiting or released: it leaves the barrier either way.
         if removed.is_some() {
             self.exit(state);

@@ -246,9 +246,6 @@ impl Condition {
     fn leave(&self, key: WaiterKey) {
         let removed = lock(&self.waiters).remove(key);
         if removed == Some(Removed::Granted(())) {
-            // MUTANT (loom_sync, prop_sync_condition): lose the notification
-            // a cancelled waiter had taken (asyncio before 3.13).
-            #[cfg(not(corio_mutant = "condition_lose_notify"))]
             self.grant(1);
         }
     }
@@ -311,12 +308,6 @@ impl<'a> ConditionGuard<'a> {
         self.held = false;
         let _ = self.cond.lock().release(); // held by this guard
         let outcome = Notified { cond: self.cond, key: Some(key), at }.await;
-        // MUTANT (prop_sync_condition): a cancelled wait returns without
-        // taking the lock again (breaks S4).
-        #[cfg(corio_mutant = "condition_cancel_skips_relock")]
-        if outcome.is_err() {
-            return outcome;
-        }
         self.cond.lock().acquire_uncancellable().await;
         self.held = true;
         if outcome.is_ok() {

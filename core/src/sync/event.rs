@@ -115,9 +115,6 @@ impl Event {
                 "Event: WAITERS out of step with the waiter list"
             );
             drop(waiters);
-            // MUTANT (loom_sync): lose the wake-ups of `set` — waiters stay
-            // granted but asleep.
-            #[cfg(not(corio_mutant = "event_set_no_wake"))]
             batch.wake_all();
             if done {
                 return;
@@ -222,16 +219,6 @@ impl Future for EventWait<'_> {
                     }
                     Poll::Ready(_) => {
                         self.key = None;
-                        // MUTANT (prop_sync_event): a woken waiter re-checks
-                        // the flag, so a `clear()` right after `set()`
-                        // swallows the wake-up (breaks S3).
-                        #[cfg(corio_mutant = "event_clear_swallows_set")]
-                        if !self.event.is_set() {
-                            self.key = self.event.wait_or_queue(cx);
-                            if self.key.is_some() {
-                                return Poll::Pending;
-                            }
-                        }
                         Poll::Ready(Ok(()))
                     }
                 }

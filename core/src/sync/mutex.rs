@@ -381,9 +381,6 @@ impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
 
 impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
     fn drop(&mut self) {
-        // MUTANT (loom_toolbox): an owned guard forgets to unlock, so the
-        // next waiter waits forever.
-        #[cfg(not(corio_mutant = "mutex_owned_guard_leaks"))]
         self.mutex.unlock();
     }
 }

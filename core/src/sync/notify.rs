@@ -205,15 +205,6 @@ impl Notify {
             if state & WAITERS != 0 {
                 break;
             }
-            // MUTANT (loom_toolbox): publish `WAITERS` without checking that no
-            // permit arrived meanwhile; a `notify_one` in between stores a
-            // permit that the queued waiter never sees.
-            #[cfg(corio_mutant = "notify_permit_race")]
-            {
-                self.state.fetch_or(WAITERS, Ordering::AcqRel);
-                break;
-            }
-            #[allow(unreachable_code)]
             match self.state.compare_exchange(state, state | WAITERS, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => break,
                 Err(actual) => state = actual,

@@ -97,12 +97,6 @@ impl Permits {
     /// line ahead of any newcomer).
     #[inline]
     fn line_pending(&self) -> bool {
-        // MUTANT (tests/cpython_locks.rs, prop_sync_permits): a newcomer
-        // takes a permit released while a handed-over waiter had not resumed
-        // (asyncio's test_acquire_fifo_order_4 order is lost).
-        #[cfg(corio_mutant = "permits_barge_past_pending")]
-        return false;
-        #[allow(unreachable_code)]
         {
             self.pending.load(Ordering::SeqCst) != 0
         }
@@ -129,10 +123,6 @@ impl Permits {
     pub(crate) fn release(&self, bound: usize) -> Result<(), ()> {
         loop {
             let state = self.state.load(Ordering::SeqCst);
-            // MUTANT (prop_sync_permits, rules_sync): no bound check, so
-            // releasing an unlocked lock or over-releasing a bounded
-            // semaphore is not an error (breaks S1, S2).
-            #[cfg(not(corio_mutant = "release_unchecked"))]
             if state >> 1 >= bound {
                 return Err(());
             }
@@ -190,14 +180,8 @@ impl Permits {
     /// A granted waiter resumed with its permit: it leaves the line, handing
     /// out any permits that waited behind it.
     fn resumed(&self) {
-        #[cfg(not(corio_mutant = "resume_reads_line_first"))]
         self.pending.fetch_sub(1, Ordering::SeqCst);
         let state = self.state.load(Ordering::SeqCst);
-        // MUTANT (loom model 8): leave the line after looking at it; a
-        // newcomer queueing in between sees this waiter still pending, this
-        // waiter sees no newcomer, and the permit waits forever.
-        #[cfg(corio_mutant = "resume_reads_line_first")]
-        self.pending.fetch_sub(1, Ordering::SeqCst);
         if state & WAITERS != 0 && state >= ONE {
             self.distribute(lock(&self.waiters));
         }
@@ -270,12 +254,6 @@ impl Permits {
             Some(Removed::Waiting) => self.distribute(waiters),
             // Granted: the grant freed the entry; the permit is ours.
             None | Some(Removed::Granted(())) => {
-                // MUTANT (loom_sync, prop_sync_permits): hand the lock to a
-                // cancelled waiter — the permit it was granted is never
-                // passed on, so the lock stays held forever.
-                #[cfg(corio_mutant = "lock_handoff_to_cancelled")]
-                return;
-                #[allow(unreachable_code)]
                 self.pending.fetch_sub(1, Ordering::SeqCst);
                 if self.state.load(Ordering::SeqCst) & WAITERS != 0 {
                     let waker = self.grant_first(&mut waiters);

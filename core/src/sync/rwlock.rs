@@ -160,13 +160,6 @@ impl Raw {
         // `WAITERS` only changes under the lock: with it set, nobody else
         // changes the state word now but grants, which are ours.
         self.state.fetch_sub(gone, Ordering::AcqRel);
-        // MUTANT (loom_toolbox): the last reader's release does not grant the
-        // writer queued behind it, which then waits forever.
-        #[cfg(corio_mutant = "rwlock_release_no_grant")]
-        if access == Access::Read {
-            drop(queue);
-            return;
-        }
         self.grant_and_unlock(queue);
     }
 
@@ -235,13 +228,6 @@ impl Raw {
                 if access == Access::Write {
                     queue.writers.retain(|&seq| seq != key.seq());
                     // Readers queued behind it may go now.
-                    // MUTANT (prop_sync_rwlock): they stay queued until the
-                    // next release.
-                    #[cfg(corio_mutant = "rwlock_writer_leave_no_regrant")]
-                    if queue.list.is_empty() {
-                        self.state.fetch_and(!WAITERS, Ordering::Release);
-                    }
-                    #[cfg(not(corio_mutant = "rwlock_writer_leave_no_regrant"))]
                     self.grant_and_unlock(queue);
                 } else if queue.list.is_empty() {
                     self.state.fetch_and(!WAITERS, Ordering::Release);

@@ -163,12 +163,7 @@ impl<G> Waiters<G> {
     /// As [`grant_first`](Waiters::grant_first), but only to a waiter that
     /// was pushed before the one with sequence number `limit`.
     pub(crate) fn grant_first_before(&mut self, limit: u64, grant: G) -> Option<Waker> {
-        #[cfg(not(corio_mutant = "waiters_lifo"))]
         let slot = self.head;
-        // MUTANT (prop_sync_*, conformance t05): grant the newest waiter
-        // first — the list is no longer FIFO (breaks S1, S2, S4, S6).
-        #[cfg(corio_mutant = "waiters_lifo")]
-        let slot = self.tail;
         let Some(Slot::Waiting { seq, .. }) = self.slots.get(slot as usize) else {
             return None;
         };
@@ -188,11 +183,7 @@ impl<G> Waiters<G> {
     /// waiters learn of their grant another way (`permits.rs`): a waiter
     /// whose key names nothing was granted.
     pub(crate) fn pop_first(&mut self) -> Option<(Waker, u64)> {
-        #[cfg(not(corio_mutant = "waiters_lifo"))]
         let slot = self.head;
-        // MUTANT: see `grant_first_before`.
-        #[cfg(corio_mutant = "waiters_lifo")]
-        let slot = self.tail;
         let Some(Slot::Waiting { seq, .. }) = self.slots.get(slot as usize) else {
             return None;
         };

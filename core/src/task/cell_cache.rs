@@ -126,10 +126,6 @@ impl Bins {
     /// that nobody uses any more.
     #[inline]
     unsafe fn push(&mut self, class: usize, block: NonNull<u8>) -> bool {
-        // MUTANT (cell_cache_wrong_class): file the block under the next
-        // class, so a larger cell would get a smaller block.
-        #[cfg(corio_mutant = "cell_cache_wrong_class")]
-        let class = (class + 1).min(CLASSES - 1);
         if self.lens[class] >= PER_CLASS {
             return false;
         }

@@ -135,10 +135,6 @@ impl Suspension {
     #[inline]
     pub(crate) fn new(kind: WaitKind, location: Option<&'static Location<'static>>) -> Suspension {
         let code = location.and_then(location_code::encode::<LOCATION_BITS>).map_or(0, |code| code.bits().get());
-        // MUTANT (tests/debugging.rs): the location's code is left out, so a
-        // dump shows every wait without its line.
-        #[cfg(corio_mutant = "suspension_location_dropped")]
-        let code = 0 * code;
         // Never zero: every kind's tag is.
         Suspension(NonZeroU32::new(kind as u32 | code << KIND_BITS).expect("kind tags are non-zero"))
     }

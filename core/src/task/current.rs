@@ -141,15 +141,7 @@ pub(crate) fn requeue(waker: &Waker) {
 pub(crate) fn note_own_wake(task: RawTask) -> bool {
     CURRENT.with(|c| {
         let current = c.get();
-        // MUTANT (tests/rules_loop.rs): any task's wake during a poll is
-        // taken for the polled task's own, so the woken task never runs.
-        #[cfg(corio_mutant = "own_wake_takes_any_task")]
-        let own = current.task.is_some();
-        #[cfg(not(corio_mutant = "own_wake_takes_any_task"))]
         let own = current.task == Some(task);
-        // MUTANT (tests/rules_loop.rs): the note is lost, so a task that
-        // yields on its own waker is never polled again.
-        #[cfg(not(corio_mutant = "requeue_lost"))]
         if own {
             c.set(Current { requeue: true, ..current });
         }

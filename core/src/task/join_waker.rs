@@ -58,10 +58,6 @@ impl JoinWaker {
         let word = match joiner {
             Some(task) if task.owns_waker(waker) => {
                 // The reference a waker clone would have taken.
-                // MUTANT (tests/rules_tasks.rs): the slot keeps the joiner's
-                // pointer without its reference, so the joiner is freed while
-                // the slot still names it.
-                #[cfg(not(corio_mutant = "join_waker_unowned"))]
                 task.state().ref_inc();
                 task.as_ptr() as usize
             }

@@ -42,11 +42,6 @@ impl Origin {
     /// The header's code, or the trailer the task must carry instead.
     #[inline]
     pub(crate) fn into_code(self) -> Result<OriginCode, Trailer> {
-        // MUTANT (tests/rules_tasks.rs, tests/debugging.rs): a named task
-        // keeps only its location's code, so its name is lost.
-        #[cfg(corio_mutant = "origin_name_dropped")]
-        let name = None::<Box<str>>;
-        #[cfg(not(corio_mutant = "origin_name_dropped"))]
         let name = &self.name;
         match (name, location_code::encode::<32>(self.location)) {
             (None, Some(code)) => Ok(OriginCode(code.bits().get())),

@@ -66,12 +66,7 @@ pub(crate) const DELIVERED: u64 = 1 << 9;
 
 const OWNER_SHIFT: u32 = 10;
 const FLAGS: u64 = (1 << OWNER_SHIFT) - 1;
-#[cfg(not(corio_mutant = "refcount_overlaps_owner"))]
 const REF_SHIFT: u32 = OWNER_SHIFT + owners::BITS;
-// MUTANT (state.rs unit test): the count starts where the owner index does,
-// so every reference taken or dropped renames the task's loop.
-#[cfg(corio_mutant = "refcount_overlaps_owner")]
-const REF_SHIFT: u32 = OWNER_SHIFT;
 const REF_ONE: u64 = 1 << REF_SHIFT;
 
 /// A copy of the state word.
@@ -176,16 +171,7 @@ impl State {
     /// Drops one reference; returns true if it was the last.
     #[inline]
     pub(crate) fn ref_dec(&self) -> bool {
-        #[cfg(not(corio_mutant = "waker_refcount_nonatomic"))]
         let previous = self.0.fetch_sub(REF_ONE, Ordering::AcqRel);
-        // MUTANT (loom model 5): a load and a store where a read-modify-write
-        // is needed; two threads dropping wakers at once lose a decrement.
-        #[cfg(corio_mutant = "waker_refcount_nonatomic")]
-        let previous = {
-            let p = self.0.load(Ordering::Acquire);
-            self.0.store(p - REF_ONE, Ordering::Release);
-            p
-        };
         debug_assert!(previous >> REF_SHIFT >= 1, "task reference count underflow");
         previous >> REF_SHIFT == 1
     }
@@ -195,13 +181,7 @@ impl State {
     pub(crate) fn ref_dec_two(&self) -> bool {
         let previous = self.0.fetch_sub(2 * REF_ONE, Ordering::AcqRel);
         debug_assert!(previous >> REF_SHIFT >= 2, "task reference count underflow");
-        #[cfg(not(corio_mutant = "release_two_miscounts"))]
-        return previous >> REF_SHIFT == 2;
-        // MUTANT (loom model 3, unpolled handle): the single-reference test
-        // where two were released; a task whose last two references go
-        // together is never freed.
-        #[cfg(corio_mutant = "release_two_miscounts")]
-        return previous >> REF_SHIFT == 1;
+        previous >> REF_SHIFT == 2
     }
 
     // ----- scheduling -------------------------------------------------------
@@ -245,10 +225,6 @@ impl State {
 
     /// A cancellation was delivered to the task (see `DELIVERED`).
     pub(crate) fn mark_delivered(&self) {
-        // MUTANT (tests/rules_timeouts.rs, prop_task_trees): never record a
-        // delivery in the state word - a scope entered after one takes 0 as
-        // its mark and mistakes the old cancellation for its own.
-        #[cfg(not(corio_mutant = "delivered_not_marked"))]
         self.0.fetch_or(DELIVERED, Ordering::Release);
     }
 
@@ -284,17 +260,6 @@ impl State {
             debug_assert!(s.has(RUNNING), "a task queued while running lost RUNNING: {s:?}");
             return RunDecision::Poll(s);
         }
-        // MUTANT (loom model 5): a load and a store where a read-modify-write
-        // is needed; a reference another thread's waker released meanwhile
-        // is lost (the task leaks).
-        #[cfg(corio_mutant = "requeue_nonatomic")]
-        {
-            let s = self.0.load(Ordering::Acquire);
-            self.0.store(s & !SCHEDULED, Ordering::Release);
-            let s = Snapshot(s);
-            return if s.has(COMPLETE) { RunDecision::Skip } else { RunDecision::Poll(s) };
-        }
-        #[allow(unreachable_code)]
         self.update(|s| {
             if s.has(COMPLETE) {
                 Ok((s.0 & !SCHEDULED, RunDecision::Skip))
@@ -311,11 +276,6 @@ impl State {
         debug_assert_eq!(outcome & !(CANCELLED | PANICKED), 0);
         self.update(|s| {
             debug_assert!(!s.has(COMPLETE), "task completed twice: {s:?}");
-            // MUTANT (loom model 4): an abort that arrived from another thread
-            // during the final poll marks the finished task cancelled: its
-            // handle then reports both outcomes (C8), a value and cancelled().
-            #[cfg(corio_mutant = "abort_overrides_completion")]
-            let outcome = if s.has(ABORT) { outcome | CANCELLED } else { outcome };
             Ok(((s.0 & !(RUNNING | SCHEDULED | CANCEL | ABORT)) | COMPLETE | outcome, s))
         })
     }
@@ -327,46 +287,27 @@ impl State {
     /// the output itself.
     #[inline]
     pub(crate) fn unset_join_interest(&self) -> Result<Snapshot, Snapshot> {
-        #[cfg(not(corio_mutant = "handle_drop_nonatomic"))]
-        return self.update(|s| {
+        self.update(|s| {
             debug_assert!(s.has(JOIN_INTEREST));
             if s.has(COMPLETE) {
                 Err(Err(s))
             } else {
                 Ok((s.0 & !(JOIN_INTEREST | JOIN_WAKER), Ok(s)))
             }
-        });
-        // MUTANT (loom model 3): check and clear in two steps. A completion
-        // in between sees JOIN_INTEREST still set and leaves the output to a
-        // handle that has already decided the loop will drop it.
-        #[cfg(corio_mutant = "handle_drop_nonatomic")]
-        {
-            let s = self.load();
-            if s.has(COMPLETE) {
-                return Err(s);
-            }
-            self.0.fetch_and(!(JOIN_INTEREST | JOIN_WAKER), Ordering::AcqRel);
-            Ok(s)
-        }
+        })
     }
 
     /// Publishes the waker the handle just wrote. Fails if the task completed
     /// meanwhile (the handle then reads the output instead).
     pub(crate) fn set_join_waker(&self) -> Result<Snapshot, Snapshot> {
-        #[cfg(not(corio_mutant = "join_waker_unchecked"))]
-        return self.update(|s| {
+        self.update(|s| {
             debug_assert!(s.has(JOIN_INTEREST) && !s.has(JOIN_WAKER));
             if s.has(COMPLETE) {
                 Err(Err(s))
             } else {
                 Ok((s.0 | JOIN_WAKER, Ok(s)))
             }
-        });
-        // MUTANT (loom model 1): publish the waker without re-checking for a
-        // completion that happened after the handle looked; that completion
-        // saw no waker, and nobody ever wakes the handle.
-        #[cfg(corio_mutant = "join_waker_unchecked")]
-        Ok(Snapshot(self.0.fetch_or(JOIN_WAKER, Ordering::AcqRel)))
+        })
     }
 
     /// Takes the waker slot back to replace the waker. Fails if complete.

@@ -172,12 +172,7 @@ impl Interval {
         }
         // Missed ticks: `now` is at or past the next one.
         match self.missed {
-            // MUTANT (tests/toolbox_time.rs): a missed tick is skipped even in
-            // burst mode, so ticks drift off their schedule.
-            #[cfg(not(corio_mutant = "interval_burst_skips"))]
             MissedTickBehavior::Burst => Some(scheduled),
-            #[cfg(corio_mutant = "interval_burst_skips")]
-            MissedTickBehavior::Burst => now.checked_add(self.period),
             MissedTickBehavior::Delay => now.checked_add(self.period),
             MissedTickBehavior::Skip => {
                 // The first instant `due + k * period` after `now`.

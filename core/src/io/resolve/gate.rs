@@ -172,14 +172,6 @@ impl Drop for Acquire {
                 }
                 None => false,
             };
-            // MUTANT (loom model `loom_lookup`): a called waiter that goes
-            // away keeps the call, so a free slot sits unused while another
-            // lookup waits for it forever.
-            #[cfg(corio_mutant = "gate_cancel_swallows_call")]
-            let was_called = {
-                let _ = was_called;
-                false
-            };
             if was_called && state.free > 0 {
                 call_next(&mut state)
             } else {

@@ -359,11 +359,6 @@ impl Resolver {
         .await?;
         let inner = self.inner.clone();
         let name = host.clone();
-        // MUTANT (loom model `loom_lookup`): the slot goes back when the
-        // waiting task goes away, not when the lookup ends, so cancelled
-        // lookups pile up on the pool past the bound.
-        #[cfg(corio_mutant = "lookup_slot_freed_on_cancel")]
-        let (_held, slot) = (slot, None::<gate::Slot>);
         let job = pool.run(move || {
             let result = (inner.lookup)(&host, port);
             // The slot is given back when the lookup has ended, also for a

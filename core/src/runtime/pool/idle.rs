@@ -49,12 +49,6 @@ impl Idle {
     /// Takes one idle member other than `except` (the pusher itself), for
     /// the caller to wake; `None` if none is idle.
     pub(crate) fn take_one(&self, except: Option<usize>) -> Option<usize> {
-        // MUTANT (loom_pool): never wake an idle member; a push that no
-        // running loop will take (from outside the pool's loops) waits for
-        // ever while every member is parked.
-        #[cfg(corio_mutant = "pool_idle_unchecked")]
-        return None;
-        #[allow(unreachable_code)]
         if self.count.fetch_add(0, Ordering::SeqCst) == 0 {
             return None;
         }

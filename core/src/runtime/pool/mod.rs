@@ -239,10 +239,6 @@ impl PoolShared {
             let n = self.members.len();
             for offset in 1..n {
                 let victim = (index + offset) % n;
-                // MUTANT (loom_pool): never steal; an idle loop leaves a busy
-                // one's tasks alone.
-                #[cfg(corio_mutant = "pool_never_steals")]
-                let victim = index;
                 if victim != index {
                     self.members[victim].queue.steal_half(&mut taken, true);
                 }
@@ -285,15 +281,6 @@ impl PoolShared {
     /// may not run again soon.
     pub(crate) fn hand_off(&self, index: usize) {
         let tasks = self.members[index].queue.drain();
-        // MUTANT (loom_pool): a loop that stops keeps its queue; its tasks
-        // wait until it runs again, while the other loops idle.
-        #[cfg(corio_mutant = "pool_queue_kept_on_leave")]
-        let tasks = {
-            for task in tasks {
-                self.members[index].queue.push(task);
-            }
-            Vec::new()
-        };
         if tasks.is_empty() {
             return;
         }
@@ -432,11 +419,6 @@ impl Host for PoolShared {
 
     fn cancel(&self, task: RawTask, message: Option<Cow<'static, str>>) -> bool {
         let must_schedule = self.registry().request_cancel(task, message);
-        // MUTANT (loom_pool): the request is recorded but a task it finds
-        // waiting is not woken; it sees the cancel only if something else
-        // wakes it (and the queue reference the request took leaks).
-        #[cfg(corio_mutant = "pool_cancel_no_wake")]
-        let must_schedule = must_schedule.map(|_| false);
         match must_schedule {
             None => false,
             Some(must_schedule) => {

@@ -60,9 +60,6 @@ impl Near {
     #[inline]
     pub(super) fn push(&mut self, entry: Entry) {
         match self.runs.back_mut() {
-            // MUTANT (prop_timers `timer_queue_matches_reference`): append
-            // whatever comes, so an earlier deadline queues behind later ones.
-            #[cfg(not(corio_mutant = "sorted_run_takes_any"))]
             Some(run) if entry < *run.entries.last().expect("runs are not empty") => self.heap.push(Reverse(entry)),
             Some(run) => run.entries.push(entry),
             None => {

@@ -96,15 +96,6 @@ impl Origin {
     /// `when`'s key, if it lies within the window (about ±292 years).
     #[inline]
     pub(super) fn key(&self, when: Instant) -> Option<u64> {
-        // MUTANT (prop_timers; with the first deadline as origin, see
-        // `TimerQueue::insert_reserved`): saturate at the window's edges, so a
-        // deadline beyond them is stored as another.
-        #[cfg(corio_mutant = "origin_first_deadline")]
-        return Some(match when.checked_duration_since(self.at) {
-            Some(after) => u64::try_from(after.as_nanos()).map_or(u64::MAX, |ns| MID.saturating_add(ns)),
-            None => u64::try_from((self.at - when).as_nanos()).map_or(0, |ns| MID.saturating_sub(ns)),
-        });
-        #[cfg_attr(corio_mutant = "origin_first_deadline", allow(unreachable_code))]
         match when.checked_duration_since(self.at) {
             Some(after) => nanos(after).filter(|&ns| ns < MID).map(|ns| MID + ns),
             None => nanos(self.at - when).filter(|&ns| ns <= MID).map(|ns| MID - ns),

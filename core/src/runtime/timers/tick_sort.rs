@@ -30,11 +30,6 @@ const SCRATCH_KEEP: usize = 1 << 16;
 /// space, kept between calls.
 pub(super) fn sort_tick(batch: &mut [Entry], scratch: &mut Vec<Entry>) {
     let in_seq_order = batch.windows(2).all(|pair| pair[0].seq < pair[1].seq);
-    // MUTANT (prop_timers `timer_queue_matches_reference`): trust every batch
-    // to be in scheduling order and sort by deadline alone, so equal
-    // deadlines reserved out of order (L3) come out in insertion order.
-    #[cfg(corio_mutant = "wheel_sort_ignores_seq")]
-    let in_seq_order = true;
     if !in_seq_order {
         batch.sort_unstable();
     } else if batch.len() < RADIX_MIN {

@@ -126,10 +126,6 @@ impl Wheel {
     pub(super) fn insert(&mut self, entry: Entry) {
         let tick = tick(entry.key);
         debug_assert!(tick > self.elapsed, "an entry within the horizon belongs to the near level");
-        // MUTANT (prop_timers `timer_queue_matches_reference`): file the entry
-        // under the tick before its own, as an off-by-one in the slot digit.
-        #[cfg(corio_mutant = "wheel_slot_one_tick_early")]
-        let tick = (tick - 1).max(self.elapsed + 1);
         let level = level_for(self.elapsed, tick);
         let index = (tick >> (SLOT_BITS * level as u32)) as usize & (SLOTS - 1);
         let slot = &mut self.slots[level * SLOTS + index];
@@ -180,11 +176,6 @@ impl Wheel {
                     if !here {
                         self.insert(*entry);
                     }
-                    // MUTANT (prop_timers `timer_queue_matches_reference`): a
-                    // cascade that loses the entries due in the tick it lands
-                    // on, as if only lower levels could hold them.
-                    #[cfg(corio_mutant = "wheel_cascade_drops_timer")]
-                    let here = false;
                     here
                 });
             }

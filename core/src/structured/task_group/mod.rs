@@ -271,26 +271,11 @@ impl<E> GroupState<E> {
                 child.cancel();
             }
         }
-        // MUTANT (loom model 6): treat the cancelled children as gone, so the
-        // count reaches zero before they have ended and the group exits
-        // while they still run.
-        #[cfg(corio_mutant = "group_abort_forgets_children")]
-        self.children.borrow_mut().clear();
     }
 
     /// A child's done-callback (asyncio's `_on_task_done`).
     fn child_done(&self, info: &TaskInfo, settled: Settled<E>) {
         let id = info.id;
-        // MUTANT (loom model 6): check for "no child left" before removing
-        // this one: the last child's end never wakes the waiting scope.
-        #[cfg(corio_mutant = "group_zero_check_before_remove")]
-        let last = {
-            let mut children = self.children.borrow_mut();
-            let last = children.is_empty();
-            children.remove(&id);
-            last
-        };
-        #[cfg(not(corio_mutant = "group_zero_check_before_remove"))]
         let last = {
             let mut children = self.children.borrow_mut();
             children.remove(&id);
@@ -301,12 +286,6 @@ impl<E> GroupState<E> {
             if let Some(waiter) = waiter {
                 waiter.wake();
             }
-        }
-        // MUTANT (prop_task_trees): a child that ended cancelled counts as a
-        // failure and shuts the group down (breaks G2).
-        #[cfg(corio_mutant = "group_cancelled_child_fails")]
-        if matches!(settled, Settled::Cancelled) {
-            return self.failed();
         }
         match settled {
             Settled::Value | Settled::Cancelled => return,

@@ -176,12 +176,7 @@ impl<T> State<T> {
         if *next < self.head {
             let missed = self.head - *next;
             *next = self.head;
-            // MUTANT (prop_sync_broadcast): a lagging receiver silently skips
-            // to the oldest value left instead of being told what it missed.
-            #[cfg(not(corio_mutant = "broadcast_lag_unreported"))]
             return Err(TryRecvError::Lagged(missed));
-            #[cfg(corio_mutant = "broadcast_lag_unreported")]
-            let _ = missed;
         }
         if *next < self.tail {
             let pos = *next;
@@ -290,11 +285,6 @@ impl<T> Drop for Sender<T> {
         if state.tx_count > 0 {
             return;
         }
-        // MUTANT (loom_toolbox): the last sender's drop leaves waiting
-        // receivers asleep instead of telling them the channel closed.
-        #[cfg(corio_mutant = "broadcast_close_no_wake")]
-        return;
-        #[allow(unreachable_code)]
         grant_all(&self.shared.state, state, |s| &mut s.receivers, ());
     }
 }

@@ -103,14 +103,9 @@ fn wake_receiver<T>(inner: &Inner<T>) {
     // SAFETY: `RX_WAKER` was set and `SENT`/`TX_GONE` now is: the receiver
     // will not write the waker again (module invariants).
     let waker = inner.rx_waker.with_mut(|w| unsafe { (*w).take() });
-    // MUTANT (loom_sync): the send forgets to wake a receiver that is
-    // already waiting.
-    #[cfg(not(corio_mutant = "oneshot_no_wake"))]
     if let Some(waker) = waker {
         waker.wake();
     }
-    #[cfg(corio_mutant = "oneshot_no_wake")]
-    drop(waker);
 }
 
 impl<T> Drop for Sender<T> {

@@ -177,20 +177,11 @@ impl<T> Shared<T> {
     fn modify<R>(&self, f: impl FnOnce(&mut T) -> (bool, R)) -> R {
         let mut value = self.value.write().unwrap_or_else(|e| e.into_inner());
         let (changed, out) = f(&mut value);
-        // MUTANT (prop_sync_watch): a modification that changed nothing still
-        // counts as a new version.
-        #[cfg(corio_mutant = "watch_unmodified_counts")]
-        let changed = changed || true;
         if !changed {
             return out;
         }
-        // MUTANT (loom_toolbox): wake the receivers before the new version is
-        // published; one that checks in between queues and sleeps through it.
-        #[cfg(corio_mutant = "watch_wake_before_version")]
-        self.wake_receivers(lock(&self.lists));
         self.state.fetch_add(ONE_VERSION, Ordering::AcqRel);
         drop(value);
-        #[cfg(not(corio_mutant = "watch_wake_before_version"))]
         self.wake_receivers(lock(&self.lists));
         out
     }

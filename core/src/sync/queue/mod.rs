@@ -353,10 +353,6 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
         let mut state = lock(&self.state);
         state.shut_down = true;
         let mut dropped = Vec::new();
-        // MUTANT (prop_sync_queue): an immediate shutdown keeps the items
-        // (and their unfinished count), as a plain shutdown does.
-        #[cfg(corio_mutant = "queue_immediate_keeps_items")]
-        let immediate = immediate && false;
         if immediate {
             while let Some(item) = state.items.pop() {
                 dropped.push(item);

@@ -108,9 +108,6 @@ impl<T, O: QueueOrder<T>> Get<'_, T, O> {
         let mut state = lock(&self.queue.state);
         if state.getters.remove(key) == Some(Removed::Granted(true)) {
             state.promised_items = state.promised_items.saturating_sub(1);
-            // MUTANT (prop_sync_queue): a cancelled getter keeps the item it
-            // was promised — the next getter is never woken for it.
-            #[cfg(not(corio_mutant = "queue_getter_keeps_promise"))]
             {
                 let waker = Queue::grant_item(&mut state); // S7: pass the item on
                 drop(state);

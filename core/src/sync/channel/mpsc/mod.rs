@@ -73,10 +73,6 @@ impl<T> Chan<T> {
     /// Buffers `value`; returns the receiver's waker to wake after unlocking.
     fn push(state: &mut State<T>, value: T) -> Option<Waker> {
         state.items.push_back(value);
-        // MUTANT (loom_sync): a send does not wake a waiting receiver.
-        #[cfg(corio_mutant = "mpsc_no_rx_wake")]
-        return None;
-        #[allow(unreachable_code)]
         state.rx_waker.take()
     }
 
@@ -415,9 +411,6 @@ impl<T> Send<'_, T> {
         let mut state = lock(&self.chan.state);
         if state.senders.remove(key) == Some(Removed::Granted(true)) {
             state.promised_slots = state.promised_slots.saturating_sub(1);
-            // MUTANT (prop_sync_mpsc): a sender promised a slot and then
-            // cancelled does not pass it on; the next sender waits on.
-            #[cfg(not(corio_mutant = "mpsc_sender_keeps_slot"))]
             {
                 let waker = self.chan.grant_slot(&mut state); // S7: pass the slot on
                 drop(state);
