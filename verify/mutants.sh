@@ -27,6 +27,10 @@
 #   MUTANTS_SKIP_BASELINE=1           skip the un-mutated runs (when you just ran them)
 #   MUTANTS_TIMEOUT=SECONDS           limit per check run (default 900); a timeout counts as not caught
 #   MUTANTS_DIR=DIR                   where the scratch copy and its builds live (default target/mutants)
+#   MUTANTS_TARGET_DIR, MUTANTS_LOOM_TARGET_DIR   the copy's cargo target directories (default MUTANTS_DIR/build
+#                                     and MUTANTS_DIR/loom). CI points them at its own target/ and target/loom:
+#                                     dependencies built there are reused (only the workspace's crates, whose
+#                                     paths differ, build again), and nothing runs from target/ after the mutants.
 #   LOOM_MAX_PREEMPTIONS, LOOM_MAX_BRANCHES   loom bounds (defaults 2 and 10000, the CI settings)
 # Output: one line per mutant (caught / SURVIVED / INVALID / STALE / BUILD-FAILED / TIMEOUT), then
 # `N/M mutants caught`. Exit status: 0 iff every selected mutant was caught. Logs: target/mutants-logs/.
@@ -188,7 +192,8 @@ TREE="$WORK/tree"
 LOGS="$ROOT/target/mutants-logs"
 mkdir -p "$LOGS" "$TREE"
 TIMEOUT="${MUTANTS_TIMEOUT:-900}"
-export CARGO_TARGET_DIR="$WORK/build"
+export CARGO_TARGET_DIR="${MUTANTS_TARGET_DIR:-$WORK/build}"
+LOOM_TARGET_DIR="${MUTANTS_LOOM_TARGET_DIR:-$WORK/loom}"
 export CARGO_INCREMENTAL=1 CARGO_PROFILE_RELEASE_INCREMENTAL=true
 # A mutant's failing cases are not regressions of the real code: keep them out
 # of verify/proptest-regressions/.
@@ -196,7 +201,7 @@ export PROPTEST_DISABLE_FAILURE_PERSISTENCE=1
 
 # `loom CMD...`: runs CMD as a loom model build.
 loom() {
-    RUSTFLAGS="--cfg corio_loom" CARGO_TARGET_DIR="$WORK/loom" \
+    RUSTFLAGS="--cfg corio_loom" CARGO_TARGET_DIR="$LOOM_TARGET_DIR" \
         LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}" LOOM_MAX_BRANCHES="${LOOM_MAX_BRANCHES:-10000}" "$@"
 }
 
@@ -210,7 +215,7 @@ build_command() {
 # returns its status (124 on timeout).
 run() {
     local log="$1" cmd="$2"
-    (cd "$TREE" && timeout -k 10 "$TIMEOUT" bash -c "$(declare -f loom); WORK='$WORK'; $cmd") >>"$log" 2>&1
+    (cd "$TREE" && timeout -k 10 "$TIMEOUT" bash -c "$(declare -f loom); LOOM_TARGET_DIR='$LOOM_TARGET_DIR'; $cmd") >>"$log" 2>&1
 }
 
 names=()

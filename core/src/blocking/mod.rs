@@ -131,11 +131,16 @@ where
 /// # mod corio { pub use corio_core::*; pub use corio_core::runtime::LoopError; pub use corio_core::task::{AnyTask, Cancelled, JoinError, Task}; pub fn run<F: std::future::Future>(f: F) -> Result<F::Output, LoopError> { corio_core::runtime::EventLoop::new(corio_core::reactor::ParkReactor::new()).block_on(f) } }
 /// let (tx, rx) = std::sync::mpsc::channel();
 /// corio::run(async move {
+///     // Detached: the job runs on the pool while the loop goes on.
 ///     drop(corio::blocking::spawn_blocking(move || tx.send("ran anyway").unwrap()));
+///     let got = corio::blocking::spawn_blocking(move || rx.recv().unwrap()).await.unwrap();
+///     assert_eq!(got, "ran anyway");
 /// })
 /// .unwrap();
-/// assert_eq!(rx.recv().unwrap(), "ran anyway");
 /// ```
+///
+/// A job still queued when its loop's pool shuts down (the loop ended) never
+/// starts, as tokio's `spawn_blocking` at runtime shutdown.
 ///
 /// **Cancel safety:** cancel-safe: dropping the [`Blocking`] lets the job run
 /// to its end unobserved.
