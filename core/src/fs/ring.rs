@@ -153,7 +153,7 @@ async fn read_all(fd: RawFd, path: &Path) -> io::Result<Vec<u8>> {
         return Ok(out); // it fit
     }
     out.extend_from_slice(&probe.buffer);
-    let mut hint = 0;
+    let mut hint: usize = 0;
     if n == FIRST_READ && probed == PROBE {
         let stat = run(OpKind::Statx { fd }, Vec::new(), None).await?;
         stat.io_result().map_err(|err| with_path(err, "stat", path))?;

@@ -11,7 +11,7 @@
 
 use super::sys;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -72,11 +72,19 @@ pub(crate) fn adopt(pid: u32) {
     }
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn eventfd() -> Option<Arc<OwnedFd>> {
+    use std::os::fd::FromRawFd;
     // SAFETY: eventfd takes no pointers; the result is checked.
     let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
     // SAFETY: a new descriptor nobody else owns.
     (fd >= 0).then(|| Arc::new(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// No eventfd off Linux: the reaper then looks again on a timer (`blind`).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn eventfd() -> Option<Arc<OwnedFd>> {
+    None
 }
 
 fn notify(wake: &OwnedFd) {

@@ -2,7 +2,7 @@
 //! pidfds, signals.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
@@ -37,6 +37,7 @@ pub(crate) fn try_reap(pid: u32) -> io::Result<Option<ExitStatus>> {
 /// `None` where the kernel (or a sandbox) does not offer one.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+    use std::os::fd::FromRawFd;
     // SAFETY: pidfd_open takes two integers; the result is checked.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     if fd < 0 {
