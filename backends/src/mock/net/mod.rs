@@ -267,8 +267,15 @@ impl SimNet {
             if delay.is_zero() {
                 self.state.borrow_mut().perform(action);
             } else {
-                let net = self.clone();
-                corio_core::call_later(delay, move || net.with(|state| state.perform(action)));
+                // Weak: a timer the loop still holds when it ends must not
+                // keep the network alive (the network holds the loop's
+                // injector: a cycle that would leak both).
+                let net = Rc::downgrade(&self.state);
+                corio_core::call_later(delay, move || {
+                    if let Some(state) = net.upgrade() {
+                        SimNet { state }.with(|state| state.perform(action));
+                    }
+                });
             }
         }
     }

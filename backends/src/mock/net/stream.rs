@@ -75,11 +75,15 @@ impl Drop for StreamSocket {
 struct Abandon {
     net: SimNet,
     id: Id,
+    /// Cleared once the connect finished: the guard then closes nothing.
+    armed: bool,
 }
 
 impl Drop for Abandon {
     fn drop(&mut self) {
-        self.net.with(|state| state.close(self.id));
+        if self.armed {
+            self.net.with(|state| state.close(self.id));
+        }
     }
 }
 
@@ -161,11 +165,15 @@ impl SimStream {
         }
         let latency = net.state.borrow().connect_latency(addr);
         let connected = net.with(|state| state.connect(addr));
-        let abandon = connected.as_ref().ok().map(|&id| Abandon { net: net.clone(), id });
+        let abandon = connected.as_ref().ok().map(|&id| Abandon { net: net.clone(), id, armed: true });
         // The SYN's trip (and a checkpoint even with zero latency).
         corio_core::sleep(latency).await?;
         let id = connected?;
-        std::mem::forget(abandon);
+        if let Some(mut abandon) = abandon {
+            // Connected: the guard goes without closing (and without
+            // keeping the network alive).
+            abandon.armed = false;
+        }
         SimStream::adopt(net, id)
     }
 
