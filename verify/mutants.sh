@@ -116,7 +116,7 @@ rwlock_release_no_grant         | loom cargo test -p corio-verify --release --te
 notify_permit_race              | loom cargo test -p corio-verify --release --test loom_toolbox -- notify_one_before_or_after_the_wait
 broadcast_close_no_wake         | loom cargo test -p corio-verify --release --test loom_toolbox -- broadcast_lag_and_close
 watch_wake_before_version       | loom cargo test -p corio-verify --release --test loom_toolbox -- watch_changed_sees_every_send
-rwlock_writer_leave_no_regrant  | cargo test -p corio-verify --release --test prop_sync_rwlock
+rwlock_writer_leave_no_regrant  | PROPTEST_CASES=4096 cargo test -p corio-verify --release --test prop_sync_rwlock
 broadcast_lag_unreported        | cargo test -p corio-verify --release --test prop_sync_broadcast
 watch_unmodified_counts         | cargo test -p corio-verify --release --test prop_sync_watch
 interval_burst_skips            | cargo test -p corio --test toolbox_time -- missed_ticks
