@@ -304,3 +304,104 @@ fn a_joiner_is_woken_whatever_its_waker_and_its_waker_is_released() {
     assert_eq!(trace(&out), "own-waker-joined replaced-joined main-done");
     assert_eq!(lp.task_count(), 0);
 }
+
+#[test]
+fn a_tasks_debug_form_shows_its_state_flags_and_references() {
+    // The state word (core/src/task/state.rs) as `Debug` shows it: the
+    // lifecycle flags and the references held — the handle, the loop's
+    // registry, a ready-queue entry, each waker. A count that stays up after
+    // the task ends is a leak (tests/task_memory.rs measures the bytes).
+    let lp = vloop();
+    lp.block_on(async {
+        let ev = Rc::new(corio::sync::Event::new());
+        let e = ev.clone();
+        let t = corio::spawn(async move { e.wait().await.map(|_| 5) });
+        // Born RUNNING, queued: handle, registry, queue entry.
+        assert_eq!(format!("{t:?}"), r#"Task { id: TaskId(2), name: "Task-2", state: RUNNING|JOIN_INTEREST refs=3 }"#);
+        corio::yield_now().await.unwrap();
+        // Waiting: handle, registry, the event's waker.
+        assert_eq!(format!("{t:?}"), r#"Task { id: TaskId(2), name: "Task-2", state: JOIN_INTEREST refs=3 }"#);
+        ev.set();
+        // Woken: the waker's reference became the queue entry's.
+        assert_eq!(format!("{t:?}"), r#"Task { id: TaskId(2), name: "Task-2", state: SCHEDULED|JOIN_INTEREST refs=3 }"#);
+        corio::yield_now().await.unwrap();
+        // Done: only the handle holds it.
+        assert_eq!(format!("{t:?}"), r#"Task { id: TaskId(2), name: "Task-2", state: COMPLETE|JOIN_INTEREST refs=1 }"#);
+        assert_eq!(t.await.unwrap(), Ok(5));
+
+        ev.clear();
+        let e = ev.clone();
+        let c = corio::spawn(async move { e.wait().await });
+        corio::yield_now().await.unwrap();
+        c.cancel();
+        // A pending cancel queues it while the event still holds its waker.
+        assert_eq!(
+            format!("{c:?}"),
+            r#"Task { id: TaskId(3), name: "Task-3", state: SCHEDULED|JOIN_INTEREST|CANCEL refs=4 }"#
+        );
+        corio::yield_now().await.unwrap();
+        assert_eq!(
+            format!("{c:?}"),
+            r#"Task { id: TaskId(3), name: "Task-3", state: COMPLETE|JOIN_INTEREST|CANCELLED|DELIVERED refs=1 }"#
+        );
+        assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 0 }");
+        let main = corio::current_task().unwrap();
+        assert!(format!("{main:?}").starts_with(r#"AnyTask { id: TaskId(1), name: "Task-1", state: RUNNING|JOIN_INTEREST refs="#));
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_task_that_wakes_itself_during_its_poll_runs_again_and_a_stale_waker_does_nothing() {
+    // The wake-while-running path of the state word: a future that wakes its
+    // own waker and returns `Pending` (a hand-written yield, as tokio's and
+    // futures' `yield_now` do) is polled again in a later iteration, once
+    // even if woken again from elsewhere while it waits in the queue; a waker
+    // kept past the task's end and woken then changes nothing but its own
+    // reference.
+    let lp = vloop();
+    let out: Out = Rc::default();
+    let o = out.clone();
+    lp.block_on(async move {
+        let stale: Rc<std::cell::RefCell<Option<std::task::Waker>>> = Rc::default();
+        let (o2, keep) = (o.clone(), stale.clone());
+        let t = corio::spawn(async move {
+            for i in 0..3 {
+                let mut woke = false;
+                std::future::poll_fn(|cx| {
+                    if woke {
+                        return std::task::Poll::Ready(());
+                    }
+                    woke = true;
+                    *keep.borrow_mut() = Some(cx.waker().clone());
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                })
+                .await;
+                push(&o2, format!("t{i}"));
+            }
+        });
+        for i in 0..4 {
+            push(&o, format!("main{i}"));
+            if i == 1 {
+                // The task is queued after waking itself: a wake from
+                // elsewhere now only marks it, it does not queue it twice.
+                stale.borrow().as_ref().unwrap().wake_by_ref();
+                let queued = r#"Task { id: TaskId(2), name: "Task-2", state: SCHEDULED|RUNNING|JOIN_INTEREST refs=4 }"#;
+                assert_eq!(format!("{t:?}"), queued);
+            }
+            corio::yield_now().await.unwrap();
+        }
+        assert!(t.done());
+        // Done: the handle and the stale waker hold it.
+        let done = r#"Task { id: TaskId(2), name: "Task-2", state: COMPLETE|JOIN_INTEREST refs=2 }"#;
+        assert_eq!(format!("{t:?}"), done);
+        stale.borrow().as_ref().unwrap().wake_by_ref();
+        assert_eq!(format!("{t:?}"), done, "a wake after the end queued the task");
+        stale.borrow_mut().take().unwrap().wake();
+        assert_eq!(format!("{t:?}"), r#"Task { id: TaskId(2), name: "Task-2", state: COMPLETE|JOIN_INTEREST refs=1 }"#);
+        t.await.unwrap();
+    })
+    .unwrap();
+    assert_eq!(trace(&out), "main0 main1 t0 main2 t1 main3 t2");
+}
