@@ -174,6 +174,66 @@ fn s2_bounded_semaphore_refuses_over_release() {
     assert_eq!(plain.available_permits(), 1);
 }
 
+#[test]
+fn s2_counts_past_max_permits_are_clamped_not_overflowed() {
+    // Extreme input: a semaphore asked for usize::MAX permits holds
+    // MAX_PERMITS, and releases past it are not kept.
+    for sem in [Semaphore::new(usize::MAX), Semaphore::new(Semaphore::MAX_PERMITS)] {
+        assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS);
+        sem.release();
+        assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS);
+        sem.try_acquire().unwrap().forget();
+        assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS - 1);
+        assert!(!sem.locked());
+    }
+    assert!(Semaphore::MAX_PERMITS >= usize::MAX / 8, "room for any real count");
+    let bounded = BoundedSemaphore::new(usize::MAX);
+    assert_eq!(bounded.available_permits(), Semaphore::MAX_PERMITS);
+    assert_eq!(bounded.release(), Err(TooManyReleases));
+}
+
+#[test]
+fn s2_debug_shows_how_many_wait_and_locked_follows_the_line() {
+    // The waiter list's length (Debug) and `locked()` (asyncio: an acquire
+    // would wait) through a grant, a handed-over waiter that has not
+    // resumed, and a cancelled waiter.
+    vloop()
+        .block_on(async {
+            let sem = Arc::new(Semaphore::new(1));
+            assert_eq!(format!("{sem:?}"), "Semaphore { available: 1, waiters: 0 }");
+            assert!(!sem.locked());
+            let held = sem.try_acquire().unwrap();
+            assert!(sem.locked());
+            let waiters: Vec<_> = (0..3)
+                .map(|_| {
+                    let sem = sem.clone();
+                    corio::spawn(async move { sem.acquire().await.map(|p| p.forget()) })
+                })
+                .collect();
+            yield_now().await?;
+            assert_eq!(format!("{sem:?}"), "Semaphore { available: 0, waiters: 3 }");
+            waiters[1].cancel();
+            yield_now().await?;
+            assert_eq!(format!("{sem:?}"), "Semaphore { available: 0, waiters: 2 }");
+            // Handed to the first waiter, which has not resumed: it stands in
+            // line, so a permit released meanwhile waits for the next waiter.
+            drop(held);
+            assert_eq!(format!("{sem:?}"), "Semaphore { available: 0, waiters: 1 }");
+            sem.release();
+            assert_eq!(format!("{sem:?}"), "Semaphore { available: 0, waiters: 0 }");
+            sem.release();
+            assert_eq!(format!("{sem:?}"), "Semaphore { available: 1, waiters: 0 }");
+            assert!(sem.locked(), "two waiters handed permits have not resumed");
+            yield_now().await?;
+            assert!(!sem.locked());
+            let lock = Lock::new();
+            assert_eq!(format!("{lock:?}"), "Lock { locked: false, waiters: 0 }");
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
 // ----- S3: Event ------------------------------------------------------------------
 
 #[test]

@@ -323,7 +323,10 @@ fn a_tasks_debug_form_shows_its_state_flags_and_references() {
         assert_eq!(format!("{t:?}"), r#"Task { id: TaskId(2), name: "Task-2", state: JOIN_INTEREST refs=3 }"#);
         ev.set();
         // Woken: the waker's reference became the queue entry's.
-        assert_eq!(format!("{t:?}"), r#"Task { id: TaskId(2), name: "Task-2", state: SCHEDULED|JOIN_INTEREST refs=3 }"#);
+        assert_eq!(
+            format!("{t:?}"),
+            r#"Task { id: TaskId(2), name: "Task-2", state: SCHEDULED|JOIN_INTEREST refs=3 }"#
+        );
         corio::yield_now().await.unwrap();
         // Done: only the handle holds it.
         assert_eq!(format!("{t:?}"), r#"Task { id: TaskId(2), name: "Task-2", state: COMPLETE|JOIN_INTEREST refs=1 }"#);
@@ -346,7 +349,8 @@ fn a_tasks_debug_form_shows_its_state_flags_and_references() {
         );
         assert_eq!(format!("{ev:?}"), "Event { set: false, waiters: 0 }");
         let main = corio::current_task().unwrap();
-        assert!(format!("{main:?}").starts_with(r#"AnyTask { id: TaskId(1), name: "Task-1", state: RUNNING|JOIN_INTEREST refs="#));
+        assert!(format!("{main:?}")
+            .starts_with(r#"AnyTask { id: TaskId(1), name: "Task-1", state: RUNNING|JOIN_INTEREST refs="#));
     })
     .unwrap();
 }

@@ -163,4 +163,3 @@ fn tasks_woken_through_cloned_wakers_are_freed() {
         }
     });
 }
-

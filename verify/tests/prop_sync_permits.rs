@@ -8,8 +8,9 @@
 //! leaves the line (resuming, or cancelled) hands such permits to the waiters ("wake up as many as are allowed"); a
 //! task that runs with a cancel pending leaves the queue, or — if it had been handed a permit — passes it on. After
 //! every operation the test compares what the real primitive, on a real loop, did: the tasks that acquired or were
-//! cancelled, in order, the free permits, and the results of `try_acquire` and of a bare `release` (an error for an
-//! unlocked lock or a full bounded semaphore).
+//! cancelled, in order, the free permits, the results of `try_acquire` and of a bare `release` (an error for an
+//! unlocked lock or a full bounded semaphore), `locked()`, and the waiter list's length (`Debug`), so a waiter that
+//! leaves without leaving the list is caught.
 //!
 //! Caught mutants: `waiters_lifo`, `release_unchecked`, `lock_handoff_to_cancelled`, `permits_barge_past_pending`.
 
@@ -295,6 +296,26 @@ impl Prim {
         }
     }
 
+    /// Whether an acquire would wait (asyncio's `locked()`).
+    fn locked(&self) -> bool {
+        match self {
+            Prim::Lock(l) => l.locked(),
+            Prim::Semaphore(s) => s.locked(),
+            Prim::Bounded(s) => s.locked(),
+        }
+    }
+
+    /// The waiter list's length, as `Debug` shows it.
+    fn waiters(&self) -> usize {
+        let debug = match self {
+            Prim::Lock(l) => format!("{l:?}"),
+            Prim::Semaphore(s) => format!("{s:?}"),
+            Prim::Bounded(s) => format!("{s:?}"),
+        };
+        let count = debug.split("waiters: ").nth(1).and_then(|rest| rest.split(' ').next());
+        count.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no waiter count in {debug}"))
+    }
+
     fn available(&self) -> usize {
         match self {
             Prim::Lock(l) => usize::from(!l.locked()),
@@ -345,6 +366,12 @@ impl StateMachineTest for Sut {
         // can leave more than one permit behind).
         let available = if matches!(model.kind, Kind::Lock) { model.available.min(1) } else { model.available };
         assert_eq!(sut.prim.available(), available, "free permits");
+        // The bookkeeping: the waiter list holds exactly the queued tasks (a cancelled or granted one has left it).
+        assert_eq!(sut.prim.waiters(), model.queue.len(), "waiters in the list");
+        // A lock's `locked()` says whether it is held (a waiter handed it counts); a semaphore's, asyncio's, whether
+        // an acquire would wait.
+        let locked = if matches!(model.kind, Kind::Lock) { model.available == 0 } else { !model.may_take() };
+        assert_eq!(sut.prim.locked(), locked, "locked()");
         sut
     }
 }

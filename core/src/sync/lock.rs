@@ -129,7 +129,7 @@ impl Default for Lock {
 
 impl fmt::Debug for Lock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lock").field("locked", &self.locked()).field("waiters", &self.permits.has_waiters()).finish()
+        f.debug_struct("Lock").field("locked", &self.locked()).field("waiters", &self.permits.waiter_count()).finish()
     }
 }
 

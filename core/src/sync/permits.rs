@@ -83,8 +83,22 @@ impl Permits {
     }
 
     /// Whether anyone waits.
-    pub(crate) fn has_waiters(&self) -> bool {
+    fn has_waiters(&self) -> bool {
         self.state.load(Ordering::Acquire) & WAITERS != 0
+    }
+
+    /// How many wait (not counting those handed a permit): the waiter list's
+    /// length, read under its lock, for `Debug`. Checks the invariant that
+    /// `WAITERS` is set exactly while the list is non-empty.
+    pub(crate) fn waiter_count(&self) -> usize {
+        let waiters = lock(&self.waiters);
+        debug_assert_eq!(
+            waiters.is_empty(),
+            !self.has_waiters(),
+            "WAITERS is set exactly while someone waits ({} waiting)",
+            waiters.len()
+        );
+        waiters.len()
     }
 
     /// Whether anyone stands in line: a waiter, or one handed a permit that

@@ -94,7 +94,7 @@ impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Semaphore")
             .field("available", &self.available_permits())
-            .field("waiters", &self.permits.has_waiters())
+            .field("waiters", &self.permits.waiter_count())
             .finish()
     }
 }
@@ -157,7 +157,7 @@ impl fmt::Debug for BoundedSemaphore {
         f.debug_struct("BoundedSemaphore")
             .field("available", &self.available_permits())
             .field("bound", &self.bound)
-            .field("waiters", &self.permits.has_waiters())
+            .field("waiters", &self.permits.waiter_count())
             .finish()
     }
 }
