@@ -12,7 +12,7 @@
 #                                           main), tested with every sync/time/structured target: the check to
 #                                           run before sending a change
 # Environment:
-#   MUTANTS_TIMEOUT=SECONDS        test-phase limit per mutant (default 300); a hang counts as TIMEOUT
+#   MUTANTS_TIMEOUT=SECONDS        test-phase limit per mutant (default 60; unmutated, each shard's tests take under 10 s); a hang counts as TIMEOUT
 #   MUTANTS_BUILD_TIMEOUT=SECONDS  build-phase limit (default 2400: the first build of a sweep starts empty)
 #   MUTANTS_JOBS=N                 cargo-mutants' parallel build directories (default 1; each is a full copy
 #                                  of the tree with its own target directory, ~2-3 GB)
@@ -46,18 +46,18 @@ set -uo pipefail
 
 read -r -d '' SHARDS <<'EOF'
 event        | core/src/sync/event.rs                          | rules_sync conformance prop_sync_event
-waiters      | core/src/sync/waiters.rs core/src/sync/permits.rs | rules_sync prop_sync_permits prop_sync_condition prop_sync_barrier
-lock         | core/src/sync/lock.rs core/src/sync/semaphore.rs core/src/sync/mutex.rs core/src/sync/rwlock.rs | rules_sync toolbox_sync prop_sync_permits prop_sync_rwlock
-condition    | core/src/sync/condition.rs core/src/sync/notify.rs core/src/sync/barrier.rs | rules_sync toolbox_sync prop_sync_condition prop_sync_barrier
-queue        | core/src/sync/queue/*.rs                        | rules_sync conformance prop_sync_queue
+waiters      | core/src/sync/waiters.rs core/src/sync/permits.rs | rules_sync toolbox_sync cpython_locks prop_sync_event prop_sync_permits prop_sync_condition prop_sync_barrier prop_sync_rwlock
+lock         | core/src/sync/lock.rs core/src/sync/semaphore.rs core/src/sync/mutex.rs core/src/sync/rwlock.rs | rules_sync toolbox_sync cpython_locks prop_sync_event prop_sync_permits prop_sync_condition prop_sync_barrier prop_sync_rwlock
+condition    | core/src/sync/condition.rs core/src/sync/notify.rs core/src/sync/barrier.rs | rules_sync toolbox_sync cpython_locks prop_sync_event prop_sync_permits prop_sync_condition prop_sync_barrier prop_sync_rwlock
+queue        | core/src/sync/queue/*.rs                        | rules_sync conformance cpython_queues prop_sync_queue
 channel      | core/src/sync/channel/**/*.rs                   | rules_sync toolbox_sync prop_sync_mpsc prop_sync_broadcast prop_sync_watch
 time         | core/src/time/*.rs                              | toolbox_time rules_timeouts rules_loop prop_timers
 structured   | core/src/structured/**/*.rs                     | rules_scopes rules_groups rules_timeouts rules_cancel rules_combinators prop_task_trees
-task-state   | core/src/task/state.rs                          | rules_tasks rules_cancel rules_cancel_race prop_task_trees
+task-state   | core/src/task/state.rs                          | rules_tasks rules_cancel rules_cancel_race rules_timeouts rules_scopes rules_groups task_memory prop_task_trees
 timers       | core/src/runtime/timers*.rs                     | prop_timers toolbox_time rules_timeouts rules_loop
 EOF
 
-IN_DIFF_TESTS="rules_sync rules_tasks rules_cancel rules_timeouts rules_scopes rules_groups toolbox_sync toolbox_time
+IN_DIFF_TESTS="rules_sync rules_tasks task_memory cpython_locks rules_cancel rules_timeouts rules_scopes rules_groups toolbox_sync toolbox_time
 conformance prop_sync_event prop_sync_permits prop_sync_condition prop_sync_queue prop_timers prop_task_trees"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -108,7 +108,7 @@ sweep() {
     echo "== $name: cargo mutants $* (tests: $tests)"
     # shellcheck disable=SC2086 # MUTANTS_EXTRA is a list of words
     TMPDIR=$tmp nice -n 19 cargo mutants --package corio-core "$@" --baseline=skip \
-        --timeout "${MUTANTS_TIMEOUT:-300}" --build-timeout "${MUTANTS_BUILD_TIMEOUT:-2400}" \
+        --timeout "${MUTANTS_TIMEOUT:-60}" --build-timeout "${MUTANTS_BUILD_TIMEOUT:-2400}" \
         "${where[@]}" --output "$out" --no-shuffle "${mutant_args[@]}" ${MUTANTS_EXTRA:-}
     local rc=$?
     local o=$out/mutants.out
