@@ -310,7 +310,7 @@ fn a_tasks_debug_form_shows_its_state_flags_and_references() {
     // The state word (core/src/task/state.rs) as `Debug` shows it: the
     // lifecycle flags and the references held — the handle, the loop's
     // registry, a ready-queue entry, each waker. A count that stays up after
-    // the task ends is a leak (tests/task_memory.rs measures the bytes).
+    // the task ends is a leak (tests/memory.rs measures the bytes).
     let lp = vloop();
     lp.block_on(async {
         let ev = Rc::new(corio::sync::Event::new());

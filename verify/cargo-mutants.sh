@@ -53,11 +53,11 @@ queue        | core/src/sync/queue/*.rs                        | rules_sync conf
 channel      | core/src/sync/channel/**/*.rs                   | rules_sync toolbox_sync prop_sync_mpsc prop_sync_broadcast prop_sync_watch
 time         | core/src/time/*.rs                              | toolbox_time rules_timeouts rules_loop prop_timers
 structured   | core/src/structured/**/*.rs                     | rules_scopes rules_groups rules_timeouts rules_cancel rules_combinators prop_task_trees
-task-state   | core/src/task/state.rs                          | rules_tasks rules_cancel rules_cancel_race rules_timeouts rules_scopes rules_groups task_memory prop_task_trees
+task-state   | core/src/task/state.rs                          | rules_tasks rules_cancel rules_cancel_race rules_timeouts rules_scopes rules_groups memory prop_task_trees
 timers       | core/src/runtime/timers*.rs                     | prop_timers toolbox_time rules_timeouts rules_loop
 EOF
 
-IN_DIFF_TESTS="rules_sync rules_tasks task_memory cpython_locks rules_cancel rules_timeouts rules_scopes rules_groups toolbox_sync toolbox_time
+IN_DIFF_TESTS="rules_sync rules_tasks memory cpython_locks rules_cancel rules_timeouts rules_scopes rules_groups toolbox_sync toolbox_time
 conformance prop_sync_event prop_sync_permits prop_sync_condition prop_sync_queue prop_timers prop_task_trees"
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -245,11 +245,12 @@ impl Default for Notify {
 
 impl fmt::Debug for Notify {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Under the list's lock, where `WAITERS` changes: the flag and the
+        // list agree (invariant above), which debug builds check here.
+        let waiters = lock(&self.waiters);
         let state = self.state.load(Ordering::Acquire);
-        f.debug_struct("Notify")
-            .field("permit", &(state & PERMIT != 0))
-            .field("waiters", &(state & WAITERS != 0))
-            .finish()
+        debug_assert_eq!(state & WAITERS != 0, !waiters.is_empty(), "WAITERS is set exactly while someone waits");
+        f.debug_struct("Notify").field("permit", &(state & PERMIT != 0)).field("waiters", &waiters.len()).finish()
     }
 }
 

@@ -1,16 +1,19 @@
-//! Every task is freed: its allocation goes back once the last of its
-//! references (the handle, the loop's registry, a queue entry, each waker)
-//! is dropped, whichever way the task ends.
+//! Nothing grows without bound. Every task is freed: its allocation goes back
+//! once the last of its references (the handle, the loop's registry, a queue
+//! entry, each waker) is dropped, whichever way the task ends. Every waiter
+//! that gives up (a wait under a timeout, in a loop) leaves its primitive's
+//! waiter list, and the list reuses its slot.
 //!
-//! The reference count lives in the task's state word
-//! (`core/src/task/state.rs`); a count that never reaches zero is a leak no
-//! outcome-level test can see. This binary counts the bytes the test thread
+//! A task's reference count lives in its state word
+//! (`core/src/task/state.rs`), a waiter list's free slots in
+//! `core/src/sync/waiters.rs`; a count that never reaches zero or a slot never
+//! reused is a leak no outcome-level test can see. This binary counts the bytes the test thread
 //! holds (a counting global allocator, per thread so the harness's other
 //! threads do not blur it) and runs each way a task can end in rounds: the
 //! first rounds grow the loop's queues and tables to their working size, the
 //! later ones must leave the thread holding what it held before.
 
-use corio::sync::Event;
+use corio::sync::{Barrier, Condition, Event, Lock, Mutex, Notify, Queue, RwLock, Semaphore};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::future::Future;
@@ -82,7 +85,7 @@ where
     let after = held();
     assert!(
         after - before < (TASKS * 8) as isize,
-        "{what}: 3 x {TASKS} tasks left {} bytes behind ({before} -> {after})",
+        "{what}: three rounds of {TASKS} left {} bytes behind ({before} -> {after})",
         after - before
     );
 }
@@ -160,6 +163,70 @@ fn tasks_woken_through_cloned_wakers_are_freed() {
         event.set();
         for (i, task) in tasks.into_iter().enumerate() {
             assert_eq!(task.await.unwrap(), i);
+        }
+    });
+}
+
+/// Waits `wait` under a 1 ms timeout, which expires: the waiter gives up.
+async fn gives_up<F: Future>(wait: F) {
+    assert!(corio::wait_for(Duration::from_millis(1), wait).await.is_err(), "the wait should time out");
+}
+
+/// One of each primitive, kept across rounds: a slot that is not reused
+/// grows the list's table from round to round.
+struct Primitives {
+    event: Event,
+    semaphore: Semaphore,
+    lock: Lock,
+    condition: Condition,
+    notify: Notify,
+    barrier: Barrier,
+    queue: Queue<u32>,
+    mutex: Mutex<u32>,
+    rwlock: RwLock<u32>,
+}
+
+#[test]
+fn waiters_that_give_up_leave_every_primitive_and_free_their_slots() {
+    let p = Rc::new(Primitives {
+        event: Event::new(),
+        semaphore: Semaphore::new(0),
+        lock: Lock::new(),
+        condition: Condition::new(),
+        notify: Notify::new(),
+        barrier: Barrier::new(2),
+        queue: Queue::new(0),
+        mutex: Mutex::new(0),
+        rwlock: RwLock::new(0),
+    });
+    // TASKS / 10 waits under a timeout on each primitive, round after round.
+    frees_every_task("waits that time out", || {
+        let p = p.clone();
+        async move {
+            let held = p.lock.try_acquire().unwrap();
+            let mutex_held = p.mutex.try_lock().unwrap();
+            let reader = p.rwlock.try_read().unwrap();
+            for _ in 0..TASKS / 10 {
+                gives_up(p.event.wait()).await;
+                gives_up(p.semaphore.acquire()).await;
+                gives_up(p.lock.acquire()).await;
+                let mut guard = p.condition.acquire().await.unwrap();
+                gives_up(guard.wait()).await;
+                drop(guard);
+                gives_up(p.notify.notified()).await;
+                gives_up(p.barrier.wait()).await;
+                gives_up(p.queue.get()).await;
+                gives_up(p.mutex.lock()).await;
+                gives_up(p.rwlock.write()).await;
+            }
+            assert_eq!(format!("{:?}", p.event), "Event { set: false, waiters: 0 }");
+            assert_eq!(format!("{:?}", p.semaphore), "Semaphore { available: 0, waiters: 0 }");
+            assert_eq!(format!("{:?}", p.lock), "Lock { locked: true, waiters: 0 }");
+            assert_eq!(format!("{:?}", p.condition), "Condition { locked: false, waiters: 0 }");
+            assert_eq!(format!("{:?}", p.notify), "Notify { permit: false, waiters: 0 }");
+            assert_eq!(format!("{:?}", p.barrier), "Barrier { parties: 2, phase: Filling, count: 0 }");
+            assert!(format!("{:?}", p.queue).contains("getters: 0, putters: 0"));
+            drop((held, mutex_held, reader));
         }
     });
 }
