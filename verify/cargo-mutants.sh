@@ -46,9 +46,9 @@ set -uo pipefail
 
 read -r -d '' SHARDS <<'EOF'
 event        | core/src/sync/event.rs                          | rules_sync conformance prop_sync_event
-waiters      | core/src/sync/waiters.rs core/src/sync/permits.rs | rules_sync toolbox_sync cpython_locks prop_sync_event prop_sync_permits prop_sync_condition prop_sync_barrier prop_sync_rwlock
-lock         | core/src/sync/lock.rs core/src/sync/semaphore.rs core/src/sync/mutex.rs core/src/sync/rwlock.rs | rules_sync toolbox_sync cpython_locks prop_sync_event prop_sync_permits prop_sync_condition prop_sync_barrier prop_sync_rwlock
-condition    | core/src/sync/condition.rs core/src/sync/notify.rs core/src/sync/barrier.rs | rules_sync toolbox_sync cpython_locks prop_sync_event prop_sync_permits prop_sync_condition prop_sync_barrier prop_sync_rwlock
+waiters      | core/src/sync/waiters.rs core/src/sync/permits.rs | rules_sync toolbox_sync cpython_locks memory prop_sync_event prop_sync_permits prop_sync_condition prop_sync_barrier prop_sync_rwlock
+lock         | core/src/sync/lock.rs core/src/sync/semaphore.rs core/src/sync/mutex.rs core/src/sync/rwlock.rs | rules_sync toolbox_sync cpython_locks memory prop_sync_event prop_sync_permits prop_sync_condition prop_sync_barrier prop_sync_rwlock
+condition    | core/src/sync/condition.rs core/src/sync/notify.rs core/src/sync/barrier.rs | rules_sync toolbox_sync cpython_locks memory prop_sync_event prop_sync_permits prop_sync_condition prop_sync_barrier prop_sync_rwlock
 queue        | core/src/sync/queue/*.rs                        | rules_sync conformance cpython_queues prop_sync_queue
 channel      | core/src/sync/channel/**/*.rs                   | rules_sync toolbox_sync prop_sync_mpsc prop_sync_broadcast prop_sync_watch
 time         | core/src/time/*.rs                              | toolbox_time rules_timeouts rules_loop prop_timers
