@@ -53,7 +53,7 @@ queue        | core/src/sync/queue/*.rs                        | rules_sync conf
 channel      | core/src/sync/channel/**/*.rs                   | rules_sync toolbox_sync prop_sync_mpsc prop_sync_broadcast prop_sync_watch
 time         | core/src/time/*.rs                              | toolbox_time rules_timeouts rules_loop prop_timers
 structured   | core/src/structured/**/*.rs                     | rules_scopes rules_groups rules_timeouts rules_cancel rules_combinators prop_task_trees
-task-state   | core/src/task/state.rs                          | rules_tasks rules_cancel rules_cancel_race rules_timeouts rules_scopes rules_groups memory prop_task_trees
+task-state   | core/src/task/state.rs                          | rules_tasks rules_cancel rules_cancel_race rules_timeouts rules_scopes rules_groups cpython_tasks conformance memory prop_task_trees
 timers       | core/src/runtime/timers*.rs                     | prop_timers toolbox_time rules_timeouts rules_loop
 EOF
 
