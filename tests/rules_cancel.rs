@@ -554,3 +554,69 @@ fn c9_pending_cancel_drops_the_foreign_future_before_its_first_poll() {
     .unwrap();
     assert_eq!(trace(&out), "foreign-dropped cancelled=true");
 }
+
+#[test]
+fn a_second_request_while_one_is_pending_keeps_it_pending() {
+    // rules C1, C3: requests are counted, not toggled. The task resumes from
+    // a wait that is no checkpoint (a plain future) with a cancel pending,
+    // asks for its own cancellation again before its next checkpoint, and
+    // that checkpoint still delivers one cancellation.
+    let lp = vloop();
+    lp.block_on(async {
+        let slot: Rc<std::cell::RefCell<Option<std::task::Waker>>> = Rc::default();
+        let keep = slot.clone();
+        let t = corio::spawn(async move {
+            let mut polled = false;
+            std::future::poll_fn(|cx| {
+                if polled {
+                    return Poll::Ready(());
+                }
+                polled = true;
+                *keep.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            })
+            .await;
+            let me = corio::current_task().unwrap();
+            assert_eq!(me.cancelling(), 1, "the pending request");
+            me.cancel();
+            assert_eq!(me.cancelling(), 2);
+            corio::sleep(Duration::from_secs(1)).await
+        });
+        corio::yield_now().await.unwrap();
+        slot.borrow_mut().take().unwrap().wake();
+        t.cancel();
+        // The sleep returns the delivered cancellation; the task, returning it, ends cancelled.
+        assert!(t.await.unwrap_err().is_cancelled(), "the checkpoint after the second request delivers the cancel");
+
+        // The same with the second request arriving while the task waits,
+        // cancel still pending, on a second plain future.
+        let slots: Rc<std::cell::RefCell<Vec<std::task::Waker>>> = Rc::default();
+        let keep = slots.clone();
+        let t = corio::spawn(async move {
+            for _ in 0..2 {
+                let mut polled = false;
+                std::future::poll_fn(|cx| {
+                    if polled {
+                        return Poll::Ready(());
+                    }
+                    polled = true;
+                    keep.borrow_mut().push(cx.waker().clone());
+                    Poll::Pending
+                })
+                .await;
+            }
+            corio::sleep(Duration::from_secs(1)).await
+        });
+        corio::yield_now().await.unwrap();
+        slots.borrow_mut().pop().unwrap().wake();
+        t.cancel();
+        corio::yield_now().await.unwrap(); // it runs on into the second plain wait, the cancel still pending
+        assert_eq!(slots.borrow().len(), 1);
+        t.cancel();
+        corio::yield_now().await.unwrap();
+        slots.borrow_mut().pop().unwrap().wake();
+        assert!(t.await.unwrap_err().is_cancelled(), "two requests, one delivery");
+    })
+    .unwrap();
+    assert_eq!(lp.clock().elapsed(), Duration::ZERO);
+}

@@ -163,6 +163,9 @@ barrier_abort_spares_released | cargo test -p corio-verify --release --test prop
 permits_barge_past_pending   | cargo test -p corio-verify --release --test prop_sync_permits
 resume_reads_line_first      | loom cargo test -p corio-verify --release --test loom_sync -- semaphore_newcomer_behind_a_resuming_waiter
 
+# cargo-mutants survivors that only a cross-thread race reaches (docs/verification.md, "Mutation score").
+release_skips_recheck        | loom cargo test -p corio-verify --release --test loom_sync -- lock_granted_then_abandoned_passes_on
+
 # Backend choice (issue 21): src/backend/, the mock backend chosen by name, tests/backend_*.rs, verify/additive/.
 default_prefers_uring     | cargo test -p corio-additive-app
 env_ignored               | cargo test -p corio --features uring,portable,mock --test backend_env

@@ -217,9 +217,9 @@ impl State {
         })
     }
 
-    /// Clears a pending soft cancel; returns whether one was pending.
-    pub(crate) fn take_cancel(&self) -> bool {
-        self.0.fetch_and(!CANCEL, Ordering::AcqRel) & CANCEL != 0
+    /// Clears a pending soft cancel (the caller saw it, or is dropping it).
+    pub(crate) fn take_cancel(&self) {
+        self.0.fetch_and(!CANCEL, Ordering::AcqRel);
     }
 
     /// A cancellation was delivered to the task (see `DELIVERED`).
@@ -355,7 +355,8 @@ mod tests {
             assert_eq!(woken.owner_index(), index);
             keeps(&state, 5);
             assert_eq!(state.request(CANCEL), (true, false));
-            assert!(state.take_cancel());
+            state.take_cancel();
+            assert!(!state.load().has(CANCEL));
             assert!(matches!(state.transition_to_running(), RunDecision::Poll(_)));
             // A yield writes nothing; the next step starts with a load...
             assert!(matches!(state.resume(), RunDecision::Poll(_)));
