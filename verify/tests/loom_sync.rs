@@ -9,7 +9,7 @@
 //! waiter. One model runs the primitive between a real event loop and another thread (the cross-loop wake).
 //!
 //! Caught mutants: `lock_handoff_to_cancelled`, `condition_lose_notify`, `event_set_no_wake`,
-//! `queue_getter_keeps_promise`, `oneshot_no_wake`, `mpsc_no_rx_wake`, `resume_reads_line_first`.
+//! `queue_getter_keeps_promise`, `oneshot_no_wake`, `mpsc_no_rx_wake`, `resume_reads_line_first`, `release_skips_recheck`.
 #![cfg(corio_loom)]
 
 mod loom_support;
