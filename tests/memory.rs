@@ -230,3 +230,94 @@ fn waiters_that_give_up_leave_every_primitive_and_free_their_slots() {
         }
     });
 }
+
+#[test]
+fn tasks_still_queued_when_their_loop_closes_are_freed() {
+    // The loop ends (its main future returned) with every task woken and
+    // waiting in the ready queue: closing completes them unpolled, and the
+    // queue's entries then find them complete and drop the last references.
+    let round = || {
+        let lp = vloop();
+        let kept = lp
+            .block_on(async {
+                let event = Rc::new(Event::new());
+                let tasks: Vec<_> = (0..TASKS)
+                    .map(|_| {
+                        let event = event.clone();
+                        corio::spawn(async move { event.wait().await })
+                    })
+                    .collect();
+                corio::yield_now().await.unwrap();
+                event.set(); // all queued; the main future returns before they run
+                tasks
+            })
+            .unwrap();
+        drop(lp);
+        assert!(kept.iter().all(|t| t.done()), "closing the loop ended them");
+    };
+    for _ in 0..3 {
+        round();
+    }
+    let before = held();
+    for _ in 0..3 {
+        round();
+    }
+    let after = held();
+    assert!(
+        after - before < (TASKS * 8) as isize,
+        "closed loops: three rounds of {TASKS} left {} bytes behind ({before} -> {after})",
+        after - before
+    );
+}
+
+#[test]
+fn a_main_task_ended_while_queued_is_freed_when_its_queue_entry_comes_up() {
+    // `stop()` ends `block_on` while its main task waits in the ready queue
+    // (woken by a callback in the same iteration, or by its own yield): the
+    // loop ends that task
+    // as cancelled, and the queue entry, popped by the next run, finds it
+    // complete and drops its reference.
+    let lp = vloop();
+    let round = || {
+        let result = lp.block_on(async {
+            let mut polled = false;
+            std::future::poll_fn(|cx| {
+                if !polled {
+                    polled = true;
+                    let waker = cx.waker().clone();
+                    corio::call_soon(move || {
+                        waker.wake();
+                        corio::stop();
+                    });
+                }
+                std::task::Poll::<()>::Pending
+            })
+            .await;
+        });
+        assert!(result.is_err(), "stopped before the main future finished");
+        lp.block_on(corio::yield_now()).unwrap().unwrap();
+        // The same with the main task queued by its own yield.
+        let result = lp.block_on(async {
+            corio::stop();
+            let _ = corio::yield_now().await;
+            unreachable!("the loop stops before the main task runs again");
+        });
+        assert!(result.is_err(), "stopped before the main future finished");
+        lp.block_on(corio::yield_now()).unwrap().unwrap();
+    };
+    for _ in 0..3 {
+        for _ in 0..TASKS {
+            round();
+        }
+    }
+    let before = held();
+    for _ in 0..TASKS {
+        round();
+    }
+    let after = held();
+    assert!(
+        after - before < (TASKS * 8) as isize,
+        "{TASKS} stopped runs left {} bytes behind ({before} -> {after})",
+        after - before
+    );
+}
