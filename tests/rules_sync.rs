@@ -235,6 +235,34 @@ fn s2_debug_shows_how_many_wait_and_locked_follows_the_line() {
         .unwrap();
 }
 
+#[test]
+fn s2_a_waiter_polled_again_before_its_turn_keeps_waiting() {
+    // A wait polled when nothing was granted to it (a `join!` or `select!`
+    // polls every branch when any wakes) must not take a permit: only the
+    // head of the line, once handed one, gets it.
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let sem = Semaphore::new(0);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut first = Box::pin(sem.acquire());
+    let mut second = Box::pin(sem.acquire());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    for _ in 0..2 {
+        assert!(first.as_mut().poll(&mut cx).is_pending(), "nothing was released");
+        assert!(second.as_mut().poll(&mut cx).is_pending(), "nothing was released");
+    }
+    sem.release();
+    assert!(second.as_mut().poll(&mut cx).is_pending(), "the permit went to the first waiter");
+    let Poll::Ready(Ok(permit)) = first.as_mut().poll(&mut cx) else {
+        panic!("the first waiter was handed the permit")
+    };
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(format!("{sem:?}"), "Semaphore { available: 0, waiters: 1 }");
+    drop(permit);
+    assert!(second.as_mut().poll(&mut cx).is_ready());
+}
+
 // ----- S3: Event ------------------------------------------------------------------
 
 #[test]
