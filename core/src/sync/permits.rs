@@ -206,31 +206,21 @@ impl Permits {
     fn acquire_or_wait(&self, waker: &Waker) -> Option<WaiterKey> {
         let mut waiters = lock(&self.waiters);
         let mut state = self.state.load(Ordering::SeqCst);
-        loop {
-            if state & WAITERS == 0 && state >= ONE && !self.line_pending() {
-                match self.state.compare_exchange(state, state - ONE, Ordering::SeqCst, Ordering::SeqCst) {
-                    Ok(_) => return None,
-                    Err(actual) => state = actual,
+        while state & WAITERS == 0 {
+            // Publish that we wait, unless the word changed meanwhile (then
+            // look again). A permit may be free with nobody in line: a
+            // release came after the fast path looked, or the waiter that
+            // stood in line resumed meanwhile and saw no `WAITERS` (the
+            // Dekker pair in the module docs). Then take it ourselves: under
+            // the lock with `WAITERS` set, nobody else moves the word, and
+            // storing it without `WAITERS` takes the flag down again.
+            match self.state.compare_exchange(state, state | WAITERS, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) if state >= ONE && !self.line_pending() => {
+                    self.state.store(state - ONE, Ordering::SeqCst);
+                    return None;
                 }
-            } else if state & WAITERS != 0 {
-                break;
-            } else {
-                // No permit, or one behind a waiter that has not resumed:
-                // publish that we wait, unless a release just added one
-                // (then the exchange fails and we look again).
-                match self.state.compare_exchange(state, state | WAITERS, Ordering::SeqCst, Ordering::SeqCst) {
-                    Ok(_) if state >= ONE && !self.line_pending() => {
-                        // The pending waiter resumed meanwhile and saw no
-                        // WAITERS (the Dekker pair in the module docs): the
-                        // line is empty, take the permit ourselves. Under
-                        // the lock with WAITERS set, nobody else moves the
-                        // word.
-                        self.state.store(state - ONE, Ordering::SeqCst);
-                        return None;
-                    }
-                    Ok(_) => break,
-                    Err(actual) => state = actual,
-                }
+                Ok(_) => break,
+                Err(actual) => state = actual,
             }
         }
         Some(waiters.push(waker.clone()))
