@@ -165,6 +165,8 @@ resume_reads_line_first      | loom cargo test -p corio-verify --release --test 
 
 # cargo-mutants survivors that only a cross-thread race reaches (docs/verification.md, "Mutation score").
 release_skips_recheck        | loom cargo test -p corio-verify --release --test loom_sync -- lock_granted_then_abandoned_passes_on
+acquire_queues_past_a_free_permit | loom cargo test -p corio-verify --release --test loom_sync -- condition_abandoned_notification_goes_to_another_waiter
+acquire_takes_a_free_permit_wrong | loom cargo test -p corio-verify --release --test loom_sync -- semaphore_newcomer_behind_a_resuming_waiter
 
 # Backend choice (issue 21): src/backend/, the mock backend chosen by name, tests/backend_*.rs, verify/additive/.
 default_prefers_uring     | cargo test -p corio-additive-app

@@ -9,7 +9,8 @@
 //! waiter. One model runs the primitive between a real event loop and another thread (the cross-loop wake).
 //!
 //! Caught mutants: `lock_handoff_to_cancelled`, `condition_lose_notify`, `event_set_no_wake`,
-//! `queue_getter_keeps_promise`, `oneshot_no_wake`, `mpsc_no_rx_wake`, `resume_reads_line_first`, `release_skips_recheck`.
+//! `queue_getter_keeps_promise`, `oneshot_no_wake`, `mpsc_no_rx_wake`, `resume_reads_line_first`, `release_skips_recheck`,
+//! `acquire_queues_past_a_free_permit`, `acquire_takes_a_free_permit_wrong`.
 #![cfg(corio_loom)]
 
 mod loom_support;
