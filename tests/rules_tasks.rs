@@ -409,3 +409,39 @@ fn a_task_that_wakes_itself_during_its_poll_runs_again_and_a_stale_waker_does_no
     .unwrap();
     assert_eq!(trace(&out), "main0 main1 t0 main2 t1 main3 t2");
 }
+
+#[test]
+fn completion_clears_pending_requests_and_a_dropped_handle_clears_join_interest() {
+    // The state word's invariants seen through `Debug`: a task that asks for
+    // its own cancellation and returns without another checkpoint ends
+    // cancelled (asyncio: `_must_cancel` at the coroutine's return), with
+    // neither the pending request nor the wake it queued left on the
+    // completed word; a task whose handle was dropped no longer has a joiner.
+    let lp = vloop();
+    lp.block_on(async {
+        let t = corio::spawn(async {
+            corio::current_task().unwrap().cancel();
+            let me = corio::current_task().unwrap();
+            assert!(format!("{me:?}").contains("state: SCHEDULED|RUNNING|JOIN_INTEREST|CANCEL refs="));
+            5
+        });
+        corio::yield_now().await.unwrap();
+        assert_eq!(
+            format!("{t:?}"),
+            r#"Task { id: TaskId(2), name: "Task-2", state: COMPLETE|JOIN_INTEREST|CANCELLED refs=1 }"#
+        );
+        assert!(t.await.unwrap_err().is_cancelled());
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let detached = corio::spawn(async move {
+            corio::yield_now().await.unwrap();
+            tx.send(format!("{:?}", corio::current_task().unwrap())).unwrap();
+        });
+        drop(detached);
+        corio::yield_now().await.unwrap();
+        corio::yield_now().await.unwrap();
+        let seen = rx.try_recv().expect("the detached task ran");
+        assert!(seen.ends_with("state: RUNNING refs=3 }"), "{seen}");
+    })
+    .unwrap();
+}

@@ -322,12 +322,6 @@ impl State {
     }
 }
 
-impl fmt::Debug for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.load().fmt(f)
-    }
-}
-
 // The flags end below the owner index.
 const _: () = assert!(DELIVERED < 1 << OWNER_SHIFT);
 
