@@ -263,6 +263,53 @@ fn s2_a_waiter_polled_again_before_its_turn_keeps_waiting() {
     assert!(second.as_mut().poll(&mut cx).is_ready());
 }
 
+#[test]
+fn more_waiters_than_one_wake_batch_are_all_woken() {
+    // Primitives wake in batches of 32 outside their lock, relocking for the
+    // rest: with 100 waiters every one must be woken, whichever call wakes
+    // them all at once.
+    const N: usize = 100;
+    vloop()
+        .block_on(async {
+            let event = Arc::new(Event::new());
+            let cond = Arc::new(Condition::new());
+            let notify = Arc::new(corio::sync::Notify::new());
+            let barrier = Arc::new(Barrier::new(N + 1));
+            let rwlock = Arc::new(corio::sync::RwLock::new(0));
+            let queue = Arc::new(Queue::<u32>::new(0));
+            let mut tasks = Vec::new();
+            for _ in 0..N {
+                let (event, cond, notify) = (event.clone(), cond.clone(), notify.clone());
+                let (barrier, rwlock, queue) = (barrier.clone(), rwlock.clone(), queue.clone());
+                let woken = |what: &'static str| move |ok: bool| assert!(ok, "{what}");
+                tasks.push(corio::spawn(async move { woken("event")(event.wait().await.is_ok()) }));
+                tasks.push(corio::spawn(async move {
+                    let mut guard = cond.acquire().await.unwrap();
+                    woken("condition")(guard.wait().await.is_ok())
+                }));
+                tasks.push(corio::spawn(async move { woken("notify")(notify.notified().await.is_ok()) }));
+                tasks.push(corio::spawn(async move { woken("barrier")(barrier.wait().await.is_ok()) }));
+                tasks.push(corio::spawn(async move { woken("rwlock")(rwlock.read().await.is_ok()) }));
+                tasks.push(corio::spawn(async move { woken("queue")(queue.get().await.is_err()) }));
+            }
+            let writer = rwlock.try_write().unwrap();
+            yield_now().await?;
+            assert_eq!(format!("{event:?}"), format!("Event {{ set: false, waiters: {N} }}"));
+            event.set();
+            cond.acquire().await?.notify_all();
+            notify.notify_waiters();
+            barrier.wait().await.unwrap();
+            drop(writer);
+            queue.shutdown(false);
+            for task in tasks {
+                task.await.unwrap();
+            }
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
 // ----- S3: Event ------------------------------------------------------------------
 
 #[test]
