@@ -341,7 +341,13 @@ mod tests {
         assert_eq!(w.remove(a), Some(Removed::Waiting));
         let b = w.push(noop()); // same slot, new sequence number
         assert_eq!(w.remove(a), None);
+        // A stale key names nothing, whether the slot's new waiter waits or
+        // was granted; the new waiter keeps its place and its grant.
+        assert_eq!(w.poll(a, Waker::noop()), Poll::Ready(None));
         assert_eq!(w.poll(b, Waker::noop()), Poll::Pending);
+        assert!(w.grant_first(()).is_some());
+        assert_eq!(w.poll(a, Waker::noop()), Poll::Ready(None));
+        assert_eq!(w.poll(b, Waker::noop()), Poll::Ready(Some(())));
     }
 
     #[test]
