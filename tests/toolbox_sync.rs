@@ -647,3 +647,57 @@ fn watch_across_loops_every_receiver_ends_with_the_last_value() {
         assert_eq!(t.join().unwrap(), 100);
     }
 }
+
+#[test]
+fn every_sync_type_has_a_debug_form_and_its_accessors_answer() {
+    use corio::sync::{Barrier, BoundedSemaphore, Condition, Lock, Semaphore};
+    let lock = Lock::new();
+    assert_eq!(format!("{:?}", lock.acquire()), "LockAcquire { .. }");
+    let guard = lock.try_acquire().unwrap();
+    assert_eq!(format!("{guard:?}"), "LockGuard { .. }");
+    assert!(std::ptr::eq(guard.lock(), &lock), "the guard names its lock");
+    assert_eq!(format!("{:?}", guard.lock()), "Lock { locked: true, waiters: 0 }");
+    drop(guard);
+
+    let sem = Semaphore::new(2);
+    assert_eq!(format!("{:?}", sem.acquire()), "SemaphoreAcquire { .. }");
+    assert_eq!(format!("{:?}", sem.try_acquire().unwrap()), "SemaphorePermit { .. }");
+    let bounded = BoundedSemaphore::new(2);
+    let permit = bounded.try_acquire().unwrap();
+    assert_eq!(format!("{bounded:?}"), "BoundedSemaphore { available: 1, bound: 2, waiters: 0 }");
+    drop(permit);
+
+    let mutex = Mutex::new(5);
+    assert_eq!(format!("{:?}", mutex.lock()), "MutexLock { .. }");
+    let held = mutex.try_lock().unwrap();
+    assert_eq!((format!("{held:?}"), held.to_string()), ("5".to_string(), "5".to_string()));
+    assert_eq!(format!("{mutex:?}"), "Mutex { data: <locked> }");
+    drop(held);
+
+    let rwlock = RwLock::new(7);
+    assert_eq!(format!("{:?}", rwlock.read()), "RwLockAcquire { access: Read, .. }");
+    assert_eq!(format!("{:?}", rwlock.write()), "RwLockAcquire { access: Write, .. }");
+    let reader = rwlock.try_read().unwrap();
+    assert_eq!((format!("{reader:?}"), format!("{rwlock:?}")), ("7".to_string(), "RwLock { data: 7 }".to_string()));
+    drop(reader);
+    let writer = rwlock.try_write().unwrap();
+    assert_eq!(
+        (format!("{writer:?}"), format!("{rwlock:?}")),
+        ("7".to_string(), "RwLock { data: <locked> }".to_string())
+    );
+    drop(writer);
+
+    let barrier = Barrier::new(3);
+    assert_eq!(format!("{barrier:?}"), "Barrier { parties: 3, phase: Filling, count: 0 }");
+    assert_eq!((barrier.parties(), barrier.n_waiting(), barrier.broken(), barrier.draining()), (3, 0, false, false));
+
+    let cond = Condition::new();
+    let guard = cond.try_acquire().unwrap();
+    assert_eq!(format!("{guard:?}"), "ConditionGuard { held: true }");
+    assert_eq!(format!("{cond:?}"), "Condition { locked: true, waiters: 0 }");
+    assert!(std::ptr::eq(guard.condition(), &cond));
+    drop(guard);
+
+    let notify = Notify::new();
+    assert_eq!(format!("{:?}", notify.notified()), "Notified { queued: false }");
+}
