@@ -224,7 +224,7 @@ fn waiters_that_give_up_leave_every_primitive_and_free_their_slots() {
             assert_eq!(format!("{:?}", p.lock), "Lock { locked: true, waiters: 0 }");
             assert_eq!(format!("{:?}", p.condition), "Condition { locked: false, waiters: 0 }");
             assert_eq!(format!("{:?}", p.notify), "Notify { permit: false, waiters: 0 }");
-            assert_eq!(format!("{:?}", p.barrier), "Barrier { parties: 2, phase: Filling, count: 0 }");
+            assert_eq!(format!("{:?}", p.barrier), "Barrier { parties: 2, phase: Filling, count: 0, blocked: 0 }");
             assert!(format!("{:?}", p.queue).contains("getters: 0, putters: 0"));
             drop((held, mutex_held, reader));
         }

@@ -264,6 +264,31 @@ fn s2_a_waiter_polled_again_before_its_turn_keeps_waiting() {
 }
 
 #[test]
+fn s7_an_acquire_dropped_while_queued_leaves_the_line() {
+    // A wait dropped without a cancellation (a `select!` branch that lost)
+    // leaves the waiter list; a release then keeps its permit instead of
+    // handing it to the departed waiter.
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let sem = Semaphore::new(0);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut acquire = Box::pin(sem.acquire());
+    assert!(acquire.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(format!("{sem:?}"), "Semaphore { available: 0, waiters: 1 }");
+    drop(acquire);
+    assert_eq!(format!("{sem:?}"), "Semaphore { available: 0, waiters: 0 }");
+    sem.release();
+    assert_eq!(sem.available_permits(), 1);
+    let lock = Lock::new();
+    let held = lock.try_acquire().unwrap();
+    let mut acquire = Box::pin(lock.acquire());
+    assert!(acquire.as_mut().poll(&mut cx).is_pending());
+    drop(acquire);
+    drop(held);
+    assert!(!lock.locked(), "the release found nobody in line");
+}
+
+#[test]
 fn more_waiters_than_one_wake_batch_are_all_woken() {
     // Primitives wake in batches of 32 outside their lock, relocking for the
     // rest: with 100 waiters every one must be woken, whichever call wakes
@@ -564,10 +589,52 @@ fn s5_a_cancelled_waiter_lowers_the_count_without_breaking_the_barrier() {
             let d = barrier.wait().await.unwrap(); // the third releases the round
             assert_eq!((b.await.unwrap(), c.await.unwrap(), d), (Ok(0), Ok(1), 2));
             assert_eq!(barrier.n_waiting(), 0);
+            // The error a cancelled wait returns, looked at and dropped.
+            let b2 = barrier.clone();
+            let e = corio::spawn(async move {
+                let err = b2.wait().await.unwrap_err();
+                (err.is_cancelled(), err.is_broken(), err.to_string())
+            });
+            settle().await;
+            e.cancel_with("stop");
+            assert_eq!(e.await.unwrap(), (true, false, "cancelled: stop".to_string()));
+            let broken = BarrierError::Broken;
+            assert_eq!(
+                (broken.is_cancelled(), broken.is_broken(), broken.to_string()),
+                (false, true, "the barrier is broken".into())
+            );
             R::Ok(())
         })
         .unwrap()
         .unwrap();
+}
+
+#[test]
+fn s5_a_dropped_wait_leaves_the_barrier_whether_waiting_or_blocked() {
+    // rule S7 for a wait future dropped without a cancellation (a `select!`
+    // branch that lost): it leaves the count while filling, and the blocked
+    // list while a passed round drains.
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let barrier = Barrier::new(2);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut first = Box::pin(barrier.wait());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(format!("{barrier:?}"), "Barrier { parties: 2, phase: Filling, count: 1, blocked: 0 }");
+    drop(first);
+    assert_eq!(format!("{barrier:?}"), "Barrier { parties: 2, phase: Filling, count: 0, blocked: 0 }");
+    let mut second = Box::pin(barrier.wait());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    let mut third = Box::pin(barrier.wait());
+    assert_eq!(third.as_mut().poll(&mut cx), Poll::Ready(Ok(1)), "the last arrival passes at once");
+    // `second` has not resumed: the round drains, a newcomer is held out.
+    let mut fourth = Box::pin(barrier.wait());
+    assert!(fourth.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(format!("{barrier:?}"), "Barrier { parties: 2, phase: Draining, count: 1, blocked: 1 }");
+    drop(fourth);
+    assert_eq!(format!("{barrier:?}"), "Barrier { parties: 2, phase: Draining, count: 1, blocked: 0 }");
+    assert_eq!(second.as_mut().poll(&mut cx), Poll::Ready(Ok(0)));
+    assert_eq!(format!("{barrier:?}"), "Barrier { parties: 2, phase: Filling, count: 0, blocked: 0 }");
 }
 
 #[test]

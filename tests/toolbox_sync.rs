@@ -688,7 +688,7 @@ fn every_sync_type_has_a_debug_form_and_its_accessors_answer() {
     drop(writer);
 
     let barrier = Barrier::new(3);
-    assert_eq!(format!("{barrier:?}"), "Barrier { parties: 3, phase: Filling, count: 0 }");
+    assert_eq!(format!("{barrier:?}"), "Barrier { parties: 3, phase: Filling, count: 0, blocked: 0 }");
     assert_eq!((barrier.parties(), barrier.n_waiting(), barrier.broken(), barrier.draining()), (3, 0, false, false));
 
     let cond = Condition::new();

@@ -309,6 +309,7 @@ impl fmt::Debug for Barrier {
             .field("parties", &self.parties)
             .field("phase", &state.phase)
             .field("count", &state.count)
+            .field("blocked", &state.blocked.len())
             .finish()
     }
 }
