@@ -700,4 +700,43 @@ fn every_sync_type_has_a_debug_form_and_its_accessors_answer() {
 
     let notify = Notify::new();
     assert_eq!(format!("{:?}", notify.notified()), "Notified { queued: false }");
+
+    let shared = Arc::new(Mutex::new(1));
+    let owned = shared.clone().try_lock_owned().unwrap();
+    assert_eq!(format!("{owned:?}"), "1");
+    drop(owned);
+    let mapped = MutexGuard::map(shared.try_lock().unwrap(), |v| v);
+    assert_eq!(format!("{mapped:?}"), "1");
+    assert_eq!(shared.try_lock().unwrap_err().to_string(), "the lock is held or waited for");
+    drop(mapped);
+    let shared = Arc::new(RwLock::new(2));
+    let owned_read = shared.clone().try_read_owned().unwrap();
+    assert_eq!(format!("{owned_read:?}"), "2");
+    drop(owned_read);
+    let owned_write = shared.clone().try_write_owned().unwrap();
+    assert_eq!(format!("{owned_write:?}"), "2");
+    // The most readers at once, as tokio's `MAX_READS`.
+    assert_eq!(corio::sync::MAX_READERS, u32::MAX >> 3);
+}
+
+#[test]
+fn a_queued_rwlock_wait_keeps_waiting_when_polled_again_and_leaves_when_dropped() {
+    // A `select!` or `join!` polls every branch when any wakes: a queued
+    // wait polled without a grant keeps waiting. A queued wait dropped
+    // without a cancellation leaves the list, so the release that follows
+    // grants nobody and the lock is free.
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let lock = RwLock::new(0);
+    let mut cx = Context::from_waker(Waker::noop());
+    let writer = lock.try_write().unwrap();
+    let mut read = Box::pin(lock.read());
+    let mut write = Box::pin(lock.write());
+    for _ in 0..2 {
+        assert!(read.as_mut().poll(&mut cx).is_pending(), "the writer holds it");
+        assert!(write.as_mut().poll(&mut cx).is_pending(), "the writer holds it");
+    }
+    drop((read, write));
+    drop(writer);
+    assert!(lock.try_write().is_ok(), "the dropped waits left: nobody was granted the lock");
 }
