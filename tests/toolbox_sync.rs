@@ -740,3 +740,57 @@ fn a_queued_rwlock_wait_keeps_waiting_when_polled_again_and_leaves_when_dropped(
     drop(writer);
     assert!(lock.try_write().is_ok(), "the dropped waits left: nobody was granted the lock");
 }
+
+#[test]
+fn notify_and_condition_waiters_leave_their_lists_whichever_way_they_end() {
+    // The waiter counts through a grant, a notify_waiters and a wait
+    // dropped without a cancellation; debug builds also check, in `Debug`,
+    // that Notify's WAITERS flag matches its list.
+    use corio::sync::Condition;
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let mut cx = Context::from_waker(Waker::noop());
+    let notify = Notify::new();
+    let mut first = Box::pin(notify.notified());
+    let mut second = Box::pin(notify.notified());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(format!("{notify:?}"), "Notify { permit: false, waiters: 2 }");
+    notify.notify_one();
+    assert_eq!(format!("{notify:?}"), "Notify { permit: false, waiters: 1 }");
+    assert!(first.as_mut().poll(&mut cx).is_ready());
+    notify.notify_one();
+    assert_eq!(format!("{notify:?}"), "Notify { permit: false, waiters: 0 }");
+    assert!(second.as_mut().poll(&mut cx).is_ready());
+    notify.notify_one();
+    assert_eq!(format!("{notify:?}"), "Notify { permit: true, waiters: 0 }", "stored for the next wait");
+    let mut third = Box::pin(notify.notified());
+    assert!(third.as_mut().poll(&mut cx).is_ready(), "the stored permit");
+    let mut fourth = Box::pin(notify.notified());
+    let mut fifth = Box::pin(notify.notified());
+    assert!(fourth.as_mut().poll(&mut cx).is_pending());
+    assert!(fifth.as_mut().poll(&mut cx).is_pending());
+    drop(fifth);
+    assert_eq!(format!("{notify:?}"), "Notify { permit: false, waiters: 1 }");
+    notify.notify_waiters();
+    assert_eq!(format!("{notify:?}"), "Notify { permit: false, waiters: 0 }");
+    assert!(fourth.as_mut().poll(&mut cx).is_ready());
+    notify.notify_waiters();
+    assert_eq!(format!("{notify:?}"), "Notify { permit: false, waiters: 0 }", "notify_waiters stores nothing");
+
+    let cond = Condition::new();
+    let mut guard = cond.try_acquire().unwrap();
+    let mut wait = Box::pin(guard.wait());
+    assert!(wait.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(format!("{cond:?}"), "Condition { locked: false, waiters: 1 }");
+    drop(wait);
+    // Dropped half-way: it left the list, without taking the lock back.
+    assert_eq!(format!("{cond:?}"), "Condition { locked: false, waiters: 0 }");
+    drop(guard);
+    // wait_for returns at once when the predicate already holds.
+    let mut guard = cond.try_acquire().unwrap();
+    let mut ready = Box::pin(guard.wait_for(|| true));
+    assert!(ready.as_mut().poll(&mut cx).is_ready());
+    drop(ready);
+    assert_eq!(format!("{cond:?}"), "Condition { locked: true, waiters: 0 }");
+}
