@@ -5,7 +5,8 @@
 //! FIFOs of waiting getters, putters and joiners, the unfinished count and the shutdown flag, and runs tasks in the
 //! loop's order (`sync_model::Sched`). After every operation the test compares what the real queue on a real loop
 //! did: each task's outcome (got an item, put, joined, shut out, cancelled), in order; the results of `put_nowait`,
-//! `get_nowait` and `task_done`; and `qsize`.
+//! `get_nowait` and `task_done`; `qsize`, `empty`, `full`, `is_shut_down`; and the bookkeeping through `Debug` (waiting getters,
+//! putters and joiners, the unfinished count).
 //!
 //! Caught mutant: `queue_getter_keeps_promise` (also by loom), and `waiters_lifo`.
 
@@ -497,6 +498,22 @@ impl StateMachineTest for Sut {
         assert_eq!(sut.harness.take_log(), model.log, "each task's outcome, in order");
         assert_eq!(result, model.result, "put_nowait / get_nowait / task_done");
         assert_eq!(each!(&*queue, q => q.qsize()), model.items.len(), "qsize");
+        let full = model.maxsize > 0 && model.items.len() >= model.maxsize;
+        assert_eq!(
+            each!(&*queue, q => (q.empty(), q.full(), q.is_shut_down())),
+            (model.items.is_empty(), full, model.shut_down)
+        );
+        let bookkeeping = format!(
+            "Queue {{ maxsize: {}, qsize: {}, getters: {}, putters: {}, joiners: {}, unfinished: {}, shut_down: {} }}",
+            model.maxsize,
+            model.items.len(),
+            model.getters.len(),
+            model.putters.len(),
+            model.joiners.len(),
+            model.unfinished,
+            model.shut_down
+        );
+        assert_eq!(each!(&*queue, q => format!("{q:?}")), bookkeeping, "waiting getters, putters, joiners; unfinished");
         sut
     }
 }

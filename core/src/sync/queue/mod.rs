@@ -432,6 +432,7 @@ impl<T, O: QueueOrder<T>> fmt::Debug for Queue<T, O> {
             .field("qsize", &state.items.len())
             .field("getters", &state.getters.len())
             .field("putters", &state.putters.len())
+            .field("joiners", &state.joiners.len())
             .field("unfinished", &state.unfinished)
             .field("shut_down", &state.shut_down)
             .finish()
