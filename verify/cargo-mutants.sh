@@ -26,6 +26,9 @@
 #                                  verify/proptest-regressions/: delete such new files after the run
 #   MUTANTS_SKIP_BASELINE=1        skip the script's own run of the shard's tests on the unmutated tree
 #   MUTANTS_EXTRA='ARGS'           more cargo-mutants arguments, e.g. '--re event_wait' or '--list'
+#   MUTANTS_UNIT=1                 also run corio-core's own unit tests (`cargo test -p corio-core --lib`): a
+#                                  second, test-mode build of corio-core per mutant, so worth it on the
+#                                  `--iterate` pass over the survivors rather than on the first sweep
 # Output: target/cargo-mutants/SHARD/mutants.out/ (caught.txt, missed.txt, timeout.txt, unviable.txt, one log per
 # mutant with its diff and the test output) and a summary line per shard.
 #
@@ -97,6 +100,10 @@ sweep() {
         test_args+=(--test "$t")
         mutant_args+=("--cargo-arg=--test=$t")
     done
+    if [[ -n ${MUTANTS_UNIT:-} ]]; then
+        test_args+=(-p corio-core --lib)
+        mutant_args+=(--cargo-arg=--package=corio-core --cargo-arg=--lib)
+    fi
     if [[ -z ${MUTANTS_SKIP_BASELINE:-} ]]; then
         echo "== $name: the tests on the unmutated tree: cargo test -p corio -p corio-verify ${test_args[*]}"
         if ! nice -n 19 cargo test -q -p corio -p corio-verify "${test_args[@]}" >"$root/target/cargo-mutants/$name.baseline.log" 2>&1; then
