@@ -6,12 +6,14 @@
 mod common;
 
 use common::{push, trace, vloop, Out};
+use corio::sync::queue::{Fifo, Lifo, Priority, QueueOrder};
 use corio::sync::{
     mpsc, oneshot, Barrier, BarrierError, BoundedSemaphore, Condition, Event, GetError, LifoQueue, Lock, NotLocked,
-    PutError, Queue, Semaphore, TaskDoneError, TooManyReleases,
+    PriorityQueue, PutError, Queue, Semaphore, TaskDoneError, TooManyReleases,
 };
 use corio::{yield_now, Cancelled};
 use futures_util::{FutureExt, StreamExt};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -759,6 +761,129 @@ fn s6_shutdown_fails_puts_and_drains_gets() {
             assert_eq!(q.get().await, Ok(1), "gets drain what is left");
             assert_eq!(q.get().await, Err(GetError::ShutDown));
             assert_eq!(q.get_nowait(), Err(GetError::ShutDown));
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s6_queue_errors_name_their_case_and_give_the_item_back() {
+    // rule S6: what a caller matches on, prints, and gets back.
+    vloop()
+        .block_on(async {
+            let q = Arc::new(Queue::new(1));
+            assert!(!q.is_shut_down());
+            q.put_nowait(1).unwrap();
+            let full = q.put_nowait(2).unwrap_err();
+            // A task that returns the `Cancelled` it received (inside the error) ends cancelled: the errors come
+            // out through a slot.
+            let put_slot = Rc::new(RefCell::new(None));
+            let (q2, slot) = (q.clone(), put_slot.clone());
+            let putter = corio::spawn(async move { *slot.borrow_mut() = q2.put(3).await.err() });
+            settle().await;
+            putter.cancel();
+            assert!(putter.await.is_err());
+            let cancelled_put = put_slot.take().expect("the put failed");
+            let empty_q = Arc::new(Queue::<u32>::new(0));
+            let get_slot = Rc::new(RefCell::new(None));
+            let (q2, slot) = (empty_q.clone(), get_slot.clone());
+            let getter = corio::spawn(async move { *slot.borrow_mut() = q2.get().await.err() });
+            settle().await;
+            getter.cancel();
+            assert!(getter.await.is_err());
+            let cancelled_get = get_slot.take().expect("the get failed");
+            let empty = empty_q.get_nowait().unwrap_err();
+            q.shutdown(false);
+            let shut_put = q.put_nowait(4).unwrap_err();
+            assert_eq!(q.get_nowait(), Ok(1));
+            let shut_get = q.get_nowait().unwrap_err();
+
+            let puts = [
+                (full, (true, false, false), "the queue is full", "Full(..)", 2),
+                (shut_put, (false, true, false), "the queue is shut down", "ShutDown(..)", 4),
+                (cancelled_put, (false, false, true), "cancelled", "Cancelled(Cancelled", 3),
+            ];
+            for (err, kind, display, debug, item) in puts {
+                assert_eq!((err.is_full(), err.is_shut_down(), err.is_cancelled()), kind, "{err:?}");
+                assert_eq!(err.to_string(), display);
+                assert!(format!("{err:?}").starts_with(debug), "{err:?}");
+                assert_eq!(err.into_item(), item, "the item comes back");
+            }
+            let gets = [
+                (empty, (true, false, false), "the queue is empty"),
+                (shut_get, (false, true, false), "the queue is shut down"),
+                (cancelled_get, (false, false, true), "cancelled"),
+            ];
+            for (err, kind, display) in gets {
+                assert_eq!((err.is_empty(), err.is_shut_down(), err.is_cancelled()), kind, "{err:?}");
+                assert_eq!(err.to_string(), display);
+            }
+            assert_eq!(TaskDoneError.to_string(), "task_done() called too many times");
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn s6_every_order_reports_its_length_and_every_queue_its_state() {
+    // rule S6
+    fn order_is_empty<O: QueueOrder<u32>>(mut order: O) {
+        assert!(order.is_empty());
+        order.push(7);
+        assert!(!order.is_empty());
+        assert_eq!((order.len(), order.pop(), order.is_empty()), (1, Some(7), true));
+    }
+    order_is_empty(Fifo::default());
+    order_is_empty(Lifo::default());
+    order_is_empty(Priority::default());
+    let fresh = "Queue { maxsize: 3, qsize: 0, getters: 0, putters: 0, joiners: 0, unfinished: 0, shut_down: false }";
+    assert_eq!(format!("{:?}", Queue::<u8>::new(3)), fresh);
+    assert_eq!(format!("{:?}", LifoQueue::<u8>::new(3)), fresh);
+    let pq = PriorityQueue::<u8>::new(3);
+    pq.put_nowait(1).unwrap();
+    pq.shutdown(false);
+    let debug = "Queue { maxsize: 3, qsize: 1, getters: 0, putters: 0, joiners: 0, unfinished: 1, shut_down: true }";
+    assert_eq!(format!("{pq:?}"), debug);
+}
+
+#[test]
+fn s7_a_cancelled_queue_wait_leaves_its_list_even_while_its_future_is_kept() {
+    // rule S7: the cancel is delivered at the wait's checkpoint, which leaves the list there and then; a caller
+    // that keeps the finished future (a select loop over `&mut fut`) holds no place in the queue.
+    vloop()
+        .block_on(async {
+            let q = Arc::new(Queue::<u32>::new(1));
+            q.put_nowait(1).unwrap(); // full, and one item unfinished
+            let empty = Arc::new(Queue::<u32>::new(0));
+            let (q2, e2) = (q.clone(), empty.clone());
+            let waits = corio::spawn(async move {
+                let mut put = std::pin::pin!(q2.put(2));
+                let mut get = std::pin::pin!(e2.get());
+                let mut join = std::pin::pin!(q2.join());
+                assert!(put.as_mut().await.unwrap_err().is_cancelled());
+                let after_put = format!("{q2:?}");
+                assert!(get.as_mut().await.unwrap_err().is_cancelled());
+                let after_get = format!("{e2:?}");
+                assert!(join.as_mut().await.is_err());
+                let after_join = format!("{q2:?}");
+                (after_put, after_get, after_join)
+            });
+            let waiting = |q: &Queue<u32>, list: &str, n: usize| format!("{q:?}").contains(&format!("{list}: {n},"));
+            settle().await;
+            assert!(waiting(&q, "putters", 1));
+            waits.cancel();
+            settle().await;
+            assert!(waiting(&empty, "getters", 1));
+            waits.cancel();
+            settle().await;
+            assert!(waiting(&q, "joiners", 1));
+            waits.cancel();
+            let (after_put, after_get, after_join) = waits.await.unwrap();
+            assert!(after_put.contains("putters: 0,"), "{after_put}");
+            assert!(after_get.contains("getters: 0,"), "{after_get}");
+            assert!(after_join.contains("joiners: 0,"), "{after_join}");
             R::Ok(())
         })
         .unwrap()

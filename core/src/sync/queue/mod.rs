@@ -401,10 +401,13 @@ impl<T, O: QueueOrder<T>> Queue<T, O> {
         (item, waker)
     }
 
+    /// Promises a slot to the first waiting putter. Called only when a slot
+    /// was just freed (an item taken, a promise given back), so one is free.
     fn grant_slot(&self, state: &mut State<T, O>) -> Option<Waker> {
-        if state.shut_down || !self.has_free_slot(state) {
+        if state.shut_down {
             return None;
         }
+        debug_assert!(self.has_free_slot(state), "a slot was just freed");
         let waker = state.putters.grant_first(true);
         if waker.is_some() {
             state.promised_slots += 1;
