@@ -4,6 +4,7 @@
 //! show what a user sees.
 
 use corio::sleep;
+use futures_util::FutureExt;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -214,4 +215,46 @@ fn a_clock_moved_by_hand_fires_what_it_passed_in_order() {
     lp.run_forever().unwrap();
     assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(trace(&out), "jumped 1ms 90s 2h check");
+}
+
+#[test]
+fn a_sleep_shows_its_deadline_and_timer_at_every_step() {
+    // What `{:?}` of a sleep prints is the deadline it keeps: the delay (saturated at 2^31 s), the instant (before
+    // or after any reference point, exact to the nanosecond), whether a timer is registered, and whether it yielded
+    // or is done.
+    let shows = |s: &corio::time::Sleep, what: &str| {
+        let debug = format!("{s:?}");
+        assert!(debug.contains(what), "{debug} should show {what}");
+    };
+    vloop()
+        .block_on(async {
+            let d = Duration::new(3600, 123_456_789);
+            let mut s = sleep(d);
+            shows(&s, "phase: After(3600.123456789s), timer: None");
+            let longest = Duration::new((1 << 31) - 1, 999_999_999);
+            shows(&sleep(Duration::MAX), &format!("phase: After({longest:?}), timer: None"));
+            shows(&sleep(longest), &format!("phase: After({longest:?}), timer: None"));
+            let shorter = longest - Duration::from_nanos(1);
+            shows(&sleep(shorter), &format!("phase: After({shorter:?}), timer: None"));
+            shows(&sleep(Duration::ZERO), "phase: After(0ns), timer: None");
+            let now = corio::time();
+            for instant in [now, now + d, now - Duration::from_millis(1), now + Duration::from_nanos(1), now - d] {
+                shows(&corio::sleep_until(instant), &format!("phase: At({instant:?}), timer: None"));
+            }
+
+            assert!((&mut s).now_or_never().is_none(), "polled once (with a no-op waker): it waits");
+            shows(&s, "phase: After(3600.123456789s), timer: Some(");
+            (&mut s).await?;
+            assert_eq!(corio::time() - now, d);
+            shows(&s, "phase: Done, timer: None");
+
+            let mut past = corio::sleep_until(now - d);
+            assert!((&mut past).now_or_never().is_none(), "a past deadline yields once");
+            shows(&past, "phase: Yielded, timer: None");
+            assert!((&mut past).now_or_never().is_some());
+            shows(&past, "phase: Done, timer: None");
+            Ok::<_, corio::Cancelled>(())
+        })
+        .unwrap()
+        .unwrap();
 }
