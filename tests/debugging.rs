@@ -350,16 +350,28 @@ fn d3_a_task_that_has_not_run_and_one_that_is_scheduled() {
             #[allow(unreachable_code)]
             Ok::<(), Cancelled>(())
         });
+        // asyncio's sleep(0) is a bare yield, and is dumped as one.
+        let zero_sleeper = Builder::new().name("zero sleeper").spawn(async {
+            loop {
+                corio::sleep(Duration::ZERO).await?;
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), Cancelled>(())
+        });
         let dump = corio::task::dump();
         assert_eq!(find(&dump, "fresh").state, TaskState::NotStarted);
         assert!(find(&dump, "fresh").checkpoint.is_none());
         corio::yield_now().await.unwrap();
         let dump = corio::task::dump();
-        let yielding = find(&dump, "yielder");
-        assert_eq!(yielding.state, TaskState::Scheduled, "{dump}");
-        assert_eq!(yielding.checkpoint.as_ref().unwrap().kind, WaitKind::Yield);
-        yielder.cancel();
-        assert!(yielder.await.unwrap_err().is_cancelled());
+        for name in ["yielder", "zero sleeper"] {
+            let yielding = find(&dump, name);
+            assert_eq!(yielding.state, TaskState::Scheduled, "{dump}");
+            assert_eq!(yielding.checkpoint.as_ref().unwrap().kind, WaitKind::Yield, "{dump}");
+        }
+        for task in [yielder, zero_sleeper] {
+            task.cancel();
+            assert!(task.await.unwrap_err().is_cancelled());
+        }
         fresh.await.unwrap();
     })
     .unwrap();

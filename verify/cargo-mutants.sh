@@ -54,11 +54,11 @@ lock         | core/src/sync/lock.rs core/src/sync/semaphore.rs core/src/sync/mu
 condition    | core/src/sync/condition.rs core/src/sync/notify.rs core/src/sync/barrier.rs | rules_sync toolbox_sync cpython_locks memory prop_sync_event prop_sync_permits prop_sync_condition prop_sync_barrier prop_sync_rwlock
 queue        | core/src/sync/queue/*.rs                        | rules_sync toolbox_sync conformance cpython_queues memory prop_sync_queue
 channel      | core/src/sync/channel/**/*.rs                   | rules_sync toolbox_sync toolbox_select memory prop_sync_mpsc prop_sync_broadcast prop_sync_watch
-time         | core/src/time/*.rs                              | toolbox_time toolbox_select rules_timeouts rules_loop far_deadlines timer_deadlines memory prop_timers
+time         | core/src/time/*.rs                              | toolbox_time toolbox_select debugging rules_timeouts rules_loop far_deadlines timer_deadlines memory prop_timers
 structured   | core/src/structured/**/*.rs                     | rules_scopes rules_groups rules_timeouts rules_cancel rules_cancel_at_end rules_combinators cpython_taskgroups cpython_timeouts cpython_waitfor toolbox_select far_deadlines memory prop_task_trees
 task-state   | core/src/task/state.rs                          | rules_tasks rules_cancel rules_cancel_race rules_timeouts rules_scopes rules_groups cpython_tasks conformance memory prop_task_trees
-timers       | core/src/runtime/timers.rs                      | prop_timers toolbox_time rules_timeouts rules_loop far_deadlines timer_deadlines memory
-wheel        | core/src/runtime/timers/*.rs                    | prop_timers toolbox_time rules_timeouts rules_loop far_deadlines timer_deadlines memory
+timers       | core/src/runtime/timers.rs                      | prop_timers toolbox_time debugging rules_timeouts rules_loop far_deadlines timer_deadlines memory
+wheel        | core/src/runtime/timers/*.rs                    | prop_timers toolbox_time debugging rules_timeouts rules_loop far_deadlines timer_deadlines memory
 EOF
 
 IN_DIFF_TESTS="rules_sync rules_tasks memory cpython_locks rules_cancel rules_timeouts rules_scopes rules_groups toolbox_sync toolbox_time
