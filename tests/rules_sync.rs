@@ -891,6 +891,46 @@ fn s7_a_cancelled_queue_wait_leaves_its_list_even_while_its_future_is_kept() {
 }
 
 #[test]
+fn s7_a_dropped_queue_wait_leaves_its_list_and_passes_its_promise_on() {
+    // rule S7 for futures dropped rather than cancelled (a select that lost, a struct that went away).
+    vloop()
+        .block_on(async {
+            let lists = |q: &Queue<u32>| {
+                let debug = format!("{q:?}");
+                ["getters", "putters", "joiners"].map(|list| debug.contains(&format!("{list}: 1,")))
+            };
+            let full = Queue::<u32>::new(1);
+            full.put_nowait(1).unwrap();
+            let mut put = Box::pin(full.put(2));
+            assert!(put.as_mut().now_or_never().is_none());
+            let mut join = Box::pin(full.join());
+            assert!(join.as_mut().now_or_never().is_none());
+            assert_eq!(lists(&full), [false, true, true]);
+            drop((put, join));
+            assert_eq!(lists(&full), [false, false, false]);
+            assert_eq!(full.qsize(), 1);
+
+            let q = Arc::new(Queue::<u32>::new(0));
+            let mut first = Box::pin(q.get());
+            assert!(first.as_mut().now_or_never().is_none());
+            let mut stream = q.stream();
+            assert_eq!(format!("{stream:?}"), "QueueStream { .. }");
+            assert!(stream.next().now_or_never().is_none());
+            let q2 = q.clone();
+            let second = corio::spawn(async move { q2.get().await });
+            settle().await;
+            q.put_nowait(5).unwrap(); // promised to `first`, which is dropped before it resumes ...
+            drop(first);
+            drop(stream); // ... and so is the stream, next in line
+            assert_eq!(second.await.unwrap(), Ok(5), "... so the item goes to the next getter");
+            assert_eq!(lists(&q), [false, false, false]);
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
 fn s6_immediate_shutdown_drops_items_and_releases_join() {
     // rule S6
     vloop()
