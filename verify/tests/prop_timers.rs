@@ -383,6 +383,9 @@ impl Harness {
         }
         prop_assert_eq!(self.queue.len(), self.reference.live.len(), "len after {:?}", op);
         prop_assert_eq!(self.queue.is_empty(), self.reference.live.is_empty());
+        for &id in self.reference.live.keys() {
+            prop_assert!(self.queue.contains(self.keys[id]), "timer {} scheduled but not contained", id);
+        }
         prop_assert!(self.queue.heap_len() >= self.queue.len(), "fewer entries than live timers");
         Ok(())
     }
