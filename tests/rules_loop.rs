@@ -196,6 +196,19 @@ fn deadline_in_the_past_runs_at_next_iteration() {
     .unwrap();
     assert_eq!(trace(&out), "soon slept");
     assert_eq!(lp.time(), t0);
+
+    // So does sleep(0): asyncio's bare yield, no timer.
+    let out: Out = Rc::default();
+    let o = out.clone();
+    lp.block_on(async move {
+        let o2 = o.clone();
+        corio::call_soon(move || push(&o2, "soon"));
+        corio::sleep(Duration::ZERO).await.unwrap();
+        push(&o, "slept");
+    })
+    .unwrap();
+    assert_eq!(trace(&out), "soon slept");
+    assert_eq!((lp.time(), lp.timer_heap_len()), (t0, 0));
 }
 
 // ----- L5 ----------------------------------------------------------------------
@@ -268,6 +281,37 @@ fn l6_timer_heap_stays_bounded_under_call_later_cancel_churn() {
     assert!(max_seen <= 2 * PURGE_MIN_SCHEDULED + 50, "heap grew to {max_seen}");
     assert!(max_seen > PURGE_MIN_SCHEDULED, "the churn never reached the threshold: {max_seen}");
     assert_eq!(lp.timer_count(), 0);
+}
+
+#[test]
+fn l6_the_rebuild_thresholds_are_asyncios_more_than_100_and_more_than_half() {
+    // rule L6 at its edges: `_run_once` rebuilds the heap when sched_count > 100 and cancelled / sched_count > 0.5;
+    // otherwise it only drops cancelled entries off the front. One live timer pins the front.
+    let lp = vloop();
+    lp.block_on(async {
+        let live = corio::call_later(Duration::from_secs(1000), || {});
+        let more = |n: usize| -> Vec<_> {
+            (0..n).map(|_| corio::call_later(Duration::from_secs(2000), || unreachable!("cancelled"))).collect()
+        };
+        let heap_after_an_iteration = || async {
+            corio::yield_now().await.unwrap();
+            lp.timer_heap_len()
+        };
+        let mut handles = more(99);
+        handles.drain(..51).for_each(|h| h.cancel());
+        assert_eq!(heap_after_an_iteration().await, 100, "100 scheduled is not more than 100");
+        handles.extend(more(1));
+        assert_eq!(heap_after_an_iteration().await, 50, "101 scheduled, 51 cancelled: rebuilt");
+        handles.extend(more(52));
+        handles.drain(..51).for_each(|h| h.cancel());
+        assert_eq!(heap_after_an_iteration().await, 102, "51 of 102 cancelled is not more than half");
+        handles.drain(..1).for_each(|h| h.cancel());
+        assert_eq!(heap_after_an_iteration().await, 50, "52 of 102 cancelled: rebuilt");
+        assert_eq!(lp.timer_count(), 50);
+        handles.into_iter().for_each(|h| h.cancel());
+        live.cancel();
+    })
+    .unwrap();
 }
 
 // ----- L7 ----------------------------------------------------------------------

@@ -226,35 +226,51 @@ fn a_sleep_shows_its_deadline_and_timer_at_every_step() {
         let debug = format!("{s:?}");
         assert!(debug.contains(what), "{debug} should show {what}");
     };
-    vloop()
-        .block_on(async {
-            let d = Duration::new(3600, 123_456_789);
+    let lp = vloop();
+    lp.block_on(async {
+        let d = Duration::new(3600, 123_456_789);
+        let mut s = sleep(d);
+        shows(&s, "phase: After(3600.123456789s), timer: None");
+        let longest = Duration::new((1 << 31) - 1, 999_999_999);
+        shows(&sleep(Duration::MAX), &format!("phase: After({longest:?}), timer: None"));
+        shows(&sleep(longest), &format!("phase: After({longest:?}), timer: None"));
+        let shorter = longest - Duration::from_nanos(1);
+        shows(&sleep(shorter), &format!("phase: After({shorter:?}), timer: None"));
+        shows(&sleep(Duration::ZERO), "phase: After(0ns), timer: None");
+        let now = corio::time();
+        for instant in [now, now + d, now - Duration::from_millis(1), now + Duration::from_nanos(1), now - d] {
+            shows(&corio::sleep_until(instant), &format!("phase: At({instant:?}), timer: None"));
+        }
+
+        assert!((&mut s).now_or_never().is_none(), "polled once (with a no-op waker): it waits");
+        shows(&s, "phase: After(3600.123456789s), timer: Some(");
+        (&mut s).await?;
+        assert_eq!(corio::time() - now, d);
+        shows(&s, "phase: Done, timer: None");
+
+        let mut past = corio::sleep_until(now - d);
+        assert!((&mut past).now_or_never().is_none(), "a past deadline yields once");
+        shows(&past, "phase: Yielded, timer: None");
+        assert!((&mut past).now_or_never().is_some());
+        shows(&past, "phase: Done, timer: None");
+
+        // A cancelled sleep gives its timer back at once, not when the future is dropped.
+        let held = corio::spawn(async move {
             let mut s = sleep(d);
-            shows(&s, "phase: After(3600.123456789s), timer: None");
-            let longest = Duration::new((1 << 31) - 1, 999_999_999);
-            shows(&sleep(Duration::MAX), &format!("phase: After({longest:?}), timer: None"));
-            shows(&sleep(longest), &format!("phase: After({longest:?}), timer: None"));
-            let shorter = longest - Duration::from_nanos(1);
-            shows(&sleep(shorter), &format!("phase: After({shorter:?}), timer: None"));
-            shows(&sleep(Duration::ZERO), "phase: After(0ns), timer: None");
-            let now = corio::time();
-            for instant in [now, now + d, now - Duration::from_millis(1), now + Duration::from_nanos(1), now - d] {
-                shows(&corio::sleep_until(instant), &format!("phase: At({instant:?}), timer: None"));
-            }
-
-            assert!((&mut s).now_or_never().is_none(), "polled once (with a no-op waker): it waits");
-            shows(&s, "phase: After(3600.123456789s), timer: Some(");
-            (&mut s).await?;
-            assert_eq!(corio::time() - now, d);
-            shows(&s, "phase: Done, timer: None");
-
-            let mut past = corio::sleep_until(now - d);
-            assert!((&mut past).now_or_never().is_none(), "a past deadline yields once");
-            shows(&past, "phase: Yielded, timer: None");
-            assert!((&mut past).now_or_never().is_some());
-            shows(&past, "phase: Done, timer: None");
-            Ok::<_, corio::Cancelled>(())
-        })
-        .unwrap()
-        .unwrap();
+            let cancelled = (&mut s).await.is_err();
+            corio::yield_now().await.ok(); // the sleep is still held here
+            (cancelled, format!("{s:?}"))
+        });
+        corio::yield_now().await?;
+        assert_eq!(lp.timer_count(), 1);
+        held.cancel();
+        corio::yield_now().await?;
+        assert_eq!(lp.timer_count(), 0, "the cancelled sleep's timer is gone while the sleep is still held");
+        let (cancelled, debug) = held.await.unwrap();
+        assert!(cancelled);
+        assert!(debug.contains("phase: Done, timer: None"), "{debug}");
+        Ok::<_, corio::Cancelled>(())
+    })
+    .unwrap()
+    .unwrap();
 }
