@@ -254,6 +254,19 @@ fn a_sleep_shows_its_deadline_and_timer_at_every_step() {
         assert!((&mut past).now_or_never().is_some());
         shows(&past, "phase: Done, timer: None");
 
+        // A sleep beyond reach registers nothing and stays pending however often it is polled; a dropped sleep
+        // takes its timer with it.
+        let mut never = sleep(Duration::MAX);
+        for _ in 0..3 {
+            assert!((&mut never).now_or_never().is_none());
+        }
+        shows(&never, &format!("phase: After({longest:?}), timer: None"));
+        let mut dropped = sleep(d);
+        assert!((&mut dropped).now_or_never().is_none());
+        assert_eq!(lp.timer_count(), 1);
+        drop(dropped);
+        assert_eq!(lp.timer_count(), 0, "a dropped sleep's timer goes with it");
+
         // A cancelled sleep gives its timer back at once, not when the future is dropped.
         let held = corio::spawn(async move {
             let mut s = sleep(d);
