@@ -176,3 +176,25 @@ fn bad_periods_zero_is_an_error_and_max_never_ticks_twice() {
         .unwrap()
         .unwrap();
 }
+
+#[test]
+fn an_interval_shows_its_period_next_tick_and_behavior() {
+    vloop()
+        .block_on(async {
+            let mut iv = interval(secs(2)).unwrap();
+            let fresh = "Interval { period: 2s, next: None, missed_tick_behavior: Burst }";
+            assert_eq!(format!("{iv:?}"), fresh, "the first tick is fixed at the first poll");
+            assert_eq!(format!("{:?}", iv.tick()), format!("Tick {{ interval: {fresh} }}"));
+            let first = iv.tick().await?;
+            iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
+            let next = first + secs(2);
+            let shown = format!("Interval {{ period: 2s, next: Some(Some({next:?})), missed_tick_behavior: Skip }}");
+            assert_eq!(format!("{iv:?}"), shown);
+            let mut never = interval(Duration::MAX).unwrap();
+            never.tick().await?;
+            assert!(format!("{never:?}").contains("next: Some(None)"), "{never:?}: the next tick never comes");
+            Ok::<_, Cancelled>(())
+        })
+        .unwrap()
+        .unwrap();
+}
