@@ -541,3 +541,23 @@ fn a_far_first_deadline_leaves_later_ones_exact() {
     assert_eq!(queue.pop_due(t0 + Duration::from_micros(10)), None, "a busy loop's next step");
     assert_eq!(queue.pop_due(t0 + Duration::from_millis(100)).map(|(_, v)| v), Some("sleep"));
 }
+
+/// `next_deadline` is exact (not just a lower bound) whenever the first wheel
+/// slot holds at most 32 entries: a loop parks until the timer, not until the
+/// start of its slot. Delays from a microsecond to a century, 1 to 32 timers.
+#[test]
+fn next_deadline_is_exact_for_a_small_slot_at_any_distance() {
+    let t0 = Instant::now();
+    for delay_ns in (0..62).map(|shift| 1_000u64 << shift).filter(|&ns| ns < 100 * YEAR * 1_000_000_000) {
+        for count in [1u64, 2, 32] {
+            let mut queue: TimerQueue<u64> = TimerQueue::new();
+            // Spread within a few nanoseconds of each other, inserted latest first.
+            for i in (0..count).rev() {
+                queue.insert(t0 + Duration::from_nanos(delay_ns + 7 * i), i);
+            }
+            let first = t0 + Duration::from_nanos(delay_ns);
+            assert_eq!(queue.next_deadline(), Some(first), "{count} timers {delay_ns} ns away");
+            assert_eq!(queue.next_deadline_exact(), Some(first));
+        }
+    }
+}
