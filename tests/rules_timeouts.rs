@@ -604,3 +604,47 @@ fn a_wait_for_of_duration_max_never_expires_instead_of_overflowing_the_clock() {
     .unwrap();
     assert_eq!(lp.clock().elapsed(), secs(5));
 }
+
+#[test]
+fn a_timeout_shows_its_state_and_deadline_through_its_life() {
+    // asyncio's Timeout repr: `<Timeout [created|active|expiring|expired|finished] when=...>`.
+    let lp = vloop();
+    lp.block_on(async {
+        let t0 = corio::time();
+        let scope = corio::timeout(secs(2));
+        let h = scope.handle();
+        assert_eq!(format!("{scope:?}"), "Timeout { state: Created, when: None }", "relative: fixed on entry");
+        let out: Out = Rc::default();
+        let (h2, o) = (h.clone(), out.clone());
+        let r = scope
+            .run(async move {
+                push(&o, format!("{h2:?}"));
+                let c = corio::sleep(secs(10)).await.unwrap_err();
+                push(&o, format!("{h2:?}"));
+                Err::<(), _>(c)
+            })
+            .await;
+        assert_eq!(r, Err(Elapsed::default()));
+        let when = t0 + secs(2);
+        push(&out, format!("{h:?}"));
+        let entered = format!("Timeout {{ state: Entered, when: Some({when:?}) }}");
+        let expiring = format!("Timeout {{ state: Expiring, when: Some({when:?}) }}");
+        let expired = format!("Timeout {{ state: Expired, when: Some({when:?}) }}");
+        assert_eq!(*out.borrow(), [entered, expiring, expired]);
+
+        let at = corio::timeout_at(t0 + secs(9));
+        assert_eq!(
+            format!("{:?}", at.handle()),
+            format!("Timeout {{ state: Created, when: Some({:?}) }}", t0 + secs(9))
+        );
+        let h = at.handle();
+        at.run(async {}).await.unwrap();
+        assert!(format!("{h:?}").starts_with("Timeout { state: Exited,"), "{h:?}");
+        assert_eq!(format!("{:?}", corio::structured::Timeout::never()), "Timeout { state: Created, when: None }");
+
+        let scope = corio::wait_for(secs(1), async { 5 });
+        assert_eq!(format!("{scope:?}"), "Timeout { state: Created, when: None }");
+        assert_eq!(scope.await, Ok(5));
+    })
+    .unwrap();
+}
