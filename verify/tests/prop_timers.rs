@@ -544,11 +544,21 @@ fn a_far_first_deadline_leaves_later_ones_exact() {
 
 /// `next_deadline` is exact (not just a lower bound) whenever the first wheel
 /// slot holds at most 32 entries: a loop parks until the timer, not until the
-/// start of its slot. Delays from a microsecond to a century, 1 to 32 timers.
+/// start of its slot. With more, it is the slot's start: early, but never
+/// before the queue's present (a loop must not spin). Delays from a
+/// microsecond to a century, 1 to 33 timers.
 #[test]
 fn next_deadline_is_exact_for_a_small_slot_at_any_distance() {
     let t0 = Instant::now();
     for delay_ns in (0..62).map(|shift| 1_000u64 << shift).filter(|&ns| ns < 100 * YEAR * 1_000_000_000) {
+        let mut queue: TimerQueue<u64> = TimerQueue::new();
+        for i in 0..33 {
+            queue.insert(t0 + Duration::from_nanos(delay_ns + 7 * i), i);
+        }
+        let first = t0 + Duration::from_nanos(delay_ns);
+        let bound = queue.next_deadline().expect("33 timers");
+        assert!(bound <= first && bound >= t0 - Duration::from_millis(2), "33 timers {delay_ns} ns away: {bound:?}");
+        assert_eq!(queue.next_deadline_exact(), Some(first));
         for count in [1u64, 2, 32] {
             let mut queue: TimerQueue<u64> = TimerQueue::new();
             // Spread within a few nanoseconds of each other, inserted latest first.

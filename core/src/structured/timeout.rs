@@ -483,14 +483,14 @@ impl<F: Future> TimeoutScope<F> {
         inner.mark.set(cancel_mark(task));
         inner.entered_in.set(Some(task));
         let now = current::time();
+        // Whether the deadline lies ahead; `None`: there is none, or it is
+        // beyond the clock's range.
         let future = match inner.deadline.get() {
             Some(Deadline::After(delay)) => {
                 inner.deadline.set(Some(Deadline::Since(now, delay)));
                 Some(!delay.is_zero())
             }
-            Some(Deadline::At(when)) => Some(when > now),
-            Some(Deadline::Since(entered, delay)) => crate::time::deadline_after(entered, delay).map(|when| when > now),
-            None => None,
+            _ => inner.when().map(|when| when > now),
         };
         inner.state.set(State::Entered);
         match future {
