@@ -393,10 +393,53 @@ fn k3_as_completed_yields_in_completion_order() {
         let tasks = naps(&Out::default(), &[3, 1, 2]);
         let mut finished = corio::as_completed(tasks);
         let mut order = Vec::new();
+        let mut counts = vec![(finished.len(), finished.is_empty(), format!("{finished:?}"))];
         while let Some(r) = finished.next().await.unwrap() {
             order.push(r.unwrap().unwrap());
+            counts.push((finished.len(), finished.is_empty(), format!("{finished:?}")));
         }
         assert_eq!(order, [1, 2, 3]);
+        let running = |n: usize| (n, n == 0, format!("AsCompleted {{ running: {n} }}"));
+        assert_eq!(counts, [running(3), running(2), running(1), running(0)]);
+    })
+    .unwrap();
+}
+
+#[test]
+fn k3_plain_futures_woken_by_value_or_by_reference_come_out_in_wake_order() {
+    // rule K3 for futures that are not tasks: each is polled again when its own waker is used, however the waker
+    // is used.
+    use std::cell::RefCell;
+    use std::task::{Poll, Waker};
+    let lp = vloop();
+    lp.block_on(async {
+        let ready: Rc<[Cell<bool>; 2]> = Rc::default();
+        let wakers: Rc<RefCell<[Option<Waker>; 2]>> = Rc::default();
+        let future = |i: usize| {
+            let (ready, wakers) = (ready.clone(), wakers.clone());
+            std::future::poll_fn(move |cx| {
+                if ready[i].get() {
+                    return Poll::Ready(i);
+                }
+                wakers.borrow_mut()[i] = Some(cx.waker().clone());
+                Poll::Pending
+            })
+        };
+        let mut set = corio::as_completed([future(0), future(1)]);
+        let (r, w) = (ready.clone(), wakers.clone());
+        let waker = corio::spawn(async move {
+            corio::sleep(secs(1)).await?;
+            r[1].set(true);
+            w.borrow_mut()[1].take().expect("polled").wake(); // by value
+            corio::sleep(secs(1)).await?;
+            r[0].set(true);
+            w.borrow_mut()[0].take().expect("polled").wake_by_ref();
+            Ok::<_, Cancelled>(())
+        });
+        assert_eq!(set.next().await.unwrap(), Some(1));
+        assert_eq!(set.next().await.unwrap(), Some(0));
+        assert_eq!(set.next().await.unwrap(), None);
+        waker.await.unwrap().unwrap();
     })
     .unwrap();
 }

@@ -648,3 +648,21 @@ fn a_timeout_shows_its_state_and_deadline_through_its_life() {
     })
     .unwrap();
 }
+
+#[test]
+fn to4_a_deadline_equal_to_now_expires_before_the_body_resumes() {
+    // rule TO4 at its edge: asyncio's `Timeout.reschedule` calls `call_soon(_on_timeout)` when `when <= now`, so the
+    // expiry is queued at entry, ahead of the body's own wake-up: a body that only yields is cancelled.
+    let lp = vloop();
+    lp.block_on(async {
+        let now = corio::time();
+        let r = corio::timeout_at(now).run(async { corio::sleep(Duration::ZERO).await }).await;
+        assert_eq!(r, Err(Elapsed::default()));
+        let r = corio::timeout(Duration::ZERO).run(async { corio::yield_now().await }).await;
+        assert_eq!(r, Err(Elapsed::default()));
+        let r = corio::timeout_at(now + Duration::from_nanos(1)).run(async { corio::yield_now().await }).await;
+        assert_eq!(r, Ok(Ok(())), "a deadline still ahead lets the body resume");
+        assert_eq!(corio::time(), now);
+    })
+    .unwrap();
+}
