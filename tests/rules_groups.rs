@@ -668,3 +668,102 @@ fn g7_a_panic_in_a_dropped_groups_child_is_reported_not_lost() {
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert!(reports[0].contains("lost?"), "{reports:?}");
 }
+
+// ----- errors ------------------------------------------------------------------
+
+#[test]
+fn group_errors_print_every_failure_and_convert_to_io_errors() {
+    // What a caller prints or turns into `io::Error` (the `?` of an I/O program).
+    use corio::task::Builder;
+    use std::io;
+    let lp = vloop();
+    lp.block_on(async {
+        // A child fails; the body, cancelled by it, fails too.
+        let r = corio::task_group(|tg| async move {
+            tg.spawn_with(Builder::new().name("fetch"), async { Err::<(), _>(io::Error::other("boom")) })?;
+            match corio::sleep(secs(10)).await {
+                Ok(()) => Ok(()),
+                Err(_) => Err(io::Error::new(io::ErrorKind::BrokenPipe, "bang")),
+            }
+        })
+        .await;
+        let err = r.unwrap_err();
+        assert!(!err.is_cancelled());
+        assert_eq!(err.to_string(), "2 unhandled errors in a task group: fetch: boom; the body: bang");
+        let group = err.failures().expect("failed");
+        assert_eq!((group.len(), group.is_empty()), (2, false));
+        assert_eq!(group.failures()[0].to_string(), "fetch: boom");
+        assert_eq!(
+            group.errors().map(|e| e.kind()).collect::<Vec<_>>(),
+            [io::ErrorKind::Other, io::ErrorKind::BrokenPipe]
+        );
+        let first = io::Error::from(err);
+        assert_eq!((first.kind(), first.to_string()), (io::ErrorKind::Other, "boom".to_string()), "the first failure");
+
+        // One failure reads in the singular; into_failures hands them over.
+        let r = corio::task_group(|tg| async move {
+            tg.spawn_with(Builder::new().name("parse"), async { Err::<(), _>(io::Error::other("bad")) })?;
+            Ok::<_, io::Error>(())
+        })
+        .await;
+        let err = r.unwrap_err();
+        assert_eq!(err.to_string(), "1 unhandled error in a task group: parse: bad");
+        let GroupError::Failed(group) = err else { panic!("failed") };
+        let failures = group.into_failures();
+        assert_eq!((failures.len(), failures[0].source.to_string()), (1, "parse".to_string()));
+
+        // A group cancelled from outside.
+        let outer = corio::spawn(async {
+            corio::task_group(|tg| async move {
+                tg.spawn(async { corio::sleep(secs(10)).await.map_err(io::Error::from) })?;
+                corio::sleep(secs(10)).await?;
+                Ok::<_, io::Error>(())
+            })
+            .await
+        });
+        corio::sleep(secs(1)).await.unwrap();
+        outer.cancel();
+        let Err(JoinError::Cancelled(_)) = outer.await else { panic!("the task ends cancelled") };
+
+        let cancelled = GroupError::<io::Error>::Cancelled(Cancelled::with_message("stop"));
+        assert!(cancelled.is_cancelled() && cancelled.failures().is_none());
+        assert_eq!(cancelled.to_string(), "task group cancelled: stop");
+        assert_eq!(io::Error::from(cancelled).kind(), io::ErrorKind::Interrupted);
+
+        // A child's own error as its awaiter sees it, and refused spawns.
+        let child_errors = [
+            (
+                ChildError::Cancelled(Cancelled::with_message("stop")),
+                true,
+                "child task cancelled: stop",
+                io::ErrorKind::Interrupted,
+            ),
+            (
+                ChildError::Failed,
+                false,
+                "child task failed (its error is in the task group's error)",
+                io::ErrorKind::Other,
+            ),
+            (
+                ChildError::Panicked,
+                false,
+                "child task panicked (the task group resumes the panic)",
+                io::ErrorKind::Other,
+            ),
+        ];
+        for (err, cancelled, text, kind) in child_errors {
+            assert_eq!((err.is_cancelled(), err.to_string()), (cancelled, text.to_string()));
+            assert_eq!(io::Error::from(err).kind(), kind);
+        }
+        assert!(ChildError::from(Cancelled::with_message("stop")).is_cancelled());
+        for (err, text) in [
+            (SpawnError::Finished, "the task group has finished"),
+            (SpawnError::ShuttingDown, "the task group is shutting down"),
+        ] {
+            assert_eq!(err.to_string(), text);
+            assert_eq!(io::Error::from(err).to_string(), text);
+            assert_eq!(Cancelled::from(err).message(), Some(text));
+        }
+    })
+    .unwrap();
+}
