@@ -315,3 +315,44 @@ fn a_cancelled_scope_drops_a_task_group_and_its_children() {
     assert_eq!(trace(&out), "child-dropped child-dropped child-dropped");
     assert_eq!(lp.task_count(), 0);
 }
+
+#[test]
+fn a_scope_shows_its_state_and_arms_its_deadline_only_while_entered() {
+    // trio's CancelScope attributes, through `Debug` too; a deadline set on a scope that is not running arms nothing:
+    // it counts from entry.
+    let lp = vloop();
+    lp.block_on(async {
+        let t0 = corio::time();
+        let scope = CancelScope::with_timeout(Duration::from_secs(5));
+        let shown = |s: &CancelScope, called: bool, caught: bool, shield: bool, deadline: Option<std::time::Instant>| {
+            let expected = format!(
+                "CancelScope {{ cancel_called: {called}, cancelled_caught: {caught}, shield: {shield}, deadline: {deadline:?} }}"
+            );
+            assert_eq!(format!("{s:?}"), expected);
+        };
+        shown(&scope, false, false, false, None); // relative: fixed on entry
+        scope.set_shield(true);
+        assert!(scope.shield());
+        scope.set_shield(false);
+        assert!(!scope.shield());
+
+        let idle = CancelScope::new();
+        idle.set_deadline(Some(t0 - Duration::from_secs(1)));
+        idle.set_deadline(Some(t0 + Duration::from_secs(1)));
+        corio::sleep(Duration::from_secs(2)).await.unwrap();
+        assert!(!idle.cancel_called(), "a scope that never ran is not cancelled by its deadline");
+        assert_eq!(lp.timer_count(), 0, "and holds no timer");
+        idle.set_deadline(Some(corio::time() - Duration::from_secs(1)));
+        assert!(!idle.cancel_called());
+        let body = idle.run(corio::sleep(Duration::from_secs(1)));
+        assert_eq!(format!("{body:?}"), format!("{idle:?}"));
+        assert_eq!(body.await, None, "entered with its deadline past: cancelled at once");
+        shown(&idle, true, true, false, Some(corio::time() - Duration::from_secs(1)));
+
+        let entered = scope.run(async { corio::sleep(Duration::from_secs(10)).await });
+        assert_eq!(entered.await, None);
+        shown(&scope, true, true, false, Some(corio::time()));
+        assert_eq!(corio::time() - t0, Duration::from_secs(7));
+    })
+    .unwrap();
+}
