@@ -551,3 +551,48 @@ fn select_is_transparent_to_cancellation() {
     })
     .unwrap();
 }
+
+#[test]
+fn k1_a_gather_shows_its_children_and_its_errors_say_which_one_failed() {
+    // What a caller prints: the running count, the children through the handle, and each error with its index.
+    let lp = vloop();
+    lp.block_on(async {
+        let futures: Vec<Boxed<Result<u64, &str>>> = vec![
+            Box::pin(async { Ok(1) }),
+            Box::pin(async {
+                corio::sleep(secs(1)).await.map_err(|_| "cancelled")?;
+                Err("boom")
+            }),
+            Box::pin(async {
+                corio::sleep(secs(2)).await.map_err(|_| "cancelled")?;
+                panic!("crash")
+            }),
+        ];
+        let gathering = corio::gather(futures);
+        let handle = gathering.handle();
+        assert_eq!(format!("{gathering:?}"), "Gather { running: 3 }");
+        assert_eq!((handle.children().len(), handle.done()), (3, false));
+        let children: Vec<String> = handle.children().iter().map(|c| format!("{c:?}")).collect();
+        assert_eq!(format!("{handle:?}"), format!("GatherHandle {{ children: [{}] }}", children.join(", ")));
+        let err = gathering.await.unwrap_err();
+        assert!(!err.is_cancelled());
+        assert_eq!(err.to_string(), "gathered future 1 failed: boom");
+
+        let futures: Vec<Boxed<Result<u64, &str>>> = vec![Box::pin(async {
+            corio::sleep(secs(1)).await.map_err(|_| "cancelled")?;
+            panic!("crash")
+        })];
+        let err = corio::gather(futures).await.unwrap_err();
+        assert_eq!(err.to_string(), "gathered future 0 panicked: crash");
+        let cancelled: GatherError<&str> = GatherError::Cancelled(Cancelled::with_message("stop"));
+        assert!(cancelled.is_cancelled());
+        assert_eq!(cancelled.to_string(), "gather cancelled: stop");
+
+        let settled = corio::gather_settled([nap(Out::default(), 1), nap(Out::default(), 2)]);
+        assert_eq!(format!("{settled:?}"), "GatherSettled { running: 2 }");
+        let handle = settled.handle();
+        assert_eq!(settled.await.unwrap().len(), 2);
+        assert!(handle.done());
+    })
+    .unwrap();
+}
