@@ -41,12 +41,17 @@ fn ticks_are_exact_and_the_first_is_at_the_first_poll() {
 
 /// Ticks every second, but the consumer is busy 3.5 s after the first tick.
 async fn missed(behavior: MissedTickBehavior) -> Vec<u128> {
+    missed_after(behavior, 3500).await
+}
+
+/// Ticks every second, but the consumer is busy `busy_ms` after the first tick.
+async fn missed_after(behavior: MissedTickBehavior, busy_ms: u64) -> Vec<u128> {
     let t0 = corio::time();
     let mut iv = interval_at(t0, secs(1)).unwrap();
     iv.set_missed_tick_behavior(behavior);
     assert_eq!(iv.missed_tick_behavior(), behavior);
     let mut ticks = vec![iv.tick().await.unwrap()];
-    sleep(Duration::from_millis(3500)).await.unwrap();
+    sleep(Duration::from_millis(busy_ms)).await.unwrap();
     for _ in 0..4 {
         ticks.push(iv.tick().await.unwrap());
     }
@@ -63,6 +68,12 @@ fn missed_ticks_burst_delay_or_skip() {
             assert_eq!(missed(MissedTickBehavior::Delay).await, [0, 1000, 4500, 5500, 6500]);
             // Skip: one tick now, then the next instant of the schedule after 3.5 s.
             assert_eq!(missed(MissedTickBehavior::Skip).await, [0, 1000, 4000, 5000, 6000]);
+            // Busy exactly until the tick after the missed one: that tick is missed too (due is not ahead).
+            assert_eq!(missed_after(MissedTickBehavior::Burst, 2000).await, [0, 1000, 2000, 3000, 4000]);
+            assert_eq!(missed_after(MissedTickBehavior::Delay, 2000).await, [0, 1000, 3000, 4000, 5000]);
+            assert_eq!(missed_after(MissedTickBehavior::Skip, 2000).await, [0, 1000, 3000, 4000, 5000]);
+            // Not busy past the next tick: nothing is missed.
+            assert_eq!(missed_after(MissedTickBehavior::Delay, 999).await, [0, 1000, 2000, 3000, 4000]);
             assert_eq!(MissedTickBehavior::default(), MissedTickBehavior::Burst);
         })
         .unwrap();
@@ -171,6 +182,22 @@ fn bad_periods_zero_is_an_error_and_max_never_ticks_twice() {
             // A period just short of the clock's range also works.
             let mut iv = interval(secs(u64::MAX / 4)).unwrap();
             iv.tick().await?;
+            Ok::<_, Cancelled>(())
+        })
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn a_tick_already_due_completes_in_the_poll_that_finds_it() {
+    use futures_util::FutureExt;
+    vloop()
+        .block_on(async {
+            let mut iv = interval(secs(1)).unwrap();
+            let first = iv.tick().now_or_never().expect("the first tick is due at once: no timer, no yield")?;
+            assert!(iv.tick().now_or_never().is_none(), "the second waits a period");
+            sleep(secs(1)).await?;
+            assert_eq!(iv.tick().now_or_never().expect("due exactly now")?, first + secs(1));
             Ok::<_, Cancelled>(())
         })
         .unwrap()
