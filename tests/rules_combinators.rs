@@ -52,6 +52,17 @@ fn c6_cancelling_an_awaiter_cancels_the_awaited_task() {
 }
 
 #[test]
+fn c6_a_shield_shows_the_task_it_guards() {
+    let lp = vloop();
+    lp.block_on(async {
+        let shield = corio::shield(async { 7 });
+        assert_eq!(format!("{shield:?}"), format!("Shield {{ task: {:?} }}", shield.task()));
+        assert_eq!(shield.await.unwrap(), 7);
+    })
+    .unwrap();
+}
+
+#[test]
 fn c6_shield_keeps_the_inner_task_running_when_the_outer_side_is_cancelled() {
     // rule C6 (asyncio.shield)
     let lp = vloop();

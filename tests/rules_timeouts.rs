@@ -666,3 +666,49 @@ fn to4_a_deadline_equal_to_now_expires_before_the_body_resumes() {
     })
     .unwrap();
 }
+
+#[test]
+fn the_timeout_combinator_drops_its_future_exactly_once_and_shows_its_timer() {
+    // `fut.timeout(d)` (tokio's drop semantics): the future is dropped at the deadline, or with the combinator,
+    // never twice and never leaked; `Debug` shows whether it elapsed and the timer it holds.
+    use futures_util::FutureExt as _;
+    struct Counted(Rc<Cell<u32>>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let lp = vloop();
+    lp.block_on(async {
+        let drops = Rc::new(Cell::new(0));
+        let counted = Counted(drops.clone());
+        let timed = async move {
+            let _counted = counted;
+            corio::sleep(secs(10)).await
+        }
+        .timeout(secs(1));
+        let fresh = "Timed { elapsed: false, timer: Deadline { phase: After(1s), timer: None } }";
+        assert_eq!(format!("{timed:?}"), fresh);
+        let mut timed = Box::pin(timed);
+        assert_eq!(timed.as_mut().await, Err(Elapsed::default()));
+        assert_eq!(drops.get(), 1, "dropped at the deadline");
+        assert!(format!("{timed:?}").starts_with("Timed { elapsed: true,"), "{timed:?}");
+        drop(timed);
+        assert_eq!(drops.get(), 1, "and not again with the combinator");
+
+        let counted = Counted(drops.clone());
+        let mut pending = Box::pin(
+            async move {
+                let _counted = counted;
+                corio::sleep(secs(10)).await
+            }
+            .timeout(secs(1)),
+        );
+        assert!(pending.as_mut().now_or_never().is_none());
+        assert!(format!("{pending:?}").contains("timer: Some("), "{pending:?}");
+        drop(pending);
+        assert_eq!(drops.get(), 2, "dropped with the combinator");
+        assert_eq!(lp.timer_count(), 0, "with its timer");
+    })
+    .unwrap();
+}
