@@ -356,3 +356,37 @@ fn a_scope_shows_its_state_and_arms_its_deadline_only_while_entered() {
     })
     .unwrap();
 }
+
+#[test]
+fn lifting_a_shield_wakes_the_body_and_nothing_else_does() {
+    // Only lifting a shield can let a held-back cancel in, so only that re-polls the body.
+    let lp = vloop();
+    lp.block_on(async {
+        let scope = Rc::new(CancelScope::new());
+        let polls = Rc::new(Cell::new(0));
+        let (s, p) = (scope.clone(), polls.clone());
+        let body = corio::spawn(async move {
+            s.run(std::future::poll_fn(|_| {
+                p.set(p.get() + 1);
+                std::task::Poll::<()>::Pending
+            }))
+            .await
+        });
+        let settle = || async {
+            for _ in 0..3 {
+                corio::yield_now().await.unwrap();
+            }
+        };
+        settle().await;
+        assert_eq!(polls.get(), 1);
+        for (shield, wakes) in [(false, false), (true, false), (true, false), (false, true)] {
+            let before = polls.get();
+            scope.set_shield(shield);
+            settle().await;
+            assert_eq!(polls.get() > before, wakes, "set_shield({shield})");
+        }
+        scope.cancel();
+        assert_eq!(body.await.unwrap(), None);
+    })
+    .unwrap();
+}
