@@ -607,3 +607,55 @@ fn k1_a_gather_shows_its_children_and_its_errors_say_which_one_failed() {
     })
     .unwrap();
 }
+
+#[test]
+fn k1_cancelling_through_the_handle_ends_the_gather_cancelled_with_the_message() {
+    // asyncio's `gatherer.cancel(msg)`: true when a child took the request; the gather then raises CancelledError
+    // carrying the message, even though some children had finished. Once every child is done, cancel() is false.
+    let lp = vloop();
+    lp.block_on(async {
+        let gathering = corio::gather([nap(Out::default(), 5), nap(Out::default(), 1), nap(Out::default(), 6)]);
+        let handle = gathering.handle();
+        let (h, took) = (handle.clone(), Rc::new(Cell::new(None)));
+        let t = took.clone();
+        let canceller = corio::spawn(async move {
+            corio::sleep(secs(2)).await?;
+            assert!(!h.done(), "one child of three has finished");
+            t.set(Some(h.cancel_with("enough")));
+            Ok::<_, Cancelled>(())
+        });
+        let message = match gathering.await {
+            Err(GatherError::Cancelled(c)) => c.message().map(str::to_string),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((took.get(), message.as_deref()), (Some(true), Some("enough")));
+        assert!(handle.done());
+        assert!(!handle.cancel() && !handle.cancel_with("late"), "nothing left to take it");
+        canceller.await.unwrap().unwrap();
+
+        let gathering = corio::gather([nap(Out::default(), 1)]);
+        let handle = gathering.handle();
+        assert_eq!(gathering.await.unwrap(), [1]);
+        assert!(handle.done() && !handle.cancel());
+
+        // Children that swallow the cancel and return values: the gather still ends cancelled (asyncio's
+        // `_cancel_requested`), with or without return_exceptions.
+        let stubborn = || async {
+            let _ = corio::sleep(secs(5)).await; // swallowed
+            Ok::<_, Cancelled>(1)
+        };
+        let gathering = corio::gather([stubborn(), stubborn()]);
+        let handle = gathering.handle();
+        let h = handle.clone();
+        corio::call_later(secs(1), move || assert!(h.cancel_with("swallowed")));
+        match gathering.await {
+            Err(GatherError::Cancelled(c)) => assert_eq!(c.message(), Some("swallowed")),
+            other => panic!("{other:?}"),
+        }
+        let settled = corio::gather_settled([stubborn()]);
+        let h = settled.handle();
+        corio::call_later(secs(1), move || assert!(h.cancel()));
+        assert!(settled.await.is_err(), "gather_settled too");
+    })
+    .unwrap();
+}
