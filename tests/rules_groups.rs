@@ -767,3 +767,67 @@ fn group_errors_print_every_failure_and_convert_to_io_errors() {
     })
     .unwrap();
 }
+
+#[test]
+fn g6_a_group_whose_last_child_is_gone_refuses_spawns_before_it_resumes() {
+    // asyncio: `if self._exiting and not self._tasks: raise RuntimeError("TaskGroup is finished")`. The last child's
+    // done-callback has run (the group holds no child), the body returned, but the group's task has not resumed yet:
+    // a spawn from outside is refused, not run unwaited.
+    let lp = vloop();
+    lp.block_on(async {
+        let refused = Rc::new(Cell::new(None));
+        let r = refused.clone();
+        corio::task_group(|tg| async move {
+            tg.spawn(async {
+                corio::sleep(secs(1)).await?;
+                Ok::<_, E>(())
+            })?;
+            let tg2 = tg.clone();
+            corio::spawn(async move {
+                corio::sleep(secs(1)).await?; // woken with the child, after it
+                corio::yield_now().await?; // the child's done-callback runs first
+                r.set(Some(tg2.spawn(async { Ok::<_, E>(()) }).map(|_| ())));
+                Ok::<_, Cancelled>(())
+            })
+            .detach();
+            Ok::<_, E>(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(refused.get(), Some(Err(SpawnError::Finished)));
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_task_group_shows_its_phase_children_and_errors() {
+    let lp = vloop();
+    lp.block_on(async {
+        let shown = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let s = shown.clone();
+        let r = corio::task_group(|tg| async move {
+            let show = |tg: &corio::TaskGroup<E>| format!("{tg:?} len={} empty={}", tg.len(), tg.is_empty());
+            s.borrow_mut().push(show(&tg));
+            let child = tg.spawn(async {
+                corio::sleep(secs(1)).await?;
+                Err::<(), _>(E::Fail("child"))
+            })?;
+            assert_eq!(format!("{child:?}"), format!("Child {{ task: {:?} }}", &*child));
+            s.borrow_mut().push(show(&tg));
+            let _ = corio::sleep(secs(2)).await; // cancelled by the failure
+            s.borrow_mut().push(show(&tg));
+            Ok::<_, E>(())
+        })
+        .await;
+        assert_eq!(fail_names(&r.unwrap_err()), ["child"]);
+        assert_eq!(
+            *shown.borrow(),
+            [
+                "TaskGroup { phase: Open, children: 0, errors: 0, aborting: false } len=0 empty=true",
+                "TaskGroup { phase: Open, children: 1, errors: 0, aborting: false } len=1 empty=false",
+                "TaskGroup { phase: Open, children: 0, errors: 1, aborting: true } len=0 empty=true",
+            ]
+        );
+    })
+    .unwrap();
+}
