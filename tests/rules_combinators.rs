@@ -659,3 +659,36 @@ fn k1_cancelling_through_the_handle_ends_the_gather_cancelled_with_the_message()
     })
     .unwrap();
 }
+
+#[test]
+fn k2_tasks_of_unit_never_fail_so_first_exception_waits_for_all() {
+    // rule K2: a `()` output is not a failure (only an `Err` or a panic is).
+    let lp = vloop();
+    lp.block_on(async {
+        let t0 = corio::time();
+        let mut tasks: Vec<_> =
+            [1, 2].map(|s| corio::spawn(async move { corio::sleep(secs(s)).await.unwrap() })).into();
+        let waiting = corio::wait(&mut tasks, ReturnWhen::FirstException, None);
+        assert_eq!(format!("{waiting:?}"), "WaitTasks { tasks: 2, when: FirstException }");
+        let done = waiting.await.unwrap();
+        assert_eq!((done.len(), tasks.len(), corio::time() - t0), (2, 0, secs(2)));
+    })
+    .unwrap();
+}
+
+#[test]
+fn select_and_select_all_show_whether_they_are_still_racing() {
+    use std::pin::pin;
+    let lp = vloop();
+    lp.block_on(async {
+        let mut race = pin!(corio::select(corio::sleep(secs(1)), corio::sleep(secs(2))));
+        assert_eq!(format!("{race:?}"), "Select { finished: false }");
+        race.as_mut().await;
+        assert_eq!(format!("{race:?}"), "Select { finished: true }");
+        let mut all = pin!(corio::select_all([corio::sleep(secs(1)), corio::sleep(secs(2)), corio::sleep(secs(3))]));
+        assert_eq!(format!("{all:?}"), "SelectAll { racing: 3 }");
+        assert_eq!(all.as_mut().await.map(|(index, _)| index), Some(0));
+        assert_eq!(format!("{all:?}"), "SelectAll { racing: 0 }");
+    })
+    .unwrap();
+}
