@@ -390,3 +390,23 @@ fn lifting_a_shield_wakes_the_body_and_nothing_else_does() {
     })
     .unwrap();
 }
+
+#[test]
+fn a_scope_future_dropped_while_running_leaves_and_takes_its_timer() {
+    use futures_util::FutureExt as _;
+    let lp = vloop();
+    lp.block_on(async {
+        let scope = CancelScope::with_timeout(Duration::from_secs(5));
+        let mut running = Box::pin(scope.run(corio::sleep(Duration::from_secs(10))));
+        assert!(running.as_mut().now_or_never().is_none());
+        assert_eq!(lp.timer_count(), 2, "the body's sleep and the scope's deadline");
+        drop(running);
+        assert_eq!(lp.timer_count(), 0);
+        // No longer running: a new deadline arms nothing.
+        scope.set_deadline(Some(corio::time() + Duration::from_secs(1)));
+        assert_eq!(lp.timer_count(), 0);
+        corio::sleep(Duration::from_secs(2)).await.unwrap();
+        assert!(!scope.cancel_called());
+    })
+    .unwrap();
+}
