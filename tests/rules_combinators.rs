@@ -404,6 +404,7 @@ fn k3_as_completed_yields_in_completion_order() {
         let tasks = naps(&Out::default(), &[3, 1, 2]);
         let mut finished = corio::as_completed(tasks);
         let mut order = Vec::new();
+        assert_eq!(format!("{:?}", finished.next()), "AsCompleted { running: 3 }");
         let mut counts = vec![(finished.len(), finished.is_empty(), format!("{finished:?}"))];
         while let Some(r) = finished.next().await.unwrap() {
             order.push(r.unwrap().unwrap());
