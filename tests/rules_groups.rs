@@ -831,3 +831,65 @@ fn a_task_group_shows_its_phase_children_and_errors() {
     })
     .unwrap();
 }
+
+#[test]
+fn a_group_dropped_after_cancelling_its_parent_takes_that_cancel_back_and_only_that() {
+    // The group cancels its parent when a child fails; dropped before the parent reaches a checkpoint, it withdraws
+    // that request (asyncio's uncancel in __aexit__), and never a cancel someone else requested.
+    use futures_util::FutureExt as _;
+    let lp = vloop();
+    lp.block_on(async {
+        let failed = Rc::new(Cell::new(false));
+        let f = failed.clone();
+        let mut group = Box::pin(corio::task_group(|tg| async move {
+            tg.spawn(async move {
+                f.set(true);
+                Err::<(), _>(E::Fail("child"))
+            })?;
+            corio::sleep(secs(10)).await?;
+            Ok::<_, E>(())
+        }));
+        assert_eq!(format!("{group:?}"), "GroupScope { entered: false, .. }");
+        assert!(group.as_mut().now_or_never().is_none());
+        assert_eq!(format!("{group:?}"), "GroupScope { entered: true, .. }");
+        // The child runs and fails; its done-callback cancels this task. Wait without a checkpoint.
+        let flag = failed.clone();
+        std::future::poll_fn(|cx| {
+            if flag.get() && corio::current_task().unwrap().cancelling() > 0 {
+                std::task::Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        drop(group);
+        assert_eq!(corio::current_task().unwrap().cancelling(), 0, "the group's own request is withdrawn");
+        corio::yield_now().await.expect("no cancel is delivered");
+
+        // A cancel requested by someone else survives the drop of a group that requested none.
+        let mut group = Box::pin(corio::task_group(|_tg| async move {
+            corio::sleep(secs(10)).await?;
+            Ok::<_, E>(())
+        }));
+        assert!(group.as_mut().now_or_never().is_none());
+        corio::current_task().unwrap().cancel();
+        drop(group);
+        assert!(corio::yield_now().await.is_err(), "the outer cancel is still delivered");
+    })
+    .unwrap();
+}
+
+#[test]
+fn polling_a_finished_group_again_is_a_clear_panic() {
+    use futures_util::FutureExt as _;
+    let lp = vloop();
+    lp.block_on(async {
+        let mut group = Box::pin(corio::task_group(|_tg| async { Ok::<_, E>(5) }));
+        assert_eq!(group.as_mut().now_or_never().map(|r| r.unwrap()), Some(5));
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| group.as_mut().now_or_never().is_some()));
+        let message = again.expect_err("polled after it returned").downcast::<&str>().map(|s| *s).unwrap_or_default();
+        assert!(message.contains("polled after it returned"), "{message}");
+    })
+    .unwrap();
+}

@@ -625,6 +625,9 @@ fn a_timeout_shows_its_state_and_deadline_through_its_life() {
             })
             .await;
         assert_eq!(r, Err(Elapsed::default()));
+        assert_eq!(Elapsed::default().to_string(), "deadline has elapsed");
+        let io = std::io::Error::from(Elapsed::default());
+        assert_eq!((io.kind(), io.to_string()), (std::io::ErrorKind::TimedOut, "deadline has elapsed".to_string()));
         let when = t0 + secs(2);
         push(&out, format!("{h:?}"));
         let entered = format!("Timeout {{ state: Entered, when: Some({when:?}) }}");
