@@ -893,3 +893,25 @@ fn polling_a_finished_group_again_is_a_clear_panic() {
     })
     .unwrap();
 }
+
+#[test]
+fn g4_a_cancel_pending_when_the_body_returns_is_delivered_on_exit_at_once() {
+    // rule G4 at exit: asyncio's `__aexit__` awaits the children; a cancel requested during the body's last step is
+    // delivered there, so the group aborts its children at once and ends cancelled.
+    let lp = vloop();
+    let out: Out = Rc::default();
+    let o = out.clone();
+    lp.block_on(async move {
+        let t0 = corio::time();
+        let r = corio::task_group(|tg| async move {
+            tg.spawn(sleeper(o.clone(), "child", 10))?;
+            corio::current_task().unwrap().cancel(); // requested, not yet delivered
+            Ok::<_, E>(())
+        })
+        .await;
+        assert!(r.unwrap_err().is_cancelled());
+        assert_eq!(corio::time() - t0, Duration::ZERO, "the child was not waited for");
+    })
+    .unwrap();
+    assert_eq!(trace(&out), "", "the child was cancelled before its first step (C4), not after it started");
+}
