@@ -915,3 +915,37 @@ fn g4_a_cancel_pending_when_the_body_returns_is_delivered_on_exit_at_once() {
     .unwrap();
     assert_eq!(trace(&out), "", "the child was cancelled before its first step (C4), not after it started");
 }
+
+#[test]
+fn g4_a_cancel_that_arrives_as_the_last_child_ends_still_cancels_the_group() {
+    // rule G4: the parent waits in the group's exit; a cancel that comes in the iteration in which the last child
+    // ends is delivered there (asyncio cancels the exit's waiter future), so the group ends cancelled rather than
+    // returning the body's value with the cancel left for later.
+    let lp = vloop();
+    lp.block_on(async {
+        let outcome = Rc::new(Cell::new(None));
+        let o = outcome.clone();
+        let parent = corio::spawn(async move {
+            let r = corio::task_group(|tg| async move {
+                tg.spawn(async {
+                    corio::sleep(secs(1)).await?;
+                    Ok::<_, E>(())
+                })?;
+                Ok::<_, E>(())
+            })
+            .await;
+            o.set(Some(r.map_err(|e| e.is_cancelled())));
+        });
+        corio::yield_now().await.unwrap(); // the child is asleep; its timer comes first at t=1
+        let p = corio::AnyTask::clone(&parent);
+        // At t=1 the child ends; its done-callback runs next iteration, and so does this cancel, after it.
+        corio::call_later(secs(1), move || {
+            corio::call_soon(move || {
+                p.cancel();
+            });
+        });
+        parent.await.unwrap(); // it swallowed the cancel (dropped the group's error)
+        assert_eq!(outcome.get(), Some(Err(true)), "the group ended cancelled");
+    })
+    .unwrap();
+}
