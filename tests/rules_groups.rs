@@ -936,7 +936,9 @@ fn g4_a_cancel_that_arrives_as_the_last_child_ends_still_cancels_the_group() {
             .await;
             o.set(Some(r.map_err(|e| e.is_cancelled())));
         });
-        corio::yield_now().await.unwrap(); // the child is asleep; its timer comes first at t=1
+        for _ in 0..3 {
+            corio::yield_now().await.unwrap(); // the child is asleep: its timer comes first at t=1
+        }
         let p = corio::AnyTask::clone(&parent);
         // At t=1 the child ends; its done-callback runs next iteration, and so does this cancel, after it.
         corio::call_later(secs(1), move || {
