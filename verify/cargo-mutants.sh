@@ -25,7 +25,8 @@
 #                                  run was killed). A proptest that fails under a mutant saves its seed in
 #                                  verify/proptest-regressions/: delete such new files after the run
 #   MUTANTS_SKIP_BASELINE=1        skip the script's own run of the shard's tests on the unmutated tree
-#   MUTANTS_EXTRA='ARGS'           more cargo-mutants arguments, e.g. '--re event_wait' or '--list'
+#   MUTANTS_EXTRA='ARGS'           more cargo-mutants arguments, e.g. '--re event_wait', '--list', '--iterate', or
+#                                  '--shard 0/2' here and '--shard 1/2' in a second clone (two lanes on two cores)
 #   MUTANTS_UNIT=1                 also run corio-core's own unit tests (`cargo test -p corio-core --lib`): a
 #                                  second, test-mode build of corio-core per mutant, so worth it on the
 #                                  `--iterate` pass over the survivors rather than on the first sweep
