@@ -13,7 +13,7 @@ use corio::sync::{
 };
 use corio::{yield_now, Cancelled};
 use futures_util::{FutureExt, StreamExt};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -1298,4 +1298,70 @@ fn primitives_are_send_and_sync() {
     let q = Queue::<String>::new(1);
     assert_send(&q.put(String::new()));
     assert_send(&q.get());
+}
+
+#[test]
+fn oneshot_states_errors_and_debug_as_a_caller_sees_them() {
+    struct Counted(Rc<Cell<u32>>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    vloop()
+        .block_on(async {
+            // try_recv: empty, the value, then closed; is_closed and Debug on both sides.
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            assert_eq!(format!("{tx:?}"), "oneshot::Sender { closed: false }");
+            assert_eq!(format!("{rx:?}"), "oneshot::Receiver { .. }");
+            assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Empty));
+            assert!(!tx.is_closed());
+            tx.send(7).unwrap();
+            assert_eq!(rx.try_recv(), Ok(7));
+            assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+            // A receiver that closed: the send gives the value back.
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            rx.close();
+            assert!(tx.is_closed());
+            assert_eq!(format!("{tx:?}"), "oneshot::Sender { closed: true }");
+            assert_eq!(tx.send(8), Err(8));
+            assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+            // Closed after the send: the value is still there.
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            tx.send(9).unwrap();
+            rx.close();
+            assert_eq!(rx.try_recv(), Ok(9));
+            // The sender dropped: try_recv and an awaiting receiver see it closed.
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            drop(tx);
+            assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+            let (tx, rx) = oneshot::channel::<u32>();
+            let waiting = corio::spawn(rx);
+            settle().await;
+            drop(tx);
+            let closed = waiting.await.unwrap().unwrap_err();
+            assert!(closed.is_closed() && !closed.is_cancelled());
+            assert_eq!(closed.to_string(), "the sender was dropped without sending");
+            // A send wakes an awaiting receiver.
+            let (tx, rx) = oneshot::channel::<u32>();
+            let waiting = corio::spawn(rx);
+            settle().await;
+            tx.send(10).unwrap();
+            assert_eq!(waiting.await.unwrap(), Ok(10));
+            let cancelled = oneshot::RecvError::from(Cancelled::with_message("stop"));
+            assert!(cancelled.is_cancelled() && !cancelled.is_closed());
+            assert_eq!(cancelled.to_string(), "cancelled: stop");
+            assert_eq!(oneshot::TryRecvError::Empty.to_string(), "no value sent yet");
+            assert_eq!(oneshot::TryRecvError::Closed.to_string(), "the sender was dropped without sending");
+            // A value nobody received is dropped once, with the channel.
+            let drops = Rc::new(Cell::new(0));
+            let (tx, rx) = oneshot::channel::<Counted>();
+            tx.send(Counted(drops.clone())).ok().unwrap();
+            assert_eq!(drops.get(), 0);
+            drop(rx);
+            assert_eq!(drops.get(), 1);
+            R::Ok(())
+        })
+        .unwrap()
+        .unwrap();
 }
