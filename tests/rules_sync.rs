@@ -1176,6 +1176,76 @@ fn channels_report_closed_ends_and_give_values_back() {
 }
 
 #[test]
+fn mpsc_counts_its_buffer_promises_and_waiting_senders_and_names_its_errors() {
+    vloop()
+        .block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(2).unwrap();
+            let shows = |tx: &mpsc::Sender<u32>| format!("{tx:?}");
+            assert_eq!(
+                shows(&tx),
+                "mpsc::Sender { capacity: 2, buffered: 0, promised: 0, waiting_senders: 0, senders: 1, closed: false }"
+            );
+            tx.try_send(1).unwrap();
+            tx.try_send(2).unwrap();
+            assert_eq!(tx.try_send(3), Err(mpsc::TrySendError::Full(3)));
+
+            // A waiting send is counted; dropped, it leaves no entry behind.
+            let mut send = Box::pin(tx.send(3));
+            assert!((&mut send).now_or_never().is_none());
+            assert!(shows(&tx).contains("buffered: 2, promised: 0, waiting_senders: 1,"));
+            drop(send);
+            assert!(shows(&tx).contains("buffered: 2, promised: 0, waiting_senders: 0,"));
+
+            // A receive promises the freed slot to the waiting send; dropped, it gives the promise back.
+            let mut send = Box::pin(tx.send(3));
+            assert!((&mut send).now_or_never().is_none());
+            assert_eq!(rx.try_recv(), Ok(1));
+            assert!(shows(&tx).contains("buffered: 1, promised: 1, waiting_senders: 0,"));
+            assert_eq!(tx.try_send(4), Err(mpsc::TrySendError::Full(4)), "the free slot is promised");
+            drop(send);
+            assert!(shows(&tx).contains("buffered: 1, promised: 0, waiting_senders: 0,"));
+            tx.try_send(4).unwrap();
+
+            // Senders are counted; one of two gone does not close the channel.
+            let tx2 = tx.clone();
+            assert!(format!("{rx:?}").ends_with("senders: 2, closed: false }"));
+            drop(tx2);
+            assert_eq!((rx.try_recv(), rx.try_recv(), rx.try_recv()), (Ok(2), Ok(4), Err(mpsc::TryRecvError::Empty)));
+            assert_eq!(tx.capacity(), 2);
+            rx.close();
+            assert!(shows(&tx).ends_with("senders: 1, closed: true }"));
+
+            let (utx, urx) = mpsc::unbounded_channel::<u32>();
+            let utx2 = utx.clone();
+            assert_eq!(
+                format!("{utx:?}"),
+                "mpsc::UnboundedSender { buffered: 0, promised: 0, waiting_senders: 0, senders: 2, closed: false }"
+            );
+            drop(utx2);
+            drop(urx);
+            assert!(utx.is_closed());
+            let err = utx.send(5).unwrap_err();
+            assert!(err.is_closed() && !err.is_cancelled());
+            assert_eq!((format!("{err:?}"), err.to_string()), ("Closed(..)".into(), "the channel is closed".into()));
+            assert_eq!(err.into_value(), 5);
+
+            // The errors say what happened.
+            let full = mpsc::TrySendError::Full(1u8);
+            assert_eq!((format!("{full:?}"), full.to_string()), ("Full(..)".into(), "the channel is full".into()));
+            let closed = mpsc::TrySendError::Closed(2u8);
+            assert_eq!(
+                (format!("{closed:?}"), closed.to_string()),
+                ("Closed(..)".into(), "the channel is closed".into())
+            );
+            assert_eq!((full.into_value(), closed.into_value()), (1, 2));
+            assert_eq!(mpsc::TryRecvError::Empty.to_string(), "the channel is empty");
+            assert_eq!(mpsc::TryRecvError::Closed.to_string(), "the channel is closed");
+            assert_eq!(mpsc::ZeroCapacity.to_string(), "a bounded channel needs a capacity of at least 1");
+        })
+        .unwrap();
+}
+
+#[test]
 fn a_closed_receiver_drains_then_ends_even_with_senders_alive() {
     vloop()
         .block_on(async {

@@ -12,6 +12,7 @@ use corio::sync::mpsc::ZeroCapacity;
 use corio::sync::watch::{self, error::RecvError as WRecvError};
 use corio::sync::{Mutex, MutexGuard, Notify, RwLock, TryLockError};
 use corio::{yield_now, Cancelled};
+use futures_util::FutureExt;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -483,6 +484,66 @@ fn broadcast_recv_is_a_checkpoint_and_cancel_safe() {
 }
 
 #[test]
+fn broadcast_counts_senders_receivers_and_waiters_and_names_its_errors() {
+    vloop()
+        .block_on(async {
+            let (tx, mut rx) = broadcast::channel::<u32>(2).unwrap();
+            let shows = |tx: &broadcast::Sender<u32>| format!("{tx:?}");
+            assert_eq!(
+                shows(&tx),
+                "broadcast::Sender { capacity: 2, buffered: 0, senders: 1, receivers: 1, waiting: 0 }"
+            );
+            let tx2 = tx.clone();
+            let rx2 = rx.resubscribe();
+            assert!(tx.same_channel(&tx2) && rx.same_channel(&rx2));
+            let (other_tx, other_rx) = broadcast::channel::<u32>(2).unwrap();
+            assert!(!tx.same_channel(&other_tx) && !rx.same_channel(&other_rx));
+            assert_eq!((tx.receiver_count(), tx2.send(1)), (2, Ok(2)));
+            assert_eq!(
+                shows(&tx),
+                "broadcast::Sender { capacity: 2, buffered: 1, senders: 2, receivers: 2, waiting: 0 }"
+            );
+            drop(tx2); // one sender of two: the channel stays open
+            assert_eq!((rx.try_recv(), rx.try_recv()), (Ok(1), Err(BTryRecvError::Empty)));
+            assert!(rx.is_empty());
+            assert_eq!(format!("{rx:?}"), "broadcast::Receiver { next: 1 }");
+
+            // A waiting recv is counted, and a dropped one leaves no entry behind.
+            let mut recv = Box::pin(rx.recv());
+            assert!((&mut recv).now_or_never().is_none());
+            assert_eq!(format!("{recv:?}"), "broadcast::Recv { queued: true }");
+            assert!(shows(&tx).ends_with("waiting: 1 }"));
+            drop(recv);
+            assert!(shows(&tx).ends_with("waiting: 0 }"));
+
+            // Lag: three values into a ring of two.
+            for v in 2..5 {
+                tx.send(v).unwrap();
+            }
+            assert_eq!((rx.len(), rx.is_empty()), (2, false), "the ring holds what it can");
+            assert_eq!(rx.try_recv(), Err(BTryRecvError::Lagged(1)));
+            assert_eq!(rx.len(), 2);
+            drop(rx2);
+            assert_eq!(tx.receiver_count(), 1);
+
+            // The errors say what happened.
+            assert_eq!(BTryRecvError::Lagged(1).to_string(), "the receiver lagged behind by 1 values");
+            assert_eq!(BRecvError::Lagged(7).to_string(), "the receiver lagged behind by 7 values");
+            assert_eq!(BTryRecvError::Empty.to_string(), "the broadcast channel is empty");
+            assert_eq!(BTryRecvError::Closed.to_string(), "the broadcast channel is closed");
+            assert_eq!(BRecvError::Closed.to_string(), "the broadcast channel is closed");
+            drop(rx);
+            let err = tx.send(9).unwrap_err();
+            assert_eq!(
+                (format!("{err:?}"), err.to_string()),
+                ("SendError(..)".into(), "the broadcast channel has no receiver".into())
+            );
+            assert_eq!(err.0, 9);
+        })
+        .unwrap();
+}
+
+#[test]
 fn broadcast_across_loops_closes_for_every_receiver() {
     let (tx, rx) = broadcast::channel::<u32>(64).unwrap();
     let threads: Vec<_> = (0..3)
@@ -614,6 +675,70 @@ fn watch_wait_for_and_a_cancelled_changed_marks_nothing_seen() {
             let (cancelled, then) = task.await.unwrap();
             assert!(cancelled);
             assert_eq!(then, Ok(3));
+        })
+        .unwrap();
+}
+
+#[test]
+fn watch_counts_versions_handles_and_waiters_and_names_its_errors() {
+    vloop()
+        .block_on(async {
+            let (tx, mut rx) = watch::channel(0u32);
+            let shows = |tx: &watch::Sender<u32>| format!("{tx:?}");
+            assert_eq!(
+                shows(&tx),
+                "watch::Sender { value: 0, version: 0, senders: 1, receivers: 1, waiting_changed: 0, waiting_closed: 0 }"
+            );
+            assert_eq!((format!("{rx:?}"), format!("{:?}", rx.borrow())), ("watch::Receiver { value: 0 }".into(), "0".into()));
+
+            // Versions: every change counts once; a modification that says "unchanged" does not.
+            assert_eq!(tx.send_replace(1), 0);
+            assert!(!tx.send_if_modified(|v| *v == 0));
+            assert!(shows(&tx).starts_with("watch::Sender { value: 1, version: 1,"));
+            assert!(tx.send_if_modified(|v| {
+                *v = 2;
+                true
+            }));
+            assert!(shows(&tx).starts_with("watch::Sender { value: 2, version: 2,"));
+            assert_eq!(rx.has_changed(), Ok(true));
+            rx.mark_unchanged();
+            assert_eq!(rx.has_changed(), Ok(false));
+            rx.mark_changed();
+            assert_eq!(rx.has_changed(), Ok(true));
+            rx.changed().await.unwrap();
+            assert_eq!(rx.has_changed(), Ok(false), "changed() marks the value seen");
+
+            // Handles: clones and subscribers are counted; a clone has seen what its original has.
+            let tx2 = tx.clone();
+            let mut rx2 = rx.clone();
+            let rx3 = tx.subscribe();
+            assert!(rx.same_channel(&rx2) && rx.same_channel(&rx3));
+            assert!(!rx.same_channel(&watch::channel(0u32).1));
+            assert_eq!((tx.receiver_count(), tx.is_closed()), (3, false));
+            assert!(shows(&tx).contains("senders: 2, receivers: 3,"));
+            drop(tx2); // one sender of two: not closed
+            assert_eq!((rx2.has_changed(), rx3.has_changed()), (Ok(false), Ok(false)));
+            assert!(shows(&tx).contains("senders: 1, receivers: 3,"));
+
+            // Waiters are counted, and a dropped wait leaves no entry behind.
+            let mut changed = Box::pin(rx2.changed());
+            assert!((&mut changed).now_or_never().is_none());
+            assert_eq!(format!("{changed:?}"), "watch::Changed { queued: true }");
+            assert!(shows(&tx).ends_with("waiting_changed: 1, waiting_closed: 0 }"));
+            drop(changed);
+            let mut closed = Box::pin(tx.closed());
+            assert!((&mut closed).now_or_never().is_none());
+            assert_eq!(format!("{closed:?}"), "watch::Closed { queued: true }");
+            assert!(shows(&tx).ends_with("waiting_changed: 0, waiting_closed: 1 }"));
+            drop(closed);
+            assert!(shows(&tx).ends_with("waiting_changed: 0, waiting_closed: 0 }"));
+
+            drop((rx, rx2, rx3));
+            assert_eq!((tx.receiver_count(), tx.is_closed()), (0, true));
+            let err = tx.send(9).unwrap_err();
+            assert_eq!((format!("{err:?}"), err.to_string()), ("SendError(..)".into(), "the watch channel has no receiver".into()));
+            assert_eq!(err.0, 9);
+            assert_eq!(WRecvError::Closed.to_string(), "the watch channel is closed");
         })
         .unwrap();
 }

@@ -291,7 +291,14 @@ impl<T> Drop for Sender<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("broadcast::Sender").field("capacity", &self.shared.capacity).finish()
+        let state = lock(&self.shared.state);
+        f.debug_struct("broadcast::Sender")
+            .field("capacity", &self.shared.capacity)
+            .field("buffered", &state.ring.len())
+            .field("senders", &state.tx_count)
+            .field("receivers", &state.rx_count)
+            .field("waiting", &state.receivers.len())
+            .finish()
     }
 }
 

@@ -110,9 +110,11 @@ fn wake_receiver<T>(inner: &Inner<T>) {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
+        // `inner` is still here only if `send` was never called: `SENT` is
+        // clear, so a receiver that left its waker waits for this drop.
         if let Some(inner) = self.inner.take() {
             let before = inner.state.fetch_or(TX_GONE, Ordering::AcqRel);
-            if before & RX_WAKER != 0 && before & SENT == 0 {
+            if before & RX_WAKER != 0 {
                 wake_receiver(&inner);
             }
         }

@@ -342,7 +342,16 @@ impl<T> Drop for Sender<T> {
 
 impl<T: fmt::Debug> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("watch::Sender").field("value", &*self.borrow()).finish()
+        let version = self.shared.version();
+        let lists = lock(&self.shared.lists);
+        f.debug_struct("watch::Sender")
+            .field("value", &*self.borrow())
+            .field("version", &version)
+            .field("senders", &lists.tx_count)
+            .field("receivers", &lists.rx_count)
+            .field("waiting_changed", &lists.receivers.len())
+            .field("waiting_closed", &lists.senders.len())
+            .finish()
     }
 }
 

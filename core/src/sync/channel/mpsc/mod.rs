@@ -100,6 +100,17 @@ impl<T> Chan<T> {
         wake(waker);
     }
 
+    /// The bookkeeping every handle's `Debug` shows.
+    fn fmt_state(&self, f: &mut fmt::DebugStruct<'_, '_>) -> fmt::Result {
+        let state = lock(&self.state);
+        f.field("buffered", &state.items.len())
+            .field("promised", &state.promised_slots)
+            .field("waiting_senders", &state.senders.len())
+            .field("senders", &state.tx_count)
+            .field("closed", &state.rx_closed)
+            .finish()
+    }
+
     fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let mut state = lock(&self.state);
         if state.rx_closed {
@@ -239,7 +250,7 @@ impl<T> Drop for Sender<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("mpsc::Sender").field("capacity", &self.capacity()).finish()
+        self.chan.fmt_state(f.debug_struct("mpsc::Sender").field("capacity", &self.capacity()))
     }
 }
 
@@ -276,7 +287,7 @@ impl<T> Drop for UnboundedSender<T> {
 
 impl<T> fmt::Debug for UnboundedSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("mpsc::UnboundedSender").finish_non_exhaustive()
+        self.chan.fmt_state(&mut f.debug_struct("mpsc::UnboundedSender"))
     }
 }
 
@@ -392,7 +403,7 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("mpsc::Receiver").finish_non_exhaustive()
+        self.chan.fmt_state(&mut f.debug_struct("mpsc::Receiver"))
     }
 }
 
