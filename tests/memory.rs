@@ -13,7 +13,9 @@
 //! first rounds grow the loop's queues and tables to their working size, the
 //! later ones must leave the thread holding what it held before.
 
-use corio::sync::{Barrier, Condition, Event, Lock, Mutex, Notify, Queue, RwLock, Semaphore};
+use corio::sync::{
+    broadcast, mpsc, oneshot, watch, Barrier, Condition, Event, Lock, Mutex, Notify, Queue, RwLock, Semaphore,
+};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::future::Future;
@@ -232,6 +234,65 @@ fn waiters_that_give_up_leave_every_primitive_and_free_their_slots() {
             assert_eq!(format!("{:?}", p.barrier), "Barrier { parties: 2, phase: Filling, count: 0, blocked: 0 }");
             assert!(format!("{:?}", p.queue).contains("getters: 0, putters: 0"));
             drop((held, mutex_held, reader));
+        }
+    });
+}
+
+/// One of each channel end that can wait, kept across rounds; a receiver
+/// is taken out of its cell for the wait and put back.
+struct Channels {
+    broadcast_tx: broadcast::Sender<u32>,
+    broadcast_rx: Cell<Option<broadcast::Receiver<u32>>>,
+    watch_tx: watch::Sender<u32>,
+    watch_rx: Cell<Option<watch::Receiver<u32>>>,
+    mpsc_tx: mpsc::Sender<u32>,
+    mpsc_rx: Cell<Option<mpsc::Receiver<u32>>>,
+    oneshot_rx: Cell<Option<oneshot::Receiver<u32>>>,
+    _oneshot_tx: oneshot::Sender<u32>,
+}
+
+#[test]
+fn waiters_that_give_up_leave_every_channel_and_free_their_slots() {
+    let (broadcast_tx, broadcast_rx) = broadcast::channel(4).unwrap();
+    let (watch_tx, watch_rx) = watch::channel(0);
+    let (mpsc_tx, mpsc_rx) = mpsc::channel(1).unwrap();
+    mpsc_tx.try_send(0).unwrap(); // full: a send waits
+    let (_oneshot_tx, oneshot_rx) = oneshot::channel();
+    let c = Rc::new(Channels {
+        broadcast_tx,
+        broadcast_rx: Cell::new(Some(broadcast_rx)),
+        watch_tx,
+        watch_rx: Cell::new(Some(watch_rx)),
+        mpsc_tx,
+        mpsc_rx: Cell::new(None),
+        oneshot_rx: Cell::new(Some(oneshot_rx)),
+        _oneshot_tx,
+    });
+    let (_idle_tx, idle_rx) = mpsc::channel::<u32>(1).unwrap();
+    c.mpsc_rx.set(Some(idle_rx)); // empty: a receive waits
+    let _full_rx = mpsc_rx; // keeps the full channel open
+    frees_every_task("channel waits that time out", || {
+        let c = c.clone();
+        async move {
+            let mut broadcast_rx = c.broadcast_rx.take().unwrap();
+            let mut watch_rx = c.watch_rx.take().unwrap();
+            let mut mpsc_rx = c.mpsc_rx.take().unwrap();
+            let mut oneshot_rx = c.oneshot_rx.take().unwrap();
+            for _ in 0..TASKS / 10 {
+                gives_up(broadcast_rx.recv()).await;
+                gives_up(watch_rx.changed()).await;
+                gives_up(c.watch_tx.closed()).await;
+                gives_up(c.mpsc_tx.send(1)).await;
+                gives_up(mpsc_rx.recv()).await;
+                gives_up(&mut oneshot_rx).await;
+            }
+            assert!(format!("{:?}", c.broadcast_tx).ends_with("waiting: 0 }"));
+            assert!(format!("{:?}", c.watch_tx).ends_with("waiting_changed: 0, waiting_closed: 0 }"));
+            assert!(format!("{:?}", c.mpsc_tx).contains("promised: 0, waiting_senders: 0,"));
+            c.broadcast_rx.set(Some(broadcast_rx));
+            c.watch_rx.set(Some(watch_rx));
+            c.mpsc_rx.set(Some(mpsc_rx));
+            c.oneshot_rx.set(Some(oneshot_rx));
         }
     });
 }
