@@ -744,6 +744,34 @@ fn watch_counts_versions_handles_and_waiters_and_names_its_errors() {
 }
 
 #[test]
+fn watch_a_send_and_the_close_wake_more_receivers_than_one_batch_holds() {
+    // A wake-up batch holds 32 wakers; 70 waiting receivers take three.
+    vloop()
+        .block_on(async {
+            let (tx, rx) = watch::channel(0u32);
+            let tasks: Vec<_> = (0..70)
+                .map(|_| {
+                    let mut rx = rx.clone();
+                    corio::spawn(async move {
+                        let first = rx.changed().await.map(|()| *rx.borrow_and_update());
+                        (first, rx.changed().await)
+                    })
+                })
+                .collect();
+            settle().await;
+            assert!(format!("{tx:?}").contains("waiting_changed: 70,"));
+            tx.send(1).unwrap();
+            settle().await;
+            assert!(format!("{tx:?}").contains("waiting_changed: 70,"), "each queued again for the next change");
+            drop(tx);
+            for task in tasks {
+                assert_eq!(task.await.unwrap(), (Ok(1), Err(WRecvError::Closed)));
+            }
+        })
+        .unwrap();
+}
+
+#[test]
 fn watch_across_loops_every_receiver_ends_with_the_last_value() {
     let (tx, rx) = watch::channel(0u32);
     let threads: Vec<_> = (0..3)
