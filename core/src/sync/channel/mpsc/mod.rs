@@ -76,11 +76,14 @@ impl<T> Chan<T> {
         state.rx_waker.take()
     }
 
-    /// Promises a free slot to the first waiting sender.
+    /// Promises a free slot to the first waiting sender. Called only when a
+    /// slot was just freed (a value received, a promise given back), so one
+    /// is free.
     fn grant_slot(&self, state: &mut State<T>) -> Option<Waker> {
-        if state.rx_closed || !self.has_free_slot(state) {
+        if state.rx_closed {
             return None;
         }
+        debug_assert!(self.has_free_slot(state), "a slot was just freed");
         let waker = state.senders.grant_first(true);
         if waker.is_some() {
             state.promised_slots += 1;
