@@ -1185,6 +1185,7 @@ fn mpsc_counts_its_buffer_promises_and_waiting_senders_and_names_its_errors() {
                 shows(&tx),
                 "mpsc::Sender { capacity: 2, buffered: 0, promised: 0, waiting_senders: 0, senders: 1, closed: false }"
             );
+            assert!(!tx.is_closed());
             tx.try_send(1).unwrap();
             tx.try_send(2).unwrap();
             assert_eq!(tx.try_send(3), Err(mpsc::TrySendError::Full(3)));
@@ -1221,6 +1222,7 @@ fn mpsc_counts_its_buffer_promises_and_waiting_senders_and_names_its_errors() {
                 format!("{utx:?}"),
                 "mpsc::UnboundedSender { buffered: 0, promised: 0, waiting_senders: 0, senders: 2, closed: false }"
             );
+            assert!(!utx.is_closed());
             drop(utx2);
             drop(urx);
             assert!(utx.is_closed());
@@ -1241,6 +1243,40 @@ fn mpsc_counts_its_buffer_promises_and_waiting_senders_and_names_its_errors() {
             assert_eq!(mpsc::TryRecvError::Empty.to_string(), "the channel is empty");
             assert_eq!(mpsc::TryRecvError::Closed.to_string(), "the channel is closed");
             assert_eq!(mpsc::ZeroCapacity.to_string(), "a bounded channel needs a capacity of at least 1");
+
+            // A send cancelled while it waits gives its value back, and says it was cancelled.
+            let (tx, _rx) = mpsc::channel::<u32>(1).unwrap();
+            tx.try_send(0).unwrap();
+            let sender = {
+                let tx = tx.clone();
+                corio::spawn(async move {
+                    let err = tx.send(7).await.unwrap_err();
+                    // Read here: the error holds the task's cancel until it is dropped.
+                    (err.is_cancelled(), err.is_closed(), format!("{err:?}"), err.to_string(), err.into_value())
+                })
+            };
+            settle().await;
+            sender.cancel();
+            let (cancelled, closed, debug, display, value) = sender.await.unwrap();
+            assert!(cancelled && !closed);
+            assert!(debug.starts_with("Cancelled("), "{debug}");
+            assert!(display.contains("cancel"), "{display}");
+            assert_eq!(value, 7);
+        })
+        .unwrap();
+}
+
+#[test]
+fn an_mpsc_receiver_moved_to_another_task_wakes_that_task() {
+    vloop()
+        .block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(1).unwrap();
+            // This task waits, gives up, and hands the receiver on: its waker is stale.
+            assert!(rx.recv().now_or_never().is_none());
+            let next = corio::spawn(async move { rx.recv().await });
+            settle().await;
+            tx.try_send(3).unwrap();
+            assert_eq!(next.await.unwrap(), Ok(Some(3)), "the send wakes the task that waits now");
         })
         .unwrap();
 }

@@ -544,6 +544,34 @@ fn broadcast_counts_senders_receivers_and_waiters_and_names_its_errors() {
 }
 
 #[test]
+fn broadcast_only_the_last_senders_drop_wakes_the_receivers() {
+    vloop()
+        .block_on(async {
+            let (tx, mut rx) = broadcast::channel::<u32>(2).unwrap();
+            let polls = Rc::new(std::cell::Cell::new(0));
+            let counted = polls.clone();
+            let reader = corio::spawn(async move {
+                let mut recv = Box::pin(rx.recv());
+                std::future::poll_fn(|cx| {
+                    counted.set(counted.get() + 1);
+                    recv.poll_unpin(cx)
+                })
+                .await
+            });
+            settle().await;
+            assert_eq!(polls.get(), 1, "the reader waits");
+            let tx2 = tx.clone();
+            drop(tx);
+            settle().await;
+            assert_eq!(polls.get(), 1, "a sender that is not the last wakes no one");
+            drop(tx2);
+            assert_eq!(reader.await.unwrap(), Err(BRecvError::Closed));
+            assert_eq!(polls.get(), 2);
+        })
+        .unwrap();
+}
+
+#[test]
 fn broadcast_across_loops_closes_for_every_receiver() {
     let (tx, rx) = broadcast::channel::<u32>(64).unwrap();
     let threads: Vec<_> = (0..3)
