@@ -458,7 +458,8 @@ impl<T> TimerQueue<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{order::Entry, TimerQueue};
+    use super::order::{Entry, MID, RECENTRE_AT};
+    use super::TimerQueue;
     use std::time::{Duration, Instant};
 
     #[test]
@@ -473,6 +474,58 @@ mod tests {
         assert_eq!(timers.pop_due(earlier - Duration::from_nanos(1)), None);
         assert_eq!(timers.pop_due(earlier).map(|(_, v)| v), Some("earlier"));
         assert_eq!(timers.next_deadline_exact(), Some(t0));
+    }
+
+    /// Where the entries are: (near level and wheel, overflow).
+    fn parts<T>(timers: &TimerQueue<T>) -> (usize, usize) {
+        (timers.near.len() + timers.wheel.iter().count(), timers.overflow.len())
+    }
+
+    const YEAR: Duration = Duration::from_secs(365 * 86_400);
+
+    #[test]
+    fn deadlines_within_292_years_are_keyed_and_only_those_beyond_overflow() {
+        let t0 = Instant::now();
+        let mut timers = TimerQueue::new();
+        let origin = timers.origin.instant(MID);
+        for d in [Duration::ZERO, Duration::from_nanos(1), Duration::from_secs(1), 291 * YEAR] {
+            timers.insert(origin + d, "after the origin");
+            if let Some(before) = origin.checked_sub(d) {
+                timers.insert(before, "before the origin");
+            }
+        }
+        let keyed = timers.len() - parts(&timers).1;
+        assert_eq!(parts(&timers), (keyed, 0), "every one of them is keyed");
+        timers.insert(origin + 293 * YEAR, "beyond the window");
+        assert_eq!(parts(&timers), (keyed, 1));
+        assert_eq!(timers.iter().count(), keyed + 1, "a dump lists every part");
+        assert!(timers.iter().any(|(when, v)| when == origin + 293 * YEAR && *v == "beyond the window"));
+        assert!(t0 <= origin);
+    }
+
+    #[test]
+    fn the_origin_recentres_once_the_clock_is_more_than_146_years_away_and_nothing_keyed_waits() {
+        // A pending overflow timer makes pop_due look at the clock; nothing keyed waits.
+        for (away, recentres) in [(RECENTRE_AT, false), (RECENTRE_AT + 1, true)] {
+            let mut timers = TimerQueue::new();
+            let origin = timers.origin.instant(MID);
+            timers.insert(origin + 1000 * YEAR, "overflow");
+            let now = origin + Duration::from_nanos(away);
+            assert_eq!(timers.pop_due(now), None);
+            // 147 years after `now` is beyond the old origin's window, within a new one's.
+            timers.insert(now + 147 * YEAR, "probe");
+            let keyed = parts(&timers).0 == 1;
+            assert_eq!(keyed, recentres, "{away} ns from the origin");
+            assert_eq!(timers.origin.instant(MID) == now, recentres);
+        }
+        // Nor while a keyed timer waits.
+        let mut timers = TimerQueue::new();
+        let origin = timers.origin.instant(MID);
+        timers.insert(origin + Duration::from_secs(1), "keyed");
+        timers.insert(origin + 1000 * YEAR, "overflow");
+        let now = origin + 200 * YEAR;
+        assert_eq!(timers.pop_due(now).map(|(_, v)| v), Some("keyed"));
+        assert_eq!(timers.origin.instant(MID), origin, "the keyed timer was pending when the clock was read");
     }
 
     #[test]

@@ -150,3 +150,66 @@ impl Near {
         self.heap.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Near, Part, SPARE_CAPACITY};
+    use crate::runtime::timers::order::Entry;
+
+    fn entry(key: u64) -> Entry {
+        Entry { key, seq: key, slot: key as u32, generation: 0 }
+    }
+
+    fn drain(near: &mut Near) -> Vec<u64> {
+        std::iter::from_fn(|| {
+            let (e, part) = near.front()?;
+            near.pop(part);
+            Some(e.key)
+        })
+        .collect()
+    }
+
+    #[test]
+    fn runs_and_heap_give_one_order_and_ahead_looks_into_the_first_run() {
+        let mut near = Near::default();
+        let mut batch: Vec<Entry> = (10..20).map(entry).collect();
+        near.append_sorted(&mut batch);
+        assert!(batch.is_empty());
+        near.push(entry(20)); // after the last run's end: appended
+        near.push(entry(5)); // among the runs: the heap
+        assert_eq!((near.len(), near.iter().count(), near.is_empty()), (12, 12, false));
+        assert_eq!(near.front(), Some((entry(5), Part::Heap)));
+        assert_eq!(near.ahead(0), Some(&entry(10)));
+        assert_eq!(near.ahead(8), Some(&entry(18)));
+        assert_eq!(near.ahead(11), None);
+        assert_eq!(drain(&mut near), [5, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+        assert!(near.is_empty());
+    }
+
+    #[test]
+    fn a_run_read_to_its_end_leaves_its_array_for_reuse_unless_it_is_huge() {
+        let mut near = Near::default();
+        let mut batch: Vec<Entry> = (0..100).map(entry).collect();
+        near.append_sorted(&mut batch);
+        drain(&mut near);
+        let kept = near.spare.capacity();
+        assert!(kept >= 100, "the emptied array is kept ({kept})");
+        // The next batch handed over leaves with the spare, for the wheel to fill.
+        let mut batch = vec![entry(200)];
+        near.append_sorted(&mut batch);
+        assert_eq!((batch.capacity(), near.spare.capacity()), (kept, 0));
+        drain(&mut near);
+
+        // A larger array replaces a smaller spare; one beyond SPARE_CAPACITY is freed.
+        near.spare = Vec::with_capacity(10);
+        let mut batch: Vec<Entry> = (0..50).map(entry).collect();
+        near.append_sorted(&mut batch);
+        drain(&mut near);
+        assert!(near.spare.capacity() >= 50);
+        let mut huge: Vec<Entry> = (0..SPARE_CAPACITY as u64 + 1).map(entry).collect();
+        near.append_sorted(&mut huge);
+        assert!(huge.capacity() >= 50, "the spare left with the batch");
+        drain(&mut near);
+        assert_eq!(near.spare.capacity(), 0, "a huge array is freed, not kept");
+    }
+}
