@@ -139,3 +139,46 @@ fn prefetch<T>(value: &T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Slab;
+
+    /// The bitmap says exactly which slots hold a value.
+    fn check_bitmap<T>(slab: &Slab<T>) {
+        for (slot, value) in slab.values.iter().enumerate() {
+            let bit = slab.occupied[slot / 64] & 1 << (slot % 64) != 0;
+            assert_eq!(bit, value.is_some(), "slot {slot}");
+        }
+    }
+
+    #[test]
+    fn slots_and_generations_over_many_bitmap_words() {
+        let mut slab = Slab::default();
+        let keys: Vec<_> = (0..5000).map(|i| slab.occupy(i)).collect();
+        assert_eq!(slab.occupied.len(), 5000_usize.div_ceil(64));
+        check_bitmap(&slab);
+        for &(slot, generation) in keys.iter().step_by(3) {
+            assert_eq!(slab.release(slot, generation), Some(slot as i32));
+            assert_eq!(slab.release(slot, generation), None, "released once");
+        }
+        check_bitmap(&slab);
+        for (i, &(slot, generation)) in keys.iter().enumerate() {
+            let live = i % 3 != 0;
+            assert_eq!(slab.is_live(slot, generation), live);
+            assert_eq!(slab.get_mut(slot, generation).is_some(), live);
+            assert_eq!(slab.get(slot, generation).is_some(), live);
+        }
+        // A freed slot is reused last-in first-out, under a new generation.
+        let (last_freed, old_generation) = keys[4998];
+        let (slot, generation) = slab.occupy(-1);
+        assert_eq!((slot, generation), (last_freed, old_generation + 1));
+        assert_eq!(slab.get_mut(last_freed, old_generation), None, "the old key names nothing");
+        assert_eq!(slab.get(slot, generation), Some(&-1));
+        check_bitmap(&slab);
+        let values = slab.drain();
+        assert_eq!(values.len(), 5000 - 1667 + 1);
+        check_bitmap(&slab);
+        assert!(keys.iter().all(|&(slot, generation)| !slab.is_live(slot, generation)));
+    }
+}

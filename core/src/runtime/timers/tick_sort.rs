@@ -83,7 +83,7 @@ fn radix_sort_by_offset(batch: &mut [Entry], scratch: &mut Vec<Entry>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{sort_tick, RADIX_MIN};
+    use super::{sort_tick, RADIX_MIN, SCRATCH_KEEP};
     use crate::runtime::timers::order::Entry;
 
     fn entry(key: u64, seq: u64) -> Entry {
@@ -116,5 +116,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_a_large_batch_in_scheduling_order_takes_the_radix_sort_and_its_scratch_is_kept_unless_huge() {
+        let tick = 7u64 << super::TICK_SHIFT;
+        let batch = |len: u64| -> Vec<Entry> { (0..len).map(|seq| entry(tick + (len - seq) % 1000, seq)).collect() };
+        let mut scratch = Vec::new();
+        let mut small = batch(RADIX_MIN as u64 - 1);
+        sort_tick(&mut small, &mut scratch);
+        assert_eq!(scratch.capacity(), 0, "a small batch takes the stable sort");
+        let mut reversed = batch(RADIX_MIN as u64 * 2);
+        reversed.reverse(); // out of scheduling order
+        sort_tick(&mut reversed, &mut scratch);
+        assert_eq!(scratch.capacity(), 0, "a batch out of scheduling order takes the comparison sort");
+        let mut large = batch(RADIX_MIN as u64 * 2);
+        sort_tick(&mut large, &mut scratch);
+        assert!(large.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(scratch.len() >= RADIX_MIN * 2, "the radix sort's scratch is kept for the next tick");
+        let mut huge = batch(SCRATCH_KEEP as u64 + 1);
+        sort_tick(&mut huge, &mut scratch);
+        assert!(huge.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(scratch.capacity(), 0, "a scratch larger than SCRATCH_KEEP is freed");
     }
 }
