@@ -228,7 +228,97 @@ impl Wheel {
 
 #[cfg(test)]
 mod tests {
-    use super::{level_for, LEVELS, MAX_TICK};
+    use super::{level_for, Wheel, LEVELS, MAX_TICK, SLOTS, SPARES, SPARE_CAPACITY, TICK_SHIFT};
+    use crate::runtime::timers::near::Near;
+    use crate::runtime::timers::order::Entry;
+
+    fn at_tick(tick: u64, seq: u64) -> Entry {
+        Entry { key: (tick << TICK_SHIFT) | (seq % 1000), seq, slot: seq as u32, generation: 0 }
+    }
+
+    /// Everything `near` holds, in firing order, as (tick, seq).
+    fn fire(near: &mut Near) -> Vec<(u64, u64)> {
+        std::iter::from_fn(|| {
+            let (e, part) = near.front()?;
+            near.pop(part);
+            Some((e.key >> TICK_SHIFT, e.seq))
+        })
+        .collect()
+    }
+
+    #[test]
+    fn slots_hand_over_in_tick_order_cascade_and_keep_a_few_arrays_for_reuse() {
+        let mut wheel = Wheel::new(0);
+        assert!(wheel.is_empty());
+        assert_eq!(wheel.horizon(), (1 << TICK_SHIFT) - 1);
+        let mut seq = 0;
+        let mut add = |wheel: &mut Wheel, tick: u64| {
+            seq += 1;
+            wheel.insert(at_tick(tick, seq));
+        };
+        for tick in (1..=10).rev() {
+            add(&mut wheel, tick); // level 0, one slot each
+        }
+        add(&mut wheel, 3 * 64 + 5); // level 1
+        add(&mut wheel, 3 * 64 + 5); // the same tick: fires in insertion order
+        add(&mut wheel, 5 * 64 * 64 + 7); // level 2
+        assert_eq!((wheel.iter().count(), wheel.is_empty()), (13, false));
+        let first = wheel.next_slot().expect("occupied");
+        assert_eq!((first.level, first.start, wheel.entries(first).len()), (0, 1, 1));
+
+        let mut near = Near::default();
+        wheel.advance(4, &mut near);
+        assert_eq!(fire(&mut near), [(1, 10), (2, 9), (3, 8), (4, 7)]);
+        assert_eq!(wheel.horizon(), (5 << TICK_SHIFT) - 1, "the cursor moved to the target");
+        wheel.advance(3 * 64 + 5, &mut near); // cascades the level-1 slot
+        assert_eq!(fire(&mut near), [(5, 6), (6, 5), (7, 4), (8, 3), (9, 2), (10, 1), (197, 11), (197, 12)]);
+        add(&mut wheel, 3 * 64 + 6);
+        wheel.advance(MAX_TICK, &mut near);
+        assert_eq!(fire(&mut near), [(198, 14), (5 * 64 * 64 + 7, 13)]);
+        assert!(wheel.is_empty() && wheel.next_slot().is_none());
+    }
+
+    #[test]
+    fn a_few_emptied_arrays_are_kept_and_an_empty_slot_takes_one() {
+        let mut wheel = Wheel::new(0);
+        wheel.recycle(Vec::new());
+        wheel.recycle(Vec::with_capacity(SPARE_CAPACITY + 1));
+        assert!(wheel.spares.is_empty(), "neither an array without room nor a huge one is kept");
+        for _ in 0..SPARES + 2 {
+            wheel.recycle(Vec::with_capacity(SPARE_CAPACITY));
+        }
+        assert_eq!(wheel.spares.len(), SPARES, "at most SPARES are kept");
+        wheel.insert(at_tick(5, 0));
+        assert_eq!(wheel.spares.len(), SPARES - 1);
+        let slot = wheel.next_slot().expect("occupied");
+        assert_eq!(wheel.slots[slot.index].capacity(), SPARE_CAPACITY, "the slot took a kept array");
+        wheel.insert(at_tick(5, 1));
+        assert_eq!(wheel.spares.len(), SPARES - 1, "a slot with room takes none");
+    }
+
+    #[test]
+    fn retain_removes_what_is_not_live_and_clear_empties_every_level() {
+        let mut wheel = Wheel::new(0);
+        for (seq, tick) in [1u64, 2, 2, 64, 64 * 64, 64 * 64 * 64].into_iter().enumerate() {
+            wheel.insert(at_tick(tick, seq as u64));
+        }
+        assert_eq!(wheel.retain(|e| e.seq % 2 == 0), 3);
+        assert_eq!(wheel.iter().map(|e| e.seq).collect::<Vec<_>>(), [0, 2, 4]);
+        // The slot of tick 64 (level 1) lost its only entry: it is no longer occupied.
+        let mut near = Near::default();
+        wheel.advance(MAX_TICK, &mut near);
+        assert_eq!(fire(&mut near), [(1, 0), (2, 2), (64 * 64, 4)]);
+
+        let mut wheel = Wheel::new(0);
+        for level in 0..LEVELS as u32 {
+            wheel.insert(at_tick((SLOTS as u64).pow(level) * 3, u64::from(level)));
+        }
+        assert_eq!(wheel.iter().count(), LEVELS);
+        wheel.clear();
+        assert!(wheel.is_empty() && wheel.iter().next().is_none());
+        wheel.reset(100);
+        assert_eq!(wheel.horizon(), (101 << TICK_SHIFT) - 1);
+    }
 
     #[test]
     fn levels_cover_every_tick() {
