@@ -121,6 +121,29 @@ fn past_deadlines_run_next_iteration_in_deadline_order() {
     assert_eq!(trace(&out), format!("{ancient}1h-ago 1ms-ago 1ms-ago-again now later"));
 }
 
+/// A burst: a thousand timers within half a millisecond (one or two of the
+/// wheel's ticks, each sorted as a batch), scheduled in scrambled order, fire
+/// in deadline order, each at its own instant.
+#[test]
+fn a_burst_within_one_millisecond_fires_in_deadline_order() {
+    let lp = vloop();
+    let fired: Rc<RefCell<Vec<(u64, Instant)>>> = Rc::default();
+    let base = lp.time() + 10 * MS;
+    let offset = |i: u64| (i * 7919 % 1000) * 500; // ns, distinct for i < 1000
+    for i in 0..1000 {
+        let f = fired.clone();
+        lp.call_at(base + Duration::from_nanos(offset(i)), move || {
+            f.borrow_mut().push((offset(i), corio::time()));
+        });
+    }
+    lp.call_at(base + MS, corio::stop);
+    lp.run_forever().unwrap();
+    let fired = fired.borrow();
+    assert_eq!(fired.len(), 1000);
+    assert!(fired.windows(2).all(|pair| pair[0].0 < pair[1].0), "not in deadline order");
+    assert!(fired.iter().all(|&(ns, at)| at == base + Duration::from_nanos(ns)), "a timer fired off its instant");
+}
+
 /// Rule L3 across the wheel's levels: timers for one instant, scheduled while
 /// it was years, hours, seconds and microseconds away, fire in the order they
 /// were scheduled.
