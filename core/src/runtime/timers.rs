@@ -517,6 +517,13 @@ mod tests {
             let keyed = parts(&timers).0 == 1;
             assert_eq!(keyed, recentres, "{away} ns from the origin");
             assert_eq!(timers.origin.instant(MID) == now, recentres);
+            if recentres {
+                // The wheel's cursor moved with the origin: an hour ahead is in the wheel, not the near level.
+                let near = timers.near.len();
+                timers.insert(now + Duration::from_secs(3600), "an hour on");
+                assert_eq!(timers.near.len(), near);
+                assert_eq!(timers.pop_due(now + Duration::from_secs(3600)).map(|(_, v)| v), Some("an hour on"));
+            }
         }
         // Nor while a keyed timer waits.
         let mut timers = TimerQueue::new();
