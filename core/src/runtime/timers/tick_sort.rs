@@ -130,10 +130,16 @@ mod tests {
         reversed.reverse(); // out of scheduling order
         sort_tick(&mut reversed, &mut scratch);
         assert_eq!(scratch.capacity(), 0, "a batch out of scheduling order takes the comparison sort");
-        let mut large = batch(RADIX_MIN as u64 * 2);
+        let mut large = batch(RADIX_MIN as u64);
         sort_tick(&mut large, &mut scratch);
         assert!(large.windows(2).all(|pair| pair[0] < pair[1]));
-        assert!(scratch.len() >= RADIX_MIN * 2, "the radix sort's scratch is kept for the next tick");
+        assert!(scratch.len() >= RADIX_MIN, "from RADIX_MIN on, the radix sort; its scratch is kept for the next tick");
+        let mut scratch = Vec::with_capacity(SCRATCH_KEEP);
+        assert_eq!(scratch.capacity(), SCRATCH_KEEP, "the allocator gave what was asked");
+        let mut at_the_limit = batch(SCRATCH_KEEP as u64);
+        sort_tick(&mut at_the_limit, &mut scratch);
+        assert!(at_the_limit.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(scratch.capacity(), SCRATCH_KEEP, "a scratch of SCRATCH_KEEP entries is kept");
         let mut huge = batch(SCRATCH_KEEP as u64 + 1);
         sort_tick(&mut huge, &mut scratch);
         assert!(huge.windows(2).all(|pair| pair[0] < pair[1]));
