@@ -304,7 +304,8 @@ mod tests {
         }
         assert_eq!(wheel.retain(|e| e.seq % 2 == 0), 3);
         assert_eq!(wheel.iter().map(|e| e.seq).collect::<Vec<_>>(), [0, 2, 4]);
-        // The slot of tick 64 (level 1) lost its only entry: it is no longer occupied.
+        // The slots of ticks 64 (level 1) and 64^3 (level 3) lost their only entry: no longer occupied.
+        assert_eq!((wheel.occupied[1], wheel.occupied[3]), (0, 0));
         let mut near = Near::default();
         wheel.advance(MAX_TICK, &mut near);
         assert_eq!(fire(&mut near), [(1, 0), (2, 2), (64 * 64, 4)]);
