@@ -29,7 +29,9 @@
 #                                  '--shard 0/2' here and '--shard 1/2' in a second clone (two lanes on two cores)
 #   MUTANTS_UNIT=1                 also run corio-core's own unit tests (`cargo test -p corio-core --lib`): a
 #                                  second, test-mode build of corio-core per mutant, so worth it on the
-#                                  `--iterate` pass over the survivors rather than on the first sweep
+#                                  `--iterate` pass over the survivors rather than on the first sweep; the
+#                                  `wheel` shard needs it (the timer queue's parts are watched from inside
+#                                  by corio-core's unit tests, from outside only by when timers fire)
 # Output: target/cargo-mutants/SHARD/mutants.out/ (caught.txt, missed.txt, timeout.txt, unviable.txt, one log per
 # mutant with its diff and the test output) and a summary line per shard.
 #
